@@ -1,0 +1,138 @@
+"""Real parts for the tests: a Mosquitto broker on a free port, SQLite files and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from services.store.engine import make_engine
+
+PG_URL = os.environ.get("AABENT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (loopback)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    """Block until something accepts on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class Broker:
+    """A real Mosquitto process; ``restart`` keeps the port, as a broker reboot would."""
+
+    port: int
+    config: Path | None = None
+    host: str = "127.0.0.1"
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """Start (or start again) and wait until it accepts connections."""
+        if shutil.which("mosquitto") is None:
+            pytest.fail("mosquitto is not installed: run `make test`, which installs it")
+        args = ["mosquitto", "-c", str(self.config)] if self.config else ["mosquitto"]
+        if not self.config:
+            args += ["-p", str(self.port)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        """Stop the broker process (SIGTERM, then SIGKILL)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        """Stop and start on the same port."""
+        self.stop()
+        self.start()
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> Iterator[Broker]:
+    """One Mosquitto for the session, on a free loopback port."""
+    broker = Broker(port=free_port())
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def own_broker() -> Iterator[Broker]:
+    """A Mosquitto of this test's own, for tests that stop or restart it."""
+    broker = Broker(port=free_port())
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return None
+    except OSError as exc:
+        return f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc})"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database: a SQLite file, or a fresh schema in the PostgreSQL ``test`` database.
+
+    Without a reachable PostgreSQL the second run skips with the reason, unless
+    ``AABENT_REQUIRE_POSTGRES=1`` (CI on these machines), where it fails.
+    """
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'test.sqlite'}")
+        yield eng
+        eng.dispose()
+        return
+    problem = _postgres_reachable()
+    if problem:
+        if os.environ.get("AABENT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    yield eng
+    eng.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots and other things a person may look at are saved (gitignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
