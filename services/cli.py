@@ -20,6 +20,10 @@ from services.settings import ConfigError, Settings, load_settings
 # their heavy imports happen inside the handlers.
 COMMAND_MODULES = (
     "services.cli_config",
+    "hardware.cli",
+    "services.cli_patrons",
+    "services.catalogue.cli",
+    "services.sip2.cli",
 )
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -29,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The full ``aabent`` parser, every job's subcommands included."""
     parser = argparse.ArgumentParser(prog="aabent", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "-c", "--config", type=Path, default=None,
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
         help="settings file (default: config/aabent.toml; AABENT__SECTION__KEY overrides)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

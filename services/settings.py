@@ -7,6 +7,7 @@ driving the wrong relay.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tomllib
@@ -53,7 +54,7 @@ def parse_intervals(text: str) -> tuple[Interval, ...]:
             raise ValueError(f"{part!r} ends before it starts")
         out.append((start, end))
     out.sort()
-    for (_, end), (start, _) in zip(out, out[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(out):
         if start < end:
             raise ValueError(f"{text!r} has overlapping intervals")
     return tuple(out)
@@ -196,8 +197,16 @@ class DoorSettings(_Model):
     @model_validator(mode="after")
     def _distinct_pins(self) -> DoorSettings:
         used: dict[int, str] = {}
-        for name in ("lock_pin", "contact_pin", "exit_button_pin", "green_led_pin",
-                     "red_led_pin", "buzzer_pin", "beam_a_pin", "beam_b_pin"):
+        for name in (
+            "lock_pin",
+            "contact_pin",
+            "exit_button_pin",
+            "green_led_pin",
+            "red_led_pin",
+            "buzzer_pin",
+            "beam_a_pin",
+            "beam_b_pin",
+        ):
             pin = getattr(self, name)
             if pin is None:
                 continue
@@ -247,6 +256,41 @@ class PatronSettings(_Model):
     directory: Literal["local", "sip2"] = "local"
 
 
+class Sip2Settings(_Model):
+    """The library system over SIP2 (used when ``patrons.directory = "sip2"`` and by the kiosk)."""
+
+    transport: Literal["tcp", "fbs-https"] = Field(
+        "tcp", description="raw SIP2 on TCP (Koha, Evergreen, FOLIO) or FBS's SIP2 over HTTPS"
+    )
+    host: str = Field("127.0.0.1", description="tcp: the SIP2 server")
+    port: int = Field(6001, ge=1, le=65535, description="tcp: the SIP2 port")
+    tls: bool = Field(False, description="tcp: wrap the stream in TLS (e.g. an stunnel front)")
+    tls_ca_file: Path | None = Field(None, description="CA to trust for TLS; default: system CAs")
+    fbs_url: str = Field("", description="fbs-https: base URL, e.g. https://cicero-fbs.com")
+    agency: str = Field("", description="fbs-https: agency number, 761500 or DK-761500")
+    institution_id: str = Field("", description="AO; default: the agency (DK-…) or empty")
+    login_user: str = Field("", description="tcp: 93 login user (CN); fbs-https: login")
+    password_file: Path | None = Field(None, description="file holding the login password")
+    location_code: str = Field("", description="tcp: 93 location code (CP)")
+    charset: Literal["utf-8", "latin-1", "cp850"] = "utf-8"
+    error_detection: bool = Field(True, description="tcp: AY sequence + AZ checksum")
+    timeout_s: float = Field(1.5, gt=0, le=30, description="per request; the door's wait")
+    offline_days: int = Field(14, ge=0, le=90, description="how long a validation is kept")
+    refusal_minutes: int = Field(5, ge=0, le=60, description="how long a refusal is kept")
+    health_interval_s: float = Field(5.0, gt=0, description="99 SC Status every …")
+    health_rise: int = Field(3, ge=1, description="good answers in a row before online again")
+    deny_flags: tuple[str, ...] = Field(
+        ("charge_privileges_denied",), description="patron status flags that keep the door shut"
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Sip2Settings:
+        fbs_ready = self.fbs_url.startswith("https://") and bool(self.agency)
+        if self.transport == "fbs-https" and not fbs_ready:
+            raise ValueError("transport fbs-https needs fbs_url (https://…) and agency")
+        return self
+
+
 class Settings(_Model):
     """Everything a process needs, validated once at start-up and passed down."""
 
@@ -258,6 +302,7 @@ class Settings(_Model):
     store: StoreSettings = StoreSettings()
     retention: RetentionSettings = RetentionSettings()
     patrons: PatronSettings = PatronSettings()
+    sip2: Sip2Settings = Sip2Settings()
     doors: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")], DoorSettings] = {}
 
     @model_validator(mode="after")
@@ -291,7 +336,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
-        path = [p.lower() for p in key[len(ENV_PREFIX):].split("__") if p]
+        path = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
         if not path:
             continue
         try:
@@ -354,7 +399,10 @@ def _anchor_paths(settings: Settings, root: Path) -> Settings:
         return p if p is None or p.is_absolute() else root / p
 
     site = settings.site.model_copy(
-        update={"data_dir": anchor(settings.site.data_dir), "key_file": anchor(settings.site.key_file)}
+        update={
+            "data_dir": anchor(settings.site.data_dir),
+            "key_file": anchor(settings.site.key_file),
+        }
     )
     store = settings.store.model_copy(update={"outbox": anchor(settings.store.outbox)})
     return settings.model_copy(update={"site": site, "store": store})

@@ -1,0 +1,81 @@
+"""PIN guessing defence for one controller: the pure policy over the persisted failures.
+
+It works the same whichever directory answers (local registry or the library system), because
+the count lives on the door controller itself: a library system that is down cannot be asked how
+often a card failed, and the door must not forget a guessing attack when it restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.events import EventType
+from services.lockout import LockoutPolicy
+from services.store import lockouts
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the decision needs to know about a card and a reader before it looks at the PIN."""
+
+    locked_out: bool = False
+    blocked: bool = False
+    reader_throttled: bool = False
+
+
+class PinGuard:
+    """Reads and records PIN failures; says when a card locks, blocks, or a reader is attacked."""
+
+    def __init__(self, sessions: sessionmaker[Session], policy: LockoutPolicy) -> None:
+        self._sessions = sessions
+        self.policy = policy
+
+    def check(self, credential_hash: str, reader_id: str, now: datetime) -> Standing:
+        """The card's lock/block and the reader's throttle at ``now``."""
+        with self._sessions() as session:
+            failures, last_success, blocked = lockouts.card_history(session, credential_hash, now)
+            recent = lockouts.reader_history(session, reader_id, now - self.policy.attack_window)
+        card = self.policy.card_state(failures, last_success, now)
+        reader = self.policy.reader_state(recent, now)
+        return Standing(
+            locked_out=card.locked_until is not None,
+            blocked=blocked or card.blocked,
+            reader_throttled=reader.throttled_until is not None,
+        )
+
+    def failed(
+        self, credential_hash: str, reader_id: str, now: datetime
+    ) -> list[tuple[EventType, dict[str, Any]]]:
+        """Record a wrong PIN; returns the events it tips over (lock, block, reader attack)."""
+        since = now - self.policy.attack_window
+        with self._sessions.begin() as session:
+            failures, success, blocked = lockouts.card_history(session, credential_hash, now)
+            before_card = self.policy.card_state(failures, success, now)
+            before_reader = self.policy.reader_state(
+                lockouts.reader_history(session, reader_id, since), now
+            )
+            lockouts.record_failure(session, credential_hash, reader_id, now)
+            failures, success, blocked = lockouts.card_history(session, credential_hash, now)
+            card = self.policy.card_state(failures, success, now)
+            reader = self.policy.reader_state(
+                lockouts.reader_history(session, reader_id, since), now
+            )
+            events: list[tuple[EventType, dict[str, Any]]] = []
+            if card.blocked and not blocked:
+                lockouts.set_blocked(session, credential_hash, now)
+                events.append((EventType.PIN_BLOCKED, {"failures_24h": len(failures)}))
+            elif card.locked_until is not None and before_card.locked_until is None:
+                until = card.locked_until.isoformat()
+                events.append((EventType.PIN_LOCKED_OUT, {"until": until}))
+            if reader.attack and not before_reader.attack:
+                events.append((EventType.READER_ATTACK, {"cards": self.policy.attack_cards}))
+        return events
+
+    def succeeded(self, credential_hash: str, now: datetime) -> None:
+        """A correct PIN ends a run of failures (the 24-hour count stays)."""
+        with self._sessions.begin() as session:
+            lockouts.record_success(session, credential_hash, now)

@@ -1,0 +1,273 @@
+"""``aabent door``: the door controller process. Builds everything from settings and runs it.
+
+Start-up order is a safety property: the lock relays are created (locked) before anything else
+runs, and the fire input is read before the first decision, so neither a crash halfway through
+start-up nor a fire at boot can leave the building in the wrong state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gpiozero.pins import Factory
+
+from hardware.controller import SITE, Controller, DoorUnit
+from hardware.devices import DoorDevices, FireInput
+from hardware.door import DoorMachine
+from hardware.pin_guard import PinGuard
+from hardware.serial_reader import SerialReader
+from hardware.simulate import Simulation, SimulationError
+from hardware.systemd_notify import notify, start_watchdog
+from hardware.wiegand import WiegandReader
+from services.bus.client import MqttBus
+from services.bus.outbox import Outbox, OutboxPublisher
+from services.bus.topics import TopicKind, Topics
+from services.credentials import SiteKey
+from services.directory import open_directory
+from services.events import Event
+from services.lockout import LockoutPolicy
+from services.occupancy import BeamCounter
+from services.schedule import Schedule
+from services.settings import Settings
+from services.store.engine import make_engine, make_sessionmaker
+from services.store.schema import create_schema
+
+log = logging.getLogger(__name__)
+
+
+class BusSink:
+    """The controller's output: events into the durable outbox, states retained on the bus."""
+
+    def __init__(self, outbox: Outbox, bus: MqttBus, topics: Topics, doors: set[str]) -> None:
+        self.outbox, self.bus, self.topics, self.doors = outbox, bus, topics, doors
+
+    def event(self, event: Event) -> None:
+        """Append to the outbox (durable on return); the publisher delivers it."""
+        topic = (
+            self.topics.door_event(event.source)
+            if event.source in self.doors
+            else self.topics.site_event
+        )
+        self.outbox.append(topic, event.to_json())
+
+    def door_state(self, door_id: str, payload: Mapping[str, Any]) -> None:
+        """Retained ``door/<id>/state``."""
+        self.bus.publish_state(self.topics.door_state(door_id), _json(payload))
+
+    def site_state(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """Retained ``opening`` or ``occupancy``."""
+        topic = self.topics.opening if kind == "opening" else self.topics.occupancy
+        self.bus.publish_state(topic, _json(payload))
+
+
+def _json(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass
+class DoorService:
+    """Everything one controller process owns, in the order it was built."""
+
+    settings: Settings
+    pin_factory: Factory | None = None
+    simulation: Simulation | None = None
+    devices: dict[str, DoorDevices] = field(default_factory=dict)
+    fire: FireInput | None = None
+    readers: list[SerialReader | WiegandReader] = field(default_factory=list)
+    controller: Controller | None = None
+    bus: MqttBus | None = None
+    publisher: OutboxPublisher | None = None
+    outbox: Outbox | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def build_outputs(self) -> None:
+        """Lock relays first, in their locked state; then the other pins."""
+        for door_id, cfg in self.settings.doors.items():
+            self.devices[door_id] = DoorDevices(door_id, cfg, pin_factory=self.pin_factory)
+        if self.settings.fire.input_pin is not None:
+            self.fire = FireInput(self.settings.fire, pin_factory=self.pin_factory)
+
+    def build(self) -> None:
+        """Storage, directory, bus, controller and readers, wired together."""
+        s = self.settings
+        key = SiteKey.load_or_create(s.site.key_file)
+        engine = make_engine(s.database_url)
+        create_schema(engine)
+        sessions = make_sessionmaker(engine)
+        topics = Topics(s.mqtt.prefix, s.site.id)
+        self.outbox = Outbox(s.outbox_path)
+        self.bus = MqttBus(s.mqtt, f"aabent-door-{s.site.id}", "door", topics)
+        self.publisher = OutboxPublisher(self.outbox, self.bus)
+        sink = BusSink(self.outbox, self.bus, topics, set(s.doors))
+        directory = open_directory(s, sessions, key, on_event=sink.event)
+        units = {door_id: self._unit(door_id) for door_id in s.doors}
+        tz = ZoneInfo(s.site.timezone)
+        self.controller = Controller(
+            s,
+            units,
+            directory,
+            key,
+            PinGuard(sessions, LockoutPolicy.from_settings(s.access)),
+            Schedule.from_settings(s.schedule, s.site.timezone),
+            sink,
+            wall=lambda: datetime.now(tz),
+            mono=time.monotonic,
+        )
+        self.bus.subscribe(topics.all_door_commands, self._on_command)
+        if self.simulation is not None:
+            self.bus.subscribe(topics.all_sim_inputs, self._on_sim)
+
+    def _unit(self, door_id: str) -> DoorUnit:
+        cfg = self.settings.doors[door_id]
+        reader_ids = [f"{door_id}.{i}.{r.kind}" for i, r in enumerate(cfg.readers)]
+        pin_timeout = min(
+            (r.pin_timeout_s for r in cfg.readers if r.kind == "pinpad"), default=10.0
+        )
+        has_pad = any(r.kind == "pinpad" for r in cfg.readers)
+        counter = BeamCounter() if cfg.beam_a_pin is not None and cfg.entrance else None
+        return DoorUnit(
+            door_id,
+            DoorMachine(door_id, cfg.unlock_seconds, cfg.held_open_seconds),
+            self.devices[door_id],
+            counter,
+            has_pad,
+            pin_timeout,
+            readers={r: False for r in reader_ids},
+        )
+
+    def start_inputs(self) -> None:
+        """Readers and GPIO inputs start delivering; the fire input is applied first."""
+        ctl = self.controller
+        assert ctl is not None
+        if self.fire is not None:
+            self.fire.bind(ctl.on_fire)
+            if self.fire.active:
+                ctl.on_fire(True)
+        for door_id, dev in self.devices.items():
+            dev.bind(
+                lambda opened, d=door_id: ctl.on_contact(d, opened),
+                lambda d=door_id: ctl.on_exit(d),
+                lambda which, blocked, d=door_id: ctl.on_beam(d, which, blocked),
+            )
+        for door_id, cfg in self.settings.doors.items():
+            for i, rcfg in enumerate(cfg.readers):
+                rid = f"{door_id}.{i}.{rcfg.kind}"
+                if rcfg.kind == "wiegand":
+                    assert rcfg.d0_pin is not None and rcfg.d1_pin is not None
+                    self.readers.append(
+                        WiegandReader(
+                            rid,
+                            rcfg.d0_pin,
+                            rcfg.d1_pin,
+                            ctl.on_reader_input,
+                            pin_factory=self.pin_factory,
+                            pin_timeout_s=rcfg.pin_timeout_s,
+                        )
+                    )
+                    ctl.on_reader_status(rid, True, None)
+                else:
+                    assert rcfg.url is not None
+                    reader = SerialReader(
+                        rid,
+                        rcfg.kind,
+                        rcfg.url,
+                        rcfg.baudrate,
+                        ctl.on_reader_input,
+                        ctl.on_reader_status,
+                        pin_timeout_s=rcfg.pin_timeout_s,
+                    )
+                    self.readers.append(reader)
+                    reader.start()
+
+    def start(self) -> None:
+        """Build and start everything; the controller decides even if the broker never comes."""
+        self.build_outputs()
+        if self.simulation is not None:
+            self.simulation.rest()  # after the pins exist: their pull-ups would undo it
+        self.build()
+        assert self.controller and self.bus and self.publisher
+        self.controller.start()
+        self.start_inputs()
+        self.bus.start()
+        self.publisher.start()
+        notify("READY=1")
+        start_watchdog(lambda: self.controller is not None and self.controller.alive, self.stopped)
+
+    def stop(self) -> None:
+        """Stop inputs, lock every door, flush what the broker will take, close."""
+        notify("STOPPING=1")
+        self.stopped.set()
+        for reader in self.readers:
+            reader.stop() if isinstance(reader, SerialReader) else reader.close()
+        if self.controller is not None:
+            self.controller.stop()
+        for dev in self.devices.values():
+            dev.close()
+        if self.fire is not None:
+            self.fire.close()
+        if self.publisher is not None:
+            self.publisher.wait_drained(1.0)
+            self.publisher.stop()
+        if self.bus is not None:
+            self.bus.stop()
+        if self.outbox is not None:
+            self.outbox.close()
+        if self.simulation is not None:
+            self.simulation.close()
+
+    def _on_command(self, topic: str, payload: bytes) -> None:
+        assert self.bus is not None and self.controller is not None
+        route = self.bus.topics.parse(topic)
+        if route is not None and route.kind is TopicKind.DOOR_COMMAND and route.subject:
+            self.controller.on_command(route.subject, payload)
+
+    def _on_sim(self, topic: str, payload: bytes) -> None:
+        assert self.bus is not None and self.simulation is not None
+        route = self.bus.topics.parse(topic)
+        if route is None or route.subject is None or route.input is None:
+            return
+        try:
+            self.simulation.handle(route.subject, route.input, payload)
+        except SimulationError as exc:
+            log.warning("simulated input %s rejected: %s", topic, exc)
+
+
+def run_door(settings: Settings, *, simulate: bool = False) -> int:
+    """Run the controller until SIGTERM/SIGINT; returns the exit code."""
+    simulation: Simulation | None = None
+    factory: Factory | None = None
+    if simulate:
+        simulation = Simulation(settings)
+        settings = simulation.wire()
+        factory = simulation.factory
+        for line in simulation.describe():
+            print(f"simulated {line}", flush=True)
+    service = DoorService(settings, pin_factory=factory, simulation=simulation)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    try:
+        service.start()
+        log.info(
+            "door controller %s running with %d door(s)", settings.site.id, len(settings.doors)
+        )
+        print(
+            f"door controller ready: site {settings.site.id}, doors {', '.join(settings.doors)}",
+            flush=True,
+        )
+        done.wait()
+    finally:
+        service.stop()
+    return 0
+
+
+__all__ = ["SITE", "BusSink", "DoorService", "run_door"]

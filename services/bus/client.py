@@ -1,0 +1,311 @@
+"""The MQTT boundary: the one module that imports paho (conventions: "one small module owns it").
+
+Everything else publishes bytes on contract topics through :class:`MqttBus` and receives
+``(topic, payload)`` in plain callbacks. The bus keeps the things a broker restart would lose:
+subscriptions, the ``online`` availability and the latest retained state of each topic are sent
+again on every successful connect.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from services.bus.topics import Topics
+from services.settings import ConfigError, MqttSettings
+
+log = logging.getLogger(__name__)
+
+MessageCallback = Callable[[str, bytes], None]
+ONLINE = b"online"
+OFFLINE = b"offline"
+
+
+class Delivery:
+    """One publish handed to the bus; ``acknowledged`` once the broker confirmed it (PUBACK).
+
+    For QoS 0 there is no PUBACK: it counts as acknowledged once it has left the client.
+    """
+
+    __slots__ = ("_done", "_on_ack", "reason", "session", "topic")
+
+    def __init__(self, topic: str, session: int, on_ack: Callable[[], None] | None) -> None:
+        self.topic = topic
+        self.session = session  # the connect count when published; see MqttBus.sessions
+        self.reason: str | None = None  # the broker's reason code text once acknowledged
+        self._done = threading.Event()
+        self._on_ack = on_ack
+
+    @property
+    def acknowledged(self) -> bool:
+        """True once the broker has acknowledged the message."""
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until acknowledged or ``timeout`` seconds passed; True if acknowledged."""
+        return self._done.wait(timeout)
+
+    def _acknowledge(self, reason: str) -> None:
+        self.reason = reason
+        self._done.set()  # set before notifying, so a woken waiter always sees it
+        if self._on_ack is not None:
+            try:
+                self._on_ack()
+            except Exception:
+                log.exception("on_ack callback failed", extra={"topic": self.topic})
+
+
+def _read_password(settings: MqttSettings) -> str | None:
+    if settings.password_file is None:
+        return None
+    try:
+        return settings.password_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"mqtt.password_file: {settings.password_file}: {exc}") from None
+
+
+class MqttBus:
+    """A reconnecting MQTT client with last will, remembered state and re-subscription."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        client_id: str,
+        component: str,
+        topics: Topics,
+        *,
+        persistent_session: bool = False,
+        max_inflight: int = 1000,
+        reconnect_max_s: int = 30,
+    ) -> None:
+        self.topics = topics
+        self._settings = settings
+        self._status_topic = topics.status(component)
+        self._client = self._make_client(client_id, persistent_session)
+        self._client.max_inflight_messages_set(max_inflight)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_s)
+        # Lock order: _state_lock, _subs_cond, paho's own locks, _ack_lock. on_publish runs
+        # holding paho's lock, so _ack_lock is never held while calling into paho.
+        self._state_lock = threading.Lock()
+        self._subs_cond = threading.Condition()
+        self._ack_lock = threading.Lock()
+        self._unconfirmed: dict[int, list[str]] = {}  # SUBSCRIBE mid -> its filters
+        self._waiting: dict[int, Delivery] = {}
+        self._early_acks: dict[int, str] = {}
+        self._subscriptions: dict[str, int] = {}
+        self._states: dict[str, tuple[bytes, Delivery]] = {}
+        self._connected = threading.Event()
+        self._connect_listeners: list[Callable[[], None]] = []
+        self._sessions = 0
+        self._started = False
+
+    def _make_client(self, client_id: str, persistent_session: bool) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            # A persistent session lets the broker queue QoS 1 messages while we are away
+            # (the recorder wants that); the door controller has its outbox instead.
+            clean_session=not persistent_session,
+            protocol=mqtt.MQTTv311,
+        )
+        password = _read_password(self._settings)  # once: a new secret needs a restart anyway
+        if self._settings.username is not None:
+            client.username_pw_set(self._settings.username, password)
+        client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker has accepted our connection."""
+        return self._connected.is_set()
+
+    @property
+    def sessions(self) -> int:
+        """How many times a connection was accepted; grows by one on every reconnect."""
+        return self._sessions
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        """Block until connected with every subscription confirmed (SUBACK); False on timeout."""
+        with self._subs_cond:
+            return self._subs_cond.wait_for(self._ready, timeout)
+
+    def _ready(self) -> bool:
+        return self.connected and not self._unconfirmed
+
+    def add_connect_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` from the network thread after every successful connect."""
+        self._connect_listeners.append(callback)
+
+    def start(self) -> None:
+        """Connect in the background; paho keeps reconnecting until :meth:`stop`."""
+        if self._started:
+            return
+        self._started = True
+        s = self._settings
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive)
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Say ``offline`` (retained), disconnect cleanly and stop the network thread."""
+        if not self._started:
+            return
+        if self.connected:
+            self.publish(self._status_topic, OFFLINE, retain=True).wait(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+        with self._subs_cond:
+            self._unconfirmed.clear()
+        with self._ack_lock:
+            self._waiting.clear()  # their PUBACKs can no longer arrive
+            self._early_acks.clear()
+        self._started = False
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        on_ack: Callable[[], None] | None = None,
+    ) -> Delivery:
+        """Send ``payload``; while disconnected paho queues it and sends it after reconnecting.
+
+        ``on_ack`` is called from the network thread once the broker has acknowledged.
+        """
+        delivery = Delivery(topic, self._sessions, on_ack)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise RuntimeError(f"{topic}: publish failed: {mqtt.error_string(info.rc)}")
+        if qos == 0 and info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
+            return delivery  # paho drops QoS 0 while offline: it will never be acknowledged
+        with self._ack_lock:
+            # The PUBACK may already have been handled by the network thread.
+            early = self._early_acks.pop(info.mid, None)
+            if early is None:
+                self._waiting[info.mid] = delivery
+        if early is not None:
+            delivery._acknowledge(early)
+        return delivery
+
+    def publish_state(self, topic: str, payload: bytes) -> Delivery:
+        """Publish retained state and remember it, so every reconnect puts it back on the broker."""
+        with self._state_lock:
+            delivery = self.publish(topic, payload, retain=True)
+            self._states[topic] = (payload, delivery)
+        return delivery
+
+    def subscribe(self, topic_filter: str, callback: MessageCallback, *, qos: int = 1) -> None:
+        """Call ``callback(topic, payload)`` for every message matching ``topic_filter``."""
+        self._client.message_callback_add(topic_filter, self._guarded(callback))
+        with self._state_lock:
+            self._subscriptions[topic_filter] = qos
+            # If not connected now, _on_connect will subscribe with everything remembered.
+            if self.connected:
+                self._subscribe_now([(topic_filter, qos)])
+
+    def _subscribe_now(self, filters: list[tuple[str, int]]) -> None:
+        # Held across the call, so the SUBACK cannot be handled before its mid is recorded.
+        with self._subs_cond:
+            rc, mid = self._client.subscribe(filters)
+            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+                self._unconfirmed[mid] = [f for f, _ in filters]
+            # Otherwise the connection just dropped; the next connect subscribes again.
+
+    @staticmethod
+    def _guarded(callback: MessageCallback) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
+        def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+            try:
+                callback(message.topic, bytes(message.payload))
+            except Exception:
+                # A bad message or a bug in one handler must not stop the network thread.
+                log.exception("message handler failed", extra={"topic": message.topic})
+
+        return on_message
+
+    def _on_connect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        with self._state_lock:
+            self._sessions += 1
+            log.info("connected to %s:%s", self._settings.host, self._settings.port)
+            self.publish(self._status_topic, ONLINE, retain=True)
+            if self._subscriptions:
+                self._subscribe_now(list(self._subscriptions.items()))
+            for topic, (payload, delivery) in list(self._states.items()):
+                # A state still waiting for its PUBACK is re-sent by paho itself, in order;
+                # sending it again here could let an older queued copy overtake it.
+                if delivery.acknowledged:
+                    self._states[topic] = (payload, self.publish(topic, payload, retain=True))
+            # Last, so a waiter never sees "connected" before the subscriptions were sent.
+            self._connected.set()
+        with self._subs_cond:
+            self._subs_cond.notify_all()
+        for listener in self._connect_listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("connect listener failed")  # must not end the network thread
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        with self._subs_cond:
+            self._unconfirmed.clear()  # re-subscribed on the next connect
+        log.info("disconnected from the broker: %s", reason_code)
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        with self._subs_cond:
+            filters = self._unconfirmed.pop(mid, [])
+            self._subs_cond.notify_all()
+        for topic_filter, code in zip(filters, reason_codes, strict=False):
+            if code.is_failure:
+                log.error("broker refused the subscription to %s: %s", topic_filter, code)
+
+    def _on_publish(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        _properties: Properties,
+    ) -> None:
+        with self._ack_lock:
+            delivery = self._waiting.pop(mid, None)
+            if delivery is None:
+                self._early_acks[mid] = str(reason_code)
+        if delivery is not None:
+            delivery._acknowledge(str(reason_code))

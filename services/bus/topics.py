@@ -1,0 +1,166 @@
+"""Every topic of the MQTT contract, built and parsed in one place.
+
+The contract (docs: ARCHITECTURE.md, "MQTT contract") lives under ``<prefix>/<site>/``; code
+elsewhere asks this module for a topic instead of formatting strings, so a renamed level changes
+here only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+# Characters that would turn an id into a different topic level or a wildcard.
+_FORBIDDEN = ("/", "+", "#", "\0")
+
+
+class TopicKind(StrEnum):
+    """What a topic of the contract carries."""
+
+    DOOR_STATE = "door_state"
+    DOOR_EVENT = "door_event"
+    DOOR_COMMAND = "door_command"
+    OCCUPANCY = "occupancy"
+    OPENING = "opening"
+    KIOSK_EVENT = "kiosk_event"
+    STATUS = "status"
+    SIM = "sim"
+    SITE_EVENT = "site_event"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A parsed topic: its kind, the door/kiosk/component it names, and a sim input."""
+
+    kind: TopicKind
+    subject: str | None = None  # door id, kiosk id or component; None for site-wide topics
+    input: str | None = None  # only for SIM: which simulated input (contact, exit, …)
+
+
+def _level(what: str, value: str) -> str:
+    """Check that ``value`` is one topic level, so an id can never address another topic."""
+    if not value or any(c in value for c in _FORBIDDEN):
+        raise ValueError(f"{what} {value!r} is not a valid topic level (empty, '/', '+' or '#')")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The topics of one site: ``Topics("aabent", "glostrup").door_event("main")``."""
+
+    prefix: str
+    site: str
+
+    def __post_init__(self) -> None:
+        # The prefix may span levels ("libraries/aabent"), but no level may be empty or a wildcard.
+        for part in self.prefix.split("/"):
+            _level("prefix level", part)
+        _level("site", self.site)
+
+    @property
+    def base(self) -> str:
+        """``<prefix>/<site>``, the root of everything this site publishes."""
+        return f"{self.prefix}/{self.site}"
+
+    def door_state(self, door: str) -> str:
+        """Retained lock/contact/mode/alarm state of a door."""
+        return f"{self.base}/door/{_level('door', door)}/state"
+
+    def door_event(self, door: str) -> str:
+        """Events of a door (access, contact, alarms)."""
+        return f"{self.base}/door/{_level('door', door)}/event"
+
+    def door_command(self, door: str) -> str:
+        """Staff commands to a door (unlock, lock, pulse, mode)."""
+        return f"{self.base}/door/{_level('door', door)}/command"
+
+    @property
+    def occupancy(self) -> str:
+        """Retained count of people inside."""
+        return f"{self.base}/occupancy"
+
+    @property
+    def opening(self) -> str:
+        """Retained opening state (staffed, self-service, closed)."""
+        return f"{self.base}/opening"
+
+    @property
+    def site_event(self) -> str:
+        """Building-wide events (fire, opening, occupancy) that belong to no single door."""
+        return f"{self.base}/event"
+
+    def kiosk_event(self, kiosk: str) -> str:
+        """Events of a kiosk (check-in, …)."""
+        return f"{self.base}/kiosk/{_level('kiosk', kiosk)}/event"
+
+    def status(self, component: str) -> str:
+        """Retained ``online``/``offline`` of a process; ``offline`` is its last will."""
+        return f"{self.base}/status/{_level('component', component)}"
+
+    def sim(self, door: str, input: str) -> str:
+        """A simulated hardware input of a door, for the demo and the tests."""
+        return f"{self.base}/sim/{_level('door', door)}/{_level('input', input)}"
+
+    @property
+    def all_door_commands(self) -> str:
+        """Filter matching the commands to every door."""
+        return f"{self.base}/door/+/command"
+
+    @property
+    def all_door_events(self) -> str:
+        """Filter matching the events of every door."""
+        return f"{self.base}/door/+/event"
+
+    @property
+    def all_door_states(self) -> str:
+        """Filter matching the state of every door."""
+        return f"{self.base}/door/+/state"
+
+    @property
+    def all_kiosk_events(self) -> str:
+        """Filter matching the events of every kiosk."""
+        return f"{self.base}/kiosk/+/event"
+
+    @property
+    def all_status(self) -> str:
+        """Filter matching the availability of every component."""
+        return f"{self.base}/status/+"
+
+    @property
+    def all_sim_inputs(self) -> str:
+        """Filter matching every simulated input of every door."""
+        return f"{self.base}/sim/+/+"
+
+    @property
+    def everything(self) -> str:
+        """Filter matching every topic of this site (the recorder's subscription)."""
+        return f"{self.base}/#"
+
+    def parse(self, topic: str) -> Route | None:
+        """Tell kind and door/kiosk/component of ``topic``; None if it is not in the contract."""
+        head = self.base + "/"
+        if not topic.startswith(head):
+            return None
+        levels = topic[len(head) :].split("/")
+        if any(not level for level in levels):
+            return None
+        match levels:
+            case ["occupancy"]:
+                return Route(TopicKind.OCCUPANCY)
+            case ["opening"]:
+                return Route(TopicKind.OPENING)
+            case ["event"]:
+                return Route(TopicKind.SITE_EVENT)
+            case ["door", door, "state"]:
+                return Route(TopicKind.DOOR_STATE, door)
+            case ["door", door, "event"]:
+                return Route(TopicKind.DOOR_EVENT, door)
+            case ["door", door, "command"]:
+                return Route(TopicKind.DOOR_COMMAND, door)
+            case ["kiosk", kiosk, "event"]:
+                return Route(TopicKind.KIOSK_EVENT, kiosk)
+            case ["status", component]:
+                return Route(TopicKind.STATUS, component)
+            case ["sim", door, sim_input]:
+                return Route(TopicKind.SIM, door, sim_input)
+        return None

@@ -1,0 +1,149 @@
+"""The database schema: Alembic migrations applied in code, and the modules whose models it covers.
+
+Every process that opens the database calls :func:`create_schema` first; it brings an empty or
+older database to the newest revision and does nothing on a current one. A new table needs its
+model module listed in :data:`MODEL_MODULES` and a revision, written by::
+
+    .venv/bin/python -m services.store.schema "add lockouts"
+
+which autogenerates ``services/store/migrations/versions/NNNN_add_lockouts.py`` from the models
+(review it before committing; ``tests/services/store/test_schema.py`` fails until it matches).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import Connection, Engine, MetaData
+
+from services.store.base import Base
+from services.store.engine import make_engine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Modules that put tables on Base. Imported before upgrading, comparing or autogenerating, so a
+# table whose module is missing here is noticed by the schema test instead of silently skipped.
+MODEL_MODULES: tuple[str, ...] = ("services.store.models", "services.store.lockouts")
+
+
+def import_models() -> MetaData:
+    """Import every module of :data:`MODEL_MODULES`; return the metadata they fill."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    return Base.metadata
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's config, built in code: our migrations folder, and ``connection`` to run on."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # "%%" because Config values are interpolated; sequential ids sort the files by age.
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    # Alembic announces its dialect at INFO on every connection; a staff command that merely
+    # checks the revision should not print that.
+    logger = logging.getLogger("alembic.runtime.migration")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def current_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions the database is at; empty for a database never migrated."""
+    with _quiet_alembic():
+        return MigrationContext.configure(connection).get_current_heads()
+
+
+def create_schema(engine: Engine) -> None:
+    """Bring the database behind ``engine`` to the newest revision (a no-op when it is there)."""
+    config = alembic_config()
+    heads = ScriptDirectory.from_config(config).get_heads()
+    with engine.begin() as connection:
+        current = current_revisions(connection)
+        if set(current) == set(heads):
+            return
+        log.info("upgrading database schema from %s to %s", current or "empty", heads)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "heads")
+
+
+def schema_differences(connection: Connection) -> list[Any]:
+    """What Alembic sees between the database and the models; empty when they agree."""
+    metadata = import_models()
+    with _quiet_alembic():
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+
+def _next_revision_id(config: Config) -> str:
+    revisions = list(ScriptDirectory.from_config(config).walk_revisions())
+    return f"{len(revisions) + 1:04d}"
+
+
+def _format_with_ruff(config: Config) -> None:
+    # Generated revisions pass `make lint` without hand-formatting (ruff is in the test extra).
+    if importlib.util.find_spec("ruff") is None:
+        return
+    section = "post_write_hooks"
+    config.set_section_option(section, "hooks", "ruff_format, ruff_fix")
+    for hook, options in (("ruff_format", "format --quiet"), ("ruff_fix", "check --fix --quiet")):
+        config.set_section_option(section, f"{hook}.type", "module")
+        config.set_section_option(section, f"{hook}.module", "ruff")
+        config.set_section_option(section, f"{hook}.options", f"{options} REVISION_SCRIPT_FILENAME")
+
+
+def make_revision(message: str) -> Path:
+    """Autogenerate the next revision from the models, against a scratch database at head."""
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = make_engine(f"sqlite:///{Path(scratch) / 'scratch.sqlite'}")
+        try:
+            create_schema(engine)
+            with engine.begin() as connection:
+                config = alembic_config(connection)
+                _format_with_ruff(config)
+                script = command.revision(
+                    config, message=message, autogenerate=True, rev_id=_next_revision_id(config)
+                )
+        finally:
+            engine.dispose()
+    if not isinstance(script, Script):
+        raise RuntimeError("alembic wrote no single revision")
+    return Path(script.path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m services.store.schema MESSAGE``: write the next revision and print its path."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].strip():
+        print('usage: python -m services.store.schema "what the revision does"', file=sys.stderr)
+        return 2
+    print(make_revision(args[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

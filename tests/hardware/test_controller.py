@@ -1,0 +1,377 @@
+"""The controller end to end on MockFactory pins, a real registry and the real lockout store.
+
+Reader input is handed in as parsed items here (the bytes-over-a-tty path is tested with the
+whole service in test_service.py); the lock relay is read from the mock pin itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from hardware.controller import SITE, Controller, DoorUnit
+from hardware.devices import DoorDevices
+from hardware.door import DoorMachine
+from hardware.pin_guard import PinGuard
+from hardware.readers import CardRead, PinEntered, ReaderFault
+from services.credentials import Credential, SiteKey
+from services.events import Event, EventType
+from services.lockout import LockoutPolicy
+from services.occupancy import BeamCounter
+from services.registry import LocalRegistry
+from services.schedule import Schedule
+from services.settings import DoorSettings, Settings
+from services.store.engine import make_engine, make_sessionmaker
+from services.store.schema import create_schema
+
+CPH = ZoneInfo("Europe/Copenhagen")
+CARD = "10000001"
+PIN = "1234"
+LOCK = 17
+READER = "main.0.em4100"
+PAD = "main.1.pinpad"
+
+
+@dataclass
+class RecordingSink:
+    """The controller's output port, kept in lists so a test can read what went out."""
+
+    events: list[Event] = field(default_factory=list)
+    doors: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    site: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def door_state(self, door_id: str, payload: Mapping[str, Any]) -> None:
+        self.doors[door_id] = payload
+
+    def site_state(self, kind: str, payload: Mapping[str, Any]) -> None:
+        self.site[kind] = payload
+
+    def types(self) -> list[EventType]:
+        return [e.type for e in self.events]
+
+    def last(self, etype: EventType) -> Event:
+        return [e for e in self.events if e.type is etype][-1]
+
+
+@dataclass
+class Clock:
+    """Wall and monotonic time moved by the test."""
+
+    wall: datetime
+    mono: float = 1000.0
+
+    def advance(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
+@dataclass
+class Rig:
+    ctl: Controller
+    sink: RecordingSink
+    clock: Clock
+    factory: MockFactory
+    registry: LocalRegistry
+
+    @property
+    def lock_released(self) -> bool:
+        """Fail-secure, active-high relay: a high pin is an open door."""
+        return bool(self.factory.pin(LOCK).state)
+
+    def swipe(self, card: str = CARD, pin: str | None = PIN) -> None:
+        self.ctl.on_reader_input(READER, CardRead(Credential.from_text(card)))
+        if pin is not None:
+            self.ctl.on_reader_input(PAD, PinEntered(pin))
+
+
+DOOR = DoorSettings(
+    lock_pin=LOCK,
+    contact_pin=27,
+    exit_button_pin=22,
+    beam_a_pin=6,
+    beam_b_pin=13,
+    unlock_seconds=5,
+    held_open_seconds=30,
+)
+# Wednesday 25 November 2026: staffed 10-18, self-service 07-22.
+SELF_SERVICE = datetime(2026, 11, 25, 20, 0, tzinfo=CPH)
+
+
+def make_settings(**access: Any) -> Settings:
+    return Settings.model_validate(
+        {
+            "schedule": {"staffed": {"wed": "10:00-18:00"}},
+            "access": {"capacity": 3, **access},
+            "doors": {"main": DOOR.model_dump()},
+        }
+    )
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    yield build_rig(tmp_path, make_settings(), SELF_SERVICE)
+
+
+def build_rig(tmp_path: Path, settings: Settings, start: datetime) -> Rig:
+    engine = make_engine(f"sqlite:///{tmp_path / 'door.sqlite'}")
+    create_schema(engine)
+    sessions = make_sessionmaker(engine)
+    key = SiteKey(b"k" * 32)
+    registry = LocalRegistry(sessions, key)
+    registry.add_patron(
+        "Karen Jensen",
+        [Credential.from_text(CARD)],
+        pin=PIN,
+        birth_date=datetime(1975, 4, 12).date(),
+    )
+    registry.add_patron(
+        "Freja Hansen",
+        [Credential.from_text("10000003")],
+        pin="1111",
+        birth_date=datetime(2014, 3, 1).date(),
+    )
+    factory = MockFactory()
+    devices = DoorDevices("main", settings.doors["main"], pin_factory=factory)
+    factory.pin(27).drive_low()  # door closed (after the pull-up was set)
+    clock = Clock(start)
+    unit = DoorUnit(
+        "main",
+        DoorMachine("main", 5, 30),
+        devices,
+        BeamCounter(),
+        True,
+        10.0,
+        readers={READER: True, PAD: True},
+    )
+    sink = RecordingSink()
+    ctl = Controller(
+        settings,
+        {"main": unit},
+        registry,
+        key,
+        PinGuard(sessions, LockoutPolicy.from_settings(settings.access)),
+        Schedule.from_settings(settings.schedule, "Europe/Copenhagen"),
+        sink,
+        wall=lambda: clock.wall,
+        mono=lambda: clock.mono,
+    )
+    devices.bind(
+        lambda o: ctl.on_contact("main", o),
+        lambda: ctl.on_exit("main"),
+        lambda w, b: ctl.on_beam("main", w, b),
+    )
+    ctl.start(timer=False)
+    return Rig(ctl, sink, clock, factory, registry)
+
+
+def test_card_and_pin_release_the_lock_and_relock_after_five_seconds(rig: Rig) -> None:
+    assert not rig.lock_released
+    rig.swipe()
+    assert rig.lock_released
+    granted = rig.sink.last(EventType.ACCESS_GRANTED)
+    assert granted.source == "main" and granted.reason == "granted"
+    rig.clock.advance(5.1)
+    rig.ctl.tick()
+    assert not rig.lock_released
+    assert EventType.DOOR_LOCKED in rig.sink.types()
+
+
+def test_events_carry_a_pseudonym_never_the_card_number(rig: Rig) -> None:
+    rig.swipe()
+    for event in rig.sink.events:
+        assert CARD not in event.to_json().decode()
+    assert rig.sink.last(EventType.ACCESS_GRANTED).credential is not None
+
+
+def test_card_alone_waits_for_the_pin_then_times_out_as_pin_required(rig: Rig) -> None:
+    rig.swipe(pin=None)
+    assert not rig.lock_released
+    assert EventType.ACCESS_DENIED not in rig.sink.types()
+    rig.clock.advance(10.5)
+    rig.ctl.tick()
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "pin_required"
+
+
+def test_a_tag_lying_on_the_reader_counts_once(rig: Rig) -> None:
+    for _ in range(5):
+        rig.ctl.on_reader_input(READER, CardRead(Credential.from_text(CARD)))
+        rig.clock.advance(0.2)
+    rig.ctl.on_reader_input(PAD, PinEntered(PIN))
+    assert rig.sink.types().count(EventType.ACCESS_GRANTED) == 1
+
+
+def test_wrong_pin_is_denied_and_five_in_a_row_lock_the_card(rig: Rig) -> None:
+    for _ in range(5):
+        rig.swipe(pin="9999")
+        rig.clock.advance(2)
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "wrong_pin"
+    assert EventType.PIN_LOCKED_OUT in rig.sink.types()
+    rig.swipe()  # the right PIN no longer helps
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "pin_locked_out"
+    assert not rig.lock_released
+    rig.clock.advance(15 * 60 + 1)
+    rig.swipe()
+    assert rig.lock_released
+
+
+def test_guessing_on_many_cards_throttles_the_reader_and_raises_an_alarm(rig: Rig) -> None:
+    for n in range(5):
+        rig.registry.add_patron(f"P{n}", [Credential.from_text(f"2000000{n}")], pin="5555")
+    for n in range(5):
+        rig.swipe(card=f"2000000{n}", pin="0000")
+        rig.clock.advance(2)
+    assert EventType.READER_ATTACK in rig.sink.types()
+    rig.swipe()
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "reader_throttled"
+
+
+def test_under_age_patron_is_denied_in_self_service(rig: Rig) -> None:
+    rig.swipe(card="10000003", pin="1111")
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "under_age"
+    assert not rig.lock_released
+
+
+def test_unknown_card_is_denied(rig: Rig) -> None:
+    rig.swipe(card="99999999")
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "unknown_card"
+
+
+def test_staffed_hours_stand_the_door_unlocked(tmp_path: Path) -> None:
+    rig = build_rig(tmp_path, make_settings(), datetime(2026, 11, 25, 11, 0, tzinfo=CPH))
+    assert rig.lock_released
+    assert rig.sink.site["opening"]["state"] == "staffed"
+    rig.clock.advance(7 * 3600)  # 18:00: staff go home
+    rig.ctl.tick()
+    assert not rig.lock_released
+    assert rig.sink.site["opening"]["state"] == "self-service"
+
+
+def test_closing_time_resets_the_count_and_reports_who_was_left(rig: Rig) -> None:
+    walk_in(rig)
+    assert rig.sink.site["occupancy"]["inside"] == 1
+    rig.clock.advance(2 * 3600 + 1)  # 22:00
+    rig.ctl.tick()
+    reset = rig.sink.last(EventType.OCCUPANCY_RESET)
+    assert reset.details["inside_at_closing"] == 1
+    assert rig.sink.site["occupancy"]["inside"] == 0
+    rig.swipe()
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "closed"
+
+
+def walk_in(rig: Rig) -> None:
+    a, b = rig.factory.pin(6), rig.factory.pin(13)
+    for step in (a.drive_low, b.drive_low, a.drive_high, b.drive_high):
+        step()
+        rig.clock.advance(0.1)
+
+
+def test_full_building_denies_and_says_so_once(rig: Rig) -> None:
+    for _ in range(3):
+        walk_in(rig)
+    assert rig.sink.types().count(EventType.OCCUPANCY_FULL) == 1
+    rig.swipe()
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "building_full"
+
+
+def test_two_people_on_one_grant_is_tailgating(rig: Rig) -> None:
+    rig.swipe()
+    rig.factory.pin(27).drive_high()  # door opens
+    walk_in(rig)
+    walk_in(rig)
+    tail = rig.sink.last(EventType.DOOR_TAILGATING)
+    assert tail.details == {"granted": 1, "entered": 2}
+
+
+def test_fire_releases_the_door_and_denies_entry_until_cleared(rig: Rig) -> None:
+    rig.ctl.on_fire(True)
+    assert rig.lock_released
+    assert rig.sink.last(EventType.FIRE_ALARM).source == SITE
+    rig.swipe()
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "fire_alarm"
+    rig.ctl.on_fire(False)
+    assert not rig.lock_released
+
+
+def test_forced_open_door_raises_the_alarm(rig: Rig) -> None:
+    rig.factory.pin(27).drive_high()
+    assert EventType.DOOR_FORCED_OPEN in rig.sink.types()
+    assert rig.sink.doors["main"]["alarm"] == "forced_open"
+
+
+def test_exit_button_releases_the_door(rig: Rig) -> None:
+    rig.factory.pin(22).drive_low()
+    assert rig.lock_released
+    assert EventType.EXIT_REQUEST in rig.sink.types()
+
+
+def test_reader_faults_are_counted_events(rig: Rig) -> None:
+    rig.ctl.on_reader_input(READER, ReaderFault("bad checksum"))
+    rig.ctl.on_reader_input(READER, ReaderFault("bad checksum"))
+    err = rig.sink.last(EventType.READER_ERROR)
+    assert err.reason == "bad checksum" and err.details["errors"] == 2
+
+
+def test_reader_going_offline_and_back_is_reported_once_each(rig: Rig) -> None:
+    rig.ctl.on_reader_status(READER, False, "device disappeared")
+    rig.ctl.on_reader_status(READER, False, "device disappeared")
+    rig.ctl.on_reader_status(READER, True, None)
+    types = rig.sink.types()
+    assert types.count(EventType.READER_OFFLINE) == 1
+    assert types.count(EventType.READER_ONLINE) == 1
+    assert rig.sink.doors["main"]["readers"][READER] == "online"
+
+
+def command(rig: Rig, **fields: Any) -> bytes:
+    import json
+    import uuid
+
+    body = {
+        "id": str(uuid.uuid4()),
+        "ts": rig.clock.wall.isoformat(),
+        "by": "staff@glostrup",
+        "reason": "test",
+        **fields,
+    }
+    return json.dumps(body).encode()
+
+
+def test_remote_unlock_is_done_and_a_replay_is_rejected(rig: Rig) -> None:
+    raw = command(rig, action="unlock", seconds=60)
+    rig.ctl.on_command("main", raw)
+    assert rig.lock_released
+    assert rig.sink.last(EventType.COMMAND_DONE).details["action"] == "unlock"
+    rig.ctl.on_command("main", raw)
+    assert "seen" in (rig.sink.last(EventType.COMMAND_REJECTED).reason or "")
+
+
+def test_malformed_and_stale_commands_are_rejected_not_applied(rig: Rig) -> None:
+    rig.ctl.on_command("main", b"{not json")
+    assert "JSON" in (rig.sink.last(EventType.COMMAND_REJECTED).reason or "")
+    stale = command(
+        rig, action="unlock", seconds=60, ts=(rig.clock.wall - timedelta(minutes=5)).isoformat()
+    )
+    rig.ctl.on_command("main", stale)
+    assert not rig.lock_released
+    assert rig.sink.types().count(EventType.COMMAND_REJECTED) == 2
+
+
+def test_lockdown_refuses_patrons_and_remote_unlocks(rig: Rig) -> None:
+    rig.ctl.on_command("main", command(rig, action="mode", mode="lockdown"))
+    assert EventType.LOCKDOWN_STARTED in rig.sink.types()
+    rig.swipe()
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "lockdown"
+    rig.ctl.on_command("main", command(rig, action="unlock", seconds=30))
+    assert not rig.lock_released
+    assert "lockdown" in (rig.sink.last(EventType.COMMAND_REJECTED).reason or "")
+    rig.ctl.on_fire(True)
+    assert rig.lock_released  # only the fire input overrides a lockdown

@@ -1,0 +1,347 @@
+"""The MQTT boundary against a real Mosquitto: connect, publish, subscribe, last will, state."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.bus.client import MqttBus
+from services.bus.topics import Topics
+from services.settings import MqttSettings
+from tests.conftest import Broker, free_port
+
+TIMEOUT = 10.0
+
+
+class Inbox:
+    """Collects (topic, payload) and lets a test wait for a condition on them."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        with self._cond:
+            self.messages.append((topic, payload))
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[tuple[str, bytes]]], bool]) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.messages), TIMEOUT)
+
+    def payloads(self, topic: str) -> list[bytes]:
+        with self._cond:
+            return [p for t, p in self.messages if t == topic]
+
+
+def settings_for(broker: Broker, **extra: Any) -> MqttSettings:
+    return MqttSettings(host=broker.host, port=broker.port, keepalive=5, **extra)
+
+
+@pytest.fixture
+def topics() -> Topics:
+    # A site of its own, so retained messages of other tests on the shared broker do not leak in.
+    return Topics("aabent", f"t{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture
+def make_bus() -> Iterator[Callable[..., MqttBus]]:
+    buses: list[MqttBus] = []
+
+    def make(broker: Broker, topics: Topics, component: str, **kwargs: object) -> MqttBus:
+        settings = kwargs.pop("settings", None) or settings_for(broker)
+        bus = MqttBus(
+            settings,  # type: ignore[arg-type]
+            client_id=f"{component}-{uuid.uuid4().hex[:6]}",
+            component=component,
+            topics=topics,
+            reconnect_max_s=1,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        buses.append(bus)
+        return bus
+
+    yield make
+    for bus in buses:
+        bus.stop()
+
+
+def latest(inbox: Inbox, topic: str, value: bytes) -> bool:
+    got = inbox.payloads(topic)
+    return bool(got) and got[-1] == value
+
+
+def test_connects_and_announces_itself_online_retained(
+    mqtt_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    door = make_bus(mqtt_broker, topics, "door")
+    assert not door.connected
+    door.start()
+    assert door.wait_connected(TIMEOUT)
+    assert door.connected
+
+    # An observer that connects later still sees "online": it is retained.
+    inbox = Inbox()
+    observer = make_bus(mqtt_broker, topics, "observer")
+    observer.subscribe(topics.status("door"), inbox)
+    observer.start()
+    assert inbox.wait_for(lambda m: (topics.status("door"), b"online") in m)
+
+
+def test_publish_is_acknowledged_and_delivered(
+    mqtt_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    inbox = Inbox()
+    observer = make_bus(mqtt_broker, topics, "observer")
+    observer.subscribe(topics.all_door_events, inbox)
+    observer.start()
+    door = make_bus(mqtt_broker, topics, "door")
+    door.start()
+    assert observer.wait_connected(TIMEOUT) and door.wait_connected(TIMEOUT)
+
+    delivery = door.publish(topics.door_event("main"), b'{"n":1}')
+    assert delivery.wait(TIMEOUT)
+    assert delivery.acknowledged
+    assert inbox.wait_for(lambda m: (topics.door_event("main"), b'{"n":1}') in m)
+
+
+def test_publish_while_broker_is_down_is_sent_after_it_returns(
+    own_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    door = make_bus(own_broker, topics, "door")
+    door.start()
+    assert door.wait_connected(TIMEOUT)
+    own_broker.stop()
+    delivery = door.publish(topics.door_event("main"), b"queued")
+    assert not delivery.wait(0.2)
+    own_broker.start()
+    assert delivery.wait(TIMEOUT)
+
+
+def test_subscription_with_wildcard_gets_topic_and_payload(
+    mqtt_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    inbox = Inbox()
+    door = make_bus(mqtt_broker, topics, "door")
+    door.subscribe(topics.all_door_commands, inbox)  # before start: subscribed on connect
+    door.start()
+    staff = make_bus(mqtt_broker, topics, "staff")
+    staff.start()
+    assert door.wait_connected(TIMEOUT) and staff.wait_connected(TIMEOUT)
+    # After start: subscribed at once.
+    sims = Inbox()
+    door.subscribe(topics.all_sim_inputs, sims)
+    assert door.wait_connected(TIMEOUT)  # returns once the broker confirmed the subscription
+
+    staff.publish(topics.door_command("east"), b"cmd-east").wait(TIMEOUT)
+    staff.publish(topics.sim("east", "contact"), b"open").wait(TIMEOUT)
+    assert inbox.wait_for(lambda m: m == [(topics.door_command("east"), b"cmd-east")])
+    assert sims.wait_for(lambda m: m == [(topics.sim("east", "contact"), b"open")])
+
+
+def test_exception_in_a_callback_is_logged_with_topic_and_does_not_stop_the_loop(
+    mqtt_broker: Broker,
+    topics: Topics,
+    make_bus: Callable[..., MqttBus],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    inbox = Inbox()
+
+    def explode(topic: str, payload: bytes) -> None:
+        if payload == b"bad":
+            raise ValueError("cannot handle this")
+        inbox(topic, payload)
+
+    door = make_bus(mqtt_broker, topics, "door")
+    door.subscribe(topics.door_command("main"), explode)
+    door.start()
+    assert door.wait_connected(TIMEOUT)
+    with caplog.at_level(logging.ERROR, logger="services.bus.client"):
+        door.publish(topics.door_command("main"), b"bad").wait(TIMEOUT)
+        door.publish(topics.door_command("main"), b"good").wait(TIMEOUT)
+        assert inbox.wait_for(lambda m: m == [(topics.door_command("main"), b"good")])
+    failures = [r for r in caplog.records if r.exc_info]
+    assert failures, "the exception was not logged"
+    assert failures[0].topic == topics.door_command("main")  # type: ignore[attr-defined]
+    assert "cannot handle this" in caplog.text
+    assert door.connected
+
+
+def test_clean_stop_leaves_offline_retained(
+    mqtt_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    door = make_bus(mqtt_broker, topics, "door")
+    door.start()
+    assert door.wait_connected(TIMEOUT)
+    door.stop()
+    assert not door.connected
+
+    inbox = Inbox()
+    observer = make_bus(mqtt_broker, topics, "observer")
+    observer.subscribe(topics.status("door"), inbox)
+    observer.start()
+    assert inbox.wait_for(lambda m: m == [(topics.status("door"), b"offline")])
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from services.bus.client import MqttBus
+    from services.bus.topics import Topics
+    from services.settings import MqttSettings
+    port, site = int(sys.argv[1]), sys.argv[2]
+    settings = MqttSettings(port=port, keepalive=5)
+    bus = MqttBus(settings, "door-child", "door", Topics("aabent", site))
+    bus.start()
+    assert bus.wait_connected(10)
+    print("connected", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_killed_process_gets_offline_from_its_last_will(
+    mqtt_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    inbox = Inbox()
+    observer = make_bus(mqtt_broker, topics, "observer")
+    observer.subscribe(topics.status("door"), inbox)
+    observer.start()
+    assert observer.wait_connected(TIMEOUT)
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(mqtt_broker.port), topics.site],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parents[3],
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"connected\n"
+        assert inbox.wait_for(lambda m: latest(inbox, topics.status("door"), b"online"))
+        os.kill(child.pid, signal.SIGKILL)  # no clean disconnect: only the will can tell
+        assert inbox.wait_for(lambda m: latest(inbox, topics.status("door"), b"offline"))
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_retained_state_is_put_back_after_a_broker_restart(
+    own_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    door = make_bus(own_broker, topics, "door")
+    commands = Inbox()
+    door.subscribe(topics.door_command("main"), commands)
+    door.start()
+    assert door.wait_connected(TIMEOUT)
+    assert door.publish_state(topics.door_state("main"), b'{"lock":"locked"}').wait(TIMEOUT)
+
+    sessions = door.sessions
+    own_broker.restart()  # no persistence: the broker forgets every retained message
+    assert _wait(lambda: door.sessions > sessions)
+    assert door.wait_connected(TIMEOUT)
+
+    inbox = Inbox()
+    observer = make_bus(own_broker, topics, "observer")
+    observer.subscribe(topics.door_state("main"), inbox)
+    observer.subscribe(topics.status("door"), inbox)
+    observer.start()
+    assert inbox.wait_for(lambda m: (topics.door_state("main"), b'{"lock":"locked"}') in m)
+    assert inbox.wait_for(lambda m: (topics.status("door"), b"online") in m)
+
+    # The subscription came back too.
+    assert observer.wait_connected(TIMEOUT)
+    observer.publish(topics.door_command("main"), b"after restart").wait(TIMEOUT)
+    assert commands.wait_for(lambda m: (topics.door_command("main"), b"after restart") in m)
+
+
+def test_latest_state_set_while_offline_wins_after_reconnect(
+    own_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    door = make_bus(own_broker, topics, "door")
+    door.start()
+    assert door.wait_connected(TIMEOUT)
+    own_broker.stop()
+    assert _wait(lambda: not door.connected)
+    door.publish_state(topics.occupancy, b'{"inside":1}')
+    last = door.publish_state(topics.occupancy, b'{"inside":2}')
+    own_broker.start()
+    assert last.wait(TIMEOUT)
+
+    inbox = Inbox()
+    observer = make_bus(own_broker, topics, "observer")
+    observer.subscribe(topics.occupancy, inbox)
+    observer.start()
+    assert inbox.wait_for(lambda m: m == [(topics.occupancy, b'{"inside":2}')])
+
+
+def test_refused_connection_is_not_marked_connected_and_credentials_come_from_file(
+    tmp_path: Path,
+    topics: Topics,
+    make_bus: Callable[..., MqttBus],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    passwords = tmp_path / "passwd"
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(passwords), "door", "s3cret"],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+        # Run as ourselves: as root, Mosquitto would switch to a user that cannot read tmp_path.
+        f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
+    )
+    broker = Broker(port=port, config=config)
+    broker.start()
+    try:
+        refused = make_bus(broker, topics, "intruder")
+        refusals = threading.Event()
+        refused.add_connect_listener(refusals.set)  # must never fire: connect was refused
+        refused.start()
+        secret = tmp_path / "mqtt.secret"
+        secret.write_text("s3cret\n")
+        settings = settings_for(broker, username="door", password_file=secret)
+        door = make_bus(broker, topics, "door", settings=settings)
+        door.start()
+        assert door.wait_connected(TIMEOUT)
+        assert _wait(lambda: "broker refused the connection: Not authorized" in caplog.text)
+        assert not refused.connected
+        assert not refusals.is_set()
+    finally:
+        broker.stop()
+
+
+def test_unreadable_password_file_is_a_config_error_naming_it(
+    tmp_path: Path, topics: Topics
+) -> None:
+    from services.settings import ConfigError
+
+    missing = tmp_path / "nope.secret"
+    with pytest.raises(ConfigError, match=r"mqtt\.password_file: .*nope\.secret"):
+        MqttBus(MqttSettings(username="door", password_file=missing), "c", "door", topics)
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
+    """Wait for a state the bus offers no event for (a test-only convenience)."""
+    done = threading.Event()
+    while not done.wait(0.02):
+        if predicate():
+            return True
+        timeout -= 0.02
+        if timeout <= 0:
+            return False
+    return False
