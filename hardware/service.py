@@ -7,9 +7,11 @@ start-up nor a fire at boot can leave the building in the wrong state.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -32,10 +34,11 @@ from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import TopicKind, Topics
 from services.credentials import SiteKey
-from services.directory import open_directory
+from services.directory import close_directory, open_directory
 from services.events import Event
 from services.lockout import LockoutPolicy
 from services.occupancy import BeamCounter
+from services.patrons import PatronDirectory
 from services.schedule import Schedule
 from services.settings import Settings
 from services.store.engine import make_engine, make_sessionmaker
@@ -87,6 +90,7 @@ class DoorService:
     bus: MqttBus | None = None
     publisher: OutboxPublisher | None = None
     outbox: Outbox | None = None
+    directory: PatronDirectory | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def build_outputs(self) -> None:
@@ -105,16 +109,18 @@ class DoorService:
         sessions = make_sessionmaker(engine)
         topics = Topics(s.mqtt.prefix, s.site.id)
         self.outbox = Outbox(s.outbox_path)
-        self.bus = MqttBus(s.mqtt, f"aabent-door-{s.site.id}", "door", topics)
+        # The host name keeps two controllers of one site from taking each other's session.
+        client_id = f"aabent-door-{s.site.id}-{socket.gethostname()}"
+        self.bus = MqttBus(s.mqtt, client_id, "door", topics)
         self.publisher = OutboxPublisher(self.outbox, self.bus)
         sink = BusSink(self.outbox, self.bus, topics, set(s.doors))
-        directory = open_directory(s, sessions, key, on_event=sink.event)
+        self.directory = open_directory(s, engine, key, on_event=sink.event)
         units = {door_id: self._unit(door_id) for door_id in s.doors}
         tz = ZoneInfo(s.site.timezone)
         self.controller = Controller(
             s,
             units,
-            directory,
+            self.directory,
             key,
             PinGuard(sessions, LockoutPolicy.from_settings(s.access)),
             Schedule.from_settings(s.schedule, s.site.timezone),
@@ -154,9 +160,9 @@ class DoorService:
                 ctl.on_fire(True)
         for door_id, dev in self.devices.items():
             dev.bind(
-                lambda opened, d=door_id: ctl.on_contact(d, opened),
-                lambda d=door_id: ctl.on_exit(d),
-                lambda which, blocked, d=door_id: ctl.on_beam(d, which, blocked),
+                functools.partial(ctl.on_contact, door_id),
+                functools.partial(ctl.on_exit, door_id),
+                functools.partial(ctl.on_beam, door_id),
             )
         for door_id, cfg in self.settings.doors.items():
             for i, rcfg in enumerate(cfg.readers):
@@ -214,6 +220,8 @@ class DoorService:
             dev.close()
         if self.fire is not None:
             self.fire.close()
+        if self.directory is not None:
+            close_directory(self.directory)
         if self.publisher is not None:
             self.publisher.wait_drained(1.0)
             self.publisher.stop()

@@ -22,6 +22,7 @@ from services.settings import DoorSettings, ReaderSettings, Settings
 log = logging.getLogger(__name__)
 
 SERIAL_KINDS = ("barcode", "magstripe", "em4100", "pinpad")
+# Barcode first: a library card number is what patrons and staff type in the demo.
 CARD_KINDS = ("barcode", "magstripe", "em4100")
 # A person takes ~0.3 s to pass a pair of beams; the steps are spaced so the counter sees order.
 BEAM_STEP_S = 0.02
@@ -127,10 +128,11 @@ class Simulation:
             os.write(pad[0].master, encode_pin(pin))
 
     def _reader(self, door_id: str, door: DoorSettings, kinds: tuple[str, ...]) -> tuple[_Pty, str]:
-        for index, reader in enumerate(door.readers):
-            pty = self.ptys.get(f"{door_id}.{index}")
-            if reader.kind in kinds and pty is not None:
-                return pty, reader.kind
+        for kind in kinds:
+            for index, reader in enumerate(door.readers):
+                pty = self.ptys.get(f"{door_id}.{index}")
+                if reader.kind == kind and pty is not None:
+                    return pty, reader.kind
         raise SimulationError(f"door {door_id!r} has no simulated {'/'.join(kinds)} reader")
 
     def contact(self, door_id: str, opened: bool) -> None:

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from services.settings import ConfigError, Settings, load_settings
 
@@ -24,7 +25,11 @@ COMMAND_MODULES = (
     "services.cli_patrons",
     "services.catalogue.cli",
     "services.sip2.cli",
+    "services.dashboard.cli",
+    "services.recorder.cli",
 )
+
+OWN_PACKAGES = {"services", "hardware", "kiosk"}
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -42,8 +47,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).add_commands(sub)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A door Pi installs only the `door` extra: the kiosk's Kivy is simply not there.
+            # A missing module of our own is a bug, and must not be hidden.
+            if (exc.name or "").split(".")[0] in OWN_PACKAGES:
+                raise
+            _unavailable(sub, name, exc.name or "?")
+            continue
+        module.add_commands(sub)
     return parser
+
+
+def _unavailable(sub: Any, module: str, missing: str) -> None:
+    """Say which package is missing instead of failing every other subcommand."""
+    command = module.split(".")[-2] if module.endswith(".cli") else module.split(".")[-1]
+    p = sub.add_parser(command, help=f"(unavailable here: needs {missing})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def handler(_args: argparse.Namespace, _settings: Settings) -> int:
+        print(
+            f"aabent {command}: needs the Python package {missing!r}, not installed here "
+            "(install aabent with the extra that provides it, e.g. .[all])",
+            file=sys.stderr,
+        )
+        return 3
+
+    p.set_defaults(handler=handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic announces every plugin at INFO; a migration that runs is logged by our schema module.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     handler: Handler = args.handler
     if getattr(args, "config_from_arg", False) and args.file:
         args.config = Path(args.file)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
 
 from services.credentials import SiteKey
 from services.events import Event
@@ -15,13 +16,26 @@ from services.settings import Settings
 
 def open_directory(
     settings: Settings,
-    sessions: sessionmaker[Session],
+    engine: Engine,
     key: SiteKey,
     on_event: Callable[[Event], None],
 ) -> PatronDirectory:
-    """The local registry (default) or the library system over SIP2 with its offline cache."""
-    if settings.patrons.directory == "local":
-        return LocalRegistry(sessions, key)
-    from services.sip2.directory import Sip2Directory
+    """The local registry (default), or the library system over SIP2 with its offline cache.
 
-    return Sip2Directory.from_settings(settings, sessions, key, on_event=on_event)
+    The SIP2 directory is started here (its health checks run from now on); the process closes
+    it on exit with :func:`close_directory`.
+    """
+    if settings.patrons.directory == "local":
+        return LocalRegistry(sessionmaker(engine, expire_on_commit=False), key)
+    from services.sip2.build import build_directory
+
+    directory = build_directory(settings, engine=engine, site_key=key, on_event=on_event)
+    directory.start()
+    return directory
+
+
+def close_directory(directory: PatronDirectory) -> None:
+    """Stop what the directory runs in the background (SIP2 health checks, its connection)."""
+    close = getattr(directory, "close", None)
+    if callable(close):
+        close()

@@ -16,7 +16,15 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "AABENT__"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "aabent.toml"
@@ -291,6 +299,94 @@ class Sip2Settings(_Model):
         return self
 
 
+class EmailSettings(_Model):
+    """Critical alarms by e-mail over SMTP; an empty ``host`` sends none."""
+
+    host: str = Field("", description="SMTP server; empty = no e-mail")
+    port: int = Field(25, ge=1, le=65535)
+    sender: str = Field(
+        "", validation_alias=AliasChoices("from", "sender"), description="the From: address"
+    )
+    to: tuple[str, ...] = Field((), description="recipients")
+    starttls: bool = Field(True, description="upgrade the connection with STARTTLS")
+    username: str | None = Field(None, description="SMTP AUTH user; None = no login")
+    password_file: Path | None = Field(None, description="file holding the SMTP password")
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class WebhookSettings(_Model):
+    """Critical alarms POSTed as JSON; an empty ``url`` sends none."""
+
+    url: str = Field("", description="http(s) URL to POST to; empty = no webhook")
+    token_file: Path | None = Field(None, description="sent as Authorization: Bearer <token>")
+    timeout_s: float = Field(5.0, gt=0)
+
+
+class AlarmSettings(_Model):
+    """Where critical alarms go besides the dashboard, and how hard sending is tried."""
+
+    email: EmailSettings = EmailSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    attempts: int = Field(4, ge=1, le=20, description="tries per channel before giving up")
+    retry_seconds: float = Field(5.0, gt=0, description="wait before the first retry; doubles")
+
+
+class RecorderSettings(_Model):
+    """The server's recorder: write batching, Home Assistant discovery and the daily purge."""
+
+    batch_size: int = Field(500, ge=1, le=10000, description="events per commit at most")
+    linger_ms: float = Field(20.0, ge=0, le=1000, description="wait this long to fill a batch")
+    max_payload_bytes: int = Field(65536, ge=1024, description="larger messages are rejected")
+    homeassistant_discovery: bool = Field(True, description="publish Home Assistant discovery")
+    discovery_prefix: str = Field("homeassistant", description="Home Assistant's MQTT prefix")
+    retention_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = Field(
+        "03:30", description="local time of the daily retention purge"
+    )
+
+
+class DashboardSettings(_Model):
+    """The staff dashboard of ``aabent server``: where it listens, sessions and login throttling."""
+
+    host: str = Field("127.0.0.1", description="listen address; put a TLS proxy in front")
+    port: int = Field(8080, ge=1, le=65535)
+    secret_file: Path | None = Field(
+        None, description="keys session-token hashes; default data_dir/dashboard.secret"
+    )
+    session_hours: float = Field(10.0, gt=0, le=168, description="a login lasts at most this")
+    idle_minutes: float = Field(60.0, gt=0, description="a session unused this long ends")
+    login_max_failures: int = Field(5, ge=1, description="failed logins per user or address ...")
+    login_window_minutes: float = Field(15.0, gt=0, description="... within this window: refused")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="proxies whose X-Forwarded-Proto is believed (Secure cookies)"
+    )
+    tls_cert_file: Path | None = Field(None, description="serve HTTPS directly with this cert")
+    tls_key_file: Path | None = None
+    feed_size: int = Field(50, ge=1, le=1000, description="events kept in the live feed")
+
+
+class KioskSettings(_Model):
+    """The patron kiosk: its id, privacy timeout, language, check-in rules and local loan rules."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")] = "kiosk1"
+    idle_timeout_s: float = Field(60.0, ge=5, description="without a touch, the warning shows")
+    warning_s: float = Field(10.0, ge=1, description="the warning's countdown before the reset")
+    language: Literal["da", "en"] = "da"
+    large_text: bool = Field(False, description="start in large-text, high-contrast mode")
+    checkin_window_minutes: int = Field(30, ge=0, le=240, description="check-in opens before start")
+    program_days: int = Field(14, ge=1, le=60, description="days of events the kiosk lists")
+    search_debounce_s: float = Field(0.3, ge=0, le=2, description="pause in typing before search")
+    floorplan: Path | None = Field(
+        None, description="floor plan TOML; default config/floorplan.toml"
+    )
+    scanner_url: str | None = Field(None, description="serial scanner; keyboard wedges need none")
+    scanner_baudrate: int = 9600
+    fullscreen: bool = True
+    width: int = Field(1280, ge=320)
+    height: int = Field(800, ge=240)
+    max_renewals: int = Field(3, ge=0, description="local directory: renewals allowed per loan")
+    renewal_days: int = Field(30, ge=1, description="local directory: loan period of a renewal")
+
+
 class Settings(_Model):
     """Everything a process needs, validated once at start-up and passed down."""
 
@@ -303,6 +399,10 @@ class Settings(_Model):
     retention: RetentionSettings = RetentionSettings()
     patrons: PatronSettings = PatronSettings()
     sip2: Sip2Settings = Sip2Settings()
+    kiosk: KioskSettings = KioskSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    alarms: AlarmSettings = AlarmSettings()
+    recorder: RecorderSettings = RecorderSettings()
     doors: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")], DoorSettings] = {}
 
     @model_validator(mode="after")

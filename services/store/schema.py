@@ -38,7 +38,23 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # Modules that put tables on Base. Imported before upgrading, comparing or autogenerating, so a
 # table whose module is missing here is noticed by the schema test instead of silently skipped.
-MODEL_MODULES: tuple[str, ...] = ("services.store.models", "services.store.lockouts")
+MODEL_MODULES: tuple[str, ...] = (
+    "services.store.models",
+    "services.store.lockouts",
+    "services.sip2.cache",
+    "services.catalogue.models",
+)
+
+# Tables that a database feature owns (SQLite FTS5 and its shadow tables, PostgreSQL's tsvector
+# table) are created by their migration's own DDL, not from models: Alembic must not see them.
+UNMODELLED = ("catalogue_fts",)
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Alembic's filter: leave out the tables and indexes of :data:`UNMODELLED`."""
+    if name is None or type_ not in ("table", "index"):
+        return True
+    return not name.removeprefix("ix_").startswith(UNMODELLED)
 
 
 def import_models() -> MetaData:
@@ -95,7 +111,8 @@ def schema_differences(connection: Connection) -> list[Any]:
     """What Alembic sees between the database and the models; empty when they agree."""
     metadata = import_models()
     with _quiet_alembic():
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": include_name}
+        context = MigrationContext.configure(connection, opts=opts)
         return list(compare_metadata(context, metadata))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.types import TypeDecorator
 
 from services.store.engine import make_engine
-from services.store.schema import import_models
+from services.store.schema import import_models, include_name
 
 config = context.config
 target_metadata = import_models()
@@ -38,6 +38,7 @@ def _configure(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table, and is a no-op elsewhere.
         render_as_batch=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -83,3 +83,14 @@ def _a_patron_row() -> dict[str, object]:
         "created": now,
         "updated": now,
     }
+
+
+def test_catalogue_search_works_on_a_migrated_database(engine: Engine) -> None:
+    """The full-text index comes from the migration, not from the models: it must be there."""
+    from sqlalchemy.orm import Session
+
+    from services.catalogue.search import search
+
+    create_schema(engine)
+    with Session(engine) as session:
+        assert search(session, "blixen") == []

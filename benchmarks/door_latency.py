@@ -1,0 +1,169 @@
+"""Door latency: from the PIN's '#' written into the PIN pad's pty to the lock relay released.
+
+The whole controller runs as in production (`DoorService`), on gpiozero's MockFactory with
+real ptys, a real registry (SQLite, scrypt PIN hashes) and the durable outbox; once with a real
+Mosquitto and once with the broker down. Then the fire input is switched with four doors and the
+time to the last relay released is measured. Prints one JSON object.
+
+    .venv/bin/python benchmarks/door_latency.py [--entries 1000] [--fires 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hardware.service import DoorService  # noqa: E402
+from hardware.simulate import Simulation, encode_card  # noqa: E402
+from services.credentials import Credential, SiteKey  # noqa: E402
+from services.registry import LocalRegistry  # noqa: E402
+from services.settings import Settings  # noqa: E402
+from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
+from services.store.schema import create_schema  # noqa: E402
+from tests.conftest import Broker, free_port  # noqa: E402
+
+PIN = "2580"
+LOCK_PINS = (17, 16, 12, 7)
+
+
+def site(data: Path, port: int, doors: int) -> Settings:
+    """A site open for self-service all day, with ``doors`` doors; the first has pty readers."""
+    every_day = {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    door_cfg: dict[str, Any] = {}
+    for n in range(doors):
+        door_cfg[f"d{n}"] = {
+            "lock_pin": LOCK_PINS[n],
+            "contact_pin": 20 + n,
+            "unlock_seconds": 30,
+            "readers": [],
+        }
+    door_cfg["d0"]["readers"] = [
+        {"kind": "barcode", "url": "loop://"},
+        {"kind": "pinpad", "url": "loop://"},
+    ]
+    return Settings.model_validate(
+        {
+            "site": {"id": "bench", "data_dir": str(data), "key_file": str(data / "site.key")},
+            "schedule": {"self_service": every_day, "public_holidays_closed": False},
+            "access": {"capacity": 100000},
+            "fire": {"input_pin": 5},
+            "mqtt": {"port": port},
+            "doors": door_cfg,
+        }
+    )
+
+
+def enrol(settings: Settings, n: int) -> list[str]:
+    """``n`` patrons with distinct cards, so the reader's repeat filter never drops one."""
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    registry = LocalRegistry(
+        make_sessionmaker(engine), SiteKey.load_or_create(settings.site.key_file)
+    )
+    cards = [f"3{i:07d}" for i in range(n)]
+    for card in cards:
+        registry.add_patron("Bench Patron", [Credential.from_text(card)], pin=PIN)
+    engine.dispose()
+    return cards
+
+
+def run_entries(settings: Settings, cards: list[str]) -> list[float]:
+    """Latency in ms of each entry, '#' to relay."""
+    sim = Simulation(settings)
+    service = DoorService(sim.wire(), pin_factory=sim.factory, simulation=sim)
+    service.start()
+    try:
+        time.sleep(0.3)  # readers open their ptys
+        card_pty, pad_pty = sim.ptys["d0.0"].master, sim.ptys["d0.1"].master
+        lock = sim.factory.pin(LOCK_PINS[0])
+        out: list[float] = []
+        for card in cards:
+            os.write(card_pty, encode_card("barcode", card))
+            os.write(pad_pty, PIN.encode())
+            time.sleep(0.002)  # the digits arrive before the '#', as typed
+            t0 = time.monotonic()
+            os.write(pad_pty, b"#")
+            deadline = t0 + 2
+            while not lock.state:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"card {card} was not admitted")
+                time.sleep(0.0002)
+            out.append((lock._last_change - t0) * 1000)
+            sim.contact("d0", True)  # the patron walks through; closing relocks at once
+            sim.contact("d0", False)
+        return out
+    finally:
+        service.stop()
+
+
+def run_fire(settings: Settings, fires: int) -> list[float]:
+    """Latency in ms from the fire input changing to the last of four relays released."""
+    sim = Simulation(settings)
+    service = DoorService(sim.wire(), pin_factory=sim.factory, simulation=sim)
+    service.start()
+    try:
+        locks = [sim.factory.pin(p) for p in LOCK_PINS]
+        out: list[float] = []
+        for _ in range(fires):
+            t0 = time.monotonic()
+            sim.fire(True)
+            if not all(p.state for p in locks):
+                raise RuntimeError("fire did not release every door")
+            out.append((max(p._last_change for p in locks) - t0) * 1000)
+            sim.fire(False)
+            time.sleep(0.002)
+        return out
+    finally:
+        service.stop()
+
+
+def p(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values``."""
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--fires", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        broker = Broker(port=free_port())
+        broker.start()
+        try:
+            up = site(data / "up", broker.port, 1)
+            cards = enrol(up, args.entries)
+            with_broker = run_entries(up, cards)
+        finally:
+            broker.stop()
+        down = site(data / "down", free_port(), 1)  # nothing listens there
+        without_broker = run_entries(down, enrol(down, args.entries))
+        fire = run_fire(site(data / "fire", free_port(), 4), args.fires)
+    print(
+        json.dumps(
+            {
+                "n": len(with_broker),
+                "p50_ms": round(statistics.median(with_broker), 3),
+                "p99_ms": round(p(with_broker, 0.99), 3),
+                "p50_ms_broker_down": round(statistics.median(without_broker), 3),
+                "p99_ms_broker_down": round(p(without_broker, 0.99), 3),
+                "fire_release_p99_ms": round(p(fire, 0.99), 3),
+                "fire_n": len(fire),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The catalogue's data: titles and their copies as tables, and the shape every importer yields.
+
+A title (``CatalogueRecord``) is identified by the library's own record id: the faust number
+(danMARC2 field 001 *a) or the id column of a CSV file; a re-import updates the title with the
+same record id. Its copies (``CatalogueCopy``) are replaced whole by each import of the title.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import cast
+
+from sqlalchemy import Boolean, Connection, Date, Enum, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.catalogue.folding import fold, invert_name, split_name
+from services.store.base import Base
+
+
+class CopyStatus(enum.StrEnum):
+    """Where a copy is: on the shelf, lent out, held for a patron, or not lendable."""
+
+    AVAILABLE = "available"
+    ON_LOAN = "on_loan"
+    RESERVED = "reserved"
+    NOT_FOR_LOAN = "not_for_loan"
+    MISSING = "missing"
+
+
+class CatalogueRecord(Base):
+    """One title in the catalogue, with the fields the kiosk shows and searches."""
+
+    __tablename__ = "catalogue_record"
+
+    # An integer key because the full-text index (FTS5 rowid) is keyed by integers.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # Text, not VARCHAR(n): PostgreSQL refuses an over-long value, which would fail a whole
+    # import for one long subtitle.
+    title: Mapped[str] = mapped_column(Text)
+    subtitle: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(Text, default="", doc="heading: 'Last, First'")
+    contributors: Mapped[str] = mapped_column(Text, default="", doc="headings joined by '; '")
+    year: Mapped[int | None] = mapped_column(Integer)
+    isbns: Mapped[str] = mapped_column(Text, default="", doc="ISBN-13s joined by spaces")
+    publisher: Mapped[str] = mapped_column(Text, default="")
+    dk5: Mapped[str] = mapped_column(Text, default="", doc="DK5 class, 'sk' for fiction")
+    fiction: Mapped[bool] = mapped_column(Boolean, default=False)
+    subjects: Mapped[str] = mapped_column(Text, default="", doc="subject words joined by '; '")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    shelf_mark: Mapped[str] = mapped_column(Text, default="")
+
+
+class CatalogueCopy(Base):
+    """One physical copy of a title: its barcode, where it stands and whether it is in."""
+
+    __tablename__ = "catalogue_copy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_key: Mapped[int] = mapped_column(
+        ForeignKey("catalogue_record.id", ondelete="CASCADE"), index=True
+    )
+    barcode: Mapped[str] = mapped_column(String(64), unique=True)
+    department: Mapped[str] = mapped_column(Text, default="")
+    shelf_mark: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[CopyStatus] = mapped_column(
+        Enum(
+            CopyStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda members: [m.value for m in members],
+        ),
+        default=CopyStatus.AVAILABLE,
+    )
+    due_date: Mapped[date | None] = mapped_column(Date)
+
+
+CATALOGUE_TABLES: tuple[Table, ...] = (
+    cast(Table, CatalogueRecord.__table__),
+    cast(Table, CatalogueCopy.__table__),
+)
+
+
+def create_tables(connection: Connection) -> None:
+    """Create the catalogue tables and their full-text index where missing.
+
+    For tests, the demo and the benchmark; a deployed database gets the same from its migration.
+    """
+    from services.catalogue import fulltext
+
+    Base.metadata.create_all(connection, tables=CATALOGUE_TABLES)
+    fulltext.create_index(connection)
+
+
+@dataclass(frozen=True)
+class ImportedCopy:
+    """A copy as a source file describes it; an empty shelf mark takes the title's."""
+
+    barcode: str
+    department: str = ""
+    shelf_mark: str = ""
+    status: CopyStatus = CopyStatus.AVAILABLE
+    due_date: date | None = None
+
+
+@dataclass(frozen=True)
+class ImportedRecord:
+    """A title read from a MARC or CSV file, not yet stored; ``position`` names where it was."""
+
+    record_id: str
+    title: str
+    position: str
+    subtitle: str = ""
+    author: str = ""
+    contributors: tuple[str, ...] = ()
+    year: int | None = None
+    isbns: tuple[str, ...] = ()
+    publisher: str = ""
+    dk5: str = ""
+    fiction: bool = False
+    subjects: tuple[str, ...] = ()
+    abstract: str = ""
+    shelf_mark: str = ""
+    copies: tuple[ImportedCopy, ...] = ()
+    deleted: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a source file, with where it is: ``"record 12 (byte 5310)"``."""
+
+    position: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.message}"
+
+
+def is_fiction_class(dk5: str) -> bool:
+    """True for the danMARC2 fiction signature 'sk' (skønlitteratur) in place of a DK5 number."""
+    return dk5.strip().casefold() in {"sk", "skønlitteratur"}
+
+
+def derive_shelf_mark(
+    dk5: str, fiction: bool, author: str, title: str, subdivision: str = ""
+) -> str:
+    """The shelf mark a public library files a title under when the source gives none.
+
+    Fiction stands by the author's heading ("Adler-Olsen, Jussi"); non-fiction by its DK5
+    number followed by the alphabetical subdivision (the biographee of a 99.4 biography) or the
+    author's surname, else the title's first word ("99.4 Andersen", "61.3 Hansen").
+    Source: danMARC2 field 652 (alphabetical subdivision *a) and 096-099 (local shelf marks).
+    """
+    heading = invert_name(author) if author else ""
+    if fiction or not dk5:
+        return heading or title
+    word = subdivision or split_name(heading)[0] or (title.split() or [""])[0]
+    return f"{dk5} {word}".strip()
+
+
+class RecordError(ValueError):
+    """One record cannot be used; the reader reports it with its position and skips it."""
+
+
+class ImportFailed(Exception):
+    """The whole file cannot be imported (unreadable, wrong header); nothing is applied."""
+
+
+Entry = ImportedRecord | Problem
+MAX_ID_LENGTH = 64
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
+_STATUS_WORDS = {
+    CopyStatus.AVAILABLE: ("available", "hjemme", "paa hylden", "ledig", "in"),
+    CopyStatus.ON_LOAN: ("on loan", "on_loan", "udlaant", "laant ud", "out"),
+    CopyStatus.RESERVED: ("reserved", "reserveret", "on hold", "afhentning"),
+    CopyStatus.NOT_FOR_LOAN: ("not for loan", "not_for_loan", "udlaanes ikke", "referenceeks"),
+    CopyStatus.MISSING: ("missing", "lost", "bortkommet", "mangler"),
+}
+_STATUS = {fold(word): status for status, words in _STATUS_WORDS.items() for word in words}
+
+
+def clean(value: str) -> str:
+    """``value`` with control characters and runs of spaces collapsed to one space.
+
+    Source files carry tabs, stray MARC delimiters and NUL bytes; PostgreSQL refuses NUL in text,
+    which would fail the whole import for one bad byte.
+    """
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def check_id(value: str, what: str) -> str:
+    """A record id or barcode, cleaned; empty or over-long ids are a ``RecordError``."""
+    value = clean(value)
+    if not value:
+        raise RecordError(f"no {what}")
+    if len(value) > MAX_ID_LENGTH:
+        raise RecordError(f"{what} {value[:20]!r}... is longer than {MAX_ID_LENGTH} characters")
+    return value
+
+
+def parse_status(text: str, due: date | None = None) -> CopyStatus:
+    """A copy status in English or Danish ("udlånt", "on loan"); empty means in, or out if due."""
+    if not text.strip():
+        return CopyStatus.ON_LOAN if due else CopyStatus.AVAILABLE
+    try:
+        return _STATUS[fold(text)]
+    except KeyError:
+        known = ", ".join(s.value for s in CopyStatus)
+        raise RecordError(f"unknown copy status {text!r} (use {known} or Danish)") from None
+
+
+def parse_due_date(text: str) -> date | None:
+    """A due date as 2025-03-31, 31-03-2025, 31.03.2025 or 20250331; empty is None."""
+    text = text.strip()
+    if not text:
+        return None
+    for pattern in ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise RecordError(f"due date {text!r} is not a date (use YYYY-MM-DD)")
+
+
+def parse_year(text: str) -> int | None:
+    """The first plausible year in ``text`` ("c2019", "[1998]", "2001-2003"), or None."""
+    found = _YEAR.search(text)
+    return int(found.group(1)) if found else None

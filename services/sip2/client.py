@@ -1,0 +1,280 @@
+"""The SIP2 client: one persistent, logged-in connection per process, one request at a time.
+
+Callers from any thread are served in arrival order (a ticket line, not a bare lock, whose wake-up
+order is unspecified); each request has a deadline that covers its wait in line, a reconnect and
+login if needed, resends and the reply. Error detection follows the SIP2 spec, "Error Detection":
+every request carries ``AY<seq>AZ<checksum>``; a reply whose checksum fails, or that is not a
+frame, is answered with 97 Request ACS Resend; a 96 from the ACS makes us send our last request
+again. After ``retries`` such attempts the reply is reported as a :class:`ReplyError` and the
+connection is dropped, so a confused stream never answers the next caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.sip2 import requests as rq
+from services.sip2.errors import (
+    ConnectionLost,
+    LoginRefused,
+    ReplyError,
+    Sip2Timeout,
+    Sip2Unavailable,
+)
+from services.sip2.messages import FrameError, Message, decode, masked
+from services.sip2.replies import (
+    AcsStatus,
+    EndSessionReply,
+    ItemInfo,
+    PatronReply,
+    RenewAllReply,
+    RenewReply,
+)
+from services.sip2.transport import Transport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Backoff:
+    """Exponential reconnect delay: after a failure, no new attempt before ``next_attempt``."""
+
+    base_s: float = 0.25
+    cap_s: float = 5.0
+    failures: int = 0
+    next_attempt: float = 0.0
+
+    def failed(self, now: float) -> None:
+        """Count a failure and push the next attempt out (0.25, 0.5, 1, 2, 4, 5, 5… s)."""
+        self.failures += 1
+        self.next_attempt = now + min(self.cap_s, self.base_s * 2 ** (self.failures - 1))
+
+    def succeeded(self) -> None:
+        """Connected again: the next failure starts from the base delay."""
+        self.failures, self.next_attempt = 0, 0.0
+
+
+class _Line:
+    """First come, first served: a ticket per caller; a caller past its deadline leaves."""
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._cond = threading.Condition()
+        self._issued = self._serving = 0
+        self._left: set[int] = set()
+        self._monotonic = monotonic
+
+    @contextmanager
+    def turn(self, deadline: float) -> Iterator[None]:
+        """Wait for this caller's turn (Sip2Timeout past ``deadline``), hold it while inside."""
+        with self._cond:
+            ticket, self._issued = self._issued, self._issued + 1
+            while self._serving != ticket:
+                remaining = deadline - self._monotonic()
+                if remaining <= 0:
+                    self._left.add(ticket)
+                    raise Sip2Timeout("timed out waiting for the line to the library system")
+                self._cond.wait(remaining)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._serving += 1
+                while self._serving in self._left:
+                    self._left.discard(self._serving)
+                    self._serving += 1
+                self._cond.notify_all()
+
+
+class _ResendAsked(Exception):
+    """The ACS answered 96 Request SC Resend."""
+
+
+class Sip2Client:
+    """Talks SIP2 to one library system through ``transport``; thread-safe."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        terminal: rq.Terminal,
+        *,
+        charset: str = "utf-8",
+        login: tuple[str, str] | None = None,
+        location_code: str = "",
+        error_detection: bool = True,
+        timeout_s: float = 1.5,
+        retries: int = 2,
+        backoff: Backoff | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.transport, self.terminal, self.timeout_s = transport, terminal, timeout_s
+        self._charset, self._login, self._location = charset, login, location_code
+        # AY/AZ belong to a SIP2 session; FBS's HTTPS envelope carries neither.
+        self._detect = error_detection and transport.session
+        self._retries, self._clock, self._monotonic = retries, clock, monotonic
+        self.backoff = backoff or Backoff()
+        self._line = _Line(monotonic)
+        self._seq = 9  # the first request goes out as AY0
+
+    def send(self, request: rq.Request, timeout: float | None = None) -> Message:
+        """Send ``request``; return its verified reply or raise Sip2Unavailable (or a subclass)."""
+        deadline = self._monotonic() + (self.timeout_s if timeout is None else timeout)
+        with self._line.turn(deadline):
+            return self._send_in_turn(request, deadline)
+
+    def _send_in_turn(self, request: rq.Request, deadline: float) -> Message:
+        attempts = 2 if request.idempotent else 1  # a read survives one reconnect, a renewal not
+        for attempt in range(attempts):
+            self._ensure_open(deadline)
+            try:
+                return self._round_trip(request, deadline)
+            except ConnectionLost as exc:
+                self.transport.close()
+                if attempt + 1 >= attempts:
+                    self.backoff.failed(self._monotonic())
+                    raise
+                log.warning("SIP2 connection lost (%s); reconnecting", exc)
+            except Sip2Unavailable:
+                self.transport.close()
+                self.backoff.failed(self._monotonic())
+                raise
+        raise AssertionError("unreachable")
+
+    def _ensure_open(self, deadline: float) -> None:
+        if self.transport.is_open:
+            return
+        now = self._monotonic()
+        if now < self.backoff.next_attempt:
+            wait = self.backoff.next_attempt - now
+            raise Sip2Unavailable(f"library system unavailable; next attempt in {wait:.2f} s")
+        try:
+            self.transport.open(max(deadline - now, 0.001))
+            if self.transport.session and self._login is not None:
+                self._log_in(deadline)
+        except Sip2Unavailable:
+            self.transport.close()
+            self.backoff.failed(self._monotonic())
+            raise
+        self.backoff.succeeded()
+        log.info("SIP2 connected to the library system")
+
+    def _log_in(self, deadline: float) -> None:
+        assert self._login is not None
+        user, password = self._login
+        reply = self._round_trip(rq.login(user, password, self._location), deadline)
+        if reply.fixed["ok"] != "1":
+            raise LoginRefused(f"the library system refused login user {user!r} (94 ok=0)")
+
+    def _round_trip(self, request: rq.Request, deadline: float) -> Message:
+        seq = self._next_sequence() if self._detect else None
+        frame = request.frame(charset=self._charset, sequence=seq)
+        raw = self._exchange(frame, deadline)
+        problem = ""
+        for attempt in range(self._retries + 1):
+            try:
+                return self._accept(raw, request, seq)
+            except _ResendAsked:
+                problem, again = "the ACS asked for a resend (96)", frame
+            except FrameError as exc:
+                problem, again = str(exc), self._resend_request(frame, request)
+            if attempt == self._retries:
+                break
+            log.warning("SIP2 %s reply rejected (%s); resending", request.reply, problem)
+            raw = self._exchange(again, deadline)
+        raise ReplyError(f"no good {request.reply} reply after {self._retries} resends: {problem}")
+
+    def _resend_request(self, frame: bytes, request: rq.Request) -> bytes:
+        if self._detect:
+            return rq.request_acs_resend().frame(charset=self._charset, sequence=-1)
+        if not request.idempotent:  # without 97, resending would renew twice
+            raise ReplyError(f"unreadable {request.reply} reply; not resending {request.command}")
+        return frame
+
+    def _accept(self, raw: bytes, request: rq.Request, seq: int | None) -> Message:
+        message = decode(raw, charset=self._charset)
+        log.debug("SIP2 <- %r", message)
+        if message.command == "96":
+            raise _ResendAsked
+        if self._detect and message.checksum is None:
+            raise FrameError("reply without the AZ checksum error detection requires")
+        if seq is not None and message.sequence is not None and message.sequence != seq:
+            raise FrameError(f"reply sequence AY{message.sequence}, expected AY{seq}")
+        if message.command != request.reply:
+            raise FrameError(f"expected {request.reply}, got {message.command}")
+        return message
+
+    def _exchange(self, frame: bytes, deadline: float) -> bytes:
+        remaining = deadline - self._monotonic()
+        if remaining <= 0:
+            raise Sip2Timeout("request timed out")
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("SIP2 -> %s", masked(frame, self._charset))
+        return self.transport.exchange(frame, remaining)
+
+    def _next_sequence(self) -> int:
+        self._seq = (self._seq + 1) % 10
+        return self._seq
+
+    def close(self) -> None:
+        """Drop the connection; the next request reconnects."""
+        try:
+            with self._line.turn(self._monotonic() + self.timeout_s):
+                self.transport.close()
+        except Sip2Timeout:  # a request hangs on the line: closing under it ends it too
+            self.transport.close()
+
+    # The messages aabent uses, typed. ``timeout`` overrides the client's for one request.
+
+    def sc_status(self, timeout: float | None = None) -> AcsStatus:
+        """99 SC Status -> 98 ACS Status."""
+        return AcsStatus.from_message(self.send(rq.sc_status(), timeout))
+
+    def patron_status(
+        self, patron: str, pin: str | None, timeout: float | None = None
+    ) -> PatronReply:
+        """23 Patron Status -> 24."""
+        request = rq.patron_status(self.terminal, patron, pin, self._clock())
+        return PatronReply.from_message(self.send(request, timeout))
+
+    def patron_information(
+        self,
+        patron: str,
+        pin: str | None,
+        summary: rq.Summary | None = None,
+        timeout: float | None = None,
+    ) -> PatronReply:
+        """63 Patron Information -> 64, with the ``summary`` item list."""
+        request = rq.patron_information(self.terminal, patron, pin, self._clock(), summary)
+        return PatronReply.from_message(self.send(request, timeout))
+
+    def item_information(self, item: str, timeout: float | None = None) -> ItemInfo:
+        """17 Item Information -> 18."""
+        request = rq.item_information(self.terminal, item, self._clock())
+        return ItemInfo.from_message(self.send(request, timeout))
+
+    def renew(
+        self, patron: str, pin: str | None, item: str, timeout: float | None = None
+    ) -> RenewReply:
+        """29 Renew -> 30."""
+        request = rq.renew(self.terminal, patron, pin, item, self._clock())
+        return RenewReply.from_message(self.send(request, timeout))
+
+    def renew_all(
+        self, patron: str, pin: str | None, timeout: float | None = None
+    ) -> RenewAllReply:
+        """65 Renew All -> 66."""
+        request = rq.renew_all(self.terminal, patron, pin, self._clock())
+        return RenewAllReply.from_message(self.send(request, timeout))
+
+    def end_patron_session(
+        self, patron: str, pin: str | None, timeout: float | None = None
+    ) -> EndSessionReply:
+        """35 End Patron Session -> 36."""
+        request = rq.end_patron_session(self.terminal, patron, pin, self._clock())
+        return EndSessionReply.from_message(self.send(request, timeout))

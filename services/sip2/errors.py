@@ -1,0 +1,40 @@
+"""What can go wrong talking to the library system, as the callers need to tell it apart.
+
+Everything the door treats as "the library system did not answer" is a :class:`Sip2Unavailable`;
+the directory falls back to its offline cache on exactly those. A malformed frame is a
+:class:`~services.sip2.messages.FrameError` (pure parsing) until the client has retried it.
+"""
+
+from __future__ import annotations
+
+
+class Sip2Error(Exception):
+    """Base of every SIP2 client error; messages never contain card numbers or PINs."""
+
+
+class Sip2Unavailable(Sip2Error):
+    """No usable answer: down, unreachable, backing off, or every reply failed its checks."""
+
+
+class Sip2Timeout(Sip2Unavailable):
+    """The library system did not answer within the request's timeout."""
+
+
+class ConnectionLost(Sip2Unavailable):
+    """The connection closed before a whole reply arrived."""
+
+
+class ReplyError(Sip2Unavailable):
+    """Replies kept failing verification (checksum, garbage, wrong message) after resends."""
+
+
+class LoginRefused(Sip2Unavailable):
+    """94 Login Response with ok = 0: wrong login user or password in the settings."""
+
+
+class FbsError(Sip2Unavailable):
+    """FBS answered its envelope with ``<error>`` (or a REST exception) instead of a reply."""
+
+
+class PatronRefused(Sip2Error):
+    """The library system answered, but not for this card + PIN (kiosk account requests)."""
