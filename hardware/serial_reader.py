@@ -18,6 +18,7 @@ from collections.abc import Callable
 import serial
 from serial.threaded import FramedPacket, LineReader, Protocol, ReaderThread
 
+from hardware.reader_output import ReaderOutput
 from hardware.readers import (
     EM4100_PAYLOAD_CHARS,
     ETX,
@@ -206,9 +207,8 @@ class SerialReader:
         self.reader_id = reader_id
         self.kind = kind
         self.url = url
-        self.errors = 0
+        self._output = ReaderOutput(reader_id, on_input)
         self._baudrate = baudrate
-        self._on_input = on_input
         self._on_status = on_status
         self._pin_timeout_s = pin_timeout_s
         self._clock = clock
@@ -219,6 +219,11 @@ class SerialReader:
         self._reported: bool | None = None
         self._thread: _ReaderThread | None = None
         self._supervisor: threading.Thread | None = None
+
+    @property
+    def errors(self) -> int:
+        """Faults seen on this reader since start (bad frames, checksums, overlong lines)."""
+        return self._output.errors
 
     @property
     def online(self) -> bool:
@@ -281,7 +286,7 @@ class SerialReader:
 
     def _read_until_lost(self, port: serial.SerialBase) -> str | None:
         """Read ``port`` in a ReaderThread until it ends; the problem, or None when stopped."""
-        link = _Link(self._emit)
+        link = _Link(self._output)
         thread = _ReaderThread(port, lambda: self._protocol(link))
         # online before the first byte can be handed on, so no input precedes the status
         self._set_status(True, None)
@@ -305,16 +310,6 @@ class SerialReader:
         if self.kind == "em4100":
             return _Em4100Protocol(link)
         return _PinPadProtocol(link, PinPadBuffer(self._pin_timeout_s), self._clock)
-
-    def _emit(self, result: ReaderInput) -> None:
-        if isinstance(result, ReaderFault):
-            self.errors += 1
-            logger.warning("reader %s: %s", self.reader_id, result.problem)
-        try:
-            self._on_input(self.reader_id, result)
-        except Exception:
-            # a bug downstream must not take the reader thread (and the door) with it
-            logger.exception("reader %s: on_input failed", self.reader_id)
 
     def _set_status(self, online: bool, problem: str | None) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from gpiozero import DigitalInputDevice
 from gpiozero.pins import Factory
 
+from hardware.reader_output import ReaderOutput
 from hardware.readers import KeyPress, PinPadBuffer, ReaderFault, ReaderInput, decode_wiegand
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,7 @@ class WiegandReader:
         if frame_gap_s <= 0:
             raise ValueError(f"reader {reader_id}: frame_gap_s must be positive")
         self.reader_id = reader_id
-        self.errors = 0
-        self._on_input = on_input
+        self._output = ReaderOutput(reader_id, on_input)
         self._frame_gap_s = frame_gap_s
         self._clock = clock
         self._keys = PinPadBuffer(pin_timeout_s)
@@ -136,13 +136,10 @@ class WiegandReader:
             result = decode_wiegand(bits)
         if isinstance(result, KeyPress):
             result = self._keys.feed(result.key, self._clock())
-        if result is None:
-            return
-        if isinstance(result, ReaderFault):
-            self.errors += 1
-            logger.warning("reader %s: %s", self.reader_id, result.problem)
-        try:
-            self._on_input(self.reader_id, result)
-        except Exception:
-            # a bug downstream must not stop the reader
-            logger.exception("reader %s: on_input failed", self.reader_id)
+        if result is not None:
+            self._output(result)
+
+    @property
+    def errors(self) -> int:
+        """Faults seen on this reader: parity errors, wrong bit counts, bad key sequences."""
+        return self._output.errors
