@@ -43,6 +43,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "services.store.lockouts",
     "services.sip2.cache",
     "services.catalogue.models",
+    "services.recorder.models",
+    "services.dashboard.models",
 )
 
 # Tables that a database feature owns (SQLite FTS5 and its shadow tables, PostgreSQL's tsvector

@@ -1,0 +1,100 @@
+"""The dashboard's Starlette application: routes, static files and security headers.
+
+Starlette + uvicorn + Jinja2 were chosen as the smallest well-kept stack that does what is
+needed and no more: ASGI streaming for Server-Sent Events, plain functions as handlers, server
+rendered pages, and nothing that needs a JavaScript build or a CDN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.dashboard import alarms, eventlog, pages, statistics
+from services.dashboard.web import Dashboard
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+# Only our own scripts and styles run: an injected <script> or inline handler does nothing.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Adds the headers above to every HTTP response (pure ASGI, so SSE streams untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name for name, _ in headers}
+                headers += [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                if scope.get("scheme") == "https":
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def health(_request: Request) -> Response:
+    """Liveness for monitoring: answers without a login."""
+    return PlainTextResponse("ok")
+
+
+def routes() -> list[Route | Mount]:
+    """Every URL of the dashboard."""
+    return [
+        Route("/", pages.live),
+        Route("/login", pages.login_form, methods=["GET"]),
+        Route("/login", pages.login, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/live/stream", pages.stream),
+        Route("/live/snapshot", pages.snapshot),
+        Route("/doors/{door}/command", pages.command, methods=["POST"]),
+        Route("/commands", pages.commands),
+        Route("/users", pages.users),
+        Route("/alarms", alarms.page),
+        Route("/alarms/panel", alarms.panel),
+        Route("/alarms/{alarm_id:int}/ack", alarms.acknowledge, methods=["POST"]),
+        Route("/stats", statistics.page),
+        Route("/stats/export.csv", statistics.export),
+        Route("/events", eventlog.event_log),
+        Route("/events.csv", eventlog.event_log_csv),
+        Route("/year", statistics.year),
+        Route("/healthz", health),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+def create_app(ctx: Dashboard) -> Starlette:
+    """The ASGI app serving ``ctx``; the server runs it under uvicorn."""
+    app = Starlette(routes=routes())
+    app.state.dashboard = ctx
+    return app
+
+
+def asgi(ctx: Dashboard) -> ASGIApp:
+    """The app wrapped in its security headers: what uvicorn serves."""
+    return SecurityHeaders(create_app(ctx))

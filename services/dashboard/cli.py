@@ -1,0 +1,112 @@
+"""``aabent server`` and ``aabent users add|passwd|role|remove|list`` (staff of the dashboard).
+
+Passwords are asked twice without echo (``getpass``), or read from standard input with
+``--password-stdin`` for provisioning scripts; they are never taken from the command line,
+where ``ps`` and the shell history would show them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from services.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+ROLES = ("viewer", "operator", "admin")
+AskPassword = Callable[[], str]
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``server`` and ``users``."""
+    server = sub.add_parser("server", help="run the recorder and the staff dashboard")
+    server.set_defaults(handler=_server)
+
+    users = sub.add_parser("users", help="staff logins of the dashboard")
+    actions = users.add_subparsers(dest="users_action", required=True, metavar="ACTION")
+    p = actions.add_parser("add", help="add a staff member (password asked without echo)")
+    p.add_argument("username")
+    p.add_argument("--role", choices=ROLES, default="viewer")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p = actions.add_parser("passwd", help="set a new password; ends the user's sessions")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p = actions.add_parser("role", help="change what a staff member may do")
+    p.add_argument("username")
+    p.add_argument("role", choices=ROLES)
+    p = actions.add_parser("remove", help="delete a staff member and their sessions")
+    p.add_argument("username")
+    actions.add_parser("list", help="list staff members and roles")
+    users.set_defaults(handler=_users)
+
+
+def _server(args: argparse.Namespace, settings: Settings) -> int:
+    from services.server import run_server
+
+    return run_server(settings)
+
+
+def _users(args: argparse.Namespace, settings: Settings) -> int:
+    from services.store.engine import make_engine, make_sessionmaker
+    from services.store.schema import create_schema
+
+    engine = make_engine(settings.database_url)
+    try:
+        create_schema(engine)
+        return run_users(args, make_sessionmaker(engine), _asker(args))
+    finally:
+        engine.dispose()
+
+
+def _asker(args: argparse.Namespace) -> AskPassword:
+    if getattr(args, "password_stdin", False):
+        return lambda: sys.stdin.readline().rstrip("\n")
+
+    def ask() -> str:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise ValueError("the two passwords differ; nothing changed")
+        return password
+
+    return ask
+
+
+def run_users(args: argparse.Namespace, sessions: sessionmaker[Session], ask: AskPassword) -> int:
+    """Carry out one ``aabent users`` action; messages name the user, never the password."""
+    from services.dashboard.models import Role
+    from services.dashboard.users import (
+        UserError,
+        add_user,
+        list_users,
+        remove_user,
+        set_password,
+        set_role,
+    )
+
+    action, name = args.users_action, getattr(args, "username", "")
+    try:
+        with sessions() as session, session.begin():
+            if action == "add":
+                add_user(session, name, ask(), Role(args.role))
+                print(f"added {name} ({args.role})")
+            elif action == "passwd":
+                set_password(session, name, ask())
+                print(f"new password for {name}; their sessions ended")
+            elif action == "role":
+                set_role(session, name, Role(args.role))
+                print(f"{name} is now {args.role}")
+            elif action == "remove":
+                remove_user(session, name)
+                print(f"removed {name}")
+            else:
+                for user in list_users(session):
+                    print(f"{user.username}\t{user.role}")
+    except (UserError, ValueError) as exc:
+        print(f"aabent users: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,179 @@
+"""Remote door commands from staff: built, checked, audited, sent, and matched to their outcome.
+
+Every command is written to the audit table *before* it is published, so an attempt is on
+record even if the broker is away; the door's ``command.done`` / ``command.rejected`` event,
+matched by ``details.command_id``, fills in the result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.bus.commands import MAX_UNLOCK_S, MIN_UNLOCK_S, Command, SeenIds, parse_command
+from services.bus.topics import Topics
+from services.dashboard.models import CommandAudit
+from services.events import Event, EventType
+from services.recorder.models import COMMAND_ANSWERS, EventRecord
+
+log = logging.getLogger(__name__)
+
+MAX_REASON = 500
+Publish = Callable[[str, bytes], object]
+
+
+class StaffAction(StrEnum):
+    """The commands the dashboard offers, as staff think of them."""
+
+    UNLOCK = "unlock"
+    LOCK = "lock"
+    LOCKDOWN = "lockdown"
+    END_LOCKDOWN = "end_lockdown"
+
+
+class CommandError(ValueError):
+    """A command that cannot be sent; the message is shown to the operator."""
+
+
+def command_payload(
+    action: StaffAction,
+    *,
+    command_id: str,
+    now: datetime,
+    by: str,
+    reason: str,
+    seconds: int | None = None,
+) -> dict[str, Any]:
+    """The JSON object the door accepts (services.bus.commands) for ``action``."""
+    data: dict[str, Any] = {"id": command_id, "ts": now.isoformat(), "by": by, "reason": reason}
+    if action is StaffAction.UNLOCK:
+        data.update(action="unlock", seconds=seconds)
+    elif action is StaffAction.LOCK:
+        data.update(action="lock")
+    else:
+        mode = "lockdown" if action is StaffAction.LOCKDOWN else "normal"
+        data.update(action="mode", mode=mode)
+    return data
+
+
+def _checked_seconds(action: StaffAction, seconds: int | None) -> int | None:
+    if action is not StaffAction.UNLOCK:
+        return None
+    if seconds is None or not MIN_UNLOCK_S <= seconds <= MAX_UNLOCK_S:
+        raise CommandError(f"unlock needs seconds between {MIN_UNLOCK_S} and {MAX_UNLOCK_S}")
+    return seconds
+
+
+class Commander:
+    """Sends staff commands to doors and keeps the audit trail."""
+
+    def __init__(
+        self,
+        publish: Publish,
+        topics: Topics,
+        sessions: sessionmaker[Session],
+        doors: Collection[str],
+        clock: Callable[[], datetime],
+        max_age_s: float,
+    ) -> None:
+        self._publish = publish
+        self._topics = topics
+        self._sessions = sessions
+        self._doors = doors
+        self._clock = clock
+        self._max_age_s = max_age_s
+
+    def send(
+        self, username: str, door: str, action: StaffAction, reason: str, seconds: int | None
+    ) -> CommandAudit:
+        """Audit and publish one command; raises CommandError for a command not worth sending."""
+        if door not in self._doors:
+            raise CommandError(f"no door {door!r}")
+        reason = reason.strip()
+        if not reason:
+            raise CommandError("give a reason: it goes into the audit log")
+        if len(reason) > MAX_REASON:
+            raise CommandError(f"the reason is longer than {MAX_REASON} characters")
+        seconds = _checked_seconds(action, seconds)
+        now = self._clock()
+        command_id = str(uuid.uuid4())
+        payload = command_payload(
+            action,
+            command_id=command_id,
+            now=now,
+            by=f"staff:{username}",
+            reason=reason,
+            seconds=seconds,
+        )
+        raw = json.dumps(payload, ensure_ascii=False).encode()
+        # The door's own parser is the judge of the format: never send what it would refuse.
+        parsed = parse_command(raw, door=door, now=now, max_age_s=self._max_age_s, seen=SeenIds())
+        if not isinstance(parsed, Command):
+            raise CommandError(f"command not valid: {parsed.reason}")
+        audit = CommandAudit(
+            command_id=command_id,
+            ts=now,
+            username=username,
+            door=door,
+            action=action.value,
+            seconds=seconds,
+            reason=reason,
+            result="pending",
+        )
+        with self._sessions() as session, session.begin():
+            session.add(audit)
+        self._publish(self._topics.door_command(door), raw)
+        log.info("command sent", extra={"door": door, "command_id": command_id, "action": action})
+        return audit
+
+    def outcome(self, event: Event) -> CommandAudit | None:
+        """Record a door's answer to one of our commands; None if it answers nothing of ours."""
+        if event.type not in (EventType.COMMAND_DONE, EventType.COMMAND_REJECTED):
+            return None
+        command_id = event.details.get("command_id")
+        if not isinstance(command_id, str):
+            return None
+        with self._sessions() as session, session.begin():
+            audit = session.get(CommandAudit, command_id)
+            if audit is None or audit.result != "pending":
+                return audit
+            audit.result = "done" if event.type is EventType.COMMAND_DONE else "rejected"
+            audit.result_reason = (event.reason or "")[:MAX_REASON] or None
+            audit.result_at = event.ts
+            return audit
+
+
+def recent_commands(session: Session, limit: int = 100) -> Sequence[CommandAudit]:
+    """The newest audited commands first, outcomes the live path missed filled in from events."""
+    rows = session.scalars(select(CommandAudit).order_by(CommandAudit.ts.desc()).limit(limit)).all()
+    settle_from_events(session, [r for r in rows if r.result == "pending"])
+    return rows
+
+
+def settle_from_events(session: Session, pending: Sequence[CommandAudit]) -> int:
+    """Fill in results from the recorder's events (e.g. answered while the dashboard restarted)."""
+    if not pending:
+        return 0
+    by_id = {row.command_id: row for row in pending}
+    answers = session.scalars(
+        select(EventRecord)
+        .where(EventRecord.command_id.in_(list(by_id)))
+        .where(EventRecord.type.in_([str(t) for t in COMMAND_ANSWERS]))
+    )
+    settled = 0
+    for event in answers:
+        row = by_id.get(event.command_id or "")
+        if row is not None and row.result == "pending":
+            row.result = "done" if event.type == EventType.COMMAND_DONE else "rejected"
+            row.result_reason = (event.reason or "")[:MAX_REASON] or None
+            row.result_at = event.ts
+            settled += 1
+    return settled

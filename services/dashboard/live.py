@@ -1,0 +1,186 @@
+"""The live view's source: the dashboard's own MQTT subscription, fanned out to browsers (SSE).
+
+Messages arrive on paho's network thread; the hub keeps the latest state of every door, the
+occupancy, the opening state and a short feed, and hands each change to every connected browser
+through its asyncio queue (``call_soon_threadsafe``). The database is not on this path, so the
+latency seen by staff is the broker's plus a JSON encode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.bus.topics import TopicKind, Topics
+from services.events import Event, PayloadError
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000  # a browser this far behind is dropped; it reconnects and gets a snapshot
+EventListener = Callable[[Event], object]
+
+
+def sse(kind: str, data: Mapping[str, Any]) -> str:
+    """One Server-Sent Event: ``event: kind`` and one JSON data line."""
+    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
+
+@dataclass(eq=False)  # hashed by identity: one per browser
+class _Client:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+
+
+class LiveHub:
+    """Latest state of the site from MQTT, and a feed of events, pushed to every browser."""
+
+    def __init__(self, topics: Topics, door_names: Mapping[str, str], feed_size: int) -> None:
+        self.topics = topics
+        self.door_names = dict(door_names)
+        self._lock = threading.Lock()
+        self._doors: dict[str, dict[str, Any]] = {d: {} for d in door_names}
+        self._site: dict[str, Any] = {"occupancy": None, "opening": None, "status": {}}
+        self._feed: deque[dict[str, Any]] = deque(maxlen=feed_size)
+        self._clients: set[_Client] = set()
+        self._listeners: list[EventListener] = []
+
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Call ``listener(event)`` (network thread) for every event, e.g. command outcomes."""
+        self._listeners.append(listener)
+
+    def attach(self, subscribe: Callable[[str, Callable[[str, bytes], None]], None]) -> None:
+        """Subscribe to the topics the live view shows, through the bus's ``subscribe``."""
+        t = self.topics
+        for topic_filter in (
+            t.all_door_states,
+            t.all_door_events,
+            t.site_event,
+            t.all_kiosk_events,
+            t.occupancy,
+            t.opening,
+            t.all_status,
+        ):
+            subscribe(topic_filter, self.on_message)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a browser needs to draw the page from scratch."""
+        with self._lock:
+            doors = {
+                door: {"name": self.door_names.get(door, door), **state}
+                for door, state in self._doors.items()
+            }
+            return {
+                "doors": doors,
+                "occupancy": self._site["occupancy"],
+                "opening": self._site["opening"],
+                "status": dict(self._site["status"]),
+                "feed": list(self._feed),
+            }
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        """Handle one MQTT message (network thread); bad payloads are logged and skipped."""
+        route = self.topics.parse(topic)
+        if route is None:
+            return
+        if route.kind in (TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT):
+            self._on_event(payload)
+        elif route.kind is TopicKind.STATUS and route.subject:
+            status = payload.decode("utf-8", "replace")[:20]
+            with self._lock:
+                self._site["status"][route.subject] = status
+            self._broadcast(sse("status", {"component": route.subject, "status": status}))
+        else:
+            self._on_state(route.kind, route.subject, payload)
+
+    def _on_state(self, kind: TopicKind, subject: str | None, payload: bytes) -> None:
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            log.warning("state that is not JSON skipped", extra={"kind": kind})
+            return
+        if not isinstance(data, dict):
+            return
+        if kind is TopicKind.DOOR_STATE and subject:
+            with self._lock:
+                self._doors[subject] = data
+            name = self.door_names.get(subject, subject)
+            self._broadcast(sse("door", {"door": subject, "name": name, **data}))
+        elif kind in (TopicKind.OCCUPANCY, TopicKind.OPENING):
+            with self._lock:
+                self._site[kind.value] = data
+            self._broadcast(sse(kind.value, data))
+
+    def _on_event(self, payload: bytes) -> None:
+        try:
+            event = Event.from_json(payload)
+        except PayloadError as exc:
+            log.warning("event skipped: %s", exc)
+            return
+        item = event.to_payload()
+        with self._lock:
+            self._feed.appendleft(item)
+        self._broadcast(sse("event", item))
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed", extra={"event_id": event.id})
+
+    def _broadcast(self, message: str) -> None:
+        with self._lock:
+            clients = list(self._clients)
+        for client in clients:
+            try:
+                client.loop.call_soon_threadsafe(self._offer, client, message)
+            except RuntimeError:  # that browser's loop is closed: the server is stopping
+                self._drop(client)
+
+    def _offer(self, client: _Client, message: str) -> None:
+        try:
+            client.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self._drop(client)
+            client.queue.get_nowait()
+            client.queue.put_nowait(None)  # tells the stream to end; the browser reconnects
+
+    def _drop(self, client: _Client) -> None:
+        with self._lock:
+            self._clients.discard(client)
+
+    async def stream(self, lifetime_s: float, keepalive_s: float = 15.0) -> AsyncIterator[str]:
+        """SSE text for one browser: a snapshot, then every change, for at most ``lifetime_s``.
+
+        Comments every ``keepalive_s`` keep proxies from closing an idle stream; at the end an
+        ``expired`` event tells the page to check its login.
+        """
+        loop = asyncio.get_running_loop()
+        client = _Client(loop)
+        end = loop.time() + lifetime_s
+        with self._lock:
+            self._clients.add(client)
+        try:
+            yield "retry: 2000\n\n" + sse("snapshot", self.snapshot())
+            while (left := end - loop.time()) > 0:
+                try:
+                    message = await asyncio.wait_for(client.queue.get(), min(keepalive_s, left))
+                except TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                if message is None:
+                    return
+                yield message
+            yield sse("expired", {})
+        finally:
+            self._drop(client)
+
+    @property
+    def clients(self) -> int:
+        """How many browsers are connected."""
+        with self._lock:
+            return len(self._clients)

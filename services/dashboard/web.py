@@ -1,0 +1,130 @@
+"""What every dashboard request shares: the context object, the login guard and CSRF checking."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
+from services.dashboard.commands import Commander
+from services.dashboard.live import LiveHub
+from services.dashboard.models import Role
+from services.schedule import Schedule
+from services.settings import Settings
+
+SESSION_COOKIE = "aabent_session"
+LOGIN_COOKIE = "aabent_login"  # double-submit token of the login form (no session yet)
+CSRF_HEADER = "x-csrf-token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+T = TypeVar("T")
+
+
+@dataclass
+class Dashboard:
+    """Everything the handlers need, built once by the server and kept on ``app.state``."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    logins: SessionStore
+    throttle: LoginThrottle
+    hub: LiveHub
+    commander: Commander
+    schedule: Schedule
+    clock: Callable[[], datetime]
+    templates: Jinja2Templates
+
+    def db(self, work: Callable[[Session], T]) -> Awaitable[T]:
+        """Run ``work(session)`` in one transaction on a worker thread (SQLAlchemy is sync)."""
+
+        def run() -> T:
+            with self.sessions() as session, session.begin():
+                return work(session)
+
+        return run_in_threadpool(run)
+
+
+def dashboard(request: Request) -> Dashboard:
+    """The dashboard context of the running app."""
+    ctx: Dashboard = request.app.state.dashboard
+    return ctx
+
+
+def secure(request: Request) -> bool:
+    """Cookies get ``Secure`` when the browser reached us over TLS (directly or via the proxy)."""
+    return request.url.scheme == "https"
+
+
+def wants_json(request: Request) -> bool:
+    """True for the page's own fetch() calls, which want JSON instead of a redirect."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """Render a template with the login and its CSRF token available to every page."""
+    ctx = dashboard(request)
+    login: Login | None = getattr(request.state, "login", None)
+    base = {
+        "login": login,
+        "role": Role(login.user.role) if login else None,
+        "csrf": login.record.csrf if login else "",
+        "site": ctx.settings.site,
+        "path": request.url.path,
+    }
+    return ctx.templates.TemplateResponse(request, name, {**base, **context}, status_code)
+
+
+def refuse(request: Request, status_code: int, message: str) -> Response:
+    """An error as JSON for fetch() or as a page for a browser."""
+    if wants_json(request):
+        return JSONResponse({"error": message}, status_code=status_code)
+    return render(request, "error.html", {"message": message}, status_code=status_code)
+
+
+Handler = Callable[[Request, Login], Awaitable[Response]]
+
+
+def guarded(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Require a valid session with at least ``role``; changes also need the CSRF token."""
+
+    def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            ctx = dashboard(request)
+            token = request.cookies.get(SESSION_COOKIE)
+            login = await ctx.db(lambda s: ctx.logins.find(s, token, ctx.clock()))
+            if login is None:
+                if wants_json(request) or request.method in UNSAFE:
+                    return JSONResponse({"error": "not logged in"}, status_code=401)
+                return RedirectResponse("/login", status_code=303)
+            request.state.login = login
+            if not Role(login.user.role).allows(role):
+                return refuse(request, 403, f"this needs the {role.value} role")
+            if request.method in UNSAFE and not await _csrf_ok(request, login):
+                return refuse(request, 403, "the form is stale (CSRF token); reload the page")
+            return await handler(request, login)
+
+        return endpoint
+
+    return decorate
+
+
+async def _csrf_ok(request: Request, login: Login) -> bool:
+    given = request.headers.get(CSRF_HEADER)
+    if given is None:
+        form = await request.form()
+        value = form.get("csrf")
+        given = value if isinstance(value, str) else None
+    return same_token(given, login.record.csrf)

@@ -1,0 +1,146 @@
+"""One batch of received messages into the database, in the caller's transaction.
+
+Events are inserted first (the database skips ids it has); only the events actually new derive
+alarms, so a redelivery never raises an alarm twice. States and events are then walked in
+arrival order against the site's open alarms; only the last state per key is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.recorder.alarms import AlarmKind, Clear, OpenKey, Raise
+from services.recorder.alarms import from_event as alarms_from_event
+from services.recorder.alarms import from_state as alarms_from_state
+from services.recorder.inbox import EventItem, Item, StateItem
+from services.recorder.models import (
+    AlarmRecord,
+    delete_state,
+    event_row,
+    insert_events,
+    open_alarms,
+    put_state,
+)
+from services.recorder.notify import AlarmNotice
+from services.recorder.retention import past_retention
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A decoded message and when it arrived."""
+
+    item: Item
+    received: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BatchContext:
+    """What every batch of one recorder needs to know."""
+
+    site: str
+    site_name: str
+    retention_days: int
+    own_status: str  # the recorder's own status/<component>: its queued last will is no alarm
+
+
+@dataclass
+class Outcome:
+    """What a batch did: events new and repeated, and the alarms it raised."""
+
+    stored: int = 0
+    duplicates: int = 0
+    raised: list[AlarmNotice] = field(default_factory=list)
+
+
+def write_batch(session: Session, batch: Sequence[Received], ctx: BatchContext) -> Outcome:
+    """Store the batch's events once, its latest states, and the alarms they raise or clear."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in batch:
+        if isinstance(r.item, EventItem):
+            row = event_row(r.item.event, ctx.site, r.received)
+            rows.setdefault(r.item.event.id, past_retention(row, r.received, ctx.retention_days))
+    fresh = insert_events(session, list(rows.values()))
+    events = sum(isinstance(r.item, EventItem) for r in batch)
+    outcome = Outcome(stored=len(fresh), duplicates=events - len(fresh))
+    alarms = _OpenAlarms(session, ctx.site)
+    raised: list[AlarmRecord] = []
+    latest: dict[str, StateItem] = {}
+    for r in batch:
+        item = r.item
+        if isinstance(item, EventItem):
+            if item.event.id not in fresh:
+                continue  # stored before: its alarms were derived then
+            fresh.discard(item.event.id)
+            raised += alarms.apply(alarms_from_event(item.event, alarms.keys()))
+        else:
+            latest[item.key] = item
+            if item.payload is not None and item.key != ctx.own_status:
+                raised += alarms.apply(
+                    alarms_from_state(item.key, item.payload, alarms.keys(), r.received)
+                )
+    updated = {r.item.key: r.received for r in batch if isinstance(r.item, StateItem)}
+    for key, state in latest.items():
+        if state.payload is None:
+            delete_state(session, ctx.site, key)
+        else:
+            put_state(session, ctx.site, key, state.payload, updated[key])
+    session.flush()  # the alarms' ids, for the notices
+    outcome.raised = [_notice(alarm, ctx.site_name) for alarm in raised]
+    return outcome
+
+
+def _notice(alarm: AlarmRecord, site_name: str) -> AlarmNotice:
+    return AlarmNotice(
+        alarm_id=alarm.id,
+        site=alarm.site,
+        site_name=site_name,
+        kind=alarm.kind,
+        source=alarm.source,
+        severity=alarm.severity,
+        message=alarm.message,
+        raised_at=alarm.raised_at,
+    )
+
+
+class _OpenAlarms:
+    """The site's open alarms during one batch, updated as actions are applied."""
+
+    def __init__(self, session: Session, site: str) -> None:
+        self.session, self.site = session, site
+        known = {str(k) for k in AlarmKind}
+        self._open: dict[OpenKey, AlarmRecord] = {
+            (AlarmKind(a.kind), a.source): a for a in open_alarms(session, site) if a.kind in known
+        }
+
+    def keys(self) -> set[OpenKey]:
+        """(kind, source) of every open alarm."""
+        return set(self._open)
+
+    def apply(self, actions: Sequence[Raise | Clear]) -> list[AlarmRecord]:
+        """Raise and clear; returns the alarms raised."""
+        raised: list[AlarmRecord] = []
+        for action in actions:
+            key = (action.kind, action.source)
+            if isinstance(action, Clear):
+                alarm = self._open.pop(key, None)
+                if alarm is not None:
+                    alarm.cleared_at = action.at
+                continue
+            alarm = AlarmRecord(
+                site=self.site,
+                kind=str(action.kind),
+                source=action.source,
+                severity=str(action.severity),
+                raised_at=action.at,
+                event_id=action.event_id,
+                message=action.message,
+            )
+            self.session.add(alarm)
+            self._open[key] = alarm
+            raised.append(alarm)
+        return raised

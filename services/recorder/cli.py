@@ -1,0 +1,106 @@
+"""``aabent recorder`` records the site until SIGTERM; ``aabent retention run`` purges once;
+``aabent stats yearly YEAR`` prints the year's figures for Danmarks Statistik as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``recorder``, ``retention`` and ``stats``."""
+    rec = sub.add_parser(
+        "recorder", help="record every event and state of the site; alarms, discovery, retention"
+    )
+    rec.set_defaults(handler=_recorder)
+
+    ret = sub.add_parser("retention", help="remove identifiable detail past the retention period")
+    acts = ret.add_subparsers(dest="action", required=True, metavar="ACTION")
+    acts.add_parser("run", help="purge once, now")
+    ret.set_defaults(handler=_retention)
+
+    stats = sub.add_parser("stats", help="statistics from the recorded events, as CSV")
+    kinds = stats.add_subparsers(dest="kind", required=True, metavar="KIND")
+    yearly = kinds.add_parser("yearly", help="visits and weekly opening hours of one year")
+    yearly.add_argument("year", type=int)
+    stats.set_defaults(handler=_stats)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_database(settings: Settings) -> sessionmaker[Session]:
+    """Migrate the database to the newest schema and return its sessions."""
+    from services.store.engine import make_engine, make_sessionmaker
+    from services.store.schema import create_schema
+
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    return make_sessionmaker(engine)
+
+
+def run_recorder(settings: Settings, done: threading.Event) -> int:
+    """Record until ``done`` is set: recorder, notifier, discovery and the daily purge."""
+    from services.recorder.service import RecorderService, recorder_bus
+
+    sessions = open_database(settings)
+    site = settings.site.id
+    bus = recorder_bus(settings)
+    service = RecorderService(settings, sessions, bus)
+    service.start()
+    bus.start()
+    print(f"recorder ready: site {site}, database {_safe_url(settings)}", flush=True)
+    try:
+        done.wait()
+    finally:
+        bus.stop()  # first: nothing arrives after this, and the broker keeps what follows
+        service.stop()
+    log.info("recorder stopped: %s", service.recorder.counters())
+    return 0
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _recorder(_args: argparse.Namespace, settings: Settings) -> int:
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    return run_recorder(settings, done)
+
+
+def _retention(_args: argparse.Namespace, settings: Settings) -> int:
+    from services.recorder.retention import run_once
+
+    result = run_once(open_database(settings), _now(), settings.retention.days)
+    print(
+        f"retention: {result.events} events stripped, {result.pin_rows} PIN rows deleted "
+        f"(before {result.cutoff.isoformat()})"
+    )
+    return 0
+
+
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from services.recorder.stats import write_csv, yearly_figures
+    from services.schedule import Schedule
+
+    schedule = Schedule.from_settings(settings.schedule, settings.site.timezone)
+    with open_database(settings)() as session:
+        figures = yearly_figures(session, settings.site.id, args.year, schedule)
+    write_csv([figures], sys.stdout)
+    return 0

@@ -1,0 +1,140 @@
+"""What one MQTT message is worth recording, or why it is refused. Pure: no I/O.
+
+Everything that could make a database statement fail is refused here, with a reason, so a bad
+message from one client can never block the batch it arrives in: NaN and infinite numbers (not
+JSON to PostgreSQL), NUL characters (not storable in PostgreSQL text), timestamps that do not
+fit in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC
+from enum import StrEnum
+from typing import Any
+
+from services.bus.topics import TopicKind, Topics
+from services.events import Event, PayloadError
+
+STATUS_VALUES = frozenset({"online", "offline"})
+EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT})
+# Commands are recorded through the door's command.done/command.rejected answers; sim inputs are
+# the demo's stand-ins for hardware and mean nothing once the door has reacted to them.
+IGNORED_TOPICS = frozenset({TopicKind.DOOR_COMMAND, TopicKind.SIM})
+
+
+class Refusal(StrEnum):
+    """Why a message was not recorded: the keys of the ``rejected`` counter."""
+
+    OVERSIZED = "oversized"
+    TOPIC = "topic"
+    JSON = "json"
+    EVENT = "event"
+    STATE = "state"
+    STATUS = "status"
+    DATABASE = "database"
+
+
+class Refused(Exception):
+    """A message that is not recorded; ``detail`` is for the log."""
+
+    def __init__(self, reason: Refusal, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail[:200]  # a hostile payload must not flood the log through us
+
+
+@dataclass(frozen=True, slots=True)
+class EventItem:
+    """An event to store once."""
+
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class StateItem:
+    """The latest state under ``key``; ``payload`` None means its retained message was cleared."""
+
+    key: str
+    payload: dict[str, Any] | None
+
+
+Item = EventItem | StateItem
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} does not fit a number")
+    return value
+
+
+def decode_object(payload: bytes, reason: Refusal) -> dict[str, Any]:
+    """A JSON object the database can store, or :class:`Refused` with ``reason``."""
+    if b"\x00" in payload or b"\\u0000" in payload:
+        raise Refused(reason, "contains a NUL character")
+    try:
+        data = json.loads(payload, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise Refused(Refusal.JSON, f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise Refused(reason, f"not a JSON object but {type(data).__name__}")
+    return data
+
+
+def decode_event(payload: bytes) -> Event:
+    """The event in ``payload``, checked field by field."""
+    data = decode_object(payload, Refusal.EVENT)
+    try:
+        event = Event.from_payload(data)
+    except (PayloadError, ValueError) as exc:
+        raise Refused(Refusal.EVENT, str(exc)) from None
+    try:
+        event.ts.astimezone(UTC)
+    except OverflowError:
+        raise Refused(Refusal.EVENT, f"ts: {event.ts.isoformat()} is out of range") from None
+    return event
+
+
+def state_key(kind: TopicKind, subject: str | None) -> str | None:
+    """The ``component_states`` key of a state topic; None for other topics."""
+    if kind is TopicKind.DOOR_STATE:
+        return f"door/{subject}"
+    if kind is TopicKind.STATUS:
+        return f"status/{subject}"
+    if kind in (TopicKind.OPENING, TopicKind.OCCUPANCY):
+        return str(kind)
+    return None
+
+
+def decode(topics: Topics, topic: str, payload: bytes, max_bytes: int) -> Item | None:
+    """What to record for one message; None for a topic that is not recorded.
+
+    Raises :class:`Refused` for anything malformed, oversized or outside the contract.
+    """
+    if len(payload) > max_bytes:
+        raise Refused(Refusal.OVERSIZED, f"{len(payload)} bytes, more than {max_bytes}")
+    route = topics.parse(topic)
+    if route is None:
+        raise Refused(Refusal.TOPIC, "not a topic of the contract")
+    if route.kind in IGNORED_TOPICS:
+        return None
+    if route.kind in EVENT_TOPICS:
+        return EventItem(decode_event(payload))
+    key = state_key(route.kind, route.subject)
+    if key is None:  # a topic kind added to the contract but not yet to the recorder
+        raise Refused(Refusal.TOPIC, f"no recorder rule for {route.kind}")
+    if not payload:
+        return StateItem(key, None)  # the retained message was cleared
+    if route.kind is TopicKind.STATUS:
+        text = payload.decode("utf-8", "replace").strip()
+        if text not in STATUS_VALUES:
+            raise Refused(Refusal.STATUS, f"{text[:40]!r} is neither online nor offline")
+        return StateItem(key, {"status": text})
+    return StateItem(key, decode_object(payload, Refusal.STATE))

@@ -1,0 +1,205 @@
+"""Critical alarms out of the building: e-mail (SMTP) and a JSON webhook, off the recorder's thread.
+
+A notice is queued and sent by one worker thread, each channel tried ``attempts`` times with a
+doubling wait, so a slow mail server never holds up recording. Failures are logged with the
+alarm and the channel, never with a card number (a notice carries none).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import smtplib
+import ssl
+import threading
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from services.settings import AlarmSettings, ConfigError, EmailSettings, WebhookSettings
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[["AlarmNotice"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmNotice:
+    """What a notification says about one alarm."""
+
+    alarm_id: int
+    site: str
+    site_name: str
+    kind: str
+    source: str
+    severity: str
+    message: str
+    raised_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The webhook's JSON body."""
+        data = asdict(self)
+        data["raised_at"] = self.raised_at.isoformat()
+        return data
+
+
+def _secret(path: Path | None, what: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what}: {path}: {exc}") from None
+
+
+def render_email(notice: AlarmNotice, settings: EmailSettings) -> EmailMessage:
+    """The e-mail for ``notice``: subject with site and alarm, body with the details."""
+    msg = EmailMessage()
+    msg["Subject"] = f"[aabent {notice.site_name}] ALARM: {notice.message}"
+    msg["From"] = settings.sender
+    msg["To"] = ", ".join(settings.to)
+    msg.set_content(
+        f"{notice.message}\n\n"
+        f"Filial: {notice.site_name} ({notice.site})\n"
+        f"Alarm: {notice.kind} ({notice.severity})\n"
+        f"Kilde: {notice.source}\n"
+        f"Tidspunkt: {notice.raised_at.isoformat()}\n"
+        f"Alarm-id: {notice.alarm_id}\n\n"
+        "Kvittér for alarmen i personaleoversigten.\n"
+    )
+    return msg
+
+
+def send_email(settings: EmailSettings, notice: AlarmNotice) -> None:
+    """Send the notice by SMTP (STARTTLS and login when configured); raises on failure."""
+    password = _secret(settings.password_file, "alarms.email.password_file")
+    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s) as smtp:
+        if settings.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.username is not None:
+            smtp.login(settings.username, password or "")
+        smtp.send_message(render_email(notice, settings))
+
+
+def post_webhook(settings: WebhookSettings, notice: AlarmNotice) -> None:
+    """POST the notice as JSON; raises on a network error or a non-2xx answer."""
+    headers = {"Content-Type": "application/json", "User-Agent": "aabent-recorder"}
+    token = _secret(settings.token_file, "alarms.webhook.token_file")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = json.dumps(notice.to_json(), ensure_ascii=False).encode()
+    request = urllib.request.Request(settings.url, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=settings.timeout_s) as response:
+        # urlopen raises HTTPError for 4xx/5xx; a 1xx/3xx that ends here is not a delivery either.
+        if not 200 <= response.status < 300:
+            raise OSError(f"webhook answered {response.status}")
+
+
+def channels(settings: AlarmSettings) -> dict[str, Sender]:
+    """The configured channels by name: "email" and/or "webhook"."""
+    out: dict[str, Sender] = {}
+    if settings.email.host and settings.email.to:
+        out["email"] = lambda notice: send_email(settings.email, notice)
+    if settings.webhook.url:
+        out["webhook"] = lambda notice: post_webhook(settings.webhook, notice)
+    return out
+
+
+class Notifier:
+    """Sends notices on its own thread through every channel, retrying each a few times."""
+
+    def __init__(
+        self,
+        senders: Mapping[str, Sender],
+        *,
+        attempts: int = 4,
+        retry_seconds: float = 5.0,
+    ) -> None:
+        self.senders = dict(senders)
+        self.attempts = attempts
+        self.retry_seconds = retry_seconds
+        self.sent: dict[str, int] = {name: 0 for name in self.senders}
+        self.failed: dict[str, int] = {name: 0 for name in self.senders}
+        self._queue: queue.Queue[AlarmNotice | None] = queue.Queue()
+        self._stopping = threading.Event()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._thread = threading.Thread(target=self._run, name="alarm-notifier", daemon=True)
+
+    @classmethod
+    def from_settings(cls, settings: AlarmSettings) -> Notifier:
+        """A notifier with the channels and retry policy of ``[alarms]``."""
+        return cls(
+            channels(settings), attempts=settings.attempts, retry_seconds=settings.retry_seconds
+        )
+
+    def start(self) -> None:
+        """Start the sending thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Send what is queued (retry waits are cut short), then end the thread."""
+        self._stopping.set()
+        self._queue.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def notify(self, notice: AlarmNotice) -> None:
+        """Queue ``notice``; returns at once."""
+        if not self.senders:
+            return
+        with self._idle:
+            self._pending += 1
+        self._queue.put(notice)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every queued notice was sent or given up; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _run(self) -> None:
+        while True:
+            notice = self._queue.get()
+            if notice is None:
+                return
+            for name, sender in self.senders.items():
+                self._deliver(name, sender, notice)
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
+
+    def _deliver(self, name: str, sender: Sender, notice: AlarmNotice) -> None:
+        delay = self.retry_seconds
+        for attempt in range(1, self.attempts + 1):
+            try:
+                sender(notice)
+            except Exception as exc:  # one failing channel must not stop the others
+                log.warning(
+                    "alarm %s (%s): %s attempt %d/%d failed: %s",
+                    notice.alarm_id,
+                    notice.kind,
+                    name,
+                    attempt,
+                    self.attempts,
+                    exc,
+                )
+                if attempt < self.attempts:
+                    self._stopping.wait(delay)  # a stop cuts the wait short, not the attempts
+                    delay *= 2
+                continue
+            self.sent[name] += 1
+            log.info("alarm %s (%s) sent by %s", notice.alarm_id, notice.kind, name)
+            return
+        self.failed[name] += 1
+        log.error(
+            "alarm %s (%s): %s given up after %d attempts",
+            notice.alarm_id,
+            notice.kind,
+            name,
+            self.attempts,
+        )

@@ -1,0 +1,84 @@
+"""The recorder with what runs beside it: the alarm notifier, discovery and the daily purge.
+
+``aabent recorder`` runs this alone; ``aabent server`` can run it next to the dashboard on the
+same bus. The bus belongs to the caller, who must build it with ``persistent_session=True`` and
+a stable client id (so the broker keeps messages while the process restarts), start it after
+:meth:`RecorderService.start` and stop it before :meth:`RecorderService.stop`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.bus.client import MqttBus
+from services.bus.topics import Topics
+from services.recorder.discovery import publish_discovery
+from services.recorder.notify import Notifier
+from services.recorder.recorder import COMPONENT, Recorder
+from services.recorder.retention import run_daily
+from services.settings import Settings
+
+
+def recorder_bus(settings: Settings) -> MqttBus:
+    """The recorder's connection: a stable client id and a persistent session, so the broker
+    keeps every QoS 1 message for it while the process restarts."""
+    topics = Topics(settings.mqtt.prefix, settings.site.id)
+    client_id = f"aabent-recorder-{settings.site.id}"
+    return MqttBus(settings.mqtt, client_id, COMPONENT, topics, persistent_session=True)
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+class RecorderService:
+    """Recorder, notifier, Home Assistant discovery and the daily retention run, together."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        bus: MqttBus,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        component: str = COMPONENT,
+    ) -> None:
+        self.settings, self.bus = settings, bus
+        self.notifier = Notifier.from_settings(settings.alarms)
+        self.recorder = Recorder(
+            settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
+        )
+        self._stop = threading.Event()
+        self._purge = threading.Thread(
+            target=run_daily,
+            args=(sessions, settings.retention.days),
+            kwargs={
+                "at": time.fromisoformat(settings.recorder.retention_at),
+                "tz": ZoneInfo(settings.site.timezone),
+                "clock": clock,
+                "stop": self._stop,
+            },
+            name="retention",
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        """Start sending notices, subscribe, publish discovery, schedule the purge."""
+        self.notifier.start()
+        self.recorder.start()
+        if self.settings.recorder.homeassistant_discovery:
+            publish_discovery(self.bus, self.settings)
+        self._purge.start()
+
+    def stop(self) -> None:
+        """Write what was received, send what is queued, end the purge thread."""
+        self._stop.set()
+        self.recorder.stop()
+        self.notifier.stop()
+        self._purge.join(2.0)

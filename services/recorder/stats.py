@@ -1,0 +1,262 @@
+"""Statistics from the events table: entries, staffed vs self-service, peaks, attendance, yearly.
+
+Plain queries that return plain dataclasses. Grouping by local hour, day, week and month happens
+here in Python on the fetched timestamps, not in SQL: the site's time zone (with its DST nights)
+then counts the same on SQLite and PostgreSQL, with no dialect's date functions. Only the events
+of the asked period and types are fetched, through the ``ts`` and ``type`` indexes.
+
+Visits count the people counter (``occupancy.in``): card entries (``access.granted``) miss the
+guests who walk in with a card holder, and the whole open house in staffed hours.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.events import EventType
+from services.recorder.models import EventRecord
+from services.schedule import Schedule
+
+CARD = str(EventType.ACCESS_GRANTED)
+COUNTED = str(EventType.OCCUPANCY_IN)
+UNKNOWN = "unknown"  # before the first recorded opening.changed
+
+
+class Period(StrEnum):
+    """How entries are grouped."""
+
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"  # ISO weeks, from Monday
+    MONTH = "month"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryCount:
+    """Entries in one period: by card and by the people counter."""
+
+    start: datetime  # local start of the period
+    card_entries: int
+    counted_entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningCount:
+    """Entries while the building was in one opening state."""
+
+    state: str  # staffed, self-service, closed or unknown
+    card_entries: int
+    counted_entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayPeak:
+    """The most people inside at once on a day."""
+
+    day: date
+    peak: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """Check-ins at one event of the programme."""
+
+    event_id: str
+    title: str
+    checkins: int
+
+
+@dataclass(frozen=True, slots=True)
+class YearFigures:
+    """The figures Danmarks Statistik asks of a library for one year."""
+
+    year: int
+    visits: int  # people counter
+    card_entries: int
+    staffed_hours_per_week: float  # average over the year's weeks (Mondays in the year)
+    self_service_hours_per_week: float  # self-service hours without staff
+    weeks: int
+
+
+def _rows(
+    session: Session, site: str, types: Iterable[str], start: datetime, end: datetime
+) -> Iterator[Any]:
+    query = (
+        select(EventRecord.ts, EventRecord.type, EventRecord.details, EventRecord.reason)
+        .where(
+            EventRecord.site == site,
+            EventRecord.type.in_(list(types)),
+            EventRecord.ts >= start,
+            EventRecord.ts < end,
+        )
+        .order_by(EventRecord.ts)
+    )
+    return iter(session.execute(query.execution_options(yield_per=5000)))
+
+
+def _day_key(ts: datetime, period: Period, tz: ZoneInfo) -> date:
+    day = ts.astimezone(tz).date()
+    if period is Period.WEEK:
+        return day - timedelta(days=day.weekday())
+    if period is Period.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def _key(ts: datetime, period: Period, tz: ZoneInfo) -> datetime | date:
+    if period is Period.HOUR:  # Danish offsets are whole hours: a UTC hour is a local hour
+        return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return _day_key(ts, period, tz)
+
+
+def _keys(start: datetime, end: datetime, period: Period, tz: ZoneInfo) -> list[datetime | date]:
+    keys: list[datetime | date] = []
+    if period is Period.HOUR:
+        hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            keys.append(hour)
+            hour += timedelta(hours=1)
+        return keys
+    key, last = _day_key(start, period, tz), _day_key(end - timedelta(microseconds=1), period, tz)
+    while key <= last:
+        keys.append(key)
+        if period is Period.MONTH:
+            key = (key.replace(day=28) + timedelta(days=4)).replace(day=1)
+        else:
+            key += timedelta(days=7 if period is Period.WEEK else 1)
+    return keys
+
+
+def _local_start(key: datetime | date, tz: ZoneInfo) -> datetime:
+    if isinstance(key, datetime):
+        return key.astimezone(tz)
+    return datetime.combine(key, time(0), tzinfo=tz)
+
+
+def entries(
+    session: Session, site: str, start: datetime, end: datetime, period: Period, tz: ZoneInfo
+) -> list[EntryCount]:
+    """Card and counted entries per period in ``[start, end)``, empty periods included."""
+    cards: Counter[datetime | date] = Counter()
+    counted: Counter[datetime | date] = Counter()
+    for row in _rows(session, site, (CARD, COUNTED), start, end):
+        (cards if row.type == CARD else counted)[_key(row.ts, period, tz)] += 1
+    return [
+        EntryCount(_local_start(k, tz), cards[k], counted[k]) for k in _keys(start, end, period, tz)
+    ]
+
+
+def entries_by_opening(
+    session: Session, site: str, start: datetime, end: datetime
+) -> list[OpeningCount]:
+    """Entries split by the opening state in force: the last ``opening.changed`` before each."""
+    before = session.scalar(
+        select(EventRecord.reason)
+        .where(
+            EventRecord.site == site,
+            EventRecord.type == str(EventType.OPENING_CHANGED),
+            EventRecord.ts < start,
+        )
+        .order_by(EventRecord.ts.desc())
+        .limit(1)
+    )
+    state = before or UNKNOWN
+    cards: Counter[str] = Counter()
+    counted: Counter[str] = Counter()
+    types = (CARD, COUNTED, str(EventType.OPENING_CHANGED))
+    for row in _rows(session, site, types, start, end):
+        if row.type == str(EventType.OPENING_CHANGED):
+            state = row.reason or UNKNOWN
+        else:
+            (cards if row.type == CARD else counted)[state] += 1
+    states = ["staffed", "self-service", "closed", UNKNOWN]
+    states += sorted((set(cards) | set(counted)) - set(states))
+    return [OpeningCount(s, cards[s], counted[s]) for s in states]
+
+
+def peak_occupancy(
+    session: Session, site: str, start: datetime, end: datetime, tz: ZoneInfo
+) -> list[DayPeak]:
+    """The highest count inside per local day (days with nobody counted are left out)."""
+    peaks: dict[date, int] = {}
+    for row in _rows(session, site, (COUNTED,), start, end):
+        inside = (row.details or {}).get("inside")
+        if isinstance(inside, int) and not isinstance(inside, bool):
+            day = row.ts.astimezone(tz).date()
+            peaks[day] = max(peaks.get(day, 0), inside)
+    return [DayPeak(day, peak) for day, peak in sorted(peaks.items())]
+
+
+def event_attendance(
+    session: Session, site: str, start: datetime, end: datetime
+) -> list[Attendance]:
+    """Check-ins per programme event (kiosk ``event.checkin`` with ``details.event_id``)."""
+    counts: Counter[str] = Counter()
+    titles: dict[str, str] = {}
+    for row in _rows(session, site, (str(EventType.EVENT_CHECKIN),), start, end):
+        details = row.details or {}
+        event_id = details.get("event_id")
+        if event_id is None:
+            continue
+        counts[str(event_id)] += 1
+        title = details.get("title")
+        if isinstance(title, str):
+            titles[str(event_id)] = title
+    return [Attendance(e, titles.get(e, ""), n) for e, n in sorted(counts.items())]
+
+
+def _count(session: Session, site: str, etype: str, start: datetime, end: datetime) -> int:
+    query = select(func.count()).where(
+        EventRecord.site == site,
+        EventRecord.type == etype,
+        EventRecord.ts >= start,
+        EventRecord.ts < end,
+    )
+    return int(session.scalar(query) or 0)
+
+
+def yearly_figures(session: Session, site: str, year: int, schedule: Schedule) -> YearFigures:
+    """Visits, card entries and weekly opening hours with and without staff for ``year``."""
+    tz = schedule.timezone
+    start = datetime(year, 1, 1, tzinfo=tz)
+    end = datetime(year + 1, 1, 1, tzinfo=tz)
+    first_monday = date(year, 1, 1) + timedelta(days=(7 - date(year, 1, 1).weekday()) % 7)
+    mondays = [first_monday + timedelta(weeks=w) for w in range(54)]
+    weeks = [schedule.weekly_hours(m) for m in mondays if m.year == year]
+    hours = 3600.0 * len(weeks)
+    return YearFigures(
+        year=year,
+        visits=_count(session, site, COUNTED, start, end),
+        card_entries=_count(session, site, CARD, start, end),
+        staffed_hours_per_week=round(sum(w.staffed.total_seconds() for w in weeks) / hours, 2),
+        self_service_hours_per_week=round(
+            sum(w.self_service_only.total_seconds() for w in weeks) / hours, 2
+        ),
+        weeks=len(weeks),
+    )
+
+
+def _cell(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def write_csv(rows: Sequence[Any], out: TextIO) -> None:
+    """Write dataclass rows as CSV with a header of their field names (ISO dates)."""
+    if not rows:
+        return
+    names = [f.name for f in dataclasses.fields(rows[0])]
+    writer = csv.writer(out)
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, name)) for name in names])

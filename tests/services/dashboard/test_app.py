@@ -1,0 +1,204 @@
+"""The dashboard over HTTP: login, cookies, CSRF, roles, throttling, pages, CSV (app.py, pages.py).
+
+Runs the real app in-process through Starlette's TestClient, on a real database and broker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from services.bus.client import MqttBus
+from services.bus.topics import Topics
+from services.dashboard.app import asgi
+from services.dashboard.models import CommandAudit, Role
+from services.recorder.models import AlarmRecord, EventRecord
+from services.server import build_dashboard
+from services.settings import Settings
+from services.store.engine import make_sessionmaker
+from tests.conftest import Broker
+from tests.services.dashboard.conftest import PASSWORD, add_staff, site_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, mqtt_broker: Broker) -> Settings:
+    return site_settings(tmp_path, mqtt_broker)
+
+
+@pytest.fixture
+def app_client(settings: Settings, sqlite_db: Engine) -> Iterator[TestClient]:
+    topics = Topics(settings.mqtt.prefix, settings.site.id)
+    bus = MqttBus(settings.mqtt, "test-app", "dashboard-test", topics)
+    ctx = build_dashboard(settings, sqlite_db, bus)
+    bus.start()
+    assert bus.wait_connected(5)
+    sessions = make_sessionmaker(sqlite_db)
+    add_staff(sessions, "vera", Role.VIEWER)
+    add_staff(sessions, "otto", Role.OPERATOR)
+    with TestClient(asgi(ctx), base_url="https://testserver") as client:
+        yield client
+    bus.stop()
+
+
+def _login(client: TestClient, user: str, password: str = PASSWORD) -> int:
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    form = {"username": user, "password": password, "csrf": token.group(1)}
+    return client.post("/login", data=form, follow_redirects=False).status_code
+
+
+def _csrf(client: TestClient) -> str:
+    found = re.search(r'data-csrf="([^"]+)"', client.get("/").text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_pages_need_a_login(app_client: TestClient) -> None:
+    response = app_client.get("/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    snapshot = app_client.get("/live/snapshot", headers={"accept": "application/json"})
+    assert snapshot.status_code == 401
+    assert app_client.get("/healthz").text == "ok"
+
+
+def test_login_sets_a_strict_httponly_secure_cookie(app_client: TestClient) -> None:
+    assert _login(app_client, "vera", "wrong password") == 401
+    page = app_client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    response = app_client.post(
+        "/login",
+        data={"username": "vera", "password": PASSWORD, "csrf": token.group(1)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    cookie = next(
+        v for k, v in response.headers.multi_items() if k == "set-cookie" and "aabent_session" in v
+    )
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
+    live = app_client.get("/")
+    assert live.status_code == 200 and "Hovedindgang" in live.text
+    assert "default-src 'self'" in live.headers["content-security-policy"]
+    assert 'action="/doors/main/command"' not in live.text  # a viewer gets no buttons
+
+
+def test_login_form_without_its_token_is_refused(app_client: TestClient) -> None:
+    response = app_client.post("/login", data={"username": "vera", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_after_five_failures_even_the_right_password_is_refused(app_client: TestClient) -> None:
+    for _ in range(5):
+        assert _login(app_client, "otto", "wrong password") == 401
+    assert _login(app_client, "otto") == 429
+    assert _login(app_client, "vera") == 429  # same address: it is throttled too
+
+
+def test_viewer_cannot_command_and_changes_need_the_csrf_token(
+    app_client: TestClient, sqlite_db: Engine
+) -> None:
+    form = {"action": "lock", "reason": "test"}
+    assert _login(app_client, "vera") == 303
+    csrf = _csrf(app_client)
+    denied = app_client.post(
+        "/doors/main/command", data={**form, "csrf": csrf}, headers={"accept": "application/json"}
+    )
+    assert denied.status_code == 403
+    app_client.post("/logout", data={"csrf": csrf})
+    assert _login(app_client, "otto") == 303
+    assert app_client.post("/doors/main/command", data=form).status_code == 403
+    csrf = _csrf(app_client)
+    sent = app_client.post(
+        "/doors/main/command",
+        data={**form, "action": "unlock", "seconds": "30"},
+        headers={"accept": "application/json", "x-csrf-token": csrf},
+    )
+    assert sent.status_code == 200
+    with make_sessionmaker(sqlite_db)() as s:
+        rows = s.scalars(select(CommandAudit)).all()
+    assert [(r.username, r.action, r.seconds, r.reason) for r in rows] == [
+        ("otto", "unlock", 30, "test")
+    ]
+    assert sent.json()["command_id"] == rows[0].command_id
+    assert "otto" in app_client.get("/commands").text
+
+
+def test_operator_acknowledges_an_alarm_with_a_comment(
+    app_client: TestClient, settings: Settings, sqlite_db: Engine
+) -> None:
+    sessions = make_sessionmaker(sqlite_db)
+    now = datetime.now(UTC)
+    with sessions() as s, s.begin():
+        alarm = AlarmRecord(
+            site=settings.site.id,
+            kind="forced_open",
+            source="main",
+            severity="critical",
+            raised_at=now,
+            message="Door forced open",
+        )
+        s.add(alarm)
+        s.flush()
+        alarm_id = alarm.id
+    assert _login(app_client, "otto") == 303
+    panel = app_client.get("/alarms/panel")
+    assert "Door forced open" in panel.text and "critical" in panel.text
+    headers = {"accept": "application/json", "x-csrf-token": _csrf(app_client)}
+    url = f"/alarms/{alarm_id}/ack"
+    assert app_client.post(url, data={"comment": " "}, headers=headers).status_code == 400
+    assert app_client.post(url, data={"comment": "checked, door shut"}, headers=headers).is_success
+    with sessions() as s:
+        stored = s.get(AlarmRecord, alarm_id)
+        assert stored is not None and stored.acknowledged_by == "otto"
+        assert stored.comment == "checked, door shut"
+    assert "Acknowledged by otto" in app_client.get("/alarms/panel").text
+
+
+def test_statistics_event_log_and_year_pages_with_csv(
+    app_client: TestClient, sqlite_db: Engine
+) -> None:
+    now = datetime.now(UTC)
+    with make_sessionmaker(sqlite_db)() as s, s.begin():
+        for i, etype in enumerate(["occupancy.in", "occupancy.in", "access.denied"]):
+            s.add(
+                EventRecord(
+                    id=f"00000000-0000-4000-8000-00000000000{i}",
+                    site="glostrup",
+                    ts=now,
+                    type=etype,
+                    source="main",
+                    reason="wrong_pin" if i == 2 else None,
+                    credential=None,
+                    command_id=None,
+                    details={"inside": i + 1},
+                    received=now,
+                )
+            )
+    assert _login(app_client, "vera") == 303
+    stats = app_client.get("/stats")
+    assert stats.status_code == 200 and "<svg" in stats.text
+    csv_text = app_client.get("/stats/export.csv?what=entries").text
+    lines = csv_text.lstrip("\ufeff").splitlines()
+    assert lines[0] == "start,card_entries,counted_entries"
+    assert sum(int(line.split(",")[2]) for line in lines[1:]) == 2
+    assert len(lines) == 31  # every day of the default 30, empty ones included
+    peaks = app_client.get("/stats/export.csv?what=peaks").text.splitlines()
+    assert peaks[1].endswith(",2")
+    log = app_client.get("/events?type=access.denied")
+    assert "wrong_pin" in log.text and "occupancy.in</td>" not in log.text
+    exported = app_client.get("/events.csv?door=main").text.splitlines()
+    assert len(exported) == 4
+    year = app_client.get("/year")
+    assert year.status_code == 200 and 'id="visits">2<' in year.text
+    year_csv = app_client.get("/year?format=csv").text.splitlines()
+    local_year = now.astimezone(ZoneInfo("Europe/Copenhagen")).year
+    assert year_csv[1].startswith(f"{local_year},2,0,0.0,168.0,")  # open 24/7, never staffed
+    assert app_client.get("/users").status_code == 403  # admins only

@@ -1,0 +1,175 @@
+"""Alarm notices by e-mail (a real SMTP server on loopback) and webhook (a real HTTP server)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from services.recorder.notify import AlarmNotice, Notifier, channels, post_webhook, send_email
+from services.settings import AlarmSettings, EmailSettings, WebhookSettings
+from tests.conftest import free_port
+from tests.services.recorder.conftest import WebhookServer
+
+NOTICE = AlarmNotice(
+    alarm_id=7,
+    site="glostrup",
+    site_name="Glostrup Bibliotek",
+    kind="fire",
+    source="site",
+    severity="critical",
+    message="Brandalarm: alle døre er låst op",
+    raised_at=datetime(2026, 3, 2, 21, 15, tzinfo=UTC),
+)
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message, and the logins it accepted."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Envelope, email.message.EmailMessage]] = []
+        self.logins: list[str] = []
+        self.event = threading.Event()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        self.messages.append((envelope, parsed))  # type: ignore[arg-type]
+        self.event.set()
+        return "250 OK"
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.password == b"hemmelig"
+        if ok:
+            self.logins.append(data.login.decode())
+        return AuthResult(success=ok)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(
+        box,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=box.authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+def _email_settings(port: int, tmp_path: Path, **extra: Any) -> EmailSettings:
+    secret = tmp_path / "smtp.password"
+    secret.write_text("hemmelig\n")
+    data: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "from": "aabent@glostrup.dk",
+        "to": ["vagt@glostrup.dk", "leder@glostrup.dk"],
+        "starttls": False,
+        "username": "aabent",
+        "password_file": secret,
+        "timeout_s": 5,
+    }
+    return EmailSettings.model_validate(data | extra)
+
+
+def test_an_alarm_email_reaches_the_smtp_server_after_login(
+    smtp: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = smtp
+    send_email(_email_settings(port, tmp_path), NOTICE)
+    assert box.logins == ["aabent"]
+    [(envelope, message)] = box.messages
+    assert envelope.mail_from == "aabent@glostrup.dk"
+    assert envelope.rcpt_tos == ["vagt@glostrup.dk", "leder@glostrup.dk"]
+    assert (
+        message["Subject"] == "[aabent Glostrup Bibliotek] ALARM: Brandalarm: alle døre er låst op"
+    )
+    body = message.get_body().get_content()  # type: ignore[union-attr]
+    assert "Alarm: fire (critical)" in body and "2026-03-02T21:15:00+00:00" in body
+
+
+def test_starttls_required_but_not_offered_sends_nothing_in_clear(
+    smtp: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = smtp
+    with pytest.raises(Exception, match="STARTTLS"):
+        send_email(_email_settings(port, tmp_path, starttls=True), NOTICE)
+    assert box.messages == [] and box.logins == []
+
+
+def test_the_webhook_gets_the_notice_as_json_with_the_token(
+    webhook: WebhookServer, tmp_path: Path
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    post_webhook(WebhookSettings(url=webhook.url, token_file=token), NOTICE)
+    assert webhook.bodies == [NOTICE.to_json()]
+    assert webhook.bodies[0]["raised_at"] == "2026-03-02T21:15:00+00:00"
+    assert webhook.headers[0]["Authorization"] == "Bearer s3cret"
+    assert webhook.headers[0]["Content-Type"] == "application/json"
+
+
+def test_a_failing_webhook_is_retried_and_then_delivered_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = WebhookServer(fail=2)
+    caplog.set_level(logging.WARNING, logger="services.recorder.notify")
+    notifier = Notifier(
+        channels(AlarmSettings(webhook=WebhookSettings(url=server.url))),
+        attempts=3,
+        retry_seconds=0.05,
+    )
+    notifier.start()
+    try:
+        notifier.notify(NOTICE)
+        assert notifier.wait_idle(10)
+    finally:
+        notifier.stop()
+        server.close()
+    assert server.calls == 3 and server.bodies == [NOTICE.to_json()]
+    assert (notifier.sent, notifier.failed) == ({"webhook": 1}, {"webhook": 0})
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 2 and "alarm 7 (fire): webhook attempt 1/3 failed" in failures[0]
+
+
+def test_a_channel_that_never_works_is_given_up_and_the_other_still_sends(
+    smtp: tuple[Mailbox, int], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    box, port = smtp
+    dead = f"http://127.0.0.1:{free_port()}/hook"  # nobody listens there
+    settings = AlarmSettings(
+        email=_email_settings(port, tmp_path), webhook=WebhookSettings(url=dead, timeout_s=1)
+    )
+    notifier = Notifier(channels(settings), attempts=2, retry_seconds=0.05)
+    notifier.start()
+    try:
+        notifier.notify(NOTICE)
+        assert notifier.wait_idle(10)
+    finally:
+        notifier.stop()
+    assert notifier.sent == {"email": 1, "webhook": 0}
+    assert notifier.failed == {"email": 0, "webhook": 1}
+    assert len(box.messages) == 1
+    assert any("webhook given up after 2 attempts" in r.getMessage() for r in caplog.records)
+
+
+def test_no_channel_configured_means_nothing_queued() -> None:
+    notifier = Notifier(channels(AlarmSettings()))
+    notifier.notify(NOTICE)
+    assert notifier.wait_idle(0)
