@@ -28,6 +28,7 @@ from services.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "demo.toml"
 PATRONS = ROOT / "config" / "demo-patrons.csv"
+STAFF_USER, STAFF_PASSWORD = "staff", "aabent-demo"
 AABENT = [sys.executable, "-m", "services.cli", "-c", str(CONFIG)]
 
 # (pause before, topic input, payload, what the narrator says)
@@ -38,7 +39,7 @@ SCENARIO: tuple[tuple[float, str, str, bytes, str], ...] = (
     (0.3, "main", "walk", b"in", "... a friend slips in behind her"),
     (0.5, "main", "contact", b"closed", "the door closes"),
     (1.0, "main", "swipe", b'{"card": "0101800000", "pin": "2468"}', "Mads: yellow health card"),
-    (1.0, "main", "swipe", b'{"card": "10000003", "pin": "1111"}', "Freja (12): alone at 20:00?"),
+    (1.0, "main", "swipe", b'{"card": "10000003", "pin": "1111"}', "Freja (12), no consent"),
     (1.0, "main", "swipe", b'{"card": "10000001", "pin": "0000"}', "someone mistypes a PIN"),
     (1.0, "main", "swipe", b'{"card": "10000005", "pin": "3333"}', "Søren: blocked card"),
     (1.0, "site", "fire", b"on", "FIRE: the panel's relay closes"),
@@ -72,9 +73,18 @@ def start_broker(port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def load_patrons() -> None:
-    """Import the demo patrons (an import is idempotent: a second run changes nothing)."""
+def load_data() -> None:
+    """The demo patrons (a re-import changes nothing) and a staff login for the dashboard."""
     subprocess.run([*AABENT, "patrons", "import", str(PATRONS)], check=True, cwd=ROOT)
+    users = subprocess.run([*AABENT, "users", "list"], capture_output=True, text=True, cwd=ROOT)
+    if STAFF_USER not in users.stdout.split():
+        subprocess.run(
+            [*AABENT, "users", "add", STAFF_USER, "--role", "admin", "--password-stdin"],
+            input=STAFF_PASSWORD + "\n",
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
 
 
 def play(bus: MqttBus, topics: Topics, say: Callable[[str], None]) -> None:
@@ -88,9 +98,12 @@ def play(bus: MqttBus, topics: Topics, say: Callable[[str], None]) -> None:
 def banner(settings: Settings) -> str:
     """What to try from another terminal."""
     cmd = f".venv/bin/aabent -c {CONFIG.relative_to(ROOT)}"
+    web = f"http://{settings.dashboard.host}:{settings.dashboard.port}"
+    port = settings.mqtt.port
     return f"""
 aabent demo — {settings.site.name}, doors: {", ".join(settings.doors)}
-Broker: mqtt://127.0.0.1:{settings.mqtt.port}  (watch: mosquitto_sub -p {settings.mqtt.port} -t 'aabent/#' -v)
+Staff dashboard: {web}  (user {STAFF_USER}, password {STAFF_PASSWORD})
+Broker: mqtt://127.0.0.1:{port}  (watch: mosquitto_sub -p {port} -t 'aabent/#' -v)
 Try, from another terminal:
   {cmd} sim swipe 10000001 --pin 1234     Karen, adult: granted
   {cmd} sim swipe 0101800000 --pin 2468   Mads, yellow health card (CPR): granted
@@ -116,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     bus = MqttBus(settings.mqtt, f"aabent-demo-{os.getpid()}", "demo", topics)
     try:
-        load_patrons()
+        load_data()
         procs.append(subprocess.Popen([*AABENT, "door", "--simulate"], cwd=ROOT))
+        procs.append(subprocess.Popen([*AABENT, "server"], cwd=ROOT))
         bus.subscribe(topics.all_door_events, print_event)
         bus.subscribe(topics.site_event, print_event)
         bus.start()

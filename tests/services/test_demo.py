@@ -18,6 +18,7 @@ def test_demo_plays_its_scenario_and_prints_the_decisions(tmp_path: Path) -> Non
         "AABENT__MQTT__PORT": str(free_port()),
         "AABENT__SITE__DATA_DIR": str(tmp_path / "demo"),
         "AABENT__SITE__KEY_FILE": str(tmp_path / "demo" / "site.key"),
+        "AABENT__DASHBOARD__PORT": str(free_port()),
     }
     done = subprocess.run(
         [sys.executable, "-m", "services.demo", "--seconds", "2"],
@@ -36,4 +37,5 @@ def test_demo_plays_its_scenario_and_prints_the_decisions(tmp_path: Path) -> Non
     assert "access.denied (patron_blocked)" in out
     assert "door.tailgating" in out
     assert "fire.alarm" in out and "fire.cleared" in out
+    assert "Staff dashboard: http://127.0.0.1:" in out
     assert "10000001 " not in out.split("Demo patrons")[-1]  # events carry pseudonyms only
