@@ -12,17 +12,19 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from hardware.devices import Beam, DoorDevices
 from hardware.door import DoorMachine, Step
+from hardware.output import Output, Sink
 from hardware.pin_guard import PinGuard
 from hardware.readers import CardRead, PinCleared, PinEntered, ReaderFault, ReaderInput
+from hardware.remote import apply_command
 from hardware.signals import pattern_for
-from services.access import AccessRules, Decision, DoorContext, DoorMode, Reason, decide
+from services.access import AccessRules, Decision, DoorContext, Reason, decide
 from services.bus.commands import Command, Rejection, SeenIds, parse_command
 from services.credentials import Credential, SiteKey
-from services.events import Event, EventType
+from services.events import EventType
 from services.occupancy import BeamCounter, Occupancy
 from services.patrons import Authentication, PatronDirectory, PinCheck
 from services.schedule import Opening, OpeningState, Schedule
@@ -33,19 +35,6 @@ log = logging.getLogger(__name__)
 SITE = "site"  # the source of building-wide events (fire, opening, occupancy)
 # EM4100 readers repeat their frame while a tag lies on them; one presentation is one read.
 REPEAT_S = 1.5
-
-
-class Sink(Protocol):
-    """Where the controller's output goes: durable events, retained states."""
-
-    def event(self, event: Event) -> None:
-        """Keep ``event`` durably and deliver it (outbox, then MQTT)."""
-
-    def door_state(self, door_id: str, payload: Mapping[str, Any]) -> None:
-        """Publish a door's retained state."""
-
-    def site_state(self, kind: str, payload: Mapping[str, Any]) -> None:
-        """Publish a retained site state: ``opening`` or ``occupancy``."""
 
 
 @dataclass
@@ -90,7 +79,8 @@ class Controller:
         self.units = dict(units)
         self._reader_door = {r: u.door_id for u in self.units.values() for r in u.readers}
         self.directory, self.key, self.guard = directory, key, guard
-        self.schedule, self.sink = schedule, sink
+        self.schedule = schedule
+        self.out = Output(sink, wall)
         self.wall, self.mono = wall, mono
         a = settings.access
         self.rules = AccessRules(a.pin_required, a.min_age_unstaffed, a.capacity)
@@ -335,41 +325,18 @@ class Controller:
             self._run_command(unit, result)
 
     def _run_command(self, unit: DoorUnit, cmd: Command) -> None:
-        now = self.mono()
-        if cmd.action in ("unlock", "pulse"):
-            seconds = cmd.seconds if cmd.action == "unlock" else unit.machine.unlock_seconds
-            step = unit.machine.unlock_for(seconds or unit.machine.unlock_seconds, now)
-            if step.locked:
-                self._apply(unit, step)
-                self._emit(
-                    EventType.COMMAND_REJECTED,
-                    unit.door_id,
-                    reason=f"door is in {unit.machine.state.mode}",
-                    details={"command_id": cmd.id, "action": cmd.action, "by": cmd.by},
-                )
-                return
-        elif cmd.action == "lock":
-            step = unit.machine.lock(now)
+        result = apply_command(unit.machine, cmd, self.mono())
+        self._apply(unit, result.step)
+        if result.mode_event is not None:
+            self._emit(result.mode_event, unit.door_id, reason=cmd.reason)
+        details: dict[str, Any] = {"command_id": cmd.id, "action": cmd.action, "by": cmd.by}
+        if result.done:
+            details |= {"seconds": cmd.seconds, "mode": cmd.mode}
+            self._emit(EventType.COMMAND_DONE, unit.door_id, reason=cmd.reason, details=details)
         else:
-            assert cmd.mode is not None
-            step = unit.machine.set_mode(cmd.mode, now)
-            if cmd.mode is DoorMode.LOCKDOWN:
-                self._emit(EventType.LOCKDOWN_STARTED, unit.door_id, reason=cmd.reason)
-            else:
-                self._emit(EventType.LOCKDOWN_ENDED, unit.door_id, reason=cmd.reason)
-        self._apply(unit, step)
-        self._emit(
-            EventType.COMMAND_DONE,
-            unit.door_id,
-            reason=cmd.reason,
-            details={
-                "command_id": cmd.id,
-                "action": cmd.action,
-                "by": cmd.by,
-                "seconds": cmd.seconds,
-                "mode": cmd.mode,
-            },
-        )
+            self._emit(
+                EventType.COMMAND_REJECTED, unit.door_id, reason=result.problem, details=details
+            )
 
     # --- time -------------------------------------------------------------------------------
 
@@ -414,12 +381,7 @@ class Controller:
         staffed = opening.state is OpeningState.STAFFED
         for unit in self.units.values():
             self._apply(unit, unit.machine.set_staffed(staffed, self.mono()))
-        payload = {
-            "state": str(opening.state),
-            "until": opening.until.isoformat() if opening.until else None,
-            "updated": now.isoformat(),
-        }
-        self.sink.site_state("opening", payload)
+        payload = self.out.opening(opening)
         self._emit(EventType.OPENING_CHANGED, SITE, reason=str(opening.state), details=payload)
         if opening.state is OpeningState.CLOSED and previous is not None:
             inside = self.occupancy.inside
@@ -446,38 +408,10 @@ class Controller:
         credential: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        event = Event(
-            type=etype,
-            source=source,
-            ts=self.wall(),
-            reason=reason,
-            credential=credential,
-            details=dict(details or {}),
-        )
-        self.sink.event(event)
+        self.out.event(etype, source, reason=reason, credential=credential, details=details)
 
     def _publish_door(self, unit: DoorUnit) -> None:
-        s = unit.machine.state
-        self.sink.door_state(
-            unit.door_id,
-            {
-                "lock": "locked" if s.locked else "unlocked",
-                "contact": "open" if s.open else "closed",
-                "mode": str(s.mode),
-                "alarm": s.alarm,
-                "fire": s.fire,
-                "staffed": s.staffed,
-                "readers": {r: ("online" if ok else "offline") for r, ok in unit.readers.items()},
-                "updated": self.wall().isoformat(),
-            },
-        )
+        self.out.door(unit.door_id, unit.machine.state, unit.readers)
 
     def _publish_occupancy(self) -> None:
-        self.sink.site_state(
-            "occupancy",
-            {
-                "inside": self.occupancy.inside,
-                "capacity": self.occupancy.capacity,
-                "updated": self.wall().isoformat(),
-            },
-        )
+        self.out.occupancy(self.occupancy)
