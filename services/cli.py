@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "services.sip2.cli",
     "services.dashboard.cli",
     "services.recorder.cli",
+    "kiosk.cli",
 )
 
 OWN_PACKAGES = {"services", "hardware", "kiosk"}

@@ -28,6 +28,8 @@ from services.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "demo.toml"
 PATRONS = ROOT / "config" / "demo-patrons.csv"
+CATALOGUE = ROOT / "config" / "demo-catalogue.csv"
+PROGRAM = ROOT / "config" / "demo-program.ics"
 STAFF_USER, STAFF_PASSWORD = "staff", "aabent-demo"
 AABENT = [sys.executable, "-m", "services.cli", "-c", str(CONFIG)]
 
@@ -74,8 +76,11 @@ def start_broker(port: int) -> subprocess.Popen[bytes]:
 
 
 def load_data() -> None:
-    """The demo patrons (a re-import changes nothing) and a staff login for the dashboard."""
-    subprocess.run([*AABENT, "patrons", "import", str(PATRONS)], check=True, cwd=ROOT)
+    """Demo patrons, catalogue and event programme (re-imports change nothing), a staff login."""
+    for what, file in (("patrons", PATRONS), ("catalogue", CATALOGUE), ("program", PROGRAM)):
+        subprocess.run(
+            [*AABENT, what, "import", str(file)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL
+        )
     users = subprocess.run([*AABENT, "users", "list"], capture_output=True, text=True, cwd=ROOT)
     if STAFF_USER not in users.stdout.split():
         subprocess.run(
@@ -111,7 +116,9 @@ Try, from another terminal:
   {cmd} sim swipe 10000006 --pin 4444     Ida: card expired
   {cmd} sim open | close | exit | walk in | walk out
   {cmd} sim fire on | fire off
-Demo patrons: config/demo-patrons.csv.  Ctrl-C stops everything.
+Demo patrons: config/demo-patrons.csv.  The kiosk window opens where a display is available
+(try searching "blixen", or My account with card 10000001 and PIN 1234).
+Ctrl-C stops everything.
 """
 
 
@@ -120,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
     parser.add_argument("--no-scenario", action="store_true")
+    parser.add_argument(
+        "--no-kiosk",
+        dest="kiosk",
+        action="store_false",
+        help="do not open the kiosk window (it opens only where DISPLAY is set)",
+    )
     args = parser.parse_args(argv)
     settings = load_settings(CONFIG)
     topics = Topics(settings.mqtt.prefix, settings.site.id)
@@ -132,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         load_data()
         procs.append(subprocess.Popen([*AABENT, "door", "--simulate"], cwd=ROOT))
         procs.append(subprocess.Popen([*AABENT, "server"], cwd=ROOT))
+        if args.kiosk and os.environ.get("DISPLAY"):
+            procs.append(subprocess.Popen([*AABENT, "kiosk", "--windowed"], cwd=ROOT))
         bus.subscribe(topics.all_door_events, print_event)
         bus.subscribe(topics.site_event, print_event)
         bus.start()

@@ -22,10 +22,6 @@ def add_commands(sub: Any) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--format", choices=("marc", "csv"), help="default: from name and content")
     p.add_argument("--strict", action="store_true", help="import nothing if a record is corrupt")
-    p.add_argument(
-        "--create-tables", action="store_true",
-        help="create the catalogue tables if missing (a deployed database has its migration)",
-    )  # fmt: skip
     p.set_defaults(handler=_import)
     p = jobs.add_parser("search", help="search as the kiosk does")
     p.add_argument("query")
@@ -69,23 +65,17 @@ class ProgressBar:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
 
     from services.catalogue.importer import import_file
-    from services.catalogue.models import ImportFailed, create_tables
+    from services.catalogue.models import ImportFailed
     from services.store.engine import make_engine, make_sessionmaker
+    from services.store.schema import create_schema
 
     engine = make_engine(settings.database_url)
     bar = ProgressBar(sys.stderr)
     try:
-        if args.create_tables:
-            with engine.begin() as connection:
-                create_tables(connection)
-        elif not inspect(engine).has_table("catalogue_record"):
-            raise ImportFailed(
-                "the database has no catalogue tables (migrate it, or --create-tables)"
-            )
+        create_schema(engine)
         with make_sessionmaker(engine)() as session, session.begin():
             report = import_file(
                 session, args.file, format=args.format, strict=args.strict, progress=bar

@@ -45,6 +45,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "services.catalogue.models",
     "services.recorder.models",
     "services.dashboard.models",
+    "services.program_models",
+    "services.loans",
 )
 
 # Tables that a database feature owns (SQLite FTS5 and its shadow tables, PostgreSQL's tsvector

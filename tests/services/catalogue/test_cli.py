@@ -24,7 +24,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_import_prints_progress_and_a_summary_and_search_finds_the_titles(
     database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["catalogue", "import", str(DEMO), "--create-tables"]) == 0
+    assert main(["catalogue", "import", str(DEMO)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("61 records: 61 added, 0 updated, 0 deleted")
     assert "100%" in err and "records" in err
@@ -38,7 +38,7 @@ def test_skipped_records_are_listed_with_their_line(
 ) -> None:
     file = tmp_path / "c.csv"
     file.write_text("id,title,year\n1,Zappa,1977\n2,Ronja,nineteen\n", encoding="utf-8")
-    assert main(["catalogue", "import", str(file), "--create-tables"]) == 0
+    assert main(["catalogue", "import", str(file)]) == 0
     out, _ = capsys.readouterr()
     assert "1 skipped" in out
     assert "  skipped: line 3: year 'nineteen' is not a year" in out
@@ -49,7 +49,7 @@ def test_a_failed_import_exits_1_and_says_nothing_was_imported(
 ) -> None:
     file = tmp_path / "c.csv"
     file.write_text("id,title,farve\n1,Zappa,rød\n", encoding="utf-8")
-    assert main(["catalogue", "import", str(file), "--create-tables"]) == 1
+    assert main(["catalogue", "import", str(file)]) == 1
     _, err = capsys.readouterr()
     assert "catalogue import failed, nothing imported" in err and "unknown column 'farve'" in err
 
@@ -59,7 +59,7 @@ def test_strict_import_of_a_file_with_a_corrupt_record_applies_nothing(
 ) -> None:
     file = tmp_path / "c.csv"
     file.write_text("id,title\n1,Zappa\n2,\n", encoding="utf-8")
-    assert main(["catalogue", "import", str(file), "--create-tables", "--strict"]) == 1
+    assert main(["catalogue", "import", str(file), "--strict"]) == 1
     assert main(["catalogue", "show", "1"]) == 1
     _, err = capsys.readouterr()
     assert "no title with record id '1'" in err
@@ -81,9 +81,9 @@ def test_the_progress_bar_redraws_one_line_on_a_terminal() -> None:
     )
 
 
-def test_import_into_a_database_without_catalogue_tables_says_so(
+def test_import_into_an_empty_database_migrates_it_first(
     database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["catalogue", "import", str(DEMO)]) == 1
-    _, err = capsys.readouterr()
-    assert "no catalogue tables (migrate it, or --create-tables)" in err
+    assert main(["catalogue", "import", str(DEMO)]) == 0
+    assert main(["catalogue", "search", "blixen"]) == 0
+    assert "Blixen" in capsys.readouterr().out

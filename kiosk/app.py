@@ -1,0 +1,301 @@
+"""The patron kiosk: the screens, language and text size, the privacy timeout, scanners, live data.
+
+Import after :func:`kiosk.boot.configure_kivy` (this module opens Kivy's window). Everything
+outside comes in through :class:`~kiosk.wiring.KioskServices`; MQTT messages and serial scans
+arrive on other threads and reach the view models only through ``Clock.schedule_once``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.factory import Factory
+from kivy.lang import Builder
+from kivy.properties import ObjectProperty, StringProperty
+from kivy.uix.recycleview import RecycleView
+from kivy.uix.screenmanager import NoTransition, Screen
+
+from hardware.readers import CardRead, ReaderInput
+from kiosk.background import Background, Runner
+from kiosk.i18n import Translator
+from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed
+from kiosk.privacy import IdleGuard, Phase
+from kiosk.screens import KV_DIR, account, events, home, hours, item, search
+from kiosk.screens import widgets as _widgets  # noqa: F401  (registers the kv classes)
+from kiosk.theme import Theme
+from kiosk.viewmodels.account import AccountViewModel
+from kiosk.viewmodels.base import ViewModel
+from kiosk.viewmodels.events import EventsViewModel
+from kiosk.viewmodels.home import HomeViewModel
+from kiosk.viewmodels.hours import HoursViewModel
+from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
+from kiosk.wiring import KioskServices
+
+log = logging.getLogger(__name__)
+SCREENS: dict[str, tuple[type[Screen], Any]] = {
+    "home": (home.HomeScreen, home.KV),
+    "search": (search.SearchScreen, search.KV),
+    "item": (item.ItemScreen, item.KV),
+    "account": (account.AccountScreen, account.KV),
+    "events": (events.EventsScreen, events.KV),
+    "hours": (hours.HoursScreen, hours.KV),
+}
+REFRESH_S = 20.0  # the clock in the top bar and the opening state
+EVENTS_EVERY = 15  # refreshes between re-reading today's events
+
+
+class KioskApp(App):  # type: ignore[misc]
+    """The kiosk application; ``current`` names the screen shown."""
+
+    tr = ObjectProperty(None)
+    theme = ObjectProperty(None)
+    current = StringProperty("home")
+    clock_text = StringProperty("")
+    idle_text = StringProperty("")
+    library_name = StringProperty("")
+
+    def __init__(
+        self,
+        services: KioskServices,
+        *,
+        runner: Runner | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        first_frame: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.services, self.runner = services, runner or Background()
+        k = services.settings.kiosk
+        self.tr, self.theme = Translator(k.language), Theme(large=k.large_text)
+        self.library_name = services.settings.site.name
+        self._mono, self._first_frame, self._refreshes = monotonic, first_frame, 0
+        self.guard = IdleGuard(k.idle_timeout_s, k.warning_s, monotonic())
+        self.scanner: Any = None
+        self._build_viewmodels()
+
+    def _build_viewmodels(self) -> None:
+        s, r, tr, k = self.services, self.runner, self.tr, self.services.settings.kiosk
+        self.home_vm = HomeViewModel(
+            tr, r, schedule=s.schedule, clock=s.clock, program=lambda: s.desk.upcoming(1)
+        )
+        self.search_vm = SearchViewModel(tr, r, search=s.search, debounce_s=k.search_debounce_s)
+        self.item_vm = ItemViewModel(tr, r, item=s.item, plan=s.plan)
+        today = lambda: s.clock().date()  # noqa: E731
+        self.account_vm = AccountViewModel(tr, r, account=s.account, today=today)
+        self.events_vm = EventsViewModel(
+            tr,
+            r,
+            desk=s.desk,
+            identify=s.identify,
+            clock=s.clock,
+            tz=s.schedule.timezone,
+            days=k.program_days,
+        )
+        min_age = s.settings.access.min_age_unstaffed
+        self.hours_vm = HoursViewModel(tr, r, schedule=s.schedule, clock=s.clock, min_age=min_age)
+        self.viewmodels: dict[str, ViewModel] = {
+            "home": self.home_vm,
+            "search": self.search_vm,
+            "item": self.item_vm,
+            "account": self.account_vm,
+            "events": self.events_vm,
+            "hours": self.hours_vm,
+        }
+
+    # --- life cycle -----------------------------------------------------------------------------
+
+    def build(self) -> Any:
+        """Load the layouts, put a screen per view model into the frame, start the timers."""
+        for kv in (KV_DIR / "widgets.kv", KV_DIR / "app.kv", *(kv for _, kv in SCREENS.values())):
+            Builder.unload_file(str(kv))  # a second app in one process must not double rules
+            Builder.load_file(str(kv))
+        root = Factory.KioskRoot()
+        self.screens = root.ids.screens
+        self.screens.transition = NoTransition()
+        self.screen("home")  # the others are built when first shown: a faster first frame
+        self.warning = Factory.IdleWarning()
+        self.wedge = KeyboardWedge(self.on_key_input, clock=self._mono)
+        self.wedge.attach(Window)
+        Window.bind(on_touch_down=self._touched)
+        Clock.schedule_interval(self._tick, 0.25)
+        Clock.schedule_interval(lambda _dt: self._refresh(), REFRESH_S)
+        self._refresh()
+        return root
+
+    def on_start(self) -> None:
+        """Listen to the live opening state and count, connect, start the serial scanner."""
+        s = self.services
+        s.bus.subscribe(s.topics.opening, self._on_kivy(self.home_vm.on_opening))
+        s.bus.subscribe(s.topics.occupancy, self._on_kivy(self.home_vm.on_occupancy))
+        s.start()
+        self._start_scanner()
+        self.home_vm.load_events()
+        if self._first_frame is not None:
+            Window.bind(on_flip=self._flipped)
+
+    def _flipped(self, *_args: Any) -> None:
+        Window.unbind(on_flip=self._flipped)
+        if self._first_frame is not None:
+            self._first_frame()
+
+    def on_stop(self) -> None:
+        """Stop listening, scanning and working; close the services."""
+        self.wedge.detach()
+        Window.unbind(on_touch_down=self._touched)
+        if self.scanner is not None:
+            self.scanner.stop()
+        if isinstance(self.runner, Background):
+            self.runner.shutdown()
+        self.services.close()
+
+    @staticmethod
+    def _on_kivy(handler: Callable[[bytes], None]) -> Callable[[str, bytes], None]:
+        """An MQTT callback (network thread) that runs ``handler`` on the Kivy thread."""
+        return lambda _topic, payload: Clock.schedule_once(lambda _dt: handler(payload))
+
+    def _start_scanner(self) -> None:
+        k = self.services.settings.kiosk
+        if not k.scanner_url:
+            return
+        from hardware.serial_reader import SerialReader
+
+        def on_input(_reader: str, result: ReaderInput) -> None:
+            Clock.schedule_once(lambda _dt: self.on_serial(result))
+
+        def on_status(_reader: str, online: bool, problem: str | None) -> None:
+            log.info("scanner %s%s", "online" if online else "offline: ", problem or "")
+
+        self.scanner = SerialReader(
+            "kiosk-scanner", "barcode", k.scanner_url, k.scanner_baudrate, on_input, on_status
+        )
+        self.scanner.start()
+
+    # --- navigation -----------------------------------------------------------------------------
+
+    def show(self, name: str) -> None:
+        """Go to screen ``name``; leaving My account signs the patron out."""
+        if self.current == "account" and name != "account":
+            self.account_vm.reset()
+        if name == "events":
+            self.events_vm.load()
+        elif name == "home":
+            self.home_vm.refresh()
+            self.home_vm.load_events()
+        elif name == "hours":
+            self.hours_vm.relabel()
+        self.screen(name)
+        self.screens.current = self.current = name
+
+    def screen(self, name: str) -> Screen:
+        """The screen ``name``, built on first use."""
+        if not self.screens.has_screen(name):
+            screen_class = SCREENS[name][0]
+            self.screens.add_widget(screen_class(name=name, vm=self.viewmodels[name]))
+        return self.screens.get_screen(name)
+
+    def open_item(self, record_id: str) -> None:
+        """Show one title from the result list."""
+        self.item_vm.open(record_id)
+        self.show("item")
+
+    def toggle_language(self) -> None:
+        """Dansk <-> English."""
+        self.tr.toggle()
+        self._refresh()
+
+    def toggle_large_text(self) -> None:
+        """Large text and high contrast on or off."""
+        self.theme.toggle()
+
+    # --- input ----------------------------------------------------------------------------------
+
+    def on_key_input(self, result: KeyInput) -> None:
+        """Typing and scans from a keyboard-wedge scanner (or a keyboard)."""
+        self.guard.touch(self._mono())
+        if isinstance(result, Scanned):
+            self.on_scan(result.text)
+        elif isinstance(result, Typed):
+            if self.current == "search":
+                self.search_vm.type_text(result.text)
+            elif self.current == "account":
+                for char in result.text:
+                    self.account_vm.key(char)
+        elif isinstance(result, Pressed):
+            self._pressed(result.key)
+
+    def _pressed(self, key: str) -> None:
+        if self.current == "search":
+            self.search_vm.key("backspace") if key == "backspace" else self.search_vm.search_now()
+        elif self.current == "account":
+            self.account_vm.key("backspace" if key == "backspace" else "ok")
+
+    def on_serial(self, result: ReaderInput) -> None:
+        """A line from the serial scanner; a garbled one counts as an unrecognised card."""
+        self.guard.touch(self._mono())
+        self.on_scan(result.credential.number if isinstance(result, CardRead) else "")
+
+    def on_scan(self, text: str) -> None:
+        """A scan: a card for My account or a check-in, or an ISBN on the search screen."""
+        if self.current in ("search", "item"):
+            if text.strip():
+                self.search_vm.query = text.strip()
+                self.show("search")
+        elif self.current == "events":
+            self.events_vm.scan(text)
+        else:
+            if self.current != "account":
+                self.show("account")
+            self.account_vm.scan(text)
+
+    # --- privacy --------------------------------------------------------------------------------
+
+    def _touched(self, *_args: Any) -> None:
+        self.guard.touch(self._mono())
+        # the touch goes on to the widgets: a binding that returns None does not consume it
+
+    def still_here(self) -> None:
+        """The patron answered the warning."""
+        self.guard.touch(self._mono())
+        self.warning.dismiss(animation=False)
+
+    def _tick(self, _dt: float) -> None:
+        state = self.guard.phase(self._mono())
+        if state.phase is Phase.ACTIVE:
+            if self.warning.parent is not None:
+                self.warning.dismiss(animation=False)
+        elif state.phase is Phase.WARNING:
+            if self.current == "home":
+                return  # nothing to protect on Home; the reset will still tidy up
+            self.idle_text = self.tr._("idle.reset_in", n=state.seconds_left)
+            if self.warning.parent is None:
+                self.warning.open(animation=False)
+        else:
+            self.reset_all()
+
+    def reset_all(self) -> None:
+        """The patron has gone: every screen and view model back to empty, Danish, normal text."""
+        self.warning.dismiss(animation=False)
+        self.show("home")
+        for viewmodel in self.viewmodels.values():
+            viewmodel.reset()
+        k = self.services.settings.kiosk
+        self.tr.lang, self.theme.large = k.language, k.large_text
+        for screen in self.screens.screens:
+            for widget in screen.walk():
+                if isinstance(widget, RecycleView):
+                    widget.view_adapter.invalidate()  # recycled rows keep their old texts
+        self.guard.touch(self._mono())
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.clock_text = self.tr.catalog.time_text(self.services.clock())
+        self.home_vm.refresh()
+        self._refreshes += 1
+        if self._refreshes % EVENTS_EVERY == 0:
+            self.home_vm.load_events()

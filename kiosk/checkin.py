@@ -1,0 +1,39 @@
+"""Who is checking in: the little the event program needs to know about a card's holder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.credentials import Credential, SiteKey
+from services.patrons import PatronDirectory
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The holder's patron id and the pseudonym events carry (never the card number)."""
+
+    patron_id: str
+    pseudonym: str
+
+
+class LookupUnavailable(Exception):
+    """The directory could not be asked who holds the card."""
+
+
+# Identity for a known card, None for a card nobody holds; raises LookupUnavailable.
+Identify = Callable[[Credential], Identity | None]
+
+
+def identify_with(directory: PatronDirectory, key: SiteKey) -> Identify:
+    """Look a card up in ``directory`` without a PIN; the event pseudonym comes from ``key``."""
+
+    def identify(credential: Credential) -> Identity | None:
+        auth = directory.authenticate(credential, None)
+        if not auth.reachable:
+            raise LookupUnavailable("the directory cannot be asked")
+        if auth.patron is None:
+            return None
+        return Identity(auth.patron.patron_id, key.pseudonym(credential))
+
+    return identify

@@ -1,0 +1,16 @@
+"""The attract screen: opening state, people inside, today's events (layout in home.kv)."""
+
+from __future__ import annotations
+
+from kivy.properties import ObjectProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.screens import KV_DIR
+
+KV = KV_DIR / "home.kv"
+
+
+class HomeScreen(Screen):  # type: ignore[misc]
+    """Binds home.kv to its view model, vm."""
+
+    vm = ObjectProperty(None)

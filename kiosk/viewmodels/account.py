@@ -1,0 +1,271 @@
+"""My account: card (scanned or typed) and PIN, then loans, reservations and renewals.
+
+The card and PIN live only in this object, only as long as the patron is at the screen, and are
+never shown: a typed card number appears as dots, like the PIN. The account service (local or
+SIP2) answers off the Kivy thread; when it cannot be reached the screen says so in plain words.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from kivy.properties import ListProperty, OptionProperty, StringProperty
+
+from kiosk.background import Runner
+from kiosk.i18n import Catalog, Translator
+from kiosk.input import read_card
+from kiosk.viewmodels.base import ViewModel
+from services.account import (
+    AccountRefused,
+    AccountService,
+    Loan,
+    RenewRefusal,
+    RenewResult,
+    Reservation,
+)
+from services.credentials import Credential
+
+log = logging.getLogger(__name__)
+
+MAX_PIN_DIGITS = 8
+MAX_CARD_CHARS = 20
+STEPS = ["scan", "pin", "busy", "account"]
+_REASONS = {r.value for r in RenewRefusal}
+
+
+def _ignore(_outcome: object) -> None:
+    """Whatever ending a session comes to, the patron has gone."""
+
+
+def reason_text(cat: Catalog, reason: str | None) -> str:
+    """A local refusal in the patron's language; the library system's own words as they are."""
+    if reason in _REASONS:
+        return cat.text(f"account.reason.{reason}")
+    return reason or ""
+
+
+class AccountViewModel(ViewModel):
+    """The account screen's steps, masks, messages and rows."""
+
+    step = OptionProperty("scan", options=STEPS)
+    message = StringProperty("")
+    message_kind = OptionProperty("info", options=["info", "error"])
+    typed_mask = StringProperty("")
+    pin_mask = StringProperty("")
+    loans = ListProperty([])
+    reservations = ListProperty([])
+
+    def __init__(
+        self,
+        tr: Translator,
+        runner: Runner,
+        *,
+        account: AccountService,
+        today: Callable[[], date],
+        max_attempts: int = 3,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(tr, runner, **kwargs)
+        self.account, self._today, self._max_attempts = account, today, max_attempts
+        self._message_key: str | None = None
+        self._clear_patron()
+        self.relabel()
+
+    def _clear_patron(self) -> None:
+        self._credential: Credential | None = None
+        self._pin = self._typed = ""
+        self._attempts = 0
+        self._loans: list[Loan] = []
+        self._reservations: list[Reservation] = []
+        self._results: dict[str, RenewResult] = {}
+
+    @property
+    def signed_in(self) -> bool:
+        """True while a patron's account is on the screen."""
+        return bool(self.step == "account")
+
+    def _say(self, key: str | None, kind: str = "info") -> None:
+        self._message_key, self.message_kind = key, kind
+        self.message = self.tr._(key) if key else ""
+
+    # --- card and PIN ---------------------------------------------------------------------------
+
+    def scan(self, text: str) -> None:
+        """A scanned (or typed) card number; anything that is not a card is "not recognised"."""
+        if self.step in ("busy", "account"):
+            return
+        credential = read_card(text)
+        self._typed, self.typed_mask = "", ""
+        if credential is None:
+            self._say("account.not_recognised", "error")
+            return
+        self._credential, self._pin, self.pin_mask, self._attempts = credential, "", "", 0
+        self.step = "pin"
+        self._say("account.card_read")
+
+    def key(self, key: str) -> None:
+        """A key of the keypad: a digit, ``backspace``, ``ok`` or ``cancel``."""
+        if key == "cancel":
+            self.reset()
+        elif self.step == "scan":
+            self._card_key(key)
+        elif self.step == "pin":
+            self._pin_key(key)
+
+    def _card_key(self, key: str) -> None:
+        if key == "ok":
+            if self._typed:
+                self.scan(self._typed)
+            return
+        if key == "backspace":
+            self._typed = self._typed[:-1]
+        elif len(key) == 1 and key.isalnum() and len(self._typed) < MAX_CARD_CHARS:
+            self._typed += key
+        self.typed_mask = "•" * len(self._typed)
+
+    def _pin_key(self, key: str) -> None:
+        if key == "ok":
+            if self._pin:
+                self.submit()
+            return
+        if key == "backspace":
+            self._pin = self._pin[:-1]
+        elif key.isdigit() and len(key) == 1 and len(self._pin) < MAX_PIN_DIGITS:
+            self._pin += key
+        self.pin_mask = "•" * len(self._pin)
+
+    def submit(self) -> None:
+        """Ask the library system for the account of the card with this PIN."""
+        credential, pin = self._credential, self._pin
+        if credential is None:
+            return
+        self.step = "busy"
+        self._say("account.busy")
+
+        def fetch() -> tuple[list[Loan], list[Reservation]]:
+            return self.account.loans(credential, pin), self.account.reservations(credential, pin)
+
+        self.start(fetch, self._signed_in, self._refused)
+
+    def _signed_in(self, found: tuple[list[Loan], list[Reservation]]) -> None:
+        self._loans, self._reservations = found
+        self._results, self._attempts = {}, 0
+        self.step = "account"
+        self._say(None)
+        self.relabel()
+
+    def _refused(self, error: BaseException) -> None:
+        if isinstance(error, AccountRefused):
+            self._attempts += 1
+            self._pin, self.pin_mask = "", ""
+            if self._attempts >= self._max_attempts:
+                self._clear_patron()
+                self.step = "scan"
+                self._say("account.too_many", "error")
+            else:
+                self.step = "pin"
+                self._say("account.refused", "error")
+            return
+        # The library system (or the database) did not answer: say so, keep nothing.
+        log.warning("account lookup failed: %s", error.__class__.__name__)
+        self._clear_patron()
+        self.step = "scan"
+        self._say("account.unavailable", "error")
+
+    # --- renewals -------------------------------------------------------------------------------
+
+    def renew(self, item_id: str) -> None:
+        """Renew one loan; its row shows the result."""
+        credential, pin = self._credential, self._pin
+        if credential is None or not self.signed_in:
+            return
+        job = lambda: [self.account.renew(credential, pin, item_id)]  # noqa: E731
+        self.start(job, self._renewed, self._renew_failed)
+
+    def renew_all(self) -> None:
+        """Renew every loan; each row shows its own result."""
+        credential, pin = self._credential, self._pin
+        if credential is None or not self.signed_in:
+            return
+        job = lambda: self.account.renew_all(credential, pin)  # noqa: E731
+        self.start(job, self._renewed, self._renew_failed)
+
+    def _renewed(self, results: list[RenewResult]) -> None:
+        for result in results:
+            self._results[result.item_id] = result
+        self._say(None)
+        self.relabel()
+
+    def _renew_failed(self, error: BaseException) -> None:
+        log.warning("renewal failed: %s", error.__class__.__name__)
+        self._say("account.unavailable", "error")
+
+    # --- texts ----------------------------------------------------------------------------------
+
+    def relabel(self) -> None:
+        """Rows and message in the current language."""
+        cat = self.tr.catalog
+        if self._message_key:
+            self.message = cat.text(self._message_key)
+        self.loans = [self._loan_row(cat, loan) for loan in self._loans]
+        self.reservations = [self._reservation_row(cat, r) for r in self._reservations]
+
+    def _loan_row(self, cat: Catalog, loan: Loan) -> dict[str, Any]:
+        result = self._results.get(loan.item_id)
+        due = result.due if result is not None and result.renewed and result.due else loan.due
+        overdue = loan.overdue and not (result is not None and result.renewed)
+        if due is None:
+            due_text = cat.text("account.no_due")
+        else:
+            key = "account.overdue" if overdue else "account.due"
+            due_text = cat.text(key, date=cat.date_text(due))
+        outcome, outcome_text = "", ""
+        if result is not None and result.renewed and result.due is not None:
+            outcome = "renewed"
+            outcome_text = cat.text("account.renewed", date=cat.date_text(result.due))
+        elif result is not None and not result.renewed:
+            outcome = "refused"
+            reason = reason_text(cat, result.reason)
+            outcome_text = cat.text("account.not_renewed", reason=reason)
+        return {
+            "item_id": loan.item_id,
+            "title": loan.title or (result.title if result else "") or cat.text("account.untitled"),
+            "due": due_text,
+            "overdue": overdue,
+            "outcome": outcome,
+            "outcome_text": outcome_text,
+        }
+
+    def _reservation_row(self, cat: Catalog, held: Reservation) -> dict[str, Any]:
+        if not held.ready:
+            status = cat.text("account.waiting")
+        elif held.pickup_number:
+            status = cat.text("account.ready", shelf=held.pickup_number)
+        else:
+            status = cat.text("account.ready_no_shelf")
+        if held.ready and held.pickup_by is not None:
+            status += " · " + cat.text("account.pickup_by", date=cat.date_text(held.pickup_by))
+        title = held.title or cat.text("account.untitled")
+        return {"title": title, "status": status, "ready": held.ready}
+
+    # --- leaving --------------------------------------------------------------------------------
+
+    def log_out(self) -> None:
+        """The patron is done: tell the library system, forget everything."""
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the card, the PIN and everything shown; back to "scan your card"."""
+        credential, pin = self._credential, self._pin
+        super().reset()
+        if credential is not None:
+            end = lambda: self.account.end_session(credential, pin)  # noqa: E731
+            self._runner.run(end, _ignore, _ignore)
+        self._clear_patron()
+        self.typed_mask = self.pin_mask = ""
+        self.step = "scan"
+        self._say(None)
+        self.relabel()

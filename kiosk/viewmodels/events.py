@@ -1,0 +1,261 @@
+"""Events: today and the coming two weeks; check in with a card or as guests; register.
+
+A card scanned here is only looked up to learn who it is (no PIN: attendance is not a secret
+worth a PIN at the door of a knitting café); the check-in itself is decided by the database
+(:mod:`services.program`), so two kiosks can never sell the same last seat.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    OptionProperty,
+    StringProperty,
+)
+
+from kiosk.background import Runner
+from kiosk.checkin import Identify, LookupUnavailable
+from kiosk.i18n import Catalog, Translator, capital
+from kiosk.input import read_card
+from kiosk.viewmodels.base import ViewModel
+from services.program import MAX_HEAD_COUNT, CheckInResult, ProgramItem, RegisterOutcome
+from services.program_desk import ProgramDesk
+
+log = logging.getLogger(__name__)
+MODES = ["list", "detail", "scan", "guests", "busy", "done"]
+
+
+class EventsViewModel(ViewModel):
+    """The list of events, the one chosen, and the check-in or registration in progress."""
+
+    title = StringProperty("")
+    events = ListProperty([])
+    selected = StringProperty("")
+    mode = OptionProperty("list", options=MODES)
+    detail = ListProperty([])  # lines: when, place, seats, note
+    about = StringProperty("")
+    event_title = StringProperty("")
+    can_check_in = BooleanProperty(False)
+    can_register = BooleanProperty(False)
+    prompt = StringProperty("")
+    guests = NumericProperty(1)
+    message = StringProperty("")
+    message_ok = BooleanProperty(True)
+
+    def __init__(
+        self,
+        tr: Translator,
+        runner: Runner,
+        *,
+        desk: ProgramDesk,
+        identify: Identify,
+        clock: Callable[[], datetime],
+        tz: ZoneInfo,
+        days: int = 14,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(tr, runner, **kwargs)
+        self._desk, self._identify, self._clock, self._tz = desk, identify, clock, tz
+        self._days, self._purpose = days, "check_in"
+        self._items: list[ProgramItem] = []
+        self._message: tuple[str, dict[str, Any]] | None = None
+        self.relabel()
+
+    def load(self) -> None:
+        """Fetch the program for the coming days."""
+        self.start(lambda: self._desk.upcoming(self._days), self._loaded, self._load_failed)
+
+    def _loaded(self, items: list[ProgramItem]) -> None:
+        self._items = items
+        self.relabel()
+
+    def _load_failed(self, error: BaseException) -> None:
+        log.warning("the program could not be read: %s", error.__class__.__name__)
+        self._items = []
+        self.relabel()
+
+    def _chosen(self) -> ProgramItem | None:
+        return next((i for i in self._items if i.uid == self.selected), None)
+
+    def select(self, uid: str) -> None:
+        """Show one event with what can be done."""
+        self.selected, self.mode, self._message, self.guests = uid, "detail", None, 1
+        self.relabel()
+
+    def back(self) -> None:
+        """From a step back to the event, from the event back to the list."""
+        self._message = None
+        self.mode = "list" if self.mode == "detail" else "detail"
+        if self.mode == "list":
+            self.selected = ""
+        self.relabel()
+
+    def start_check_in(self) -> None:
+        """Wait for a card to check in with."""
+        self._purpose, self.mode, self._message = "check_in", "scan", None
+        self.relabel()
+
+    def start_registration(self) -> None:
+        """Wait for a card to register with."""
+        self._purpose, self.mode, self._message = "register", "scan", None
+        self.relabel()
+
+    def start_guests(self) -> None:
+        """Ask how many guests."""
+        self._purpose, self.mode, self.guests, self._message = "guests", "guests", 1, None
+        self.relabel()
+
+    def more_guests(self) -> None:
+        """One more guest."""
+        self.guests = min(MAX_HEAD_COUNT, self.guests + 1)
+
+    def fewer_guests(self) -> None:
+        """One fewer guest."""
+        self.guests = max(1, self.guests - 1)
+
+    def confirm_guests(self) -> None:
+        """Check the guests in."""
+        uid, count = self.selected, int(self.guests)
+        self.mode = "busy"
+        self.relabel()
+        job = lambda: self._desk.check_in(uid, head_count=count)  # noqa: E731
+        self.start(job, self._checked_in, self._failed)
+
+    def scan(self, text: str) -> None:
+        """A card scanned while waiting for one; anything else is "not recognised"."""
+        if self.mode != "scan":
+            return
+        credential = read_card(text)
+        if credential is None:
+            self._show(("account.not_recognised", {}), ok=False, mode="scan")
+            return
+        uid, purpose = self.selected, self._purpose
+        self.mode = "busy"
+        self.relabel()
+
+        def job() -> CheckInResult | RegisterOutcome | None:
+            who = self._identify(credential)
+            if who is None:
+                return None
+            if purpose == "register":
+                return self._desk.register(uid, patron_id=who.patron_id)
+            return self._desk.check_in(uid, patron_id=who.patron_id, pseudonym=who.pseudonym)
+
+        self.start(job, self._after_card, self._failed)
+
+    def _after_card(self, outcome: CheckInResult | RegisterOutcome | None) -> None:
+        if outcome is None:
+            self._show(("account.not_recognised", {}), ok=False, mode="scan")
+        elif isinstance(outcome, RegisterOutcome):
+            ok = outcome in (RegisterOutcome.REGISTERED, RegisterOutcome.NOT_NEEDED)
+            self._show((f"events.outcome.{outcome.value}", {}), ok=ok)
+        else:
+            self._checked_in(outcome)
+
+    def _checked_in(self, result: CheckInResult) -> None:
+        key = result.outcome.value
+        if result.ok and self._purpose == "guests":
+            key = "guests_checked_in"
+        self._show((f"events.outcome.{key}", {}), ok=result.ok)
+        self.load()  # seats and attendance changed
+
+    def _failed(self, error: BaseException) -> None:
+        if not isinstance(error, LookupUnavailable):
+            log.warning("check-in failed: %s", error.__class__.__name__)
+        self._show(("events.unavailable", {}), ok=False)
+
+    def _show(self, message: tuple[str, dict[str, Any]], *, ok: bool, mode: str = "done") -> None:
+        self._message, self.message_ok, self.mode = message, ok, mode
+        self.relabel()
+
+    # --- texts ----------------------------------------------------------------------------------
+
+    def relabel(self) -> None:
+        """Rows, the chosen event and the message in the current language."""
+        cat, now = self.tr.catalog, self._clock()
+        self.title = cat.text("events.title", days=self._days)
+        self.events = [self._row(cat, i, now) for i in self._items]
+        chosen = self._chosen()
+        self._detail(cat, chosen, now)
+        prompts = {"register": "events.scan_to_register", "check_in": "events.scan_to_check_in"}
+        key = {
+            "scan": prompts.get(self._purpose, "events.scan_to_check_in"),
+            "guests": "events.how_many",
+            "busy": "events.busy",
+        }.get(self.mode)
+        self.prompt = cat.text(key) if key else ""
+        if self._message is None:
+            self.message = ""
+        else:
+            opens = chosen.starts - self._desk.window if chosen else now
+            title = chosen.title if chosen else ""
+            key, values = self._message
+            self.message = cat.text(key, title=title, time=self._time(cat, opens), **values)
+
+    def _time(self, cat: Catalog, moment: datetime) -> str:
+        return cat.time_text(moment.astimezone(self._tz))
+
+    def _day(self, cat: Catalog, item: ProgramItem, now: datetime) -> str:
+        day, today = item.starts.astimezone(self._tz).date(), now.astimezone(self._tz).date()
+        if day == today:
+            return capital(cat.text("format.today"))
+        if (day - today).days == 1:
+            return capital(cat.text("format.tomorrow"))
+        return capital(cat.date_text(day))
+
+    def _seats(self, cat: Catalog, item: ProgramItem) -> str:
+        left = item.seats_left
+        if left is None:
+            return ""
+        return cat.text("events.full") if left == 0 else cat.plural("events.seats_left", left)
+
+    def _row(self, cat: Catalog, item: ProgramItem, now: datetime) -> dict[str, Any]:
+        day = item.starts.astimezone(self._tz).date()
+        weekday = capital(cat.names("format.weekdays")[day.weekday()])
+        near = (day - now.astimezone(self._tz).date()).days <= 1
+        return {
+            "event_uid": item.uid,
+            "day": self._day(cat, item, now) if near else weekday,
+            "date": cat.date_text(day, weekday=False),
+            "time": f"{self._time(cat, item.starts)}–{self._time(cat, item.ends)}",
+            "title": item.title,
+            "place": item.location,
+            "seats": self._seats(cat, item),
+            "open": item.check_in_open(now, self._desk.window),
+            "registration": cat.text("events.registration") if item.registration else "",
+            "selected": item.uid == self.selected,
+        }
+
+    def _detail(self, cat: Catalog, item: ProgramItem | None, now: datetime) -> None:
+        if item is None:
+            self.event_title, self.about, self.detail = cat.text("events.pick"), "", []
+            self.can_check_in = self.can_register = False
+            return
+        self.event_title, self.about = item.title, item.description
+        when = f"{self._day(cat, item, now)} {self._time(cat, item.starts)}–"
+        when += self._time(cat, item.ends)
+        lines = [when, item.location, self._seats(cat, item)]
+        if item.registration:
+            lines.append(cat.text("events.registration"))
+        self.can_check_in = item.check_in_open(now, self._desk.window)
+        if not self.can_check_in and now < item.starts:
+            opens = item.starts - self._desk.window
+            lines.append(cat.text("events.check_in_from", time=self._time(cat, opens)))
+        if item.attendance:
+            lines.append(cat.text("events.attending", n=item.attendance))
+        self.detail = [line for line in lines if line]
+        self.can_register = item.registration and now < item.starts
+
+    def reset(self) -> None:
+        """Back to the list; no message, nothing chosen."""
+        super().reset()
+        self.selected, self.mode, self._message, self.guests = "", "list", None, 1
+        self.relabel()

@@ -1,0 +1,166 @@
+"""The kiosk's services, built once from settings: database, directory, account, program, MQTT.
+
+Everything the screens need comes in through :class:`KioskServices`, so the app never reads
+settings or opens a connection itself, and tests build the same object against their own
+SQLite file and Mosquitto. Nothing connects until :meth:`KioskServices.start`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk.checkin import Identity, identify_with
+from kiosk.floorplan import FloorPlan, load_floorplan
+from services.account import AccountService, LocalAccount, Sip2Account
+from services.bus.client import MqttBus
+from services.bus.outbox import Outbox, OutboxPublisher
+from services.bus.topics import Topics
+from services.catalogue.search import Hit, ItemDetail
+from services.credentials import Credential, SiteKey
+from services.directory import close_directory
+from services.events import Event
+from services.loans import LoanRules
+from services.patrons import PatronDirectory
+from services.program_desk import ProgramDesk
+from services.registry import LocalRegistry
+from services.schedule import Schedule
+from services.settings import DEFAULT_CONFIG, ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+SEARCH_LIMIT = 30
+
+
+@dataclass
+class KioskServices:
+    """What the kiosk's screens call; each call is one short unit of work."""
+
+    settings: Settings
+    schedule: Schedule
+    clock: Callable[[], datetime]
+    sessions: sessionmaker[Session]
+    account: AccountService
+    directory: PatronDirectory
+    desk: ProgramDesk
+    key: SiteKey
+    plan: FloorPlan | None
+    topics: Topics
+    bus: MqttBus
+    publisher: OutboxPublisher
+    outbox: Outbox
+    engine: Engine
+    _started: bool = field(default=False, repr=False)
+
+    def search(self, query: str) -> list[Hit]:
+        """Catalogue search, as the patron types."""
+        from services.catalogue.search import search
+
+        with self.sessions() as session:
+            return search(session, query, SEARCH_LIMIT)
+
+    def item(self, record_id: str) -> ItemDetail:
+        """One title with its copies."""
+        from services.catalogue.search import item
+
+        with self.sessions() as session:
+            return item(session, record_id)
+
+    def identify(self, credential: Credential) -> Identity | None:
+        """Who holds the card (no PIN): for check-in; None for a card nobody holds."""
+        return identify_with(self.directory, self.key)(credential)
+
+    def start(self) -> None:
+        """Connect to the broker and start delivering the outbox."""
+        if self._started:
+            return
+        self._started = True
+        self.bus.start()
+        self.publisher.start()
+
+    def close(self) -> None:
+        """Stop everything started and close the files."""
+        if self._started:
+            self.publisher.stop()
+            self.bus.stop()
+        close_directory(self.directory)
+        self.outbox.close()
+        self.engine.dispose()
+
+
+def floorplan_path(settings: Settings) -> Path:
+    """The configured floor plan, or ``floorplan.toml`` beside the default settings file."""
+    return settings.kiosk.floorplan or DEFAULT_CONFIG.parent / "floorplan.toml"
+
+
+def _plan(settings: Settings) -> FloorPlan | None:
+    try:
+        return load_floorplan(floorplan_path(settings))
+    except ConfigError as exc:
+        log.warning("no floor plan: %s", exc)  # the kiosk works without; it says "ask staff"
+        return None
+
+
+def _account(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    directory: PatronDirectory,
+    clock: Callable[[], datetime],
+) -> AccountService:
+    if isinstance(directory, LocalRegistry):
+        rules = LoanRules(settings.kiosk.max_renewals, settings.kiosk.renewal_days)
+        return LocalAccount(sessions, directory, today=lambda: clock().date(), rules=rules)
+    return Sip2Account(directory)  # type: ignore[arg-type]
+
+
+def open_services(settings: Settings) -> KioskServices:
+    """Open the database (migrated), the directory, the program desk and the MQTT parts."""
+    from services.directory import open_directory  # imports SIP2 only when configured
+    from services.store.engine import make_engine, make_sessionmaker
+    from services.store.schema import create_schema
+
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    sessions = make_sessionmaker(engine)
+    key = SiteKey.load_or_create(settings.site.key_file)
+    tz = ZoneInfo(settings.site.timezone)
+
+    def clock() -> datetime:
+        return datetime.now(tz)
+
+    k = settings.kiosk
+    topics = Topics(settings.mqtt.prefix, settings.site.id)
+    outbox = Outbox(settings.site.data_dir / f"kiosk-{k.id}-outbox.sqlite")
+
+    def on_event(event: Event) -> None:
+        outbox.append(topics.kiosk_event(k.id), event.to_json())
+
+    directory = open_directory(settings, engine, key, on_event)
+    bus = MqttBus(settings.mqtt, f"aabent-kiosk-{settings.site.id}-{k.id}", f"kiosk-{k.id}", topics)
+    window = timedelta(minutes=k.checkin_window_minutes)
+    desk = ProgramDesk(
+        sessions, kiosk=k.id, clock=clock, window=window, outbox=outbox, topics=topics
+    )
+    return KioskServices(
+        settings=settings,
+        schedule=Schedule.from_settings(settings.schedule, settings.site.timezone),
+        clock=clock,
+        sessions=sessions,
+        account=_account(settings, sessions, directory, clock),
+        directory=directory,
+        desk=desk,
+        key=key,
+        plan=_plan(settings),
+        topics=topics,
+        bus=bus,
+        publisher=OutboxPublisher(outbox, bus),
+        outbox=outbox,
+        engine=engine,
+    )

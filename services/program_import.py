@@ -1,0 +1,272 @@
+"""``aabent program import FILE``: the event program from iCalendar (.ics) or CSV.
+
+iCalendar: each VEVENT with SUMMARY and DTSTART (DTEND or DURATION, else one hour); RRULE and
+EXDATE are expanded inside the import window, each occurrence its own event (uid ``UID/date``),
+so a weekly strikkecafé becomes one event per week. Two aabent properties carry what iCalendar
+has no field for: ``X-AABENT-CAPACITY:20`` and ``X-AABENT-REGISTRATION:TRUE``. Cancelled
+events (STATUS:CANCELLED) are skipped. Times are kept as instants; floating times are site time.
+
+CSV (``,`` or ``;``): ``title,start,end`` and optionally ``uid, location, capacity,
+registration, description, category``. ``start`` is ``2026-03-05 10:00`` or relative to the day
+of import, ``+2 10:00`` (in two days); ``end`` is a time that day or a full date and time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+from sqlalchemy.orm import Session
+
+from services.program import EventSpec, upsert_events
+
+DEFAULT_WEEKS = 12
+_ONE_HOUR = timedelta(hours=1)
+_RELATIVE = re.compile(r"^\+(\d{1,3})\s+(\d{1,2}):(\d{2})$")
+_TRUE = {"1", "true", "yes", "ja", "x"}
+
+
+class ProgramImportError(Exception):
+    """The file cannot be imported at all; the message names the file and the problem."""
+
+
+@dataclass
+class ProgramImportReport:
+    """What an import did: events added and updated, rows or events skipped and why."""
+
+    added: int = 0
+    updated: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the operator."""
+        return f"{self.added} added, {self.updated} updated, {len(self.skipped)} skipped"
+
+
+@dataclass(frozen=True)
+class ImportWindow:
+    """Recurring events expand between ``start`` and ``end``; times without a zone are ``tz``."""
+
+    start: datetime
+    end: datetime
+    tz: ZoneInfo
+
+    @classmethod
+    def around(cls, now: datetime, tz: ZoneInfo, weeks: int = DEFAULT_WEEKS) -> ImportWindow:
+        """From the start of today (site time) to ``weeks`` weeks ahead."""
+        today = datetime.combine(now.astimezone(tz).date(), time(), tz)
+        return cls(today, today + timedelta(weeks=weeks), tz)
+
+
+def import_file(session: Session, path: Path, window: ImportWindow) -> ProgramImportReport:
+    """Read ``path`` (.ics or .csv) and upsert its events; the caller owns the transaction."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProgramImportError(f"{path}: {exc.strerror}") from None
+    report = ProgramImportReport()
+    if path.suffix.lower() in (".ics", ".ical", ".ifb") or raw.lstrip().startswith(b"BEGIN:"):
+        specs = list(read_ics(raw, window, report.skipped, str(path)))
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ProgramImportError(f"{path}: not UTF-8: {exc.reason}") from None
+        specs = list(read_csv(text, window, report.skipped, str(path)))
+    report.added, report.updated = upsert_events(session, specs)
+    return report
+
+
+# --- iCalendar ----------------------------------------------------------------------------------
+
+
+def read_ics(
+    raw: bytes, window: ImportWindow, skipped: list[str], name: str
+) -> Iterator[EventSpec]:
+    """The events of an iCalendar file, recurring ones expanded inside ``window``."""
+    from icalendar import Calendar
+
+    try:
+        calendar = Calendar.from_ical(raw)
+    except ValueError as exc:
+        raise ProgramImportError(f"{name}: not an iCalendar file: {exc}") from None
+    for number, component in enumerate(calendar.walk("VEVENT"), start=1):
+        where = f"{name}: event {number}"
+        try:
+            yield from _occurrences(component, window)
+        except ValueError as exc:
+            skipped.append(f"{where}: {exc}")
+
+
+def _occurrences(component: Any, window: ImportWindow) -> Iterator[EventSpec]:
+    title = str(component.get("SUMMARY", "")).strip()
+    if not title:
+        raise ValueError("no SUMMARY")
+    if str(component.get("STATUS", "")).upper() == "CANCELLED":
+        return
+    if component.get("DTSTART") is None:
+        raise ValueError(f"{title!r} has no DTSTART")
+    start = _wall(component.get("DTSTART").dt, window.tz)
+    if component.get("DTEND") is not None:
+        length = _wall(component.get("DTEND").dt, window.tz) - start
+    elif component.get("DURATION") is not None:
+        length = component.get("DURATION").dt
+    else:
+        length = _ONE_HOUR
+    if length <= timedelta(0):
+        raise ValueError(f"{title!r} ends before it starts")
+    uid = str(component.get("UID", "")).strip() or f"{title}@{start.isoformat()}"
+    common = _ics_fields(component, title)
+    for wall in _starts(component, start, window):
+        begins = wall.replace(tzinfo=window.tz)
+        ends = (wall + length).replace(tzinfo=window.tz)
+        recurring = component.get("RRULE") is not None
+        yield EventSpec(
+            uid=f"{uid}/{wall.date().isoformat()}" if recurring else uid,
+            starts=begins,
+            ends=ends,
+            **common,
+        )
+
+
+def _wall(value: date | datetime, tz: ZoneInfo) -> datetime:
+    """A DTSTART/DTEND value as naive wall-clock time in the site's zone (dates are midnight)."""
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time())
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(tz).replace(tzinfo=None)
+
+
+def _starts(component: Any, start: datetime, window: ImportWindow) -> Iterator[datetime]:
+    """Wall-clock starts inside the window: the one start, or the rule's occurrences.
+
+    Expanded in wall-clock time, so a 10:00 event stays at 10:00 across a DST change.
+    """
+    lo = window.start.astimezone(window.tz).replace(tzinfo=None)
+    hi = window.end.astimezone(window.tz).replace(tzinfo=None)
+    rule = component.get("RRULE")
+    if rule is None:
+        if lo <= start < hi:
+            yield start
+        return
+    text = rule.to_ical().decode()
+    try:
+        occurrences = rrulestr(text, dtstart=start, ignoretz=True).between(lo, hi, inc=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"RRULE {text!r}: {exc}") from None
+    excluded = _exdates(component, window.tz)
+    for wall in occurrences:
+        if wall not in excluded and wall.date() not in excluded:
+            yield wall
+
+
+def _exdates(component: Any, tz: ZoneInfo) -> set[date | datetime]:
+    found: set[date | datetime] = set()
+    value = component.get("EXDATE")
+    for group in value if isinstance(value, list) else ([value] if value is not None else []):
+        for item in group.dts:
+            dt = item.dt
+            found.add(_wall(dt, tz) if isinstance(dt, datetime) else dt)
+    return found
+
+
+def _ics_fields(component: Any, title: str) -> dict[str, Any]:
+    categories = component.get("CATEGORIES")
+    if isinstance(categories, list):
+        categories = categories[0] if categories else None
+    category = str(categories.cats[0]) if categories is not None and categories.cats else ""
+    capacity = component.get("X-AABENT-CAPACITY")
+    registration = str(component.get("X-AABENT-REGISTRATION", "")).strip().lower()
+    return {
+        "title": title,
+        "description": str(component.get("DESCRIPTION", "")).strip(),
+        "location": str(component.get("LOCATION", "")).strip(),
+        "category": category[:60],
+        "capacity": _capacity(str(capacity)) if capacity is not None else None,
+        "registration": registration in _TRUE,
+    }
+
+
+def _capacity(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"capacity {text!r} is not a positive whole number")
+    return int(text)
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+
+def read_csv(text: str, window: ImportWindow, skipped: list[str], name: str) -> Iterator[EventSpec]:
+    """The events of a CSV file; a bad row is skipped with its row number and the reason."""
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    columns = {c.strip().lower() for c in reader.fieldnames or ()}
+    missing = {"title", "start", "end"} - columns
+    if missing:
+        raise ProgramImportError(f"{name}: missing columns: {', '.join(sorted(missing))}")
+    today = window.start.astimezone(window.tz).date()
+    for row in reader:
+        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        try:
+            yield _csv_event(cells, today, window.tz)
+        except ValueError as exc:
+            skipped.append(f"{name}: row {reader.line_num}: {exc}")
+
+
+def _csv_event(cells: dict[str, str], today: date, tz: ZoneInfo) -> EventSpec:
+    title = cells.get("title", "")
+    if not title:
+        raise ValueError("no title")
+    start = _csv_start(cells["start"], today, tz)
+    end = _csv_end(cells["end"], start, tz)
+    if end <= start:
+        raise ValueError(f"end {cells['end']!r} is not after the start")
+    return EventSpec(
+        uid=cells.get("uid") or f"{title}@{start.isoformat(timespec='minutes')}",
+        title=title,
+        starts=start.replace(tzinfo=tz),
+        ends=end.replace(tzinfo=tz),
+        description=cells.get("description", ""),
+        location=cells.get("location", ""),
+        category=cells.get("category", "")[:60],
+        capacity=_capacity(cells.get("capacity", "")),
+        registration=cells.get("registration", "").lower() in _TRUE,
+    )
+
+
+def _csv_start(text: str, today: date, tz: ZoneInfo) -> datetime:
+    relative = _RELATIVE.match(text)
+    if relative:
+        days, hour, minute = (int(g) for g in relative.groups())
+        try:
+            return datetime.combine(today + timedelta(days=days), time(hour, minute))
+        except ValueError:
+            raise ValueError(f"start {text!r} is not a time of day") from None
+    try:
+        return _wall(datetime.fromisoformat(text), tz)
+    except ValueError:
+        raise ValueError(f"start {text!r} is not YYYY-MM-DD HH:MM or +DAYS HH:MM") from None
+
+
+def _csv_end(text: str, start: datetime, tz: ZoneInfo) -> datetime:
+    try:
+        return datetime.combine(start.date(), time.fromisoformat(text))
+    except ValueError:
+        pass
+    try:
+        return _wall(datetime.fromisoformat(text), tz)
+    except ValueError:
+        raise ValueError(f"end {text!r} is not HH:MM or YYYY-MM-DD HH:MM") from None

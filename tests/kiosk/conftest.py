@@ -1,0 +1,134 @@
+"""Real parts for the kiosk tests: Xvfb on a free display, Kivy kept to a temporary home.
+
+Kivy reads its environment when first imported (the view models import it), so the environment
+is set here, at collection, before any test module imports Kivy.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from kiosk.boot import prepare_environment  # Kivy-free: only sets the environment
+
+os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="aabent-kivy-")
+atexit.register(shutil.rmtree, os.environ["KIVY_HOME"], True)
+prepare_environment()
+
+from kivy.tests.fixtures import kivy_clock  # noqa: E402, F401  (Kivy's own clock fixture)
+from sqlalchemy import Engine  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from kiosk.background import Inline  # noqa: E402
+from kiosk.i18n import Translator  # noqa: E402
+from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
+from tests.kiosk.library import Library, build_library  # noqa: E402
+
+X11_DIR = Path("/tmp/.X11-unix")
+
+
+def _free_display() -> int:
+    """A display number with neither a lock file nor a socket."""
+    for number in range(90, 190):
+        if not Path(f"/tmp/.X{number}-lock").exists() and not (X11_DIR / f"X{number}").exists():
+            return number
+    raise RuntimeError("no free X display number between :90 and :189")
+
+
+@pytest.fixture(scope="session")
+def xvfb() -> Iterator[str]:
+    """An Xvfb server (1280x800, 24 bit) for the session; DISPLAY points at it."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is not installed: run `make test`, which installs it")
+    for _attempt in range(5):
+        display = f":{_free_display()}"
+        proc = subprocess.Popen(
+            ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        socket = X11_DIR / f"X{display[1:]}"
+        while proc.poll() is None and not socket.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if proc.poll() is None and socket.exists():
+            break
+        proc.kill()  # lost a race for the number: try the next one
+        proc.wait()
+    else:
+        pytest.fail("Xvfb did not start")
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = display
+    yield display
+    proc.terminate()
+    proc.wait(5)
+    if previous is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = previous
+
+
+@pytest.fixture
+def tr() -> Translator:
+    """A Danish translator, as the kiosk starts."""
+    return Translator("da")
+
+
+@pytest.fixture
+def inline() -> Inline:
+    """Runs the view models' jobs at once, in the test's thread."""
+    return Inline()
+
+
+class Deferred:
+    """Holds the view models' jobs until the test runs them, in the order it chooses."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Any, Any, Any]] = []
+
+    def run(self, job: Any, done: Any, failed: Any) -> None:
+        """Keep the job for later."""
+        self.jobs.append((job, done, failed))
+
+    def finish(self, index: int = 0) -> None:
+        """Run the job at ``index`` and deliver its outcome."""
+        job, done, failed = self.jobs.pop(index)
+        Inline().run(job, done, failed)
+
+
+@pytest.fixture
+def deferred() -> Deferred:
+    """A runner whose jobs wait for :meth:`Deferred.finish`."""
+    return Deferred()
+
+
+@dataclass
+class Seeded:
+    """The test library in a SQLite file, and the instant it was seeded at."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    library: Library
+    now: datetime
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[Seeded]:
+    """A fresh SQLite library: demo catalogue, Karen and Ole, loans, reservations, a program."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'kiosk.sqlite'}")
+    now = datetime.now(ZoneInfo("Europe/Copenhagen"))
+    library = build_library(engine, now)
+    yield Seeded(engine, make_sessionmaker(engine), library, now)
+    engine.dispose()

@@ -1,0 +1,308 @@
+"""The kiosk for real: a Kivy window under Xvfb, Mosquitto, SQLite, touches, scans, screenshots.
+
+One app for the module (Kivy opens one window per process); the tests run in order and each
+starts from Home. Screenshots of every screen in both languages go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine
+
+from services.account import LocalAccount
+from services.bus.client import MqttBus
+from services.bus.topics import Topics
+from services.credentials import Credential
+from services.registry import LocalRegistry
+from services.settings import KioskSettings, MqttSettings, Settings, SiteSettings, StoreSettings
+from services.store.engine import make_engine, make_sessionmaker
+from tests.conftest import ARTIFACTS, Broker
+from tests.kiosk.library import (
+    KAREN_CARD,
+    KAREN_PIN,
+    KEY,
+    KEY_BYTES,
+    LOANS,
+    NOW_EVENT,
+    NOW_EVENT_TITLE,
+    OLE_CARD,
+    OVERDUE,
+    READY_SHELF,
+    WANTED,
+    build_library,
+)
+
+ZONE = ZoneInfo("Europe/Copenhagen")
+SITE = "kiosktest"
+
+
+@dataclass
+class Kiosk:
+    """The running app, its driver, and the MQTT listener on the kiosk's topic."""
+
+    app: Any
+    drive: Any
+    heard: list[dict[str, object]]
+    publisher: MqttBus
+    topics: Topics
+    pty_master: int
+
+
+def _settings(folder: Path, broker: Broker, scanner: str) -> Settings:
+    folder.joinpath("site.key").write_bytes(KEY_BYTES)
+    site = SiteSettings(
+        id=SITE, name="Glostrup Bibliotek", data_dir=folder, key_file=folder / "site.key"
+    )
+    kiosk = KioskSettings(id="k1", fullscreen=False, search_debounce_s=0.1, scanner_url=scanner)
+    return Settings(
+        site=site,
+        store=StoreSettings(url=f"sqlite:///{folder / 'kiosk.sqlite'}"),
+        mqtt=MqttSettings(host=broker.host, port=broker.port),
+        kiosk=kiosk,
+    )
+
+
+@pytest.fixture(scope="module")
+def kiosk(
+    xvfb: str, mqtt_broker: Broker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Kiosk]:
+    folder = tmp_path_factory.mktemp("kiosk")
+    master, slave = os.openpty()
+    settings = _settings(folder, mqtt_broker, os.ttyname(slave))
+    now = datetime.now(ZONE)
+    engine = make_engine(settings.database_url)
+    build_library(engine, now)
+    engine.dispose()
+    topics = Topics(settings.mqtt.prefix, SITE)
+    publisher = MqttBus(settings.mqtt, "test-door", "door-controller", topics)
+    heard: list[dict[str, object]] = []
+    publisher.subscribe(topics.all_kiosk_events, lambda _t, p: heard.append(json.loads(p)))
+    publisher.start()
+    assert publisher.wait_connected(5)
+    until = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    opening = {"state": "staffed", "until": until.isoformat()}
+    publisher.publish_state(topics.opening, json.dumps(opening).encode()).wait(5)
+    publisher.publish_state(topics.occupancy, b'{"inside": 42, "capacity": 150}').wait(5)
+
+    from kiosk.boot import configure_kivy
+
+    configure_kivy(settings.kiosk)
+    from kivy.base import runTouchApp
+
+    from kiosk.app import KioskApp
+    from kiosk.wiring import open_services
+    from tests.kiosk.driver import Driver, FakeMonotonic
+
+    mono = FakeMonotonic()
+    app = KioskApp(open_services(settings), monotonic=mono)
+    app._run_prepare()
+    runTouchApp(embedded=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    drive = Driver(app, mono, ARTIFACTS)
+    drive.pump(0.3)
+    yield Kiosk(app, drive, heard, publisher, topics, master)
+    app.stop()
+    publisher.stop()
+    os.close(master)
+    os.close(slave)
+
+
+@pytest.fixture
+def k(kiosk: Kiosk) -> Kiosk:
+    """The kiosk, back on Home in Danish, as a patron finds it."""
+    kiosk.app.reset_all()
+    kiosk.drive.pump(frames=3)
+    return kiosk
+
+
+def both_languages(k: Kiosk, name: str) -> None:
+    """Screenshot the screen in Danish, switch to English with the button, screenshot again."""
+    top = k.app.root.ids
+    k.drive.screenshot(f"kiosk-{name}-da")
+    k.drive.tap(top.language)
+    assert k.app.tr.lang == "en"
+    k.drive.screenshot(f"kiosk-{name}-en")
+    k.drive.tap(top.language)
+    assert k.app.tr.lang == "da"
+
+
+def test_home_shows_the_live_opening_state_the_count_and_today(k: Kiosk) -> None:
+    home = k.drive.screen("home")
+    k.drive.wait(lambda: home.ids.occupancy.text == "42 af 150 er her nu", what="occupancy")
+    assert home.ids.opening.text.startswith("Bemandet til ")
+    k.drive.wait(lambda: any(e["title"] == NOW_EVENT_TITLE for e in home.vm.events))
+    both_languages(k, "home")
+    k.drive.tap(k.app.root.ids.language)
+    assert home.ids.opening.text.startswith("Staffed until ")
+    k.drive.tap(k.app.root.ids.language)
+    k.publisher.publish_state(k.topics.occupancy, b'{"inside": 43, "capacity": 150}')
+    k.drive.wait(lambda: home.ids.occupancy.text == "43 af 150 er her nu", what="live update")
+
+
+def test_search_as_you_type_and_the_title_on_the_floor_plan(k: Kiosk) -> None:
+    k.drive.tap(k.drive.screen("home").ids.go_search)
+    search = k.drive.screen("search")
+    for key in "kvin":
+        k.drive.key(search.ids.keyboard, key)
+    assert search.ids.query.text.startswith("kvin")
+    k.drive.wait(lambda: any(r["title"] == "Kvinden i buret" for r in search.vm.results))
+    both_languages(k, "search")
+    k.drive.tap(k.drive.row(search.ids.results, record_id="29000007"))
+    item = k.drive.screen("item")
+    k.drive.wait(lambda: item.ids.title.text == "Kvinden i buret", what="the title")
+    assert item.ids.where.text == "Voksen · Romaner A–F · Adler-Olsen, Jussi"
+    assert item.ids.plan.shelf and item.ids.plan.room  # the shelf is highlighted
+    both_languages(k, "item")
+
+
+def sign_in(k: Kiosk, card: str = KAREN_CARD) -> Any:
+    k.drive.scan(card)  # on Home: the scan opens My account
+    account = k.drive.screen("account")
+    assert k.app.current == "account" and account.vm.step == "pin"
+    for digit in KAREN_PIN:
+        k.drive.key(account.ids.pin_keys, digit)
+    assert account.ids.pin.text == "••••"
+    k.drive.key(account.ids.pin_keys, "ok")
+    return account
+
+
+def test_my_account_with_a_wedge_scan_a_pin_and_renewals(k: Kiosk) -> None:
+    account = sign_in(k)
+    k.drive.wait(lambda: account.vm.step == "account", what="the loans")
+    overdue = k.drive.row(account.ids.loans, item_id=OVERDUE[0])
+    assert overdue.due.startswith("For sent") and overdue.overdue
+    ready = k.drive.row(account.ids.reservations, title="Nordkraft")
+    assert ready.status.startswith(f"Klar til afhentning på hylde {READY_SHELF}")
+    wanted = k.drive.row(account.ids.loans, item_id=WANTED[0])
+    renew = next(w for w in wanted.walk() if getattr(w, "text", "") == "Forny")
+    k.drive.tap(renew)
+    k.drive.wait(lambda: k.drive.row(account.ids.loans, item_id=WANTED[0]).outcome == "refused")
+    wanted = k.drive.row(account.ids.loans, item_id=WANTED[0])
+    assert wanted.outcome_text == "Ikke fornyet: en anden låner har reserveret den"
+    k.drive.tap(account.ids.renew_all)
+    k.drive.wait(lambda: k.drive.row(account.ids.loans, item_id=OVERDUE[0]).outcome == "renewed")
+    assert all(KAREN_CARD not in text and KAREN_PIN not in text for text in k.drive.texts())
+    both_languages(k, "account")
+
+
+def test_slow_typing_is_a_typed_card_number_not_a_scan(k: Kiosk) -> None:
+    k.app.show("account")
+    account = k.drive.screen("account")
+    k.drive.type(KAREN_CARD)
+    assert account.ids.typed.text == "•" * len(KAREN_CARD) and account.vm.step == "scan"
+    k.drive.enter()
+    assert account.vm.step == "pin"
+
+
+def test_a_garbage_scan_says_card_not_recognised(k: Kiosk) -> None:
+    k.drive.scan("%%ABC$$##")
+    account = k.drive.screen("account")
+    assert account.ids.message.text == "Kortet blev ikke genkendt"
+    assert account.vm.step == "scan"
+    k.drive.screenshot("kiosk-account-not-recognised-da")
+
+
+def test_the_serial_scanner_reads_cards_and_refuses_garbage(k: Kiosk) -> None:
+    k.app.show("account")
+    account = k.drive.screen("account")
+    k.drive.wait(lambda: k.app.scanner is not None and k.app.scanner.online, what="scanner")
+    os.write(k.pty_master, b"\x01\x7fjunk\r")
+    k.drive.wait(lambda: account.ids.message.text == "Kortet blev ikke genkendt")
+    os.write(k.pty_master, OLE_CARD.encode() + b"\r")
+    k.drive.wait(lambda: account.vm.step == "pin", what="the PIN step")
+
+
+def test_check_in_with_a_card_and_as_guests_is_published(k: Kiosk) -> None:
+    k.drive.tap(k.drive.screen("home").ids.go_events)
+    events = k.drive.screen("events")
+    k.drive.wait(lambda: any(r["event_uid"] == NOW_EVENT for r in events.vm.events))
+    k.drive.tap(k.drive.row(events.ids.list, event_uid=NOW_EVENT))
+    k.drive.tap(events.ids.check_in)
+    k.drive.scan(OLE_CARD)
+    k.drive.wait(lambda: events.ids.message.text.startswith("Velkommen!"), what="check-in")
+    k.drive.wait(lambda: any(h["type"] == "event.checkin" for h in k.heard), what="MQTT")
+    published = next(h for h in k.heard if h["type"] == "event.checkin")
+    assert published["source"] == "k1" and published["details"]["event"] == NOW_EVENT
+    assert published["credential"] == KEY.pseudonym(Credential.from_text(OLE_CARD))
+    assert OLE_CARD not in json.dumps(published)
+    k.drive.screenshot("kiosk-events-checked-in-da")
+    k.drive.tap(events.ids.done)
+    k.drive.tap(events.ids.guests)
+    k.drive.tap(events.ids.more)
+    assert events.ids.count.text == "2"
+    both_languages(k, "events")
+    k.drive.tap(events.ids.confirm)
+    k.drive.wait(lambda: events.ids.message.text.startswith("Velkommen! I er"), what="guests")
+    k.drive.wait(lambda: sum(h["type"] == "event.checkin" for h in k.heard) == 2)
+
+
+def test_opening_hours_and_help(k: Kiosk) -> None:
+    k.drive.tap(k.drive.screen("home").ids.go_hours)
+    hours = k.drive.screen("hours")
+    assert "Børn under 15 år" in hours.ids.help.text
+    both_languages(k, "hours")
+
+
+def test_large_text_and_high_contrast(k: Kiosk) -> None:
+    home = k.drive.screen("home")
+    normal = home.ids.opening.font_size
+    k.drive.tap(k.app.root.ids.large_text)
+    assert k.app.theme.large and home.ids.opening.font_size > normal * 1.3
+    assert k.app.root.ids.large_text.text == "Normal tekst"
+    k.drive.screenshot("kiosk-home-large-da")
+    k.drive.tap(k.drive.screen("home").ids.go_search)
+    k.drive.screenshot("kiosk-search-large-da")
+
+
+def test_an_unreachable_library_system_is_said_and_search_still_works(k: Kiosk) -> None:
+    broken = make_sessionmaker(create_engine("sqlite:////nonexistent-aabent/db.sqlite"))
+    working = k.app.account_vm.account
+    today = lambda: datetime.now(ZONE).date()  # noqa: E731
+    k.app.account_vm.account = LocalAccount(broken, LocalRegistry(broken, KEY), today=today)
+    try:
+        account = sign_in(k)
+        k.drive.wait(lambda: account.vm.step == "scan", what="the answer")
+        assert account.ids.message.text.startswith("Bibliotekssystemet kan ikke nås lige nu.")
+        k.drive.screenshot("kiosk-account-unavailable-da")
+    finally:
+        k.app.account_vm.account = working
+    k.app.show("search")
+    search = k.drive.screen("search")
+    for key in "blixen":
+        k.drive.key(search.ids.keyboard, key)
+    k.drive.wait(lambda: len(search.vm.results) > 0, what="search results")
+
+
+def test_after_a_minute_without_a_touch_a_warning_then_no_trace_is_left(k: Kiosk) -> None:
+    account = sign_in(k)
+    k.drive.wait(lambda: account.vm.step == "account", what="the loans")
+    k.drive.tap(k.app.root.ids.language)  # the next patron must get Danish again
+    k.drive.mono.advance(61)
+    k.drive.pump(0.4)
+    assert k.app.warning.parent is not None
+    assert k.app.idle_text == "The screen clears in 9 seconds"
+    k.drive.screenshot("kiosk-idle-warning-en")
+    k.drive.tap(k.app.warning.ids.still_here)
+    assert k.app.warning.parent is None and account.vm.step == "account"
+    k.drive.mono.advance(60.5)
+    k.drive.pump(0.4)
+    assert k.app.warning.parent is not None
+    k.drive.mono.advance(10)
+    k.drive.pump(0.4)
+    assert k.app.current == "home" and k.app.warning.parent is None
+    assert k.app.tr.lang == "da"
+    secrets = {title for _b, title, _d, _r in LOANS} | {"Nordkraft", "•", KAREN_CARD}
+    shown = list(k.drive.texts())
+    assert not [t for t in shown for s in secrets if s in t]
+    assert account.vm.loans == [] and account.vm.reservations == [] and account.vm.step == "scan"
+    assert k.drive.screen("search").vm.query == ""
+    k.drive.screenshot("kiosk-home-after-reset-da")

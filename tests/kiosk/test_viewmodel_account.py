@@ -1,0 +1,138 @@
+"""My account's view model over the local directory: card, PIN, loans, renewals, privacy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import create_engine
+
+from kiosk.background import Inline
+from kiosk.i18n import Translator
+from kiosk.viewmodels.account import AccountViewModel
+from services.account import LocalAccount
+from services.loans import LoanRules
+from services.registry import LocalRegistry
+from services.store.engine import make_sessionmaker
+from tests.kiosk.conftest import Deferred, Seeded
+from tests.kiosk.library import (
+    KAREN_CARD,
+    KAREN_PIN,
+    KEY,
+    OVERDUE,
+    READY_SHELF,
+    WANTED,
+    WORN,
+)
+
+
+def account_vm(tr: Translator, seeded: Seeded, runner: Any = None) -> AccountViewModel:
+    today = seeded.now.date
+    registry, rules = seeded.library.registry, LoanRules(3, 30)
+    service = LocalAccount(seeded.sessions, registry, today=today, rules=rules)
+    return AccountViewModel(tr, runner or Inline(), account=service, today=today)
+
+
+def sign_in(vm: AccountViewModel, card: str = KAREN_CARD, pin: str = KAREN_PIN) -> None:
+    vm.scan(card)
+    for digit in pin:
+        vm.key(digit)
+    vm.key("ok")
+
+
+def texts(vm: AccountViewModel) -> str:
+    """Everything the view model would put on the screen, as one string."""
+    parts = [vm.message, vm.typed_mask, vm.pin_mask, repr(vm.loans), repr(vm.reservations)]
+    return " ".join(parts)
+
+
+def test_card_and_pin_open_the_loans_soonest_due_first(tr: Translator, seeded: Seeded) -> None:
+    vm = account_vm(tr, seeded)
+    vm.scan(KAREN_CARD)
+    assert vm.step == "pin" and vm.message == "Kortet er læst"
+    for digit in KAREN_PIN:
+        vm.key(digit)
+    assert vm.pin_mask == "••••"
+    vm.key("ok")
+    assert vm.step == "account" and vm.message == ""
+    first = vm.loans[0]
+    assert first["title"] == OVERDUE[1] and first["overdue"]
+    assert first["due"].startswith("For sent — skulle afleveres ")
+    assert [row["title"] for row in vm.reservations] == ["Nordkraft"]
+    assert vm.reservations[0]["status"].startswith(f"Klar til afhentning på hylde {READY_SHELF}")
+    assert KAREN_CARD not in texts(vm) and KAREN_PIN not in texts(vm)
+
+
+def test_a_typed_card_number_shows_as_dots(tr: Translator, seeded: Seeded) -> None:
+    vm = account_vm(tr, seeded)
+    for digit in KAREN_CARD:
+        vm.key(digit)
+    assert vm.typed_mask == "•" * len(KAREN_CARD)
+    vm.key("ok")
+    assert vm.step == "pin" and vm.typed_mask == ""
+
+
+def test_garbage_says_card_not_recognised(tr: Translator, seeded: Seeded) -> None:
+    vm = account_vm(tr, seeded)
+    vm.scan("§§ PRIS 49,95 §§")
+    assert vm.step == "scan" and vm.message == "Kortet blev ikke genkendt"
+    assert vm.message_kind == "error"
+
+
+def test_a_wrong_pin_may_be_tried_again_three_times_at_most(tr: Translator, seeded: Seeded) -> None:
+    vm = account_vm(tr, seeded)
+    sign_in(vm, pin="0000")
+    assert vm.step == "pin" and vm.message.startswith("Kortnummer eller pinkode passer ikke")
+    assert vm.pin_mask == ""
+    for digit in "9999":
+        vm.key(digit)
+    vm.key("ok")
+    for digit in "1111":
+        vm.key(digit)
+    vm.key("ok")
+    assert vm.step == "scan" and vm.message == "For mange forsøg. Spørg personalet."
+
+
+def test_renewals_show_per_item_results_with_reasons(tr: Translator, seeded: Seeded) -> None:
+    vm = account_vm(tr, seeded)
+    sign_in(vm)
+    vm.renew(WANTED[0])
+    row = next(r for r in vm.loans if r["item_id"] == WANTED[0])
+    assert row["outcome"] == "refused"
+    assert row["outcome_text"] == "Ikke fornyet: en anden låner har reserveret den"
+    vm.renew_all()
+    rows = {r["item_id"]: r for r in vm.loans}
+    renewed_to = seeded.now.date() + timedelta(days=30)
+    assert rows[OVERDUE[0]]["outcome"] == "renewed" and not rows[OVERDUE[0]]["overdue"]
+    assert rows[OVERDUE[0]]["outcome_text"] == f"Fornyet til {tr.catalog.date_text(renewed_to)}"
+    assert rows[WORN[0]]["outcome_text"].endswith("den er fornyet det største antal gange")
+    tr.toggle()
+    rows = {r["item_id"]: r for r in vm.loans}
+    assert rows[WANTED[0]]["outcome_text"] == "Not renewed: someone else has reserved it"
+
+
+def test_an_unreachable_library_system_is_said_plainly(tr: Translator, seeded: Seeded) -> None:
+    broken = make_sessionmaker(create_engine("sqlite:////nonexistent-aabent/db.sqlite"))
+    service = LocalAccount(broken, LocalRegistry(broken, KEY), today=seeded.now.date)
+    vm = AccountViewModel(tr, Inline(), account=service, today=seeded.now.date)
+    sign_in(vm)
+    assert vm.step == "scan" and vm.message_kind == "error"
+    assert vm.message.startswith("Bibliotekssystemet kan ikke nås lige nu.")
+    assert "tjek ind" in vm.message  # search and check-in still work, it says
+
+
+def test_reset_leaves_no_trace_even_of_answers_still_on_their_way(
+    tr: Translator, seeded: Seeded, deferred: Deferred
+) -> None:
+    vm = account_vm(tr, seeded, deferred)
+    sign_in(vm)
+    deferred.finish()
+    assert vm.loans
+    vm.renew_all()  # in flight when the patron walks away
+    vm.reset()
+    # the renewal, then the end of the library-system session
+    while deferred.jobs:
+        deferred.finish()
+    assert (vm.step, vm.loans, vm.reservations, vm.message) == ("scan", [], [], "")
+    assert vm.pin_mask == vm.typed_mask == ""
+    assert vm._credential is None and vm._pin == ""
