@@ -22,6 +22,8 @@ from services.store.schema import (
     alembic_config,
     create_schema,
     current_revisions,
+    is_current,
+    newest_revision,
     schema_differences,
 )
 
@@ -53,6 +55,26 @@ def test_every_module_with_models_is_listed_in_model_modules() -> None:
 def test_the_revisions_form_a_single_line() -> None:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"several heads {heads}: renumber your revision onto the latest"
+
+
+def test_the_newest_revision_from_file_names_is_alembics_head() -> None:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert heads == [newest_revision()]
+
+
+def test_a_current_database_is_recognised_without_alembic(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert not is_current(connection)
+    create_schema(engine)
+    with engine.connect() as connection:
+        assert is_current(connection)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "-1")
+    with engine.connect() as connection:
+        assert not is_current(connection)
+    create_schema(engine)  # and an outdated one is brought up to date
+    with engine.connect() as connection:
+        assert is_current(connection)
 
 
 def test_create_schema_again_is_a_no_op_that_keeps_the_data(engine: Engine) -> None:
