@@ -16,17 +16,18 @@ from typing import Any
 
 from hardware.devices import Beam, DoorDevices
 from hardware.door import DoorMachine, Step
+from hardware.gatekeeper import Building, Gatekeeper
 from hardware.output import Output, Sink
 from hardware.pin_guard import PinGuard
 from hardware.readers import CardRead, PinCleared, PinEntered, ReaderFault, ReaderInput
 from hardware.remote import apply_command
 from hardware.signals import pattern_for
-from services.access import AccessRules, Decision, DoorContext, Reason, decide
+from services.access import AccessRules
 from services.bus.commands import Command, Rejection, SeenIds, parse_command
 from services.credentials import Credential, SiteKey
 from services.events import EventType
 from services.occupancy import BeamCounter, Occupancy
-from services.patrons import Authentication, PatronDirectory, PinCheck
+from services.patrons import PatronDirectory
 from services.schedule import Opening, OpeningState, Schedule
 from services.settings import Settings
 
@@ -78,12 +79,12 @@ class Controller:
         self.settings = settings
         self.units = dict(units)
         self._reader_door = {r: u.door_id for u in self.units.values() for r in u.readers}
-        self.directory, self.key, self.guard = directory, key, guard
         self.schedule = schedule
         self.out = Output(sink, wall)
         self.wall, self.mono = wall, mono
         a = settings.access
         self.rules = AccessRules(a.pin_required, a.min_age_unstaffed, a.capacity)
+        self.gate = Gatekeeper(directory, key, guard, self.rules)
         self.occupancy = Occupancy(a.capacity)
         self.fire_active = False
         self.reader_errors: dict[str, int] = {}
@@ -185,57 +186,31 @@ class Controller:
     def _entry(self, unit: DoorUnit, reader_id: str, cred: Credential, pin: str | None) -> None:
         now = self.wall()
         opening = self._opening or self.schedule.at(now)
-        cred_hash = self.key.credential_hash(cred)
-        standing = self.guard.check(cred_hash, reader_id, now)
-        if opening.state is OpeningState.STAFFED:
-            # Staffed: the doors stand open, so the card is not looked up at all.
-            auth = Authentication(None, PinCheck.NOT_GIVEN)
-        else:
-            auth = self.directory.authenticate(cred, pin)
-        ctx = DoorContext(
-            opening=opening.state,
-            mode=unit.machine.state.mode,
-            fire_alarm=self.fire_active,
-            occupancy=self.occupancy.inside,
-            reader_throttled=standing.reader_throttled,
-            pin_locked_out=standing.locked_out,
-            pin_blocked=standing.blocked,
+        building = Building(
+            opening.state, unit.machine.state.mode, self.fire_active, self.occupancy.inside
         )
-        decision = decide(now, auth, ctx, self.rules)
+        verdict = self.gate.decide(cred, pin, reader_id, building, now)
+        decision = verdict.decision
         if decision.granted:
             self._apply(unit, unit.machine.grant(self.mono()))
         unit.devices.signal(pattern_for(decision))
-        self._record(unit, reader_id, cred, cred_hash, decision, now)
-
-    def _record(
-        self,
-        unit: DoorUnit,
-        reader_id: str,
-        cred: Credential,
-        cred_hash: str,
-        decision: Decision,
-        now: datetime,
-    ) -> None:
-        """After the door has acted: the event, and the PIN failure/success bookkeeping."""
-        pseudonym = self.key.pseudonym(cred)
+        # The door has acted; now the event and the bookkeeping.
+        details = {"reader": reader_id, "kind": str(cred.kind), "message": decision.message}
         etype = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
         self._emit(
             etype,
             unit.door_id,
             reason=str(decision.reason),
-            credential=pseudonym,
-            details={"reader": reader_id, "kind": str(cred.kind), "message": decision.message},
+            credential=verdict.pseudonym,
+            details=details,
         )
-        if decision.reason is Reason.WRONG_PIN:
-            for etype, details in self.guard.failed(cred_hash, reader_id, now):
-                self._emit(
-                    etype,
-                    unit.door_id,
-                    credential=pseudonym,
-                    details={"reader": reader_id, **details},
-                )
-        elif decision.granted and decision.reason is Reason.GRANTED:
-            self.guard.succeeded(cred_hash, now)
+        for alarm, more in self.gate.record(verdict, reader_id, now):
+            self._emit(
+                alarm,
+                unit.door_id,
+                credential=verdict.pseudonym,
+                details={"reader": reader_id, **more},
+            )
 
     # --- door inputs ------------------------------------------------------------------------
 

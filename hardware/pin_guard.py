@@ -47,6 +47,10 @@ class PinGuard:
             reader_throttled=reader.throttled_until is not None,
         )
 
+    def check_nothing(self) -> Standing:
+        """The standing when nothing needs checking (staffed hours): clear."""
+        return Standing()
+
     def failed(
         self, credential_hash: str, reader_id: str, now: datetime
     ) -> list[tuple[EventType, dict[str, Any]]]:
