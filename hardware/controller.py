@@ -104,7 +104,7 @@ class Controller:
         Tests that drive time themselves pass ``timer=False`` and call :meth:`tick`.
         """
         with self._lock:
-            self._emit(EventType.CONTROLLER_STARTED, SITE, details={"doors": list(self.units)})
+            self.out.event(EventType.CONTROLLER_STARTED, SITE, details={"doors": list(self.units)})
             self._check_opening()
             for unit in self.units.values():
                 opened = unit.devices.door_open
@@ -141,7 +141,7 @@ class Controller:
                 self._on_pin(unit, item.pin, now)
             elif isinstance(item, ReaderFault):
                 self.reader_errors[reader_id] = self.reader_errors.get(reader_id, 0) + 1
-                self._emit(
+                self.out.event(
                     EventType.READER_ERROR,
                     unit.door_id,
                     reason=item.problem,
@@ -158,7 +158,7 @@ class Controller:
                 return
             unit.readers[reader_id] = online
             etype = EventType.READER_ONLINE if online else EventType.READER_OFFLINE
-            self._emit(etype, unit.door_id, reason=problem, details={"reader": reader_id})
+            self.out.event(etype, unit.door_id, reason=problem, details={"reader": reader_id})
             self._publish_door(unit)
 
     def _on_card(self, unit: DoorUnit, reader_id: str, cred: Credential, now: float) -> None:
@@ -197,7 +197,7 @@ class Controller:
         # The door has acted; now the event and the bookkeeping.
         details = {"reader": reader_id, "kind": str(cred.kind), "message": decision.message}
         etype = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
-        self._emit(
+        self.out.event(
             etype,
             unit.door_id,
             reason=str(decision.reason),
@@ -205,7 +205,7 @@ class Controller:
             details=details,
         )
         for alarm, more in self.gate.record(verdict, reader_id, now):
-            self._emit(
+            self.out.event(
                 alarm,
                 unit.door_id,
                 credential=verdict.pseudonym,
@@ -225,7 +225,7 @@ class Controller:
         with self._lock:
             unit = self.units[door_id]
             self._apply(unit, unit.machine.exit_request(self.mono()))
-            self._emit(EventType.EXIT_REQUEST, door_id)
+            self.out.event(EventType.EXIT_REQUEST, door_id)
 
     def on_beam(self, door_id: str, which: Beam, blocked: bool) -> None:
         """A counter beam changed; a complete passage moves the count."""
@@ -238,11 +238,11 @@ class Controller:
             if direction == "in":
                 just_full = self.occupancy.enter()
                 self._apply(unit, unit.machine.person_entered(now))
-                self._emit(
+                self.out.event(
                     EventType.OCCUPANCY_IN, door_id, details={"inside": self.occupancy.inside}
                 )
                 if just_full:
-                    self._emit(
+                    self.out.event(
                         EventType.OCCUPANCY_FULL,
                         SITE,
                         details={
@@ -252,7 +252,7 @@ class Controller:
                     )
             elif direction == "out":
                 self.occupancy.leave()
-                self._emit(
+                self.out.event(
                     EventType.OCCUPANCY_OUT, door_id, details={"inside": self.occupancy.inside}
                 )
             else:
@@ -269,7 +269,7 @@ class Controller:
             steps = [(u, u.machine.fire(active, now)) for u in self.units.values()]
             for unit, step in steps:
                 unit.devices.set_locked(step.locked)
-            self._emit(EventType.FIRE_ALARM if active else EventType.FIRE_CLEARED, SITE)
+            self.out.event(EventType.FIRE_ALARM if active else EventType.FIRE_CLEARED, SITE)
             for unit, step in steps:
                 self._apply(unit, step)
 
@@ -289,7 +289,7 @@ class Controller:
             if unit is None and isinstance(result, Command):
                 result = Rejection(f"unknown door {door_id!r}", result.id)
             if isinstance(result, Rejection):
-                self._emit(
+                self.out.event(
                     EventType.COMMAND_REJECTED,
                     door_id,
                     reason=result.reason,
@@ -303,13 +303,13 @@ class Controller:
         result = apply_command(unit.machine, cmd, self.mono())
         self._apply(unit, result.step)
         if result.mode_event is not None:
-            self._emit(result.mode_event, unit.door_id, reason=cmd.reason)
+            self.out.event(result.mode_event, unit.door_id, reason=cmd.reason)
         details: dict[str, Any] = {"command_id": cmd.id, "action": cmd.action, "by": cmd.by}
         if result.done:
             details |= {"seconds": cmd.seconds, "mode": cmd.mode}
-            self._emit(EventType.COMMAND_DONE, unit.door_id, reason=cmd.reason, details=details)
+            self.out.event(EventType.COMMAND_DONE, unit.door_id, reason=cmd.reason, details=details)
         else:
-            self._emit(
+            self.out.event(
                 EventType.COMMAND_REJECTED, unit.door_id, reason=result.problem, details=details
             )
 
@@ -357,11 +357,11 @@ class Controller:
         for unit in self.units.values():
             self._apply(unit, unit.machine.set_staffed(staffed, self.mono()))
         payload = self.out.opening(opening)
-        self._emit(EventType.OPENING_CHANGED, SITE, reason=str(opening.state), details=payload)
+        self.out.event(EventType.OPENING_CHANGED, SITE, reason=str(opening.state), details=payload)
         if opening.state is OpeningState.CLOSED and previous is not None:
             inside = self.occupancy.inside
             self.occupancy.reset()
-            self._emit(EventType.OCCUPANCY_RESET, SITE, details={"inside_at_closing": inside})
+            self.out.event(EventType.OCCUPANCY_RESET, SITE, details={"inside_at_closing": inside})
             self._publish_occupancy()
 
     # --- output -----------------------------------------------------------------------------
@@ -370,20 +370,9 @@ class Controller:
         unit.devices.set_locked(step.locked)
         self._set_deadline(unit.door_id, step.deadline)
         for ev in step.events:
-            self._emit(ev.type, unit.door_id, reason=ev.reason, details=ev.details)
+            self.out.event(ev.type, unit.door_id, reason=ev.reason, details=ev.details)
         if step.events:
             self._publish_door(unit)
-
-    def _emit(
-        self,
-        etype: EventType,
-        source: str,
-        *,
-        reason: str | None = None,
-        credential: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.out.event(etype, source, reason=reason, credential=credential, details=details)
 
     def _publish_door(self, unit: DoorUnit) -> None:
         self.out.door(unit.door_id, unit.machine.state, unit.readers)

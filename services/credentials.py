@@ -24,6 +24,19 @@ KEY_BYTES = 32
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**10, 8, 1
 
 
+def read_or_create_secret(path: Path, size: int) -> bytes:
+    """A secret kept in a file of its own (mode 0600), made with ``size`` random bytes if new."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_bytes(size)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secret)
+        return secret
+
+
 class CredentialKind(StrEnum):
     """What was presented: a library card or the health card's CPR number."""
 
@@ -63,15 +76,7 @@ class SiteKey:
     @classmethod
     def load_or_create(cls, path: Path) -> SiteKey:
         """Read the key file, creating it (mode 0600) on first start."""
-        try:
-            return cls(path.read_bytes())
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            key = secrets.token_bytes(KEY_BYTES)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(key)
-            return cls(key)
+        return cls(read_or_create_secret(path, KEY_BYTES))
 
     def _mac(self, label: str, text: str) -> str:
         return hmac.new(self._key, f"{label}\x00{text}".encode(), hashlib.sha256).hexdigest()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from services.credentials import read_or_create_secret
 from services.dashboard.models import LoginFailure, StaffSession, StaffUser
 
 SECRET_BYTES = 32
@@ -26,14 +26,7 @@ SECRET_BYTES = 32
 
 def load_or_create_secret(path: Path) -> bytes:
     """Read the dashboard secret, creating it (mode 0600) on first start."""
-    try:
-        secret = path.read_bytes()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_bytes(SECRET_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secret)
+    secret = read_or_create_secret(path, SECRET_BYTES)
     if len(secret) < 16:
         raise ValueError(f"{path}: dashboard secret is too short")
     return secret
