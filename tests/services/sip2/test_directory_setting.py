@@ -1,4 +1,4 @@
-"""`patrons.directory` (services/directory.py) picks the directory every process uses: the local registry or SIP2."""
+"""`patrons.directory` (services/directory.py): the local registry or the library system."""
 
 from __future__ import annotations
 
