@@ -351,6 +351,10 @@ class Controller:
         now = self.wall()
         opening = self.schedule.at(now)
         previous, self._opening = self._opening, opening
+        if opening.until is not None:
+            # Wake at the change itself, so staffed hours end on the minute, not up to 30 s late.
+            due = self.mono() + (opening.until - now).total_seconds()
+            self._set_deadline("opening", due)
         if previous is not None and previous.state is opening.state:
             return
         staffed = opening.state is OpeningState.STAFFED

@@ -26,6 +26,7 @@ SERIAL_KINDS = ("barcode", "magstripe", "em4100", "pinpad")
 CARD_KINDS = ("barcode", "magstripe", "em4100")
 # A person takes ~0.3 s to pass a pair of beams; the steps are spaced so the counter sees order.
 BEAM_STEP_S = 0.02
+PIN_AFTER_CARD_S = 0.3
 
 
 class SimulationError(ValueError):
@@ -124,7 +125,9 @@ class Simulation:
         os.write(card_reader[0].master, encode_card(card_reader[1], card))
         if pin is not None:
             pad = self._reader(door_id, door, ("pinpad",))
-            self.sleep(0.05)
+            # Card and PIN pad are separate ttys read by separate threads; a person takes a
+            # second or more to type, and a busy machine must not get the PIN in first.
+            self.sleep(PIN_AFTER_CARD_S)
             os.write(pad[0].master, encode_pin(pin))
 
     def _reader(self, door_id: str, door: DoorSettings, kinds: tuple[str, ...]) -> tuple[_Pty, str]:
