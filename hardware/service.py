@@ -36,10 +36,10 @@ from services.bus.topics import TopicKind, Topics
 from services.credentials import SiteKey
 from services.directory import close_directory, open_directory
 from services.events import Event
+from services.holiday_file import site_schedule
 from services.lockout import LockoutPolicy
 from services.occupancy import BeamCounter
 from services.patrons import PatronDirectory
-from services.schedule import Schedule
 from services.settings import Settings
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
@@ -123,7 +123,7 @@ class DoorService:
             self.directory,
             key,
             PinGuard(sessions, LockoutPolicy.from_settings(s.access)),
-            Schedule.from_settings(s.schedule, s.site.timezone),
+            site_schedule(s),
             sink,
             wall=lambda: datetime.now(tz),
             mono=time.monotonic,

@@ -27,6 +27,7 @@ from services.catalogue.search import Hit, ItemDetail
 from services.credentials import Credential, SiteKey
 from services.directory import close_directory
 from services.events import Event
+from services.holiday_file import site_schedule
 from services.loans import LoanRules
 from services.patrons import PatronDirectory
 from services.program_desk import ProgramDesk
@@ -150,7 +151,7 @@ def open_services(settings: Settings) -> KioskServices:
     )
     return KioskServices(
         settings=settings,
-        schedule=Schedule.from_settings(settings.schedule, settings.site.timezone),
+        schedule=site_schedule(settings),
         clock=clock,
         sessions=sessions,
         account=_account(settings, sessions, directory, clock),

@@ -10,19 +10,34 @@ helligdag until 2023 and not from 2024 (lov nr. 46 af 28/02/2023); the package k
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-
-import holidays
+from typing import Protocol
 
 COUNTRY = "DK"
 LANGUAGE = "da"
 
 
-class DanishHolidays:
-    """Names Danish public holidays by date; each year is computed once, when first asked."""
+class YearStore(Protocol):
+    """Somewhere a year's holiday table can be kept between processes."""
 
-    def __init__(self) -> None:
+    def load(self, year: int) -> Mapping[date, str] | None:
+        """The table of ``year`` if kept, else None."""
+
+    def save(self, year: int, table: Mapping[date, str]) -> None:
+        """Keep the table of ``year``."""
+
+
+class DanishHolidays:
+    """Names Danish public holidays by date; each year is computed once, when first asked.
+
+    The ``holidays`` package loads the tables of every country it knows (some 17 MB) to answer
+    for one; with a ``store`` a process that finds the year already kept never imports it.
+    """
+
+    def __init__(self, store: YearStore | None = None) -> None:
         self._years: dict[int, dict[date, str]] = {}
+        self._store = store
 
     def name(self, day: date) -> str | None:
         """The holiday's Danish name (``"Juledag"``), or None on an ordinary day."""
@@ -31,9 +46,18 @@ class DanishHolidays:
     def _year(self, year: int) -> dict[date, str]:
         found = self._years.get(year)
         if found is None:
-            # expand=False: a lookup must never quietly add another year to this one's table.
-            table = holidays.country_holidays(
-                COUNTRY, years=year, language=LANGUAGE, categories=("public",), expand=False
-            )
-            found = self._years[year] = dict(table.items())
+            kept = self._store.load(year) if self._store is not None else None
+            found = self._years[year] = dict(kept) if kept is not None else _compute(year)
+            if kept is None and self._store is not None:
+                self._store.save(year, found)
         return found
+
+
+def _compute(year: int) -> dict[date, str]:
+    import holidays  # here, not at the top: a kept year must not pay for the import
+
+    # expand=False: a lookup must never quietly add another year to this one's table.
+    table = holidays.country_holidays(
+        COUNTRY, years=year, language=LANGUAGE, categories=("public",), expand=False
+    )
+    return dict(table.items())

@@ -81,21 +81,25 @@ class Schedule:
     self-service hours, since the building is open whenever staff are there.
     """
 
-    def __init__(self, settings: ScheduleSettings, tz: ZoneInfo) -> None:
+    def __init__(
+        self, settings: ScheduleSettings, tz: ZoneInfo, holidays: DanishHolidays | None = None
+    ) -> None:
         self._tz = tz
         self._self_service = tuple(settings.self_service.intervals(d) for d in range(7))
         self._staffed = tuple(settings.staffed.intervals(d) for d in range(7))
         self._holidays_closed = settings.public_holidays_closed
-        self._holidays = DanishHolidays()
+        self._holidays = holidays or DanishHolidays()
         self._exceptions = _index_exceptions(settings.exceptions)
         # One entry per date asked about: a few hundred a year, so no eviction is needed.
         self._days: dict[date, DayHours] = {}
         self._spans: dict[date, tuple[tuple[_Span, ...], tuple[_Span, ...]]] = {}
 
     @classmethod
-    def from_settings(cls, schedule: ScheduleSettings, timezone: str) -> Schedule:
+    def from_settings(
+        cls, schedule: ScheduleSettings, timezone: str, holidays: DanishHolidays | None = None
+    ) -> Schedule:
         """Build the schedule from the settings and the site's time zone name."""
-        return cls(schedule, ZoneInfo(timezone))
+        return cls(schedule, ZoneInfo(timezone), holidays)
 
     @property
     def timezone(self) -> ZoneInfo:

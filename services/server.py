@@ -28,7 +28,7 @@ from services.dashboard.auth import LoginThrottle, SessionStore, load_or_create_
 from services.dashboard.commands import Commander
 from services.dashboard.live import LiveHub
 from services.dashboard.web import TEMPLATES, Dashboard
-from services.schedule import Schedule
+from services.holiday_file import site_schedule
 from services.settings import Settings
 from services.store.engine import make_engine, make_sessionmaker
 
@@ -121,7 +121,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         throttle=LoginThrottle(d.login_max_failures, timedelta(minutes=d.login_window_minutes)),
         hub=hub,
         commander=commander,
-        schedule=Schedule.from_settings(settings.schedule, settings.site.timezone),
+        schedule=site_schedule(settings),
         clock=clock,
         templates=_templates(tz),
     )

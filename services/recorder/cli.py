@@ -96,10 +96,10 @@ def _retention(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from services.holiday_file import site_schedule
     from services.recorder.stats import write_csv, yearly_figures
-    from services.schedule import Schedule
 
-    schedule = Schedule.from_settings(settings.schedule, settings.site.timezone)
+    schedule = site_schedule(settings)
     with open_database(settings)() as session:
         figures = yearly_figures(session, settings.site.id, args.year, schedule)
     write_csv([figures], sys.stdout)
