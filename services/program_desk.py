@@ -97,7 +97,7 @@ class ProgramDesk:
         except IntegrityError:
             # Only a race the lock should have prevented gets here; the constraint held the line.
             return CheckInResult(CheckInOutcome.ALREADY)
-        details = {"event": uid, "title": result.title, "head_count": result.head_count}
+        details = {"event_id": uid, "title": result.title, "head_count": result.head_count}
         details["guest"] = patron_id is None
         self._publish(
             Event(

@@ -48,6 +48,8 @@ KEPT_DETAILS = frozenset(
         "kind",
         "event_id",
         "title",
+        "head_count",
+        "guest",
     }
 )
 WATERMARK = ("*", "retention")  # (site, key) in component_states: where the last run stopped

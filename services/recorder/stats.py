@@ -201,7 +201,11 @@ def peak_occupancy(
 def event_attendance(
     session: Session, site: str, start: datetime, end: datetime
 ) -> list[Attendance]:
-    """Check-ins per programme event (kiosk ``event.checkin`` with ``details.event_id``)."""
+    """People per programme event, from the kiosks' ``event.checkin`` events.
+
+    Each check-in brings ``details.head_count`` people (a family checking in as guests counts
+    as all of them); a check-in without it counts one.
+    """
     counts: Counter[str] = Counter()
     titles: dict[str, str] = {}
     for row in _rows(session, site, (str(EventType.EVENT_CHECKIN),), start, end):
@@ -209,7 +213,8 @@ def event_attendance(
         event_id = details.get("event_id")
         if event_id is None:
             continue
-        counts[str(event_id)] += 1
+        head_count = details.get("head_count")
+        counts[str(event_id)] += head_count if isinstance(head_count, int) and head_count > 0 else 1
         title = details.get("title")
         if isinstance(title, str):
             titles[str(event_id)] = title

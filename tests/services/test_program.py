@@ -241,7 +241,7 @@ def test_a_check_in_is_published_as_event_checkin_through_the_outbox(
     first, guests = payloads
     assert first["id"] == result.event_id and first["source"] == "k1"
     assert first["credential"] == "a1b2c3d4e5f6"
-    expected = {"event": "strik", "title": "Strikkecafé", "head_count": 1, "guest": False}
+    expected = {"event_id": "strik", "title": "Strikkecafé", "head_count": 1, "guest": False}
     assert first["details"] == expected
     assert guests["details"]["head_count"] == 3 and guests["details"]["guest"] is True
     assert publisher.wait_drained(5)  # acknowledged by the broker, gone from the outbox

@@ -61,7 +61,14 @@ DAY = [
     ev(EventType.OCCUPANCY_IN, utc(3, 8), inside=1),
     ev(EventType.EVENT_CHECKIN, utc(3, 17), "kiosk-1", event_id="e1", title="Strikkecafé"),
     ev(EventType.EVENT_CHECKIN, utc(3, 17, 5), "kiosk-1", event_id="e1", title="Strikkecafé"),
-    ev(EventType.EVENT_CHECKIN, utc(3, 18), "kiosk-2", event_id="e2", title="Lektiehjælp"),
+    ev(
+        EventType.EVENT_CHECKIN,
+        utc(3, 18),
+        "kiosk-2",
+        event_id="e2",
+        title="Lektiehjælp",
+        head_count=3,
+    ),
 ]
 
 
@@ -141,7 +148,7 @@ def test_event_attendance_counts_kiosk_checkins_per_programme_event(
 ) -> None:
     with db() as session:
         rows = event_attendance(session, SITE, local(1, 0), local(5, 0))
-    assert rows == [Attendance("e1", "Strikkecafé", 2), Attendance("e2", "Lektiehjælp", 1)]
+    assert rows == [Attendance("e1", "Strikkecafé", 2), Attendance("e2", "Lektiehjælp", 3)]
 
 
 def test_yearly_figures_count_visits_by_the_people_counter_and_weekly_hours(
