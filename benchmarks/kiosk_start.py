@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,34 +28,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import free_port, start_xvfb  # noqa: E402
+
 AABENT = [sys.executable, "-m", "services.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    if shutil.which("Xvfb") is None:
-        sys.exit("kiosk_start: Xvfb is not installed (make test installs it)")
-    for number in range(200, 260):
-        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-            continue
-        proc = subprocess.Popen(
-            ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
-                return proc, f":{number}"
-            time.sleep(0.05)
-        proc.kill()
-        proc.wait()
-    sys.exit("kiosk_start: could not start Xvfb")
 
 
 def _environment(folder: Path, display: str) -> dict[str, str]:
@@ -68,7 +43,7 @@ def _environment(folder: Path, display: str) -> dict[str, str]:
             "KIVY_HOME": str(folder / "kivy"),
             "AABENT__SITE__DATA_DIR": json.dumps(str(folder)),
             "AABENT__SITE__KEY_FILE": json.dumps(str(folder / "site.key")),
-            "AABENT__MQTT__PORT": str(_free_port()),  # nobody listens: no broker on start
+            "AABENT__MQTT__PORT": str(free_port()),  # nobody listens: no broker on start
             "AABENT__KIOSK__FULLSCREEN": "false",
         }
     )
@@ -151,7 +126,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    xvfb, display = _start_xvfb()
+    try:
+        xvfb, display = start_xvfb(first_display=200)
+    except RuntimeError as exc:
+        sys.exit(f"kiosk_start: {exc}")
     try:
         with tempfile.TemporaryDirectory(prefix="aabent-kiosk-bench-") as tmp:
             env = _environment(Path(tmp), display)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from services.store.engine import make_engine
 
+X11_DIR = Path("/tmp/.X11-unix")
 PG_URL = os.environ.get("AABENT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -38,6 +39,32 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
         except OSError:
             time.sleep(0.02)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def start_xvfb(first_display: int = 90) -> tuple[subprocess.Popen[bytes], str]:
+    """A real X server (Xvfb, 1280x800, 24 bit) on a free display number, and that display.
+
+    Raises RuntimeError naming the problem when Xvfb is missing or no display could be had.
+    """
+    if shutil.which("Xvfb") is None:
+        raise RuntimeError("Xvfb is not installed: run `make test`, which installs it")
+    for number in range(first_display, first_display + 100):
+        socket_path = X11_DIR / f"X{number}"
+        if Path(f"/tmp/.X{number}-lock").exists() or socket_path.exists():
+            continue
+        proc = subprocess.Popen(
+            ["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            if socket_path.exists():
+                return proc, f":{number}"
+            time.sleep(0.05)
+        proc.kill()  # lost a race for the number, or too slow: try the next one
+        proc.wait()
+    raise RuntimeError(f"Xvfb did not start on any display from :{first_display}")
 
 
 @dataclass

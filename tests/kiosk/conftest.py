@@ -9,9 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,41 +32,17 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from kiosk.background import Inline  # noqa: E402
 from kiosk.i18n import Translator  # noqa: E402
 from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
+from tests.conftest import start_xvfb  # noqa: E402
 from tests.kiosk.library import Library, build_library  # noqa: E402
-
-X11_DIR = Path("/tmp/.X11-unix")
-
-
-def _free_display() -> int:
-    """A display number with neither a lock file nor a socket."""
-    for number in range(90, 190):
-        if not Path(f"/tmp/.X{number}-lock").exists() and not (X11_DIR / f"X{number}").exists():
-            return number
-    raise RuntimeError("no free X display number between :90 and :189")
 
 
 @pytest.fixture(scope="session")
 def xvfb() -> Iterator[str]:
     """An Xvfb server (1280x800, 24 bit) for the session; DISPLAY points at it."""
-    if shutil.which("Xvfb") is None:
-        pytest.fail("Xvfb is not installed: run `make test`, which installs it")
-    for _attempt in range(5):
-        display = f":{_free_display()}"
-        proc = subprocess.Popen(
-            ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        socket = X11_DIR / f"X{display[1:]}"
-        while proc.poll() is None and not socket.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if proc.poll() is None and socket.exists():
-            break
-        proc.kill()  # lost a race for the number: try the next one
-        proc.wait()
-    else:
-        pytest.fail("Xvfb did not start")
+    try:
+        proc, display = start_xvfb()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     previous = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = display
     yield display
