@@ -40,11 +40,16 @@ from services.holiday_file import site_schedule
 from services.lockout import LockoutPolicy
 from services.occupancy import BeamCounter
 from services.patrons import PatronDirectory
-from services.settings import Settings
+from services.settings import ReaderSettings, Settings
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
 
 log = logging.getLogger(__name__)
+
+
+def reader_id(door_id: str, index: int, reader: ReaderSettings) -> str:
+    """The id a reader has in events and door states: ``main.0.em4100``."""
+    return f"{door_id}.{index}.{reader.kind}"
 
 
 class BusSink:
@@ -134,7 +139,7 @@ class DoorService:
 
     def _unit(self, door_id: str) -> DoorUnit:
         cfg = self.settings.doors[door_id]
-        reader_ids = [f"{door_id}.{i}.{r.kind}" for i, r in enumerate(cfg.readers)]
+        reader_ids = [reader_id(door_id, i, r) for i, r in enumerate(cfg.readers)]
         pin_timeout = min(
             (r.pin_timeout_s for r in cfg.readers if r.kind == "pinpad"), default=10.0
         )
@@ -166,33 +171,35 @@ class DoorService:
             )
         for door_id, cfg in self.settings.doors.items():
             for i, rcfg in enumerate(cfg.readers):
-                rid = f"{door_id}.{i}.{rcfg.kind}"
-                if rcfg.kind == "wiegand":
-                    assert rcfg.d0_pin is not None and rcfg.d1_pin is not None
-                    self.readers.append(
-                        WiegandReader(
-                            rid,
-                            rcfg.d0_pin,
-                            rcfg.d1_pin,
-                            ctl.on_reader_input,
-                            pin_factory=self.pin_factory,
-                            pin_timeout_s=rcfg.pin_timeout_s,
-                        )
-                    )
-                    ctl.on_reader_status(rid, True, None)
-                else:
-                    assert rcfg.url is not None
-                    reader = SerialReader(
-                        rid,
-                        rcfg.kind,
-                        rcfg.url,
-                        rcfg.baudrate,
-                        ctl.on_reader_input,
-                        ctl.on_reader_status,
-                        pin_timeout_s=rcfg.pin_timeout_s,
-                    )
-                    self.readers.append(reader)
-                    reader.start()
+                self._start_reader(reader_id(door_id, i, rcfg), rcfg, ctl)
+
+    def _start_reader(self, rid: str, rcfg: ReaderSettings, ctl: Controller) -> None:
+        if rcfg.kind == "wiegand":
+            assert rcfg.d0_pin is not None and rcfg.d1_pin is not None  # settings check this
+            self.readers.append(
+                WiegandReader(
+                    rid,
+                    rcfg.d0_pin,
+                    rcfg.d1_pin,
+                    ctl.on_reader_input,
+                    pin_factory=self.pin_factory,
+                    pin_timeout_s=rcfg.pin_timeout_s,
+                )
+            )
+            ctl.on_reader_status(rid, True, None)  # GPIO lines cannot be unplugged unseen
+            return
+        assert rcfg.url is not None  # settings check this
+        reader = SerialReader(
+            rid,
+            rcfg.kind,
+            rcfg.url,
+            rcfg.baudrate,
+            ctl.on_reader_input,
+            ctl.on_reader_status,
+            pin_timeout_s=rcfg.pin_timeout_s,
+        )
+        self.readers.append(reader)
+        reader.start()
 
     def start(self) -> None:
         """Build and start everything; the controller decides even if the broker never comes."""

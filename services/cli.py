@@ -64,8 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _unavailable(sub: Any, module: str, missing: str) -> None:
     """Say which package is missing instead of failing every other subcommand."""
     command = module.split(".")[-2] if module.endswith(".cli") else module.split(".")[-1]
-    p = sub.add_parser(command, help=f"(unavailable here: needs {missing})", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    # No option prefixes: whatever options the real job takes are swallowed, not refused.
+    p = sub.add_parser(
+        command, help=f"(unavailable here: needs {missing})", add_help=False, prefix_chars="\0"
+    )
+    p.add_argument("rest", nargs="*")
 
     def handler(_args: argparse.Namespace, _settings: Settings) -> int:
         print(
