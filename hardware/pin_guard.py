@@ -58,16 +58,15 @@ class PinGuard:
         since = now - self.policy.attack_window
         with self._sessions.begin() as session:
             failures, success, blocked = lockouts.card_history(session, credential_hash, now)
-            before_card = self.policy.card_state(failures, success, now)
-            before_reader = self.policy.reader_state(
-                lockouts.reader_history(session, reader_id, since), now
-            )
+            recent = lockouts.reader_history(session, reader_id, since)
             lockouts.record_failure(session, credential_hash, reader_id, now)
-            failures, success, blocked = lockouts.card_history(session, credential_hash, now)
+            # The standing before and after this failure, from one read of the history.
+            before_card = self.policy.card_state(failures, success, now)
+            before_reader = self.policy.reader_state(recent, now)
+            failures = [*failures, now]
             card = self.policy.card_state(failures, success, now)
-            reader = self.policy.reader_state(
-                lockouts.reader_history(session, reader_id, since), now
-            )
+            recent = [*recent, (now, credential_hash)]
+            reader = self.policy.reader_state(recent, now)
             events: list[tuple[EventType, dict[str, Any]]] = []
             if card.blocked and not blocked:
                 lockouts.set_blocked(session, credential_hash, now)
@@ -76,7 +75,8 @@ class PinGuard:
                 until = card.locked_until.isoformat()
                 events.append((EventType.PIN_LOCKED_OUT, {"until": until}))
             if reader.attack and not before_reader.attack:
-                events.append((EventType.READER_ATTACK, {"cards": self.policy.attack_cards}))
+                cards = len({card for _, card in recent})
+                events.append((EventType.READER_ATTACK, {"cards": cards}))
         return events
 
     def succeeded(self, credential_hash: str, now: datetime) -> None:

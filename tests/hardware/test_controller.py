@@ -230,7 +230,7 @@ def test_guessing_on_many_cards_throttles_the_reader_and_raises_an_alarm(rig: Ri
     for n in range(5):
         rig.swipe(card=f"2000000{n}", pin="0000")
         rig.clock.advance(2)
-    assert EventType.READER_ATTACK in rig.sink.types()
+    assert rig.sink.last(EventType.READER_ATTACK).details["cards"] == 5
     rig.swipe()
     assert rig.sink.last(EventType.ACCESS_DENIED).reason == "reader_throttled"
 
