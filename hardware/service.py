@@ -41,8 +41,8 @@ from services.lockout import LockoutPolicy
 from services.occupancy import BeamCounter
 from services.patrons import PatronDirectory
 from services.settings import ReaderSettings, Settings
-from services.store.engine import make_engine, make_sessionmaker
-from services.store.schema import create_schema
+from services.store.engine import make_sessionmaker
+from services.store.schema import open_database
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +109,7 @@ class DoorService:
         """Storage, directory, bus, controller and readers, wired together."""
         s = self.settings
         key = SiteKey.load_or_create(s.site.key_file)
-        engine = make_engine(s.database_url)
-        create_schema(engine)
+        engine = open_database(s.database_url)
         sessions = make_sessionmaker(engine)
         topics = Topics(s.mqtt.prefix, s.site.id)
         self.outbox = Outbox(s.outbox_path)

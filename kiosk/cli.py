@@ -72,12 +72,9 @@ def _rss_mb() -> float:
 
 
 def _database(settings: Settings) -> Any:
-    from services.store.engine import make_engine
-    from services.store.schema import create_schema
+    from services.store.schema import open_database
 
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
-    return engine
+    return open_database(settings.database_url)
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:

@@ -124,11 +124,10 @@ def _account(
 def open_services(settings: Settings) -> KioskServices:
     """Open the database (migrated), the directory, the program desk and the MQTT parts."""
     from services.directory import open_directory  # imports SIP2 only when configured
-    from services.store.engine import make_engine, make_sessionmaker
-    from services.store.schema import create_schema
+    from services.store.engine import make_sessionmaker
+    from services.store.schema import open_database
 
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    engine = open_database(settings.database_url)
     sessions = make_sessionmaker(engine)
     key = SiteKey.load_or_create(settings.site.key_file)
     tz = ZoneInfo(settings.site.timezone)

@@ -78,12 +78,11 @@ def _opened(settings: Settings) -> Iterator[tuple[LocalRegistry, sessionmaker[Se
     # Imported here so that `aabent --help` and the door's commands do not load SQLAlchemy.
     from services.credentials import SiteKey
     from services.registry import LocalRegistry
-    from services.store.engine import make_engine, make_sessionmaker
-    from services.store.schema import create_schema
+    from services.store.engine import make_sessionmaker
+    from services.store.schema import open_database
 
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
-        create_schema(engine)
         key = SiteKey.load_or_create(settings.site.key_file)
         sessions = make_sessionmaker(engine)
         yield LocalRegistry(sessions, key), sessions, key

@@ -30,7 +30,7 @@ from services.dashboard.live import LiveHub
 from services.dashboard.web import TEMPLATES, Dashboard
 from services.holiday_file import site_schedule
 from services.settings import Settings
-from services.store.engine import make_engine, make_sessionmaker
+from services.store.engine import make_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +225,9 @@ class Server:
 
 def run_server(settings: Settings) -> int:
     """``aabent server``: open and migrate the database, then serve until stopped."""
-    from services.store.schema import create_schema
+    from services.store.schema import open_database
 
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    engine = open_database(settings.database_url)
     Server(settings, engine).serve()
     engine.dispose()
     return 0

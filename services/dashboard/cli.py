@@ -52,12 +52,11 @@ def _server(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _users(args: argparse.Namespace, settings: Settings) -> int:
-    from services.store.engine import make_engine, make_sessionmaker
-    from services.store.schema import create_schema
+    from services.store.engine import make_sessionmaker
+    from services.store.schema import open_database
 
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
-        create_schema(engine)
         return run_users(args, make_sessionmaker(engine), _asker(args))
     finally:
         engine.dispose()

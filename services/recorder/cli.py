@@ -43,12 +43,10 @@ def _now() -> datetime:
 
 def open_database(settings: Settings) -> sessionmaker[Session]:
     """Migrate the database to the newest schema and return its sessions."""
-    from services.store.engine import make_engine, make_sessionmaker
-    from services.store.schema import create_schema
+    from services.store.engine import make_sessionmaker
+    from services.store.schema import open_database as open_engine
 
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
-    return make_sessionmaker(engine)
+    return make_sessionmaker(open_engine(settings.database_url))
 
 
 def run_recorder(settings: Settings, done: threading.Event) -> int:

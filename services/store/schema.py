@@ -136,6 +136,17 @@ def create_schema(engine: Engine) -> None:
         command.upgrade(config, "heads")
 
 
+def open_database(url: str) -> Engine:
+    """An engine on ``url`` with its database at the newest schema: how every process starts."""
+    engine = make_engine(url)
+    try:
+        create_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
 def schema_differences(connection: Connection) -> list[Any]:
     """What Alembic sees between the database and the models; empty when they agree."""
     from alembic.autogenerate import compare_metadata
