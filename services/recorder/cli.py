@@ -41,19 +41,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def open_database(settings: Settings) -> sessionmaker[Session]:
+def open_sessions(settings: Settings) -> sessionmaker[Session]:
     """Migrate the database to the newest schema and return its sessions."""
     from services.store.engine import make_sessionmaker
-    from services.store.schema import open_database as open_engine
+    from services.store.schema import open_database
 
-    return make_sessionmaker(open_engine(settings.database_url))
+    return make_sessionmaker(open_database(settings.database_url))
 
 
 def run_recorder(settings: Settings, done: threading.Event) -> int:
     """Record until ``done`` is set: recorder, notifier, discovery and the daily purge."""
     from services.recorder.service import RecorderService, recorder_bus
 
-    sessions = open_database(settings)
+    sessions = open_sessions(settings)
     site = settings.site.id
     bus = recorder_bus(settings)
     service = RecorderService(settings, sessions, bus)
@@ -85,7 +85,7 @@ def _recorder(_args: argparse.Namespace, settings: Settings) -> int:
 def _retention(_args: argparse.Namespace, settings: Settings) -> int:
     from services.recorder.retention import run_once
 
-    result = run_once(open_database(settings), _now(), settings.retention.days)
+    result = run_once(open_sessions(settings), _now(), settings.retention.days)
     print(
         f"retention: {result.events} events stripped, {result.pin_rows} PIN rows deleted "
         f"(before {result.cutoff.isoformat()})"
@@ -98,7 +98,7 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from services.recorder.stats import write_csv, yearly_figures
 
     schedule = site_schedule(settings)
-    with open_database(settings)() as session:
+    with open_sessions(settings)() as session:
         figures = yearly_figures(session, settings.site.id, args.year, schedule)
     write_csv([figures], sys.stdout)
     return 0
