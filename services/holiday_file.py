@@ -60,10 +60,12 @@ class HolidayFile:
         except (TypeError, ValueError):
             return None
 
-    def save(self, year: int, table: Mapping[date, str]) -> None:
-        """Keep ``year``'s table (written whole and renamed into place, so never half)."""
+    def save(self, tables: Mapping[int, Mapping[date, str]]) -> None:
+        """Keep these years' tables (written whole and renamed into place, so never half)."""
         data = self._read() or {"package": self._package, "years": {}}
-        data["years"][str(year)] = {day.isoformat(): name for day, name in sorted(table.items())}
+        for year, table in tables.items():
+            days = sorted(table.items())
+            data["years"][str(year)] = {day.isoformat(): name for day, name in days}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")

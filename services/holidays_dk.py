@@ -16,23 +16,26 @@ from typing import Protocol
 
 COUNTRY = "DK"
 LANGUAGE = "da"
+# A missing year is computed with the four after it: a kiosk or door controller that runs into
+# the new year (or looks a week ahead in December) then finds it kept, not importing the package.
+YEARS_AT_ONCE = 5
 
 
 class YearStore(Protocol):
-    """Somewhere a year's holiday table can be kept between processes."""
+    """Somewhere holiday tables can be kept between processes."""
 
     def load(self, year: int) -> Mapping[date, str] | None:
         """The table of ``year`` if kept, else None."""
 
-    def save(self, year: int, table: Mapping[date, str]) -> None:
-        """Keep the table of ``year``."""
+    def save(self, tables: Mapping[int, Mapping[date, str]]) -> None:
+        """Keep these tables, by year."""
 
 
 class DanishHolidays:
     """Names Danish public holidays by date; each year is computed once, when first asked.
 
-    The ``holidays`` package loads the tables of every country it knows (some 17 MB) to answer
-    for one; with a ``store`` a process that finds the year already kept never imports it.
+    The ``holidays`` package loads tables of many countries (some 17 MB) to answer for one; with
+    a ``store`` a process that finds the year already kept never imports it.
     """
 
     def __init__(self, store: YearStore | None = None) -> None:
@@ -45,19 +48,27 @@ class DanishHolidays:
 
     def _year(self, year: int) -> dict[date, str]:
         found = self._years.get(year)
-        if found is None:
-            kept = self._store.load(year) if self._store is not None else None
-            found = self._years[year] = dict(kept) if kept is not None else _compute(year)
-            if kept is None and self._store is not None:
-                self._store.save(year, found)
-        return found
+        if found is not None:
+            return found
+        kept = self._store.load(year) if self._store is not None else None
+        if kept is not None:
+            found = self._years[year] = dict(kept)
+            return found
+        tables = _compute(range(year, year + YEARS_AT_ONCE))
+        self._years.update(tables)
+        if self._store is not None:
+            self._store.save(tables)
+        return tables[year]
 
 
-def _compute(year: int) -> dict[date, str]:
+def _compute(years: range) -> dict[int, dict[date, str]]:
     import holidays  # here, not at the top: a kept year must not pay for the import
 
-    # expand=False: a lookup must never quietly add another year to this one's table.
+    # expand=False: a lookup must never quietly add another year to these tables.
     table = holidays.country_holidays(
-        COUNTRY, years=year, language=LANGUAGE, categories=("public",), expand=False
+        COUNTRY, years=years, language=LANGUAGE, categories=("public",), expand=False
     )
-    return dict(table.items())
+    tables: dict[int, dict[date, str]] = {year: {} for year in years}
+    for day, name in table.items():
+        tables[day.year][day] = name
+    return tables

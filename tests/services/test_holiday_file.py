@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from services.holiday_file import FILE_NAME, HolidayFile, site_schedule
-from services.holidays_dk import DanishHolidays
+from services.holidays_dk import YEARS_AT_ONCE, DanishHolidays
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,12 +23,25 @@ def test_a_year_is_computed_once_and_then_read_from_the_file(tmp_path: Path) -> 
     assert date(2026, 6, 5) not in kept  # Grundlovsdag is no helligdag
 
 
+def test_a_missing_year_is_kept_with_the_years_after_it(tmp_path: Path) -> None:
+    # a process that runs into the new year must find it kept, not import the package then
+    file = HolidayFile(tmp_path / FILE_NAME)
+    DanishHolidays(file).name(date(2026, 12, 31))
+    kept = {year: file.load(year) for year in range(2025, 2026 + YEARS_AT_ONCE + 1)}
+    assert [year for year, table in kept.items() if table is not None] == [
+        2026 + n for n in range(YEARS_AT_ONCE)
+    ]
+    table_2027 = kept[2027]
+    assert table_2027 is not None and table_2027[date(2027, 3, 28)] == "Påskedag"
+    assert all(day.year == 2027 for day in table_2027)
+
+
 def test_a_kept_year_is_answered_without_importing_the_holidays_package(tmp_path: Path) -> None:
     DanishHolidays(HolidayFile(tmp_path / FILE_NAME)).name(date(2026, 1, 1))
     probe = (
         "import sys; from datetime import date; from pathlib import Path; "
         "from services.holiday_file import HolidayFile; "
-        "from services.holidays_dk import DanishHolidays; "
+        "from services.holidays_dk import YEARS_AT_ONCE, DanishHolidays; "
         f"h = DanishHolidays(HolidayFile(Path({str(tmp_path / FILE_NAME)!r}))); "
         "print(h.name(date(2026, 12, 26)), 'holidays' in sys.modules)"
     )
