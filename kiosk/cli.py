@@ -53,7 +53,7 @@ def _kiosk(args: argparse.Namespace, settings: Settings) -> int:
 
     def first_frame() -> None:
         # The benchmark's probe: how long to the first frame of Home, and how much memory.
-        print(json.dumps({"first_frame_s": time.perf_counter() - STARTED, "rss_mb": _rss_mb()}))
+        print(json.dumps({"first_frame_s": time.perf_counter() - STARTED, "rss_mb": rss_mb()}))
         sys.stdout.flush()
         assert app is not None
         app.stop()
@@ -63,7 +63,7 @@ def _kiosk(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     """This process's resident memory now, from /proc (Linux)."""
     for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

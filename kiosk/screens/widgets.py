@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
-from kivy.graphics import Color, Ellipse, Line, Rectangle
+from kivy.graphics import Color, Line, Rectangle, SmoothEllipse
 from kivy.metrics import dp, sp
 from kivy.properties import ListProperty, ObjectProperty, OptionProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -40,14 +41,19 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.orientation = "vertical"
-        self._build()
+        self._keys: list[KeyButton] = []
+        self._built = ""
+        # kv sets ``layout`` only after __init__: building at once would build the letters for
+        # every numeric pad first and throw them away (with their textures).
+        Clock.schedule_once(lambda _dt: self._build(), -1)
         app = App.get_running_app()
         if app is not None:
-            app.tr.bind(lang=lambda *_: self._build())
+            app.tr.bind(lang=lambda *_: self._relabel())
 
     def on_layout(self, *_args: Any) -> None:
         """Rebuild for the other layout."""
-        self._build()
+        if self._built:
+            self._build()
 
     def on_key(self, key: str) -> None:
         """Default handler of the ``on_key`` event."""
@@ -58,8 +64,16 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
             return str(app.tr.s[f"keys.{key}"])
         return key.upper() if self.layout == "alpha" else key
 
+    def _relabel(self) -> None:
+        for button in self._keys:
+            button.text = self._caption(button.key)
+
     def _build(self) -> None:
+        if self._built == self.layout:
+            return
+        self._built = self.layout
         self.clear_widgets()
+        self._keys = []
         rows = ALPHA_ROWS if self.layout == "alpha" else DIGIT_ROWS
         bottom = ALPHA_BOTTOM if self.layout == "alpha" else DIGIT_BOTTOM
         for row in (*[[(k, 1.0) for k in r] for r in rows], list(bottom)):
@@ -68,6 +82,7 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
                 button = KeyButton(key=key, text=self._caption(key), size_hint_x=width)
                 button.bind(on_release=lambda b: self.dispatch("on_key", b.key))
                 line.add_widget(button)
+                self._keys.append(button)
             self.add_widget(line)
 
 
@@ -146,7 +161,8 @@ class FloorPlanView(Widget):  # type: ignore[misc]
         x, y = self._to_screen(*plan.kiosk)
         radius = dp(9)
         Color(*self.fg)
-        Ellipse(pos=(x - radius, y - radius), size=(2 * radius, 2 * radius))
+        # anti-aliased by itself: the window has no multisampling (see kiosk.boot)
+        SmoothEllipse(pos=(x - radius, y - radius), size=(2 * radius, 2 * radius))
         if self.here_text:
             core = CoreLabel(text=self.here_text, font_size=sp(15), bold=True)
             core.refresh()
