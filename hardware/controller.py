@@ -18,7 +18,6 @@ from hardware.devices import Beam, DoorDevices
 from hardware.door import DoorMachine, Step
 from hardware.gatekeeper import Building, Gatekeeper
 from hardware.output import Output, Sink
-from hardware.pin_guard import PinGuard
 from hardware.readers import CardRead, PinCleared, PinEntered, ReaderFault, ReaderInput
 from hardware.remote import apply_command
 from hardware.signals import pattern_for
@@ -28,6 +27,7 @@ from services.credentials import Credential, SiteKey
 from services.events import EventType
 from services.occupancy import BeamCounter, Occupancy
 from services.patrons import PatronDirectory
+from services.pin_guard import PinGuard
 from services.schedule import Opening, OpeningState, Schedule
 from services.settings import Settings
 
@@ -333,7 +333,7 @@ class Controller:
                     self.tick()
 
     def tick(self) -> None:
-        """Expire unlock windows, raise alarms, time out PIN entry, follow the schedule."""
+        """Expire unlock windows, raise alarms, time out PIN entry, follow the schedule, tidy."""
         with self._lock:
             now = self.mono()
             for unit in self.units.values():
@@ -346,6 +346,7 @@ class Controller:
                     self._deadlines.pop(unit.door_id + "/pin", None)
                     self._entry(unit, pending.reader_id, pending.credential, None)
             self._check_opening()
+            self.gate.guard.tidy(self.wall(), self.settings.retention.days)
 
     def _check_opening(self) -> None:
         now = self.wall()

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hardware.pin_guard import PinGuard
 from services.access import AccessRules, Decision, DoorContext, DoorMode, Reason, decide
 from services.credentials import Credential, SiteKey
 from services.events import EventType
 from services.patrons import Authentication, PatronDirectory, PinCheck
+from services.pin_guard import PinGuard
 from services.schedule import OpeningState
 
 

@@ -25,7 +25,6 @@ from gpiozero.pins import Factory
 from hardware.controller import SITE, Controller, DoorUnit
 from hardware.devices import DoorDevices, FireInput
 from hardware.door import DoorMachine
-from hardware.pin_guard import PinGuard
 from hardware.serial_reader import SerialReader
 from hardware.simulate import Simulation, SimulationError
 from hardware.systemd_notify import notify, start_watchdog
@@ -40,6 +39,7 @@ from services.holiday_file import site_schedule
 from services.lockout import LockoutPolicy
 from services.occupancy import BeamCounter
 from services.patrons import PatronDirectory
+from services.pin_guard import PinGuard
 from services.settings import ReaderSettings, Settings
 from services.store.engine import make_sessionmaker
 from services.store.schema import open_database

@@ -296,6 +296,11 @@ class KioskApp(App):  # type: ignore[misc]
     def _refresh(self) -> None:
         self.clock_text = self.tr.catalog.time_text(self.services.clock())
         self.home_vm.refresh()
+        self.runner.run(self.services.tidy, lambda _: None, _tidy_failed)
         self._refreshes += 1
         if self._refreshes % EVENTS_EVERY == 0:
             self.home_vm.load_events()
+
+
+def _tidy_failed(error: BaseException) -> None:
+    log.error("PIN failure retention failed: %s", error)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kiosk.checkin import Identity, identify_with
 from kiosk.floorplan import FloorPlan, load_floorplan
 from services.account import AccountService, LocalAccount, Sip2Account
+from services.account_guard import GuardedAccount
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import Topics
@@ -29,7 +30,9 @@ from services.directory import close_directory
 from services.events import Event
 from services.holiday_file import site_schedule
 from services.loans import LoanRules
+from services.lockout import LockoutPolicy
 from services.patrons import PatronDirectory
+from services.pin_guard import PinGuard
 from services.program_desk import ProgramDesk
 from services.registry import LocalRegistry
 from services.schedule import Schedule
@@ -49,6 +52,7 @@ class KioskServices:
     clock: Callable[[], datetime]
     sessions: sessionmaker[Session]
     account: AccountService
+    guard: PinGuard
     directory: PatronDirectory
     desk: ProgramDesk
     key: SiteKey
@@ -73,6 +77,10 @@ class KioskServices:
 
         with self.sessions() as session:
             return item(session, record_id)
+
+    def tidy(self) -> None:
+        """Once a day: delete the kiosk's PIN failures older than the retention period."""
+        self.guard.tidy(self.clock(), self.settings.retention.days)
 
     def identify(self, credential: Credential) -> Identity | None:
         """Who holds the card (no PIN): for check-in; None for a card nobody holds."""
@@ -148,12 +156,22 @@ def open_services(settings: Settings) -> KioskServices:
     desk = ProgramDesk(
         sessions, kiosk=k.id, clock=clock, window=window, outbox=outbox, topics=topics
     )
+    guard = PinGuard(sessions, LockoutPolicy.from_settings(settings.access))
+    account = GuardedAccount(
+        _account(settings, sessions, directory, clock),
+        guard,
+        key,
+        kiosk=k.id,
+        clock=clock,
+        on_event=on_event,
+    )
     return KioskServices(
         settings=settings,
         schedule=site_schedule(settings),
         clock=clock,
         sessions=sessions,
-        account=_account(settings, sessions, directory, clock),
+        account=account,
+        guard=guard,
         directory=directory,
         desk=desk,
         key=key,

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy.exc import OperationalError
@@ -28,11 +29,13 @@ from services.sip2.account import Loan, RenewResult, Reservation
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "AccountLocked",
     "AccountRefused",
     "AccountService",
     "AccountUnavailable",
     "Loan",
     "LocalAccount",
+    "LockReason",
     "RenewRefusal",
     "RenewResult",
     "Reservation",
@@ -47,12 +50,33 @@ class AccountUnavailable(Exception):
 class AccountRefused(Exception):
     """The card is unknown or the PIN is wrong; the message never names the card."""
 
+    def __init__(self, message: str, *, wrong_pin: bool = False) -> None:
+        super().__init__(message)
+        self.wrong_pin = wrong_pin  # a known card with a wrong PIN: it counts towards a lockout
+
+
+class LockReason(StrEnum):
+    """Why :class:`AccountLocked`; the kiosk says each in its own words."""
+
+    LOCKED_OUT = "locked_out"  # a run of wrong PINs: for some minutes
+    BLOCKED = "blocked"  # many wrong PINs in a day: until staff lift it
+    THROTTLED = "throttled"  # wrong PINs for many cards here: the kiosk slows down
+
+
+class AccountLocked(Exception):
+    """Too many wrong PINs: the card is locked for a while or blocked, or the kiosk throttled."""
+
+    def __init__(self, why: LockReason) -> None:
+        super().__init__(f"PIN entry refused: {why}")
+        self.why = why
+
 
 class AccountService(Protocol):
     """Loans, reservations and renewals of the patron holding ``credential``.
 
-    Raises :class:`AccountUnavailable` or :class:`AccountRefused`; a refused renewal is not an
-    error but a :class:`RenewResult` with ``renewed=False`` and its reason.
+    Raises :class:`AccountUnavailable` or :class:`AccountRefused` (and, behind the kiosk's
+    :class:`~services.account_guard.GuardedAccount`, :class:`AccountLocked`); a refused renewal
+    is not an error but a :class:`RenewResult` with ``renewed=False`` and its reason.
     """
 
     def loans(self, credential: Credential, pin: str | None) -> list[Loan]:
@@ -95,7 +119,10 @@ class LocalAccount:
         try:
             auth = self._directory.authenticate(credential, pin)
             if auth.patron is None or auth.pin is not PinCheck.OK:
-                raise AccountRefused("the card is not known or the PIN is wrong")
+                wrong_pin = auth.patron is not None and auth.pin is PinCheck.WRONG
+                raise AccountRefused(
+                    "the card is not known or the PIN is wrong", wrong_pin=wrong_pin
+                )
             with self._sessions.begin() as session:
                 yield session, auth.patron
         except OperationalError as exc:
@@ -148,8 +175,9 @@ class Sip2Account:
 
         try:
             yield
-        except PatronRefused:
-            raise AccountRefused("the library system does not accept this card and PIN") from None
+        except PatronRefused as refused:
+            message = "the library system does not accept this card and PIN"
+            raise AccountRefused(message, wrong_pin=refused.wrong_pin) from None
         except Sip2Unavailable as exc:
             log.warning("library system unavailable for the account: %s", exc)
             raise AccountUnavailable("the library system cannot be reached") from None

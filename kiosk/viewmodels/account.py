@@ -19,6 +19,7 @@ from kiosk.i18n import Catalog, Translator
 from kiosk.input import read_card
 from kiosk.viewmodels.base import ViewModel
 from services.account import (
+    AccountLocked,
     AccountRefused,
     AccountService,
     Loan,
@@ -158,6 +159,11 @@ class AccountViewModel(ViewModel):
         self.relabel()
 
     def _refused(self, error: BaseException) -> None:
+        if isinstance(error, AccountLocked):
+            self._clear_patron()  # the card may not try again now: back to the start
+            self.step = "scan"
+            self._say(f"account.{error.why}", "error")
+            return
         if isinstance(error, AccountRefused):
             self._attempts += 1
             self._pin, self.pin_mask = "", ""
@@ -200,6 +206,9 @@ class AccountViewModel(ViewModel):
         self.relabel()
 
     def _renew_failed(self, error: BaseException) -> None:
+        if isinstance(error, AccountLocked):  # blocked by staff (or a door) meanwhile
+            self._refused(error)
+            return
         log.warning("renewal failed: %s", error.__class__.__name__)
         self._say("account.unavailable", "error")
 

@@ -149,7 +149,9 @@ class Sip2Directory:
             credential.number, pin, summary, timeout=self._account_s
         )
         if reply.valid_patron is not True or standing.blank(pin) or not reply.valid_password:
-            raise PatronRefused("the library system does not accept this card and PIN")
+            wrong_pin = reply.valid_patron is True and not standing.blank(pin)
+            message = "the library system does not accept this card and PIN"
+            raise PatronRefused(message, wrong_pin=wrong_pin)
         return reply
 
     def _complete(self, entry: Entry) -> Entry:

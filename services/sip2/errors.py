@@ -38,3 +38,7 @@ class FbsError(Sip2Unavailable):
 
 class PatronRefused(Sip2Error):
     """The library system answered, but not for this card + PIN (kiosk account requests)."""
+
+    def __init__(self, message: str, *, wrong_pin: bool = False) -> None:
+        super().__init__(message)
+        self.wrong_pin = wrong_pin  # a card it knows with a PIN it does not accept

@@ -15,20 +15,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from gpiozero.pins.mock import MockFactory
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from hardware.controller import SITE, Controller, DoorUnit
 from hardware.devices import DoorDevices
 from hardware.door import DoorMachine
-from hardware.pin_guard import PinGuard
 from hardware.readers import CardRead, PinEntered, ReaderFault
 from services.credentials import Credential, SiteKey
 from services.events import Event, EventType
 from services.lockout import LockoutPolicy
 from services.occupancy import BeamCounter
+from services.pin_guard import PinGuard
 from services.registry import LocalRegistry
 from services.schedule import Schedule
 from services.settings import DoorSettings, Settings
 from services.store.engine import make_engine, make_sessionmaker
+from services.store.lockouts import PinFailure
 from services.store.schema import create_schema
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -82,6 +85,7 @@ class Rig:
     clock: Clock
     factory: MockFactory
     registry: LocalRegistry
+    sessions: sessionmaker[Session]
 
     @property
     def lock_released(self) -> bool:
@@ -171,7 +175,7 @@ def build_rig(tmp_path: Path, settings: Settings, start: datetime) -> Rig:
         lambda w, b: ctl.on_beam("main", w, b),
     )
     ctl.start(timer=False)
-    return Rig(ctl, sink, clock, factory, registry)
+    return Rig(ctl, sink, clock, factory, registry, sessions)
 
 
 def test_card_and_pin_release_the_lock_and_relock_after_five_seconds(rig: Rig) -> None:
@@ -222,6 +226,23 @@ def test_wrong_pin_is_denied_and_five_in_a_row_lock_the_card(rig: Rig) -> None:
     rig.clock.advance(15 * 60 + 1)
     rig.swipe()
     assert rig.lock_released
+
+
+def test_pin_failures_are_deleted_on_the_controller_after_the_retention_period(rig: Rig) -> None:
+    # the server's retention run never sees them: they live in the controller's own database
+    def failures() -> int:
+        with rig.sessions() as session:
+            return session.scalar(select(func.count()).select_from(PinFailure)) or 0
+
+    rig.swipe(pin="9999")
+    rig.ctl.tick()
+    assert failures() == 1
+    rig.clock.advance(29 * 86400)
+    rig.ctl.tick()
+    assert failures() == 1  # 29 days: still within the 30-day period
+    rig.clock.advance(2 * 86400)
+    rig.ctl.tick()
+    assert failures() == 0
 
 
 def test_guessing_on_many_cards_throttles_the_reader_and_raises_an_alarm(rig: Rig) -> None:

@@ -11,7 +11,11 @@ from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.account import AccountViewModel
 from services.account import LocalAccount
+from services.account_guard import GuardedAccount
+from services.events import Event, EventType
 from services.loans import LoanRules
+from services.lockout import LockoutPolicy
+from services.pin_guard import PinGuard
 from services.registry import LocalRegistry
 from services.store.engine import make_sessionmaker
 from tests.kiosk.conftest import Deferred, Seeded
@@ -91,6 +95,27 @@ def test_a_wrong_pin_may_be_tried_again_three_times_at_most(tr: Translator, seed
         vm.key(digit)
     vm.key("ok")
     assert vm.step == "scan" and vm.message == "For mange forsøg. Spørg personalet."
+
+
+def test_scanning_again_does_not_give_a_guesser_more_tries(tr: Translator, seeded: Seeded) -> None:
+    # the kiosk's three tries end one attempt; the doors' lockout counts across attempts
+    events: list[Event] = []
+    inner = LocalAccount(seeded.sessions, seeded.library.registry, today=seeded.now.date)
+    guard = PinGuard(seeded.sessions, LockoutPolicy())
+    guarded = GuardedAccount(
+        inner, guard, KEY, kiosk="k1", clock=lambda: seeded.now, on_event=events.append
+    )
+    vm = AccountViewModel(tr, Inline(), account=guarded, today=seeded.now.date)
+    for _ in range(2):
+        for pin in ("0000", "1111", "2222"):
+            sign_in(vm, pin=pin)
+    assert vm.message == "For mange forkerte pinkoder. Prøv igen senere, eller spørg personalet."
+    assert vm.step == "scan" and KAREN_CARD not in texts(vm)
+    assert [e.type for e in events] == [EventType.PIN_LOCKED_OUT]
+    sign_in(vm)  # the right PIN, while the card is locked
+    assert not vm.signed_in and vm.message.startswith("For mange forkerte pinkoder.")
+    tr.toggle()
+    assert vm.message == "Too many wrong PINs. Try again later, or ask the staff."
 
 
 def test_renewals_show_per_item_results_with_reasons(tr: Translator, seeded: Seeded) -> None:

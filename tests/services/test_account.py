@@ -59,8 +59,17 @@ def test_a_refusal_keeps_the_library_systems_reason(sip2_account: AccountService
 
 
 def test_a_wrong_pin_is_refused_not_unavailable(sip2_account: AccountService) -> None:
-    with pytest.raises(AccountRefused):
+    with pytest.raises(AccountRefused) as refused:
         sip2_account.loans(SOREN, "0000")
+    assert refused.value.wrong_pin  # a card it knows: counts towards the kiosk's lockout
+
+
+def test_an_unknown_card_is_refused_without_counting_as_a_wrong_pin(
+    sip2_account: AccountService,
+) -> None:
+    with pytest.raises(AccountRefused) as refused:
+        sip2_account.loans(Credential.from_text("9000000099"), "1234")
+    assert not refused.value.wrong_pin
 
 
 def test_a_library_system_that_does_not_answer_is_unavailable(

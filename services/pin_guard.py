@@ -1,21 +1,26 @@
-"""PIN guessing defence for one controller: the pure policy over the persisted failures.
+"""PIN guessing defence for a door or a kiosk: the pure policy over the persisted failures.
 
 It works the same whichever directory answers (local registry or the library system), because
-the count lives on the door controller itself: a library system that is down cannot be asked how
-often a card failed, and the door must not forget a guessing attack when it restarts.
+the count lives in the device's own database: a library system that is down cannot be asked how
+often a card failed, and the device must not forget a guessing attack when it restarts. A door
+and a kiosk that share a database share the count.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.events import EventType
 from services.lockout import LockoutPolicy
 from services.store import lockouts
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class PinGuard:
     def __init__(self, sessions: sessionmaker[Session], policy: LockoutPolicy) -> None:
         self._sessions = sessions
         self.policy = policy
+        self._tidied: date | None = None
 
     def check(self, credential_hash: str, reader_id: str, now: datetime) -> Standing:
         """The card's lock/block and the reader's throttle at ``now``."""
@@ -83,3 +89,22 @@ class PinGuard:
         """A correct PIN ends a run of failures (the 24-hour count stays)."""
         with self._sessions.begin() as session:
             lockouts.record_success(session, credential_hash, now)
+
+    def tidy(self, now: datetime, retention_days: int) -> int | None:
+        """Once a day: delete PIN failures older than the retention period; the rows deleted.
+
+        The failures live on the device, not on the server, so the server's retention run never
+        sees them. None when today's tidy-up is done already (or failed: it is tried tomorrow).
+        """
+        if self._tidied == now.date():
+            return None
+        self._tidied = now.date()
+        try:
+            with self._sessions.begin() as session:
+                deleted = lockouts.purge_before(session, now - timedelta(days=retention_days))
+        except SQLAlchemyError as exc:
+            log.error("PIN failures not tidied away: %s", exc.__class__.__name__)
+            return None
+        if deleted:
+            log.info("retention: %d PIN failure rows deleted", deleted)
+        return deleted

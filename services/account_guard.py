@@ -1,0 +1,95 @@
+"""The kiosk's account behind the same PIN-guessing defence as the doors.
+
+Without it a card found in the street could be tried at the kiosk PIN after PIN, three at a time:
+the kiosk's own limit ends only the patron's attempt, not the guessing. Every account request
+first asks the :class:`~services.pin_guard.PinGuard` about the card and this kiosk; a wrong PIN
+for a card the directory knows is counted, and what it tips over (a lock, a block, an attack on
+this kiosk) becomes an event, as at a door.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from services.account import (
+    AccountLocked,
+    AccountRefused,
+    AccountService,
+    Loan,
+    LockReason,
+    RenewResult,
+    Reservation,
+)
+from services.credentials import Credential, SiteKey
+from services.events import Event
+from services.pin_guard import PinGuard
+
+T = TypeVar("T")
+
+
+class GuardedAccount:
+    """An :class:`~services.account.AccountService` whose PIN entries are counted and limited."""
+
+    def __init__(
+        self,
+        inner: AccountService,
+        guard: PinGuard,
+        key: SiteKey,
+        *,
+        kiosk: str,
+        clock: Callable[[], datetime],
+        on_event: Callable[[Event], None],
+    ) -> None:
+        self._inner, self._guard, self._key = inner, guard, key
+        self._kiosk, self._clock, self._on_event = kiosk, clock, on_event
+        self.reader_id = f"kiosk/{kiosk}"  # the lockout store's reader: one per kiosk
+
+    def _guarded(self, credential: Credential, call: Callable[[], T]) -> T:
+        now = self._clock()
+        card = self._key.credential_hash(credential)
+        standing = self._guard.check(card, self.reader_id, now)
+        if standing.blocked:
+            raise AccountLocked(LockReason.BLOCKED)
+        if standing.locked_out:
+            raise AccountLocked(LockReason.LOCKED_OUT)
+        if standing.reader_throttled:
+            raise AccountLocked(LockReason.THROTTLED)
+        try:
+            result = call()
+        except AccountRefused as refused:
+            if refused.wrong_pin:
+                for kind, details in self._guard.failed(card, self.reader_id, now):
+                    self._on_event(
+                        Event(
+                            type=kind,
+                            source=self._kiosk,
+                            ts=now,
+                            credential=self._key.pseudonym(credential),
+                            details={"reader": self.reader_id, **details},
+                        )
+                    )
+            raise
+        self._guard.succeeded(card, now)
+        return result
+
+    def loans(self, credential: Credential, pin: str | None) -> list[Loan]:
+        """The patron's loans, once the card's standing allows a PIN."""
+        return self._guarded(credential, lambda: self._inner.loans(credential, pin))
+
+    def reservations(self, credential: Credential, pin: str | None) -> list[Reservation]:
+        """The patron's reservations, once the card's standing allows a PIN."""
+        return self._guarded(credential, lambda: self._inner.reservations(credential, pin))
+
+    def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
+        """Renew one loan, once the card's standing allows a PIN."""
+        return self._guarded(credential, lambda: self._inner.renew(credential, pin, item_id))
+
+    def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]:
+        """Renew every loan, once the card's standing allows a PIN."""
+        return self._guarded(credential, lambda: self._inner.renew_all(credential, pin))
+
+    def end_session(self, credential: Credential, pin: str | None) -> None:
+        """Pass on: ending a session proves nothing about the PIN."""
+        self._inner.end_session(credential, pin)
