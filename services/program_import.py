@@ -1,10 +1,12 @@
 """``aabent program import FILE``: the event program from iCalendar (.ics) or CSV.
 
-iCalendar: each VEVENT with SUMMARY and DTSTART (DTEND or DURATION, else one hour); RRULE and
-EXDATE are expanded inside the import window, each occurrence its own event (uid ``UID/date``),
-so a weekly strikkecafé becomes one event per week. Two aabent properties carry what iCalendar
-has no field for: ``X-AABENT-CAPACITY:20`` and ``X-AABENT-REGISTRATION:TRUE``. Cancelled
-events (STATUS:CANCELLED) are skipped. Times are kept as instants; floating times are site time.
+iCalendar: each VEVENT with SUMMARY and DTSTART (DTEND or DURATION, else one hour); RRULE, RDATE
+and EXDATE are expanded inside the import window by ``recurring_ical_events``, each occurrence its
+own event (uid ``UID/date``), so a weekly strikkecafé becomes one event per week. An occurrence
+moved or cancelled on its own (RECURRENCE-ID) keeps the uid of the date it was planned for.
+Two aabent properties carry what iCalendar has no field for: ``X-AABENT-CAPACITY:20`` and
+``X-AABENT-REGISTRATION:TRUE``. Cancelled events (STATUS:CANCELLED) are skipped. Times are kept as
+instants; floating times are site time.
 
 CSV (``,`` or ``;``): ``title,start,end`` and optionally ``uid, location, capacity,
 registration, description, category``. ``start`` is ``2026-03-05 10:00`` or relative to the day
@@ -23,7 +25,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
 from sqlalchemy.orm import Session
 
 from services.program import EventSpec, upsert_events
@@ -98,43 +99,69 @@ def read_ics(
         calendar = Calendar.from_ical(raw)
     except ValueError as exc:
         raise ProgramImportError(f"{name}: not an iCalendar file: {exc}") from None
-    for number, component in enumerate(calendar.walk("VEVENT"), start=1):
-        where = f"{name}: event {number}"
+    for number, series in enumerate(_series(calendar.walk("VEVENT")), start=1):
         try:
-            yield from _occurrences(component, window)
-        except ValueError as exc:
-            skipped.append(f"{where}: {exc}")
+            yield from _occurrences(series, window)
+        except ValueError as exc:  # recurring_ical_events' errors are ValueErrors too
+            skipped.append(f"{name}: event {number}: {exc}")
 
 
-def _occurrences(component: Any, window: ImportWindow) -> Iterator[EventSpec]:
-    title = str(component.get("SUMMARY", "")).strip()
+def _series(components: list[Any]) -> Iterator[list[Any]]:
+    """VEVENTs grouped by UID, in file order: a recurring event and its moved occurrences."""
+    groups: dict[str, list[Any]] = {}
+    for index, component in enumerate(components):
+        uid = str(component.get("UID", "")).strip() or f"#{index}"
+        groups.setdefault(uid, []).append(component)
+    yield from groups.values()
+
+
+def _occurrences(series: list[Any], window: ImportWindow) -> Iterator[EventSpec]:
+    import recurring_ical_events
+    from icalendar import Calendar
+
+    master = next((c for c in series if c.get("RECURRENCE-ID") is None), series[0])
+    title = str(master.get("SUMMARY", "")).strip()
     if not title:
         raise ValueError("no SUMMARY")
-    if str(component.get("STATUS", "")).upper() == "CANCELLED":
-        return
-    if component.get("DTSTART") is None:
-        raise ValueError(f"{title!r} has no DTSTART")
-    start = _wall(component.get("DTSTART").dt, window.tz)
-    if component.get("DTEND") is not None:
-        length = _wall(component.get("DTEND").dt, window.tz) - start
-    elif component.get("DURATION") is not None:
-        length = component.get("DURATION").dt
+    for component in series:
+        if component.get("DTSTART") is None:
+            raise ValueError(f"{title!r} has no DTSTART")
+    uid = str(master.get("UID", "")).strip()
+    if not uid:
+        uid = f"{title}@{_wall(master.get('DTSTART').dt, window.tz).isoformat()}"
+    calendar = Calendar()
+    for component in series:
+        calendar.add_component(component)
+    recurring = any(c.get("RRULE") or c.get("RDATE") or c.get("RECURRENCE-ID") for c in series)
+    # The library applies RRULE, RDATE, EXDATE and moved or cancelled single occurrences
+    # (RECURRENCE-ID), expanding in the event's own zone so 10:00 stays 10:00 across DST.
+    found = recurring_ical_events.of(calendar).between(window.start, window.end)
+    for occurrence in found:
+        if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
+            continue
+        start = _wall(occurrence.get("DTSTART").dt, window.tz)
+        length = _length(occurrence, start, window.tz, title)
+        # A moved occurrence keeps the uid of the date it was planned for, and so its seats.
+        planned = occurrence.get("RECURRENCE-ID")
+        day = _wall(planned.dt, window.tz).date() if planned is not None else start.date()
+        yield EventSpec(
+            uid=f"{uid}/{day.isoformat()}" if recurring else uid,
+            starts=start.replace(tzinfo=window.tz),
+            ends=(start + length).replace(tzinfo=window.tz),
+            **_ics_fields(occurrence, str(occurrence.get("SUMMARY", "")).strip() or title),
+        )
+
+
+def _length(occurrence: Any, start: datetime, tz: ZoneInfo, title: str) -> timedelta:
+    if occurrence.get("DTEND") is not None:
+        length = _wall(occurrence.get("DTEND").dt, tz) - start
+    elif occurrence.get("DURATION") is not None:
+        length = occurrence.get("DURATION").dt
     else:
         length = _ONE_HOUR
     if length <= timedelta(0):
         raise ValueError(f"{title!r} ends before it starts")
-    uid = str(component.get("UID", "")).strip() or f"{title}@{start.isoformat()}"
-    common = _ics_fields(component, title)
-    for wall in _starts(component, start, window):
-        begins = wall.replace(tzinfo=window.tz)
-        ends = (wall + length).replace(tzinfo=window.tz)
-        recurring = component.get("RRULE") is not None
-        yield EventSpec(
-            uid=f"{uid}/{wall.date().isoformat()}" if recurring else uid,
-            starts=begins,
-            ends=ends,
-            **common,
-        )
+    return length
 
 
 def _wall(value: date | datetime, tz: ZoneInfo) -> datetime:
@@ -144,39 +171,6 @@ def _wall(value: date | datetime, tz: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(tz).replace(tzinfo=None)
-
-
-def _starts(component: Any, start: datetime, window: ImportWindow) -> Iterator[datetime]:
-    """Wall-clock starts inside the window: the one start, or the rule's occurrences.
-
-    Expanded in wall-clock time, so a 10:00 event stays at 10:00 across a DST change.
-    """
-    lo = window.start.astimezone(window.tz).replace(tzinfo=None)
-    hi = window.end.astimezone(window.tz).replace(tzinfo=None)
-    rule = component.get("RRULE")
-    if rule is None:
-        if lo <= start < hi:
-            yield start
-        return
-    text = rule.to_ical().decode()
-    try:
-        occurrences = rrulestr(text, dtstart=start, ignoretz=True).between(lo, hi, inc=True)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"RRULE {text!r}: {exc}") from None
-    excluded = _exdates(component, window.tz)
-    for wall in occurrences:
-        if wall not in excluded and wall.date() not in excluded:
-            yield wall
-
-
-def _exdates(component: Any, tz: ZoneInfo) -> set[date | datetime]:
-    found: set[date | datetime] = set()
-    value = component.get("EXDATE")
-    for group in value if isinstance(value, list) else ([value] if value is not None else []):
-        for item in group.dts:
-            dt = item.dt
-            found.add(_wall(dt, tz) if isinstance(dt, datetime) else dt)
-    return found
 
 
 def _ics_fields(component: Any, title: str) -> dict[str, Any]:

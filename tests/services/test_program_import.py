@@ -111,6 +111,62 @@ def test_importing_again_updates_events_and_keeps_their_seats(db: Engine, tmp_pa
     assert {e.location for e in events if e.title == "Strikkecafé"} == {"Salen"}
 
 
+MOVED = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:sang@test
+SUMMARY:Fællessang
+DTSTART;TZID=Europe/Copenhagen:20260305T140000
+DTEND;TZID=Europe/Copenhagen:20260305T150000
+RRULE:FREQ=WEEKLY;BYDAY=TH
+END:VEVENT
+BEGIN:VEVENT
+UID:sang@test
+RECURRENCE-ID;TZID=Europe/Copenhagen:20260326T140000
+SUMMARY:Fællessang (flyttet)
+DTSTART;TZID=Europe/Copenhagen:20260327T160000
+DTEND;TZID=Europe/Copenhagen:20260327T170000
+LOCATION:Salen
+END:VEVENT
+BEGIN:VEVENT
+UID:sang@test
+RECURRENCE-ID;TZID=Europe/Copenhagen:20260402T140000
+SUMMARY:Fællessang
+STATUS:CANCELLED
+DTSTART;TZID=Europe/Copenhagen:20260402T140000
+END:VEVENT
+BEGIN:VEVENT
+UID:broken@test
+SUMMARY:Regel uden mening
+DTSTART;TZID=Europe/Copenhagen:20260323T100000
+RRULE:FREQ=SOMETIMES
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_a_moved_or_cancelled_occurrence_replaces_the_planned_one(
+    db: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "program.ics"
+    path.write_text(MOVED, encoding="utf-8")
+    report = run_import(db, path)
+    assert len(report.skipped) == 1 and "event 2" in report.skipped[0]  # the broken rule only
+    singing = [(e.uid, e.title, e.starts.astimezone(ZONE), e.location) for e in stored(db)]
+    assert singing == [
+        # planned for Thursday 26 March, moved to Friday 16:00: same uid, so its seats stay
+        (
+            "sang@test/2026-03-26",
+            "Fællessang (flyttet)",
+            datetime(2026, 3, 27, 16, tzinfo=ZONE),
+            "Salen",
+        ),
+        # 2 April cancelled; 9 April as planned, at 14:00 after summer time began
+        ("sang@test/2026-04-09", "Fællessang", datetime(2026, 4, 9, 14, tzinfo=ZONE), ""),
+    ]
+
+
 def test_csv_takes_absolute_and_relative_dates_and_reports_bad_rows(
     db: Engine, tmp_path: Path
 ) -> None:
