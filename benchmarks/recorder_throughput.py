@@ -4,12 +4,13 @@
 
 A publisher sends N distinct events at QoS 1 (as fast as the broker acknowledges them) to a
 Mosquitto of our own, configured with the queue limits of config/mosquitto/aabent.conf. A
-:class:`Recorder` with a persistent session stores them, once into a SQLite file and once into
-a fresh schema of the PostgreSQL ``test`` database. ``events_per_s`` is N over the time from the
-first publish until the last event is committed; ``lost`` counts published ids missing from the
-table afterwards. ``restart`` then sends N/4 more with the recorder stopped halfway (as on
-SIGTERM) and started again with the same session: its ``lost`` counts what the restart cost.
-PostgreSQL is skipped (with the reason) when it cannot be reached.
+:class:`Recorder` with a persistent session, acknowledging each message after its commit, stores
+them, once into a SQLite file and once into a fresh schema of the PostgreSQL ``test`` database.
+``events_per_s`` is N over the time from the first publish until the last event is committed;
+``lost`` counts published ids missing from the table afterwards. ``restart`` then sends N/4
+more with the recorder stopped halfway (as on SIGTERM) and started again with the same session:
+its ``lost`` counts what the restart cost. PostgreSQL is skipped (with the reason) when it cannot
+be reached.
 """
 
 from __future__ import annotations
@@ -105,7 +106,12 @@ class Bench:
         """A recorder with the same persistent session as any before it."""
         site = self.settings.site.id
         bus = MqttBus(
-            self.settings.mqtt, f"rec-{site}", COMPONENT, self.topics, persistent_session=True
+            self.settings.mqtt,
+            f"rec-{site}",
+            COMPONENT,
+            self.topics,
+            persistent_session=True,
+            manual_ack=True,
         )
         recorder = Recorder(self.settings, self.sessions, bus, clock=lambda: datetime.now(UTC))
         recorder.start()

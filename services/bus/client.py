@@ -24,6 +24,8 @@ from services.settings import ConfigError, MqttSettings
 log = logging.getLogger(__name__)
 
 MessageCallback = Callable[[str, bytes], None]
+# (topic, payload, ack): the message is acknowledged to the broker when ack() is called.
+AckedCallback = Callable[[str, bytes, Callable[[], None]], None]
 ONLINE = b"online"
 OFFLINE = b"offline"
 
@@ -82,13 +84,15 @@ class MqttBus:
         topics: Topics,
         *,
         persistent_session: bool = False,
+        manual_ack: bool = False,
         max_inflight: int = 1000,
         reconnect_max_s: int = 30,
     ) -> None:
         self.topics = topics
         self._settings = settings
         self._status_topic = topics.status(component)
-        self._client = self._make_client(client_id, persistent_session)
+        self._manual_ack = manual_ack
+        self._client = self._make_client(client_id, persistent_session, manual_ack)
         self._client.max_inflight_messages_set(max_inflight)
         self._client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_s)
         # Lock order: _state_lock, _subs_cond, paho's own locks, _ack_lock. on_publish runs
@@ -106,7 +110,9 @@ class MqttBus:
         self._sessions = 0
         self._started = False
 
-    def _make_client(self, client_id: str, persistent_session: bool) -> mqtt.Client:
+    def _make_client(
+        self, client_id: str, persistent_session: bool, manual_ack: bool
+    ) -> mqtt.Client:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -114,6 +120,9 @@ class MqttBus:
             # (the recorder wants that); the door controller has its outbox instead.
             clean_session=not persistent_session,
             protocol=mqtt.MQTTv311,
+            # Manual acknowledgement: the broker keeps a message until the receiver says it is
+            # safe (the recorder: committed), and sends it again if the receiver dies first.
+            manual_ack=manual_ack,
         )
         password = _read_password(self._settings)  # once: a new secret needs a restart anyway
         if self._settings.username is not None:
@@ -123,6 +132,7 @@ class MqttBus:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
+        client.on_message = self._unmatched
         return client
 
     @property
@@ -209,7 +219,23 @@ class MqttBus:
 
     def subscribe(self, topic_filter: str, callback: MessageCallback, *, qos: int = 1) -> None:
         """Call ``callback(topic, payload)`` for every message matching ``topic_filter``."""
-        self._client.message_callback_add(topic_filter, self._guarded(callback))
+
+        def acked(topic: str, payload: bytes, ack: Callable[[], None]) -> None:
+            try:
+                callback(topic, payload)
+            finally:
+                ack()  # handled (or failed for good): the broker need not keep it
+
+        self.subscribe_acked(topic_filter, acked, qos=qos)
+
+    def subscribe_acked(self, topic_filter: str, callback: AckedCallback, *, qos: int = 1) -> None:
+        """Call ``callback(topic, payload, ack)``; on a ``manual_ack`` bus the broker keeps each
+        message, and sends it again after a reconnect, until ``ack()`` is called (any thread).
+
+        Acknowledge in the order the messages arrived, as MQTT asks. On other buses paho has
+        acknowledged already and ``ack`` does nothing.
+        """
+        self._client.message_callback_add(topic_filter, self._guarded(callback, self._ack))
         with self._state_lock:
             self._subscriptions[topic_filter] = qos
             # If not connected now, _on_connect will subscribe with everything remembered.
@@ -224,11 +250,23 @@ class MqttBus:
                 self._unconfirmed[mid] = [f for f, _ in filters]
             # Otherwise the connection just dropped; the next connect subscribes again.
 
+    def _unmatched(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # Left over from a subscription made before a restart: nobody wants it, so let it go.
+        self._ack(message.mid, message.qos)
+
+    def _ack(self, mid: int, qos: int) -> None:
+        if self._manual_ack:
+            # Not connected: nothing to do, the broker sends the message again on reconnect.
+            self._client.ack(mid, qos)
+
     @staticmethod
-    def _guarded(callback: MessageCallback) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
+    def _guarded(
+        callback: AckedCallback, ack: Callable[[int, int], None]
+    ) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
         def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+            mid, qos = message.mid, message.qos
             try:
-                callback(message.topic, bytes(message.payload))
+                callback(message.topic, bytes(message.payload), lambda: ack(mid, qos))
             except Exception:
                 # A bad message or a bug in one handler must not stop the network thread.
                 log.exception("message handler failed", extra={"topic": message.topic})

@@ -1,13 +1,16 @@
 """The recorder: every message of one site into the database, once, in batches.
 
-The MQTT thread only decodes and queues; one writer thread drains the queue and commits a batch
-per ``recorder.batch_size`` messages or ``recorder.linger_ms``: events (a redelivered id is
-skipped by the database), the latest states, and the alarms they raise or clear. Critical alarms
-go to the notifier after the commit, so a notice never announces something not stored.
+The MQTT thread only decodes and queues; one writer thread takes whatever has arrived (up to
+``recorder.batch_size``) and commits it as one batch: events (a redelivered id is skipped by the
+database), the latest states, and the alarms they raise or clear. While a commit runs the next
+batch gathers, so batches grow with the load. Critical alarms go to the notifier after the
+commit, so a notice never announces something not stored.
 
-The bus must use a persistent session (``MqttBus(..., persistent_session=True)``): while the
-recorder restarts the broker keeps its QoS 1 messages. Messages already acknowledged to the
-broker are written before :meth:`Recorder.stop` returns.
+A message is acknowledged to the broker only after its batch is committed (or it was refused),
+in arrival order. The bus must use a persistent session and manual acknowledgement
+(``MqttBus(..., persistent_session=True, manual_ack=True)``): whatever the recorder had not
+committed when it stopped, crashed or lost the database, the broker still holds and sends again.
+The broker's in-flight limit (``max_inflight_messages``) also bounds what waits in memory.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -33,8 +36,20 @@ from services.settings import Settings
 log = logging.getLogger(__name__)
 
 COMPONENT = "recorder"  # our status/<component>: its last will, queued for us, is no alarm
-_STOP = object()
+GAP_S = 0.002  # a batch closes when no message follows within this
+Ack = Callable[[], None]
 _LOG_FIRST = 10  # refusals logged one by one per reason, then every 1000th
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One message in the writer's queue: what to store (None: only to acknowledge), its ack."""
+
+    received: Received | None
+    ack: Ack
+
+
+_STOP = _Entry(None, lambda: None)
 
 
 class Recorder:
@@ -60,7 +75,7 @@ class Recorder:
             retention_days=settings.retention.days,
             own_status=f"status/{component}",
         )
-        self._queue: queue.Queue[Received | object] = queue.Queue()
+        self._queue: queue.Queue[_Entry] = queue.Queue()
         self._lock = threading.Condition()
         self._pending = 0
         self._stored = 0
@@ -104,7 +119,7 @@ class Recorder:
     def start(self) -> None:
         """Start the writer and subscribe to everything of the site."""
         self._writer.start()
-        self.bus.subscribe(self.bus.topics.everything, self.receive)
+        self.bus.subscribe_acked(self.bus.topics.everything, self.receive)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Write what was received, then end the writer; stop the bus first so nothing follows."""
@@ -123,18 +138,19 @@ class Recorder:
 
     # --- the MQTT side ------------------------------------------------------------------------
 
-    def receive(self, topic: str, payload: bytes) -> None:
-        """Decode one message and queue it for the writer (the bus's callback)."""
+    def receive(self, topic: str, payload: bytes, ack: Ack) -> None:
+        """Decode one message and queue it for the writer (the bus's callback).
+
+        A refused or ignored message is queued too, to be acknowledged in its turn.
+        """
         try:
             item = decode(self.bus.topics, topic, payload, self._cfg.max_payload_bytes)
         except Refused as refused:
             self._refuse(topic, refused.reason, refused.detail)
-            return
-        if item is None:
-            return
+            item = None
         with self._lock:
             self._pending += 1
-        self._queue.put(Received(item, self.clock()))
+        self._queue.put(_Entry(Received(item, self.clock()) if item is not None else None, ack))
 
     def _refuse(self, topic: str, reason: Refusal, detail: str) -> None:
         with self._lock:
@@ -149,41 +165,45 @@ class Recorder:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
-            if batch:
-                self._write(batch)
-                with self._lock:
-                    self._pending -= len(batch)
-                    self._lock.notify_all()
+            if not batch:
+                continue
+            stored = [entry.received for entry in batch if entry.received is not None]
+            if not stored or self._write(stored):
+                for entry in batch:
+                    entry.ack()  # committed (or nothing to commit): the broker may forget it
+            with self._lock:
+                self._pending -= len(batch)
+                self._lock.notify_all()
 
-    def _next_batch(self) -> tuple[list[Received], bool]:
+    def _next_batch(self) -> tuple[list[_Entry], bool]:
         first = self._queue.get()
         if first is _STOP:
             return self._drain(), True
-        assert isinstance(first, Received)
         batch = [first]
-        deadline = time.monotonic() + self._cfg.linger_ms / 1000
         while len(batch) < self._cfg.batch_size:
             try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                # Wait a moment while messages keep coming: fewer, larger commits. Not longer:
+                # once the broker's in-flight window is full, nothing more comes until we ack.
+                entry = self._queue.get(timeout=GAP_S)
             except queue.Empty:
                 break
-            if item is _STOP:
+            if entry is _STOP:
                 return batch + self._drain(), True
-            assert isinstance(item, Received)
-            batch.append(item)
+            batch.append(entry)
         return batch, False
 
-    def _drain(self) -> list[Received]:
-        rest: list[Received] = []
+    def _drain(self) -> list[_Entry]:
+        rest: list[_Entry] = []
         while True:
             try:
-                item = self._queue.get_nowait()
+                entry = self._queue.get_nowait()
             except queue.Empty:
                 return rest
-            if isinstance(item, Received):
-                rest.append(item)
+            if entry is not _STOP:
+                rest.append(entry)
 
-    def _write(self, batch: list[Received]) -> None:
+    def _write(self, batch: list[Received]) -> bool:
+        """Commit the batch, retrying while the database is away; False if given up."""
         delay = 0.5
         while True:
             try:
@@ -192,8 +212,12 @@ class Recorder:
             except (OperationalError, InterfaceError) as exc:
                 # The database is away (or locked): keep the batch and try again.
                 if self._abandon.is_set():
-                    log.error("database unreachable; %d messages not stored: %s", len(batch), exc)
-                    return
+                    log.error(
+                        "database unreachable; %d messages left with the broker: %s",
+                        len(batch),
+                        exc,
+                    )
+                    return False
                 log.warning("database unreachable, retrying in %.1f s: %s", delay, exc)
                 self._abandon.wait(delay)
                 delay = min(delay * 2, 30.0)
@@ -202,6 +226,7 @@ class Recorder:
                 outcome = self._commit_singly(batch)
                 break
         self._account(outcome)
+        return True
 
     def _commit_singly(self, batch: list[Received]) -> Outcome:
         total = Outcome()

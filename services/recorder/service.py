@@ -1,8 +1,9 @@
 """The recorder with what runs beside it: the alarm notifier, discovery and the daily purge.
 
 ``aabent recorder`` runs this alone; ``aabent server`` can run it next to the dashboard on the
-same bus. The bus belongs to the caller, who must build it with ``persistent_session=True`` and
-a stable client id (so the broker keeps messages while the process restarts), start it after
+same bus. The bus belongs to the caller, who must build it with ``persistent_session=True``,
+``manual_ack=True`` and a stable client id (so the broker keeps every message until it is
+committed, across restarts and crashes; :func:`recorder_bus` does), start it after
 :meth:`RecorderService.start` and stop it before :meth:`RecorderService.stop`.
 """
 
@@ -25,11 +26,13 @@ from services.settings import Settings
 
 
 def recorder_bus(settings: Settings) -> MqttBus:
-    """The recorder's connection: a stable client id and a persistent session, so the broker
-    keeps every QoS 1 message for it while the process restarts."""
+    """The recorder's connection: a stable client id, a persistent session and manual
+    acknowledgement, so the broker keeps every QoS 1 message until the recorder committed it."""
     topics = Topics(settings.mqtt.prefix, settings.site.id)
     client_id = f"aabent-recorder-{settings.site.id}"
-    return MqttBus(settings.mqtt, client_id, COMPONENT, topics, persistent_session=True)
+    return MqttBus(
+        settings.mqtt, client_id, COMPONENT, topics, persistent_session=True, manual_ack=True
+    )
 
 
 def utc_now() -> datetime:

@@ -44,7 +44,6 @@ def make_settings(site: str, port: int = 1883, **sections: Any) -> Settings:
     data: dict[str, Any] = {
         "site": {"id": site, "name": "Testbibliotek"},
         "mqtt": {"host": "127.0.0.1", "port": port, "keepalive": 5},
-        "recorder": {"linger_ms": 5},
     }
     for name, value in sections.items():
         data[name] = data.get(name, {}) | value

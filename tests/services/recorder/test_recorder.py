@@ -6,6 +6,8 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +20,7 @@ from services.recorder.models import AlarmRecord, ComponentState, EventRecord
 from services.recorder.notify import Notifier, channels
 from services.recorder.recorder import COMPONENT, Recorder
 from services.settings import AlarmSettings, Settings, WebhookSettings
+from services.store.engine import make_engine, make_sessionmaker
 from tests.conftest import Broker
 from tests.services.recorder.conftest import T0, WebhookServer, event, make_settings, wait_until
 
@@ -39,28 +42,31 @@ class Harness:
         self.bus: MqttBus | None = None
         self.recorder: Recorder | None = None
 
-    def start(self, notifier: Notifier | None = None) -> Recorder:
+    def start(
+        self, notifier: Notifier | None = None, sessions: sessionmaker[Session] | None = None
+    ) -> Recorder:
         self.bus = MqttBus(
             self.settings.mqtt,
             self.client_id,
             COMPONENT,
             self.topics,
             persistent_session=True,
+            manual_ack=True,
             reconnect_max_s=1,
         )
         self.recorder = Recorder(
-            self.settings, self.sessions, self.bus, clock=lambda: NOW, notifier=notifier
+            self.settings, sessions or self.sessions, self.bus, clock=lambda: NOW, notifier=notifier
         )
         self.recorder.start()
         self.bus.start()
         assert self.bus.wait_connected(TIMEOUT)
         return self.recorder
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         if self.bus is not None:
             self.bus.stop()
         if self.recorder is not None:
-            self.recorder.stop()
+            self.recorder.stop(timeout)
 
     def send(self, *events: Event, topic: str | None = None) -> None:
         """Publish events as the door does (QoS 1) and wait for the broker's PUBACKs."""
@@ -215,6 +221,24 @@ def test_nothing_is_lost_while_the_recorder_restarts(harness: Harness) -> None:
     with harness.sessions() as session:
         ids = set(session.scalars(select(EventRecord.id)))
     assert ids == {e.id for e in first + while_away}
+
+
+def test_nothing_received_is_acknowledged_before_it_is_stored(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # A recorder that cannot commit (its database cannot even be opened) and then goes away
+    # must leave every message with the broker, as after a kill -9 between receipt and commit.
+    nowhere = make_engine(f"sqlite:///{tmp_path / 'no such folder' / 'recorder.sqlite'}")
+    doomed = harness.start(sessions=make_sessionmaker(nowhere))
+    sent = [event(EventType.OCCUPANCY_IN, inside=i) for i in range(10)]
+    harness.send(*sent)
+    assert wait_until(lambda: cast(int, doomed.counters()["queued"]) >= 10)
+    harness.stop(timeout=0.5)
+    assert doomed.stored == 0
+    recorder = harness.start()  # the same session: the broker sends them all again
+    assert wait_until(lambda: harness.count(EventRecord) == 10, timeout=20)
+    assert recorder.wait_idle(TIMEOUT) and recorder.stored == 10
+    nowhere.dispose()
 
 
 def test_an_event_already_past_retention_is_stored_without_identifying_detail(
