@@ -86,9 +86,18 @@ def run_entries(settings: Settings, cards: list[str]) -> list[float]:
         time.sleep(0.3)  # readers open their ptys
         card_pty, pad_pty = sim.ptys["d0.0"].master, sim.ptys["d0.1"].master
         lock = sim.factory.pin(LOCK_PINS[0])
+        assert service.controller is not None
+        door = service.controller.units["d0"]
         out: list[float] = []
         for card in cards:
             os.write(card_pty, encode_card("barcode", card))
+            # The PIN follows the card, as a patron's does: the two ptys have their own reader
+            # threads, and a PIN that overtook its card would be a PIN without a card.
+            deadline = time.monotonic() + 2
+            while door.pending is None:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"card {card} was not read")
+                time.sleep(0.0002)
             os.write(pad_pty, PIN.encode())
             time.sleep(0.002)  # the digits arrive before the '#', as typed
             t0 = time.monotonic()

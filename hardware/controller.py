@@ -127,6 +127,7 @@ class Controller:
             self._wake.notify_all()
         if self._timer.is_alive():
             self._timer.join(2)
+        self.gate.close()
 
     # --- readers ----------------------------------------------------------------------------
 
