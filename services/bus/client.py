@@ -221,10 +221,8 @@ class MqttBus:
         """Call ``callback(topic, payload)`` for every message matching ``topic_filter``."""
 
         def acked(topic: str, payload: bytes, ack: Callable[[], None]) -> None:
-            try:
-                callback(topic, payload)
-            finally:
-                ack()  # handled (or failed for good): the broker need not keep it
+            callback(topic, payload)
+            ack()  # handled: the broker need not keep it
 
         self.subscribe_acked(topic_filter, acked, qos=qos)
 
@@ -232,8 +230,9 @@ class MqttBus:
         """Call ``callback(topic, payload, ack)``; on a ``manual_ack`` bus the broker keeps each
         message, and sends it again after a reconnect, until ``ack()`` is called (any thread).
 
-        Acknowledge in the order the messages arrived, as MQTT asks. On other buses paho has
-        acknowledged already and ``ack`` does nothing.
+        Acknowledge in the order the messages arrived, as MQTT asks. A callback that raises has
+        its message acknowledged for it (it would fail again). On other buses paho acknowledges
+        when the callback returns, and ``ack`` does nothing.
         """
         self._client.message_callback_add(topic_filter, self._guarded(callback, self._ack))
         with self._state_lock:
@@ -268,8 +267,10 @@ class MqttBus:
             try:
                 callback(message.topic, bytes(message.payload), lambda: ack(mid, qos))
             except Exception:
-                # A bad message or a bug in one handler must not stop the network thread.
+                # A bad message or a bug in one handler must not stop the network thread, nor
+                # hold a place in the broker's in-flight window until the next reconnect.
                 log.exception("message handler failed", extra={"topic": message.topic})
+                ack(mid, qos)
 
         return on_message
 

@@ -1,6 +1,6 @@
-"""PIN failures and card standings on the door controller, for :mod:`services.lockout`.
+"""PIN failures and card standings on a door controller or kiosk, for :mod:`services.lockout`.
 
-The count lives on the controller whichever directory answers (the local registry or the library
+The count lives on the device whichever directory answers (the local registry or the library
 system over SIP2), so a restart or an unreachable library system never resets a guessing attack.
 Only keyed credential hashes are stored. Every swipe reads one card's recent failures and one
 reader's recent failures, so both queries have an index on (key, time).

@@ -179,6 +179,52 @@ def test_exception_in_a_callback_is_logged_with_topic_and_does_not_stop_the_loop
     assert door.connected
 
 
+def test_a_manually_acknowledged_message_stays_with_the_broker_until_acknowledged(
+    mqtt_broker: Broker, topics: Topics
+) -> None:
+    def session_bus() -> MqttBus:  # the same client id: the broker resumes its session
+        return MqttBus(
+            settings_for(mqtt_broker),
+            "receiver-" + topics.site,
+            "receiver",
+            topics,
+            persistent_session=True,
+            manual_ack=True,
+            reconnect_max_s=1,
+        )
+
+    first, seen = Inbox(), session_bus()
+
+    def handle(topic: str, payload: bytes, ack: Callable[[], None]) -> None:
+        first(topic, payload)
+        if payload == b"bad":
+            raise ValueError("a handler that breaks on it")  # acknowledged for it: no loop
+        if payload == b"done":
+            ack()
+
+    seen.subscribe_acked(topics.all_door_events, handle)
+    seen.start()
+    sender = MqttBus(settings_for(mqtt_broker), "sender-" + topics.site, "door", topics)
+    sender.start()
+    assert seen.wait_connected(TIMEOUT) and sender.wait_connected(TIMEOUT)
+    for payload in (b"kept", b"bad", b"done"):
+        assert sender.publish(topics.door_event("main"), payload).wait(TIMEOUT)
+    assert first.wait_for(lambda m: len(m) == 3)
+    seen.stop()  # as if it died before storing "kept"
+
+    again, resumed = Inbox(), session_bus()
+    resumed.subscribe(topics.all_door_events, again)
+    resumed.start()
+    try:
+        assert again.wait_for(lambda m: m == [(topics.door_event("main"), b"kept")])
+        sender.publish(topics.door_event("main"), b"after").wait(TIMEOUT)
+        assert again.wait_for(lambda m: len(m) == 2)
+        assert again.payloads(topics.door_event("main")) == [b"kept", b"after"]
+    finally:
+        resumed.stop()
+        sender.stop()
+
+
 def test_clean_stop_leaves_offline_retained(
     mqtt_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
 ) -> None:
