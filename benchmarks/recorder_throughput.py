@@ -122,8 +122,8 @@ class Bench:
 
     def stop_recorder(self) -> None:
         """Stop as on SIGTERM: the bus first, then what was received is written."""
-        self.bus.stop()
         self.recorder.stop()
+        self.bus.stop()
 
     def publish(self, events: list[Event]) -> bool:
         """Publish at QoS 1; True when the broker acknowledged every one."""

@@ -9,9 +9,12 @@ this kiosk) becomes an event, as at a door.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.account import (
     AccountLocked,
@@ -27,6 +30,7 @@ from services.events import Event
 from services.pin_guard import PinGuard
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class GuardedAccount:
@@ -60,19 +64,33 @@ class GuardedAccount:
             result = call()
         except AccountRefused as refused:
             if refused.wrong_pin:
-                for kind, details in self._guard.failed(card, self.reader_id, now):
-                    self._on_event(
-                        Event(
-                            type=kind,
-                            source=self._kiosk,
-                            ts=now,
-                            credential=self._key.pseudonym(credential),
-                            details={"reader": self.reader_id, **details},
-                        )
-                    )
+                self._count_failure(credential, card, now)
             raise
-        self._guard.succeeded(card, now)
+        try:
+            self._guard.succeeded(card, now)
+        except SQLAlchemyError as exc:
+            # The patron's request went through (a renewal is done): say so, not "unavailable".
+            log.warning("correct PIN not recorded: %s", exc.__class__.__name__)
         return result
+
+    def _count_failure(self, credential: Credential, card: str, now: datetime) -> None:
+        try:
+            tipped = self._guard.failed(card, self.reader_id, now)
+        except SQLAlchemyError as exc:
+            # The check before this read the same database; losing one count beats telling a
+            # patron who mistyped that the library system is down.
+            log.error("wrong PIN not counted: %s", exc.__class__.__name__)
+            return
+        for kind, details in tipped:
+            self._on_event(
+                Event(
+                    type=kind,
+                    source=self._kiosk,
+                    ts=now,
+                    credential=self._key.pseudonym(credential),
+                    details={"reader": self.reader_id, **details},
+                )
+            )
 
     def loans(self, credential: Credential, pin: str | None) -> list[Loan]:
         """The patron's loans, once the card's standing allows a PIN."""

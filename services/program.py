@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -262,6 +262,33 @@ def is_registered(session: Session, uid: str, patron_id: str) -> bool:
         .where(ProgramEvent.uid == uid, ProgramRegistration.patron_id == patron_id)
     )
     return found is not None
+
+
+def withdraw_events(
+    session: Session, series: Iterable[str], keep: Iterable[str], start: datetime, end: datetime
+) -> int:
+    """Delete the events of these series (uid ``S`` or ``S/…``) starting in [start, end) that are
+    not in ``keep``: occurrences the calendar has cancelled, excluded or moved away. Their
+    registrations and check-ins go with them (the recorder keeps the check-in events); count.
+    """
+    kept = set(keep)
+    gone = 0
+    for uid in series:
+        rows = session.scalars(
+            select(ProgramEvent).where(
+                or_(
+                    ProgramEvent.uid == uid, ProgramEvent.uid.startswith(f"{uid}/", autoescape=True)
+                ),
+                ProgramEvent.starts >= start,
+                ProgramEvent.starts < end,
+            )
+        )
+        for row in rows:
+            if row.uid not in kept:
+                session.delete(row)
+                gone += 1
+    session.flush()
+    return gone
 
 
 def upsert_events(session: Session, events: Iterable[EventSpec]) -> tuple[int, int]:

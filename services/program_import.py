@@ -5,8 +5,11 @@ and EXDATE are expanded inside the import window by ``recurring_ical_events``, e
 own event (uid ``UID/date``), so a weekly strikkecafé becomes one event per week. An occurrence
 moved or cancelled on its own (RECURRENCE-ID) keeps the uid of the date it was planned for.
 Two aabent properties carry what iCalendar has no field for: ``X-AABENT-CAPACITY:20`` and
-``X-AABENT-REGISTRATION:TRUE``. Cancelled events (STATUS:CANCELLED) are skipped. Times are kept as
-instants; floating times are site time.
+``X-AABENT-REGISTRATION:TRUE``. Cancelled events (STATUS:CANCELLED) are skipped. The calendar
+speaks for every series it holds: an occurrence imported before that the calendar no longer has in
+the window (cancelled, excluded, moved) is withdrawn, with its registrations. A series that cannot
+be read is skipped whole and leaves what was stored. Times are kept as instants; floating times
+are site time.
 
 CSV (``,`` or ``;``): ``title,start,end`` and optionally ``uid, location, capacity,
 registration, description, category``. ``start`` is ``2026-03-05 10:00`` or relative to the day
@@ -27,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from services.program import EventSpec, upsert_events
+from services.program import EventSpec, upsert_events, withdraw_events
 
 DEFAULT_WEEKS = 12
 _ONE_HOUR = timedelta(hours=1)
@@ -45,11 +48,13 @@ class ProgramImportReport:
 
     added: int = 0
     updated: int = 0
+    withdrawn: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the operator."""
-        return f"{self.added} added, {self.updated} updated, {len(self.skipped)} skipped"
+        counts = f"{self.added} added, {self.updated} updated, {len(self.skipped)} skipped"
+        return counts + (f", {self.withdrawn} withdrawn" if self.withdrawn else "")
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,10 @@ def import_file(session: Session, path: Path, window: ImportWindow) -> ProgramIm
         raise ProgramImportError(f"{path}: {exc.strerror}") from None
     report = ProgramImportReport()
     if path.suffix.lower() in (".ics", ".ical", ".ifb") or raw.lstrip().startswith(b"BEGIN:"):
-        specs = list(read_ics(raw, window, report.skipped, str(path)))
+        calendar = read_ics(raw, window, report.skipped, str(path))
+        specs = calendar.specs
+        keep = {spec.uid for spec in specs}
+        report.withdrawn = withdraw_events(session, calendar.series, keep, window.start, window.end)
     else:
         try:
             text = raw.decode("utf-8-sig")
@@ -89,9 +97,20 @@ def import_file(session: Session, path: Path, window: ImportWindow) -> ProgramIm
 # --- iCalendar ----------------------------------------------------------------------------------
 
 
-def read_ics(
-    raw: bytes, window: ImportWindow, skipped: list[str], name: str
-) -> Iterator[EventSpec]:
+@dataclass
+class CalendarRead:
+    """The occurrences of a calendar inside the window, and the series (UIDs) read whole.
+
+    The file speaks for those series: an occurrence of theirs in the window that is not among
+    ``specs`` has been cancelled, excluded or moved, and is withdrawn. A series that could not be
+    read is not listed, so a broken entry never removes what an earlier import stored.
+    """
+
+    specs: list[EventSpec] = field(default_factory=list)
+    series: list[str] = field(default_factory=list)
+
+
+def read_ics(raw: bytes, window: ImportWindow, skipped: list[str], name: str) -> CalendarRead:
     """The events of an iCalendar file, recurring ones expanded inside ``window``."""
     from icalendar import Calendar
 
@@ -99,11 +118,16 @@ def read_ics(
         calendar = Calendar.from_ical(raw)
     except ValueError as exc:
         raise ProgramImportError(f"{name}: not an iCalendar file: {exc}") from None
+    read = CalendarRead()
     for number, series in enumerate(_series(calendar.walk("VEVENT")), start=1):
         try:
-            yield from _occurrences(series, window)
+            uid, occurrences = _occurrences(series, window)
         except ValueError as exc:  # recurring_ical_events' errors are ValueErrors too
             skipped.append(f"{name}: event {number}: {exc}")
+            continue
+        read.series.append(uid)
+        read.specs.extend(occurrences)
+    return read
 
 
 def _series(components: list[Any]) -> Iterator[list[Any]]:
@@ -115,7 +139,8 @@ def _series(components: list[Any]) -> Iterator[list[Any]]:
     yield from groups.values()
 
 
-def _occurrences(series: list[Any], window: ImportWindow) -> Iterator[EventSpec]:
+def _occurrences(series: list[Any], window: ImportWindow) -> tuple[str, list[EventSpec]]:
+    """The series' uid and its occurrences in the window, or ValueError for the whole series."""
     import recurring_ical_events
     from icalendar import Calendar
 
@@ -136,6 +161,7 @@ def _occurrences(series: list[Any], window: ImportWindow) -> Iterator[EventSpec]
     # The library applies RRULE, RDATE, EXDATE and moved or cancelled single occurrences
     # (RECURRENCE-ID), expanding in the event's own zone so 10:00 stays 10:00 across DST.
     found = recurring_ical_events.of(calendar).between(window.start, window.end)
+    occurrences: list[EventSpec] = []
     for occurrence in found:
         if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
             continue
@@ -144,12 +170,15 @@ def _occurrences(series: list[Any], window: ImportWindow) -> Iterator[EventSpec]
         # A moved occurrence keeps the uid of the date it was planned for, and so its seats.
         planned = occurrence.get("RECURRENCE-ID")
         day = _wall(planned.dt, window.tz).date() if planned is not None else start.date()
-        yield EventSpec(
-            uid=f"{uid}/{day.isoformat()}" if recurring else uid,
-            starts=start.replace(tzinfo=window.tz),
-            ends=(start + length).replace(tzinfo=window.tz),
-            **_ics_fields(occurrence, str(occurrence.get("SUMMARY", "")).strip() or title),
+        occurrences.append(
+            EventSpec(
+                uid=f"{uid}/{day.isoformat()}" if recurring else uid,
+                starts=start.replace(tzinfo=window.tz),
+                ends=(start + length).replace(tzinfo=window.tz),
+                **_ics_fields(occurrence, str(occurrence.get("SUMMARY", "")).strip() or title),
+            )
         )
+    return uid, occurrences
 
 
 def _length(occurrence: Any, start: datetime, tz: ZoneInfo, title: str) -> timedelta:

@@ -66,9 +66,9 @@ class RecorderRunner:
         self.bus.start()
 
     def stop(self) -> None:
-        """Bus first so nothing new arrives, then write what came, then send what is queued."""
-        self.bus.stop()
+        """Write and acknowledge what came, send what is queued, then leave the broker."""
         self.service.stop()
+        self.bus.stop()
 
 
 def default_recorder(settings: Settings, engine: Engine) -> Startable | None:

@@ -234,7 +234,7 @@ class MqttBus:
         its message acknowledged for it (it would fail again). On other buses paho acknowledges
         when the callback returns, and ``ack`` does nothing.
         """
-        self._client.message_callback_add(topic_filter, self._guarded(callback, self._ack))
+        self._client.message_callback_add(topic_filter, self._guarded(callback))
         with self._state_lock:
             self._subscriptions[topic_filter] = qos
             # If not connected now, _on_connect will subscribe with everything remembered.
@@ -251,26 +251,31 @@ class MqttBus:
 
     def _unmatched(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Left over from a subscription made before a restart: nobody wants it, so let it go.
-        self._ack(message.mid, message.qos)
+        self._ack(message.mid, message.qos, self._sessions)
 
-    def _ack(self, mid: int, qos: int) -> None:
-        if self._manual_ack:
-            # Not connected: nothing to do, the broker sends the message again on reconnect.
-            self._client.ack(mid, qos)
+    def _ack(self, mid: int, qos: int, session: int) -> None:
+        if not self._manual_ack:
+            return
+        if session != self._sessions or not self.connected:
+            # It came on an earlier connection: the broker sends it again, and that copy is
+            # acknowledged. An acknowledgement written now could even precede the next CONNECT.
+            return
+        self._client.ack(mid, qos)
 
-    @staticmethod
     def _guarded(
-        callback: AckedCallback, ack: Callable[[int, int], None]
+        self, callback: AckedCallback
     ) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
         def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-            mid, qos = message.mid, message.qos
+            mid, qos, session = message.mid, message.qos, self._sessions
             try:
-                callback(message.topic, bytes(message.payload), lambda: ack(mid, qos))
+                callback(
+                    message.topic, bytes(message.payload), lambda: self._ack(mid, qos, session)
+                )
             except Exception:
                 # A bad message or a bug in one handler must not stop the network thread, nor
                 # hold a place in the broker's in-flight window until the next reconnect.
                 log.exception("message handler failed", extra={"topic": message.topic})
-                ack(mid, qos)
+                self._ack(mid, qos, session)
 
         return on_message
 

@@ -63,8 +63,8 @@ def run_recorder(settings: Settings, done: threading.Event) -> int:
     try:
         done.wait()
     finally:
-        bus.stop()  # first: nothing arrives after this, and the broker keeps what follows
-        service.stop()
+        service.stop()  # first: what it took is committed and acknowledged while connected
+        bus.stop()
     log.info("recorder stopped: %s", service.recorder.counters())
     return 0
 

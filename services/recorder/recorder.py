@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 COMPONENT = "recorder"  # our status/<component>: its last will, queued for us, is no alarm
 GAP_S = 0.002  # a batch closes when no message follows within this
 Ack = Callable[[], None]
+# The database cannot be reached (or is locked): no message's fault, so nothing is refused.
+_AWAY = (OperationalError, InterfaceError, PoolTimeout)
 _LOG_FIRST = 10  # refusals logged one by one per reason, then every 1000th
 
 
@@ -82,6 +85,7 @@ class Recorder:
         self._duplicates = 0
         self._rejected: Counter[str] = Counter()
         self._abandon = threading.Event()
+        self._closed = False
         self._writer = threading.Thread(target=self._run, name="recorder-writer", daemon=True)
 
     # --- counters -----------------------------------------------------------------------------
@@ -122,9 +126,15 @@ class Recorder:
         self.bus.subscribe_acked(self.bus.topics.everything, self.receive)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what was received, then end the writer; stop the bus first so nothing follows."""
+        """Take nothing more, write and acknowledge what was taken, end the writer.
+
+        Stop the bus only after this, so the last acknowledgements reach the broker; what
+        arrives meanwhile is left unacknowledged, and the broker sends it again next time.
+        """
         if not self._writer.is_alive():
             return
+        with self._lock:
+            self._closed = True
         self._queue.put(_STOP)
         self._writer.join(timeout)
         if self._writer.is_alive():
@@ -143,6 +153,9 @@ class Recorder:
 
         A refused or ignored message is queued too, to be acknowledged in its turn.
         """
+        with self._lock:
+            if self._closed:
+                return  # stopping: unacknowledged, so the broker keeps it for the next start
         try:
             item = decode(self.bus.topics, topic, payload, self._cfg.max_payload_bytes)
         except Refused as refused:
@@ -207,9 +220,9 @@ class Recorder:
         delay = 0.5
         while True:
             try:
-                outcome = self._commit(batch)
+                outcome = self._attempt(batch)
                 break
-            except (OperationalError, InterfaceError) as exc:
+            except _AWAY as exc:
                 # The database is away (or locked): keep the batch and try again.
                 if self._abandon.is_set():
                     log.error(
@@ -221,18 +234,25 @@ class Recorder:
                 log.warning("database unreachable, retrying in %.1f s: %s", delay, exc)
                 self._abandon.wait(delay)
                 delay = min(delay * 2, 30.0)
-            except Exception as exc:  # one bad row must not cost the batch, nor the writer
-                log.warning("batch of %d failed (%s); writing one by one", len(batch), exc)
-                outcome = self._commit_singly(batch)
-                break
         self._account(outcome)
         return True
+
+    def _attempt(self, batch: list[Received]) -> Outcome:
+        try:
+            return self._commit(batch)
+        except _AWAY:
+            raise
+        except Exception as exc:  # one bad row must not cost the batch, nor the writer
+            log.warning("batch of %d failed (%s); writing one by one", len(batch), exc)
+            return self._commit_singly(batch)
 
     def _commit_singly(self, batch: list[Received]) -> Outcome:
         total = Outcome()
         for received in batch:
             try:
                 one = self._commit([received])
+            except _AWAY:
+                raise  # not this message's fault: the whole batch is tried again
             except Exception as exc:
                 self._refuse("(database)", Refusal.DATABASE, str(exc).splitlines()[0])
                 continue

@@ -1,10 +1,11 @@
 """The recorder with what runs beside it: the alarm notifier, discovery and the daily purge.
 
-``aabent recorder`` runs this alone; ``aabent server`` can run it next to the dashboard on the
-same bus. The bus belongs to the caller, who must build it with ``persistent_session=True``,
-``manual_ack=True`` and a stable client id (so the broker keeps every message until it is
-committed, across restarts and crashes; :func:`recorder_bus` does), start it after
-:meth:`RecorderService.start` and stop it before :meth:`RecorderService.stop`.
+``aabent recorder`` runs this alone; ``aabent server`` runs it next to the dashboard, each on a
+bus of its own. The recorder's bus belongs to the caller, who must build it with
+``persistent_session=True``, ``manual_ack=True`` and a stable client id (so the broker keeps every
+message until it is committed, across restarts and crashes; :func:`recorder_bus` does), start it
+after :meth:`RecorderService.start` and stop it after :meth:`RecorderService.stop` (so the last
+acknowledgements reach the broker).
 """
 
 from __future__ import annotations

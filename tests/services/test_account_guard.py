@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
 
 from services.account import AccountLocked, AccountRefused, LocalAccount, LockReason
 from services.account_guard import GuardedAccount
@@ -130,3 +131,16 @@ def test_failures_are_tidied_away_after_the_retention_period_once_a_day(kiosk: K
     kiosk.advance(days=31)
     assert kiosk.guard.tidy(kiosk.now[0], retention_days=30) == 1
     assert kiosk.failures() == 0
+
+
+def test_a_request_that_went_through_is_answered_even_if_its_pin_is_not_recorded(
+    kiosk: Kiosk,
+) -> None:
+    class FullDisk(PinGuard):
+        def succeeded(self, credential_hash: str, now: datetime) -> None:
+            raise OperationalError("UPDATE card_standings", {}, Exception("disk I/O error"))
+
+    guard = FullDisk(make_sessionmaker(kiosk.engine), LockoutPolicy())
+    inner = LocalAccount(make_sessionmaker(kiosk.engine), kiosk.registry, today=START.date)
+    account = GuardedAccount(inner, guard, KEY, kiosk="k1", clock=lambda: START, on_event=print)
+    assert account.loans(KAREN, "1234") == []

@@ -167,6 +167,34 @@ def test_a_moved_or_cancelled_occurrence_replaces_the_planned_one(
     ]
 
 
+def test_a_reimport_withdraws_what_the_calendar_cancelled_and_keeps_broken_series(
+    db: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "program.ics"
+    planned = MOVED.split("BEGIN:VEVENT\nUID:sang@test\nRECURRENCE-ID")[0] + "END:VCALENDAR\n"
+    path.write_text(planned, encoding="utf-8")
+    assert run_import(db, path).added == 3  # 26 March, 2 and 9 April as planned
+    with make_sessionmaker(db).begin() as session:
+        april = session.scalars(select(ProgramEvent).where(ProgramEvent.uid.endswith("04-02")))
+        april.one().seats_taken = 2
+    path.write_text(MOVED.replace("FREQ=WEEKLY;BYDAY=TH", "FREQ=WEEKLY;BYDAY=XX"), encoding="utf-8")
+    report = run_import(db, path)  # the series is broken now: skipped, and nothing withdrawn
+    assert report.withdrawn == 0 and len(stored(db)) == 3
+    path.write_text(MOVED, encoding="utf-8")
+    report = run_import(db, path)
+    assert (report.updated, report.withdrawn) == (2, 1)
+    assert [e.uid for e in stored(db)] == ["sang@test/2026-03-26", "sang@test/2026-04-09"]
+    assert report.summary() == "0 added, 2 updated, 1 skipped, 1 withdrawn"
+
+
+def test_a_bad_occurrence_skips_its_whole_series(db: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "program.ics"
+    broken = MOVED.replace("LOCATION:Salen", "LOCATION:Salen\nX-AABENT-CAPACITY:mange")
+    path.write_text(broken, encoding="utf-8")
+    report = run_import(db, path)
+    assert stored(db) == [] and "event 1" in report.skipped[0] and "capacity" in report.skipped[0]
+
+
 def test_csv_takes_absolute_and_relative_dates_and_reports_bad_rows(
     db: Engine, tmp_path: Path
 ) -> None:

@@ -234,7 +234,7 @@ def test_the_recorder_records_the_branch_as_the_server_user(
         kiosk.send(TOPICS.kiosk_event("k1"), checkin.to_json())
         assert wait_until(lambda: recorder.stored == 2)
     finally:
-        bus.stop()
         recorder.stop()
+        bus.stop()
     with sessions() as session:
         assert set(session.scalars(select(EventRecord.id))) == {opened.id, checkin.id}
