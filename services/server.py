@@ -48,36 +48,16 @@ class Startable(Protocol):
 RecorderFactory = Callable[[Settings, Engine], Startable]
 
 
-class RecorderRunner:
-    """The recorder as ``aabent recorder`` runs it, on the server's engine and its own bus."""
-
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        from services.recorder.service import RecorderService, recorder_bus
-
-        tz = ZoneInfo(settings.site.timezone)
-        self.bus = recorder_bus(settings)
-        self.service = RecorderService(
-            settings, make_sessionmaker(engine), self.bus, clock=lambda: datetime.now(tz)
-        )
-
-    def start(self) -> None:
-        """Writer and notifier threads first, then the connection that feeds them."""
-        self.service.start()
-        self.bus.start()
-
-    def stop(self) -> None:
-        """Write and acknowledge what came, send what is queued, then leave the broker."""
-        self.service.stop()
-        self.bus.stop()
-
-
 def default_recorder(settings: Settings, engine: Engine) -> Startable | None:
-    """The recorder, if this installation has ``services.recorder``; None otherwise."""
+    """The recorder as ``aabent recorder`` runs it, on the server's engine and its own bus, if
+    this installation has ``services.recorder``; None otherwise."""
     try:
-        return RecorderRunner(settings, engine)
+        from services.recorder.service import RecorderService
     except ImportError as exc:
         log.warning("no recorder (%s); the server runs the dashboard only", exc)
         return None
+    tz = ZoneInfo(settings.site.timezone)
+    return RecorderService(settings, make_sessionmaker(engine), clock=lambda: datetime.now(tz))
 
 
 def _templates(tz: ZoneInfo) -> Jinja2Templates:
@@ -233,4 +213,4 @@ def run_server(settings: Settings) -> int:
     return 0
 
 
-__all__ = ["RecorderRunner", "Server", "build_dashboard", "default_recorder", "run_server"]
+__all__ = ["Server", "build_dashboard", "default_recorder", "run_server"]

@@ -51,20 +51,15 @@ def open_sessions(settings: Settings) -> sessionmaker[Session]:
 
 def run_recorder(settings: Settings, done: threading.Event) -> int:
     """Record until ``done`` is set: recorder, notifier, discovery and the daily purge."""
-    from services.recorder.service import RecorderService, recorder_bus
+    from services.recorder.service import RecorderService
 
-    sessions = open_sessions(settings)
-    site = settings.site.id
-    bus = recorder_bus(settings)
-    service = RecorderService(settings, sessions, bus)
+    service = RecorderService(settings, open_sessions(settings))
     service.start()
-    bus.start()
-    print(f"recorder ready: site {site}, database {_safe_url(settings)}", flush=True)
+    print(f"recorder ready: site {settings.site.id}, database {_safe_url(settings)}", flush=True)
     try:
         done.wait()
     finally:
-        service.stop()  # first: what it took is committed and acknowledged while connected
-        bus.stop()
+        service.stop()
     log.info("recorder stopped: %s", service.recorder.counters())
     return 0
 

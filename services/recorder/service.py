@@ -1,11 +1,9 @@
 """The recorder with what runs beside it: the alarm notifier, discovery and the daily purge.
 
 ``aabent recorder`` runs this alone; ``aabent server`` runs it next to the dashboard, each on a
-bus of its own. The recorder's bus belongs to the caller, who must build it with
-``persistent_session=True``, ``manual_ack=True`` and a stable client id (so the broker keeps every
-message until it is committed, across restarts and crashes; :func:`recorder_bus` does), start it
-after :meth:`RecorderService.start` and stop it after :meth:`RecorderService.stop` (so the last
-acknowledgements reach the broker).
+bus of its own. The service owns its bus (:func:`recorder_bus`) and the order around it: the
+connection starts after the threads that take its messages, and ends after the recorder has
+acknowledged its last batch.
 """
 
 from __future__ import annotations
@@ -48,12 +46,12 @@ class RecorderService:
         self,
         settings: Settings,
         sessions: sessionmaker[Session],
-        bus: MqttBus,
         *,
         clock: Callable[[], datetime] = utc_now,
         component: str = COMPONENT,
     ) -> None:
-        self.settings, self.bus = settings, bus
+        self.settings = settings
+        self.bus = bus = recorder_bus(settings)
         self.notifier = Notifier.from_settings(settings.alarms)
         self.recorder = Recorder(
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
@@ -73,16 +71,18 @@ class RecorderService:
         )
 
     def start(self) -> None:
-        """Start sending notices, subscribe, publish discovery, schedule the purge."""
+        """Start sending notices, subscribe, publish discovery, schedule the purge, connect."""
         self.notifier.start()
         self.recorder.start()
         if self.settings.recorder.homeassistant_discovery:
             publish_discovery(self.bus, self.settings)
         self._purge.start()
+        self.bus.start()
 
     def stop(self) -> None:
-        """Write what was received, send what is queued, end the purge thread."""
+        """Write and acknowledge what was taken, leave the broker, send what is queued."""
         self._stop.set()
         self.recorder.stop()
+        self.bus.stop()
         self.notifier.stop()
         self._purge.join(2.0)
