@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from services.sip2.messages import parse_date
 
@@ -46,13 +47,31 @@ class Reservation:
 
 @dataclass(frozen=True, slots=True)
 class RenewResult:
-    """The outcome of renewing one item, with the library system's own words when it refused."""
+    """The outcome of renewing one item, with the library system's own words when it refused.
+
+    ``unknown``: the request went out but no believable answer came, so it may have been
+    renewed; ``due`` is then the due date as read again afterwards (None if that failed too).
+    """
 
     item_id: str
     renewed: bool
     due: date | None = None
     reason: str | None = None
     title: str = ""
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Fines:
+    """What the patron owes: the BV fee amount in BH currency, and the fine items (AV).
+
+    ``amount`` is None when the library system names no amount (or none is owed); the items are
+    the library system's own lines, shown as they are.
+    """
+
+    amount: Decimal | None = None
+    currency: str = ""
+    items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

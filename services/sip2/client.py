@@ -2,11 +2,21 @@
 
 Callers from any thread are served in arrival order (a ticket line, not a bare lock, whose wake-up
 order is unspecified); each request has a deadline that covers its wait in line, a reconnect and
-login if needed, resends and the reply. Error detection follows the SIP2 spec, "Error Detection":
-every request carries ``AY<seq>AZ<checksum>``; a reply whose checksum fails, or that is not a
-frame, is answered with 97 Request ACS Resend; a 96 from the ACS makes us send our last request
-again. After ``retries`` such attempts the reply is reported as a :class:`ReplyError` and the
-connection is dropped, so a confused stream never answers the next caller.
+login if needed, resends and the reply.
+
+A reply is believed only when it answers the request: the expected message, the same patron (AA)
+and item (AB) where the reply repeats them, and the request's AY sequence number
+(:meth:`~services.sip2.requests.Request.mismatch`). Error detection follows the SIP2 spec,
+"Error Detection": every request carries ``AY<seq>AZ<checksum>``; a whole reply whose checksum
+fails is answered with 97 Request ACS Resend (the resent reply may carry sequence 0); a 96 from
+the ACS makes us send our request again. Anything else that does not answer the request (another
+patron's reply, a late tail of the last one, bytes that are not a frame) means the stream has
+lost its place: the connection is closed, never asked to resend, and a read is asked once more on
+a fresh connection. A request that changes something (a renewal) is preceded by a 99 SC Status,
+so a connection the server dropped is found before it, and is never sent twice: if no good reply
+comes, it is reported as :class:`~services.sip2.errors.OutcomeUnknown`. A connection idle for
+``idle_limit_s`` is replaced before it is used (servers drop idle connections: SIPServer after
+60 s).
 """
 
 from __future__ import annotations
@@ -23,11 +33,13 @@ from services.sip2 import requests as rq
 from services.sip2.errors import (
     ConnectionLost,
     LoginRefused,
+    OutcomeUnknown,
     ReplyError,
+    ReplyMismatch,
     Sip2Timeout,
     Sip2Unavailable,
 )
-from services.sip2.messages import FrameError, Message, decode, masked
+from services.sip2.messages import ChecksumError, FrameError, Message, decode, masked
 from services.sip2.replies import (
     AcsStatus,
     EndSessionReply,
@@ -109,6 +121,7 @@ class Sip2Client:
         error_detection: bool = True,
         timeout_s: float = 1.5,
         retries: int = 2,
+        idle_limit_s: float | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
         monotonic: Callable[[], float] = time.monotonic,
@@ -121,34 +134,64 @@ class Sip2Client:
         self.backoff = backoff or Backoff()
         self._line = _Line(monotonic)
         self._seq = 9  # the first request goes out as AY0
+        self._idle_limit_s = idle_limit_s
+        self._last_used = 0.0
+        self._sent = False  # whether the request in hand has gone out (its outcome may be real)
+        self._acs_resend = rq.request_acs_resend().frame(charset=charset, sequence=-1)
 
     def send(self, request: rq.Request, timeout: float | None = None) -> Message:
-        """Send ``request``; return its verified reply or raise Sip2Unavailable (or a subclass)."""
+        """Send ``request``; return the reply that answers it or raise Sip2Unavailable.
+
+        Raises :class:`OutcomeUnknown` when a request that changes something went out and no
+        believable reply came back.
+        """
         deadline = self._monotonic() + (self.timeout_s if timeout is None else timeout)
         with self._line.turn(deadline):
-            return self._send_in_turn(request, deadline)
+            if request.idempotent:
+                return self._send_in_turn(request, deadline)
+            # A dead connection must be found before a renewal, not by it: one cheap 99 first.
+            self._send_in_turn(rq.sc_status(), deadline)
+            self._sent = False
+            try:
+                return self._send_in_turn(request, deadline)
+            except Sip2Unavailable as exc:
+                if not self._sent:
+                    raise
+                raise OutcomeUnknown(
+                    f"{request.command} was sent and may have been done; no good reply: {exc}"
+                ) from exc
 
     def _send_in_turn(self, request: rq.Request, deadline: float) -> Message:
-        attempts = 2 if request.idempotent else 1  # a read survives one reconnect, a renewal not
+        # A read survives one lost connection or one confused stream; a renewal neither.
+        attempts = 2 if request.idempotent else 1
         for attempt in range(attempts):
             self._ensure_open(deadline)
             try:
                 return self._round_trip(request, deadline)
-            except ConnectionLost as exc:
+            except (ConnectionLost, ReplyMismatch) as exc:
+                # Never resend on a stream that lost its place: a fresh connection instead.
                 self.transport.close()
                 if attempt + 1 >= attempts:
-                    self.backoff.failed(self._monotonic())
-                    raise
-                log.warning("SIP2 connection lost (%s); reconnecting", exc)
-            except Sip2Unavailable:
+                    raise  # the connection was made: no back-off, the next request reconnects
+                log.warning("SIP2 %s; asking again on a new connection", exc)
+            except Sip2Unavailable as exc:
                 self.transport.close()
-                self.backoff.failed(self._monotonic())
+                if exc.outage:
+                    self.backoff.failed(self._monotonic())
                 raise
         raise AssertionError("unreachable")
 
     def _ensure_open(self, deadline: float) -> None:
         if self.transport.is_open:
-            return
+            idle = self._monotonic() - self._last_used
+            if self._idle_limit_s is not None and idle >= self._idle_limit_s:
+                log.info("SIP2 connection idle for %.0f s; replacing it", idle)
+                self.transport.close()
+            elif stray := self.transport.unsolicited():
+                log.warning("SIP2: %d bytes arrived unasked; replacing the connection", stray)
+                self.transport.close()
+            if self.transport.is_open:
+                return
         now = self._monotonic()
         if now < self.backoff.next_attempt:
             wait = self.backoff.next_attempt - now
@@ -157,9 +200,10 @@ class Sip2Client:
             self.transport.open(max(deadline - now, 0.001))
             if self.transport.session and self._login is not None:
                 self._log_in(deadline)
-        except Sip2Unavailable:
+        except Sip2Unavailable as exc:
             self.transport.close()
-            self.backoff.failed(self._monotonic())
+            if exc.outage:
+                self.backoff.failed(self._monotonic())
             raise
         self.backoff.succeeded()
         log.info("SIP2 connected to the library system")
@@ -174,48 +218,55 @@ class Sip2Client:
     def _round_trip(self, request: rq.Request, deadline: float) -> Message:
         seq = self._next_sequence() if self._detect else None
         frame = request.frame(charset=self._charset, sequence=seq)
-        raw = self._exchange(frame, deadline)
-        problem = ""
+        changes = not request.idempotent  # once it has gone out, its outcome may be real
+        raw = self._exchange(frame, deadline, sends_request=changes)
+        resent, problem = False, ""
         for attempt in range(self._retries + 1):
             try:
-                return self._accept(raw, request, seq)
-            except _ResendAsked:
-                problem, again = "the ACS asked for a resend (96)", frame
-            except FrameError as exc:
-                problem, again = str(exc), self._resend_request(frame, request)
+                return self._accept(raw, request, seq, resent)
+            except _ResendAsked:  # the ACS did not read our request: sending it again is safe
+                problem, again, resent = "the ACS asked for a resend (96)", frame, False
+            except ChecksumError as exc:  # a whole frame, garbled: the spec's 97
+                problem, again, resent = str(exc), self._acs_resend, True
             if attempt == self._retries:
                 break
             log.warning("SIP2 %s reply rejected (%s); resending", request.reply, problem)
-            raw = self._exchange(again, deadline)
+            raw = self._exchange(again, deadline, sends_request=changes and again is frame)
         raise ReplyError(f"no good {request.reply} reply after {self._retries} resends: {problem}")
 
-    def _resend_request(self, frame: bytes, request: rq.Request) -> bytes:
-        if self._detect:
-            return rq.request_acs_resend().frame(charset=self._charset, sequence=-1)
-        if not request.idempotent:  # without 97, resending would renew twice
-            raise ReplyError(f"unreadable {request.reply} reply; not resending {request.command}")
-        return frame
-
-    def _accept(self, raw: bytes, request: rq.Request, seq: int | None) -> Message:
-        message = decode(raw, charset=self._charset)
+    def _accept(self, raw: bytes, request: rq.Request, seq: int | None, resent: bool) -> Message:
+        try:
+            message = decode(raw, charset=self._charset)
+        except ChecksumError:
+            raise
+        except FrameError as exc:
+            raise ReplyMismatch(f"{request.reply} reply unreadable: {exc}") from None
         log.debug("SIP2 <- %r", message)
         if message.command == "96":
             raise _ResendAsked
         if self._detect and message.checksum is None:
-            raise FrameError("reply without the AZ checksum error detection requires")
-        if seq is not None and message.sequence is not None and message.sequence != seq:
-            raise FrameError(f"reply sequence AY{message.sequence}, expected AY{seq}")
-        if message.command != request.reply:
-            raise FrameError(f"expected {request.reply}, got {message.command}")
+            raise ReplyMismatch("reply without the AZ checksum error detection requires")
+        # SIP2 spec, Error Detection: a reply carries its request's sequence number; one resent
+        # on 97 may carry 0 instead (SIPServer does).
+        got = message.sequence
+        if seq is not None and got is not None and got != seq and not (resent and got == 0):
+            raise ReplyMismatch(f"reply sequence AY{got}, expected AY{seq}")
+        why = request.mismatch(message)
+        if why is not None:
+            raise ReplyMismatch(why)
         return message
 
-    def _exchange(self, frame: bytes, deadline: float) -> bytes:
+    def _exchange(self, frame: bytes, deadline: float, *, sends_request: bool) -> bytes:
         remaining = deadline - self._monotonic()
         if remaining <= 0:
             raise Sip2Timeout("request timed out")
         if log.isEnabledFor(logging.DEBUG):
             log.debug("SIP2 -> %s", masked(frame, self._charset))
-        return self.transport.exchange(frame, remaining)
+        self._sent = self._sent or sends_request
+        try:
+            return self.transport.exchange(frame, remaining)
+        finally:
+            self._last_used = self._monotonic()
 
     def _next_sequence(self) -> int:
         self._seq = (self._seq + 1) % 10

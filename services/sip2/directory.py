@@ -7,7 +7,13 @@ a card the cache cannot vouch for gets ``Authentication(patron=None, reachable=F
 
 While :class:`~services.sip2.health.Health` says offline, a swipe does not wait for the network:
 the cache answers at once, and only a card it cannot answer gets a short probe (``probe_s``).
-Every flip between online and offline is an event (``sip2.offline`` / ``sip2.online``).
+Every flip between online and offline is an event (``sip2.offline`` / ``sip2.online``). Only an
+outage moves the health state (a timeout, a lost connection, the health checks themselves); a
+reply that fails its checks for one card is that swipe's failure, and the next card is asked as
+usual. Back online is the health checks' call alone.
+
+On a card-only site (``pin_required=False``) the card alone decides at the door: a PIN typed
+anyway is neither sent to the library system nor checked against the cache.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from services.credentials import Credential, SiteKey
 from services.events import Event, EventType
 from services.patrons import Authentication, PatronStatus, PinCheck
 from services.sip2 import account, cache, standing
-from services.sip2.account import Entry, Loan, RenewResult, Reservation
+from services.sip2.account import Entry, Fines, Loan, RenewResult, Reservation
 from services.sip2.client import Sip2Client
-from services.sip2.errors import PatronRefused, Sip2Unavailable
+from services.sip2.errors import OutcomeUnknown, PatronRefused, Sip2Unavailable
 from services.sip2.health import Health, HealthMonitor
 from services.sip2.replies import PatronReply
 from services.sip2.requests import Summary
@@ -55,6 +61,7 @@ class Sip2Directory:
         health_interval_s: float = 5.0,
         health_rise: int = 3,
         deny_flags: Collection[str] = standing.DEFAULT_DENY_FLAGS,
+        pin_required: bool = True,
         source: str = "sip2",
     ) -> None:
         standing.check_deny_flags(deny_flags)
@@ -62,6 +69,7 @@ class Sip2Directory:
         self._timeout_s, self._probe_s, self._account_s = timeout_s, probe_s, account_timeout_s
         self._offline_ttl, self._refusal_ttl = offline_ttl, refusal_ttl
         self._deny, self._source = frozenset(deny_flags), source
+        self._pin_required = pin_required
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.health = Health(rise=health_rise, on_change=self._health_changed)
         self.monitor = HealthMonitor(
@@ -87,7 +95,7 @@ class Sip2Directory:
 
     def authenticate(self, credential: Credential, pin: str | None) -> Authentication:
         """Who holds ``credential`` and whether ``pin`` is theirs; never raises for the network."""
-        pin = None if standing.blank(pin) else pin
+        pin = None if standing.blank(pin) or not self._pin_required else pin
         timeout = self._timeout_s
         if not self.health.online:
             cached = self._recall(credential, pin)
@@ -97,9 +105,11 @@ class Sip2Directory:
         try:
             reply = self._client.patron_information(credential.number, pin, timeout=timeout)
         except Sip2Unavailable as exc:
-            self.health.failure(str(exc))
+            if exc.outage:
+                self.health.failure(str(exc))
+            else:  # this card's answer, not the system: the next card is asked as usual
+                log.warning("no usable answer for one card: %s", exc)
             return self._recall(credential, pin) or UNREACHABLE
-        self.health.success()
         patron_id = "sip2:" + self._key.pseudonym(credential)
         auth = standing.authentication(reply, credential, pin, patron_id, self._deny)
         try:
@@ -194,34 +204,80 @@ class Sip2Directory:
         )
 
     def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
-        """Renew one item; a refusal carries the library system's own reason (AF)."""
-        reply = self._client.renew(credential.number, pin, item_id, timeout=self._account_s)
+        """Renew one item; a refusal carries the library system's own reason (AF).
+
+        When the renewal went out and no believable answer came, the result says the outcome is
+        unknown, with the due date read again (17 Item Information) where that works.
+        """
+        try:
+            reply = self._client.renew(credential.number, pin, item_id, timeout=self._account_s)
+        except OutcomeUnknown as exc:
+            log.warning("renewal outcome unknown: %s", exc)
+            return self._renewal_unknown(item_id)
         if reply.ok:
             return RenewResult(item_id, True, reply.due, None, reply.title)
-        reason = " ".join(reply.screen_messages) or "the library system refused the renewal"
+        reason = _words(reply.screen_messages) or "the library system refused the renewal"
         return RenewResult(item_id, False, None, reason, reply.title)
 
+    def _renewal_unknown(self, item_id: str) -> RenewResult:
+        try:
+            info = self._client.item_information(item_id, timeout=self._account_s)
+        except Sip2Unavailable:
+            return RenewResult(item_id, False, unknown=True)
+        return RenewResult(item_id, False, info.due, None, info.title, unknown=True)
+
     def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]:
-        """Renew every loan; one result per item, refusals with their reasons."""
-        reply = self._client.renew_all(credential.number, pin, timeout=self._account_s)
-        general = " ".join(reply.screen_messages) or None
-        if not reply.renewed and not reply.unrenewed and not reply.ok:
-            # Refused as a whole (a blocked patron): every loan stays, for the same reason.
+        """Renew every loan; one result per item, refusals with their reasons.
+
+        The item lists are believed only when the reply says ok (a failed 66 may carry anything:
+        SIPServer sends ``ARRAY(0x…)``); each item counts once; due dates and titles come from
+        the loans read again afterwards. An unknown outcome marks every loan unknown.
+        """
+        try:
+            reply = self._client.renew_all(credential.number, pin, timeout=self._account_s)
+        except OutcomeUnknown as exc:
+            log.warning("renew all outcome unknown: %s", exc)
+            return [
+                RenewResult(loan.item_id, False, loan.due, None, loan.title, unknown=True)
+                for loan in self.loans(credential, pin)
+            ]
+        general = _words(reply.screen_messages) or None
+        if not reply.ok:
             why = general or "the library system refused to renew"
             return [
                 RenewResult(loan.item_id, False, loan.due, why, loan.title)
                 for loan in self.loans(credential, pin)
             ]
-        out = []
+        try:
+            now = {loan.item_id: loan for loan in self.loans(credential, pin)}
+        except Sip2Unavailable:  # the renewals stand; only the fresh due dates are missing
+            now = {}
+        out: dict[str, RenewResult] = {}
         for text in reply.renewed:
-            e = self._complete(account.item_entry(text))
-            out.append(RenewResult(e.item_id, True, e.due, None, e.title))
+            e = account.item_entry(text)
+            loan = now.get(e.item_id)
+            due, title = (loan.due, loan.title) if loan else (e.due, e.title)
+            out.setdefault(e.item_id, RenewResult(e.item_id, True, due, None, title))
         for text in reply.unrenewed:
             e = account.unrenewed_entry(text)
+            loan = now.get(e.item_id)
+            due, title = (loan.due, loan.title) if loan else (e.due, e.title)
             why = e.reason or general or "not renewed"
-            out.append(RenewResult(e.item_id, False, e.due, why, e.title))
-        return out
+            out.setdefault(e.item_id, RenewResult(e.item_id, False, due, why, title))
+        out.pop("", None)
+        return list(out.values())
+
+    def fines(self, credential: Credential, pin: str | None) -> Fines:
+        """What the patron owes (BV amount, BH currency) and the fine items (AV)."""
+        reply = self._info(credential, pin, Summary.FINE_ITEMS)
+        owed = reply.fee_amount if reply.fee_amount else None
+        return Fines(owed, reply.currency, reply.fine_items)
 
     def end_session(self, credential: Credential, pin: str | None) -> None:
         """Tell the library system the kiosk is done with this patron (35 End Patron Session)."""
         self._client.end_patron_session(credential.number, pin, timeout=self._account_s)
+
+
+def _words(messages: tuple[str, ...]) -> str:
+    """Screen messages as one line: a staff note's raw CR LF is not for the patron's screen."""
+    return " ".join(" ".join(messages).split())

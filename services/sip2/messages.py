@@ -73,6 +73,54 @@ FIXED: dict[str, tuple[tuple[str, int], ...]] = {
 SENSITIVE = frozenset({"AA", "AD", "AC", "CO", "AE", "BD", "BE", "BF", "PB"})
 
 _TRAILER = re.compile(rb"(?:AY(\d))?AZ([0-9A-Fa-f]{4})$")
+_FRAME_START = re.compile(rb"[\r\n]*\d\d")
+LF = b"\n"
+
+
+def has_trailer(frame: bytes) -> bool:
+    """True if ``frame`` (its CR or CR LF included or not) ends in the ``AY<n>AZ<xxxx>`` trailer."""
+    return _TRAILER.search(frame.rstrip(b"\r\n")) is not None
+
+
+def frame_end(data: bytes | bytearray, *, trailer: bool) -> int | None:
+    """Where the first frame in ``data`` ends (past its CR and an LF right behind it), or None.
+
+    The SIP2 spec ends every message with a CR and has no way to quote one inside a field, yet
+    library systems pass staff notes with a raw CR LF through into screen messages (AF). So a CR
+    ends the frame only where the frame says it may end:
+
+    - with error detection (``trailer``), a CR ends a frame only right after ``AY<n>AZ<xxxx>``;
+      any other CR is inside a field, and reading goes on to the trailer;
+    - without it, a CR ends a frame unless bytes already received right behind it (after an
+      optional LF) do not begin a frame (two digits): then it was inside a field. A tail that
+      arrives later cannot be told from a new frame here; the client never believes it, because
+      it does not answer the request.
+
+    Bytes that do not begin like a frame (garbage, an HTML error page) end at their first CR, so
+    they are reported rather than waited on.
+    """
+    start = 0
+    while True:
+        cr = data.find(CR, start)
+        if cr < 0:
+            return None
+        end = cr + 1
+        if data[end : end + 1] == LF:
+            end += 1
+        head = bytes(data[:cr])
+        if not _FRAME_START.match(head):
+            return end
+        if trailer:
+            if _TRAILER.search(head):
+                return end
+        elif _may_begin_frame(bytes(data[end : end + 8])):
+            return end
+        start = cr + 1
+
+
+def _may_begin_frame(rest: bytes) -> bool:
+    rest = rest.lstrip(b"\r\n")
+    return not rest or rest[:2].isdigit() or (len(rest) == 1 and rest.isdigit())
 
 
 class FrameError(ValueError):

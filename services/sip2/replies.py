@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from services.sip2.messages import FrameError, Message, parse_date, yes
 
@@ -69,6 +70,18 @@ def _expect(message: Message, command: str) -> None:
 
 def _extensions(message: Message) -> tuple[tuple[str, str], ...]:
     return tuple((fid, v) for fid, v in message.fields if fid not in _SPEC_FIELDS)
+
+
+def amount(text: str | None) -> Decimal | None:
+    """A money field (BV fee amount, SIP2 spec: "a decimal number"): ``"45.50"``, ``"45,50"``
+    or ``"-45.50"`` (some systems sign what is owed); None when absent, blank or not a number."""
+    if not text or not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        return None
+    return abs(value) if value.is_finite() else None
 
 
 def split_identifier(value: str) -> tuple[str | None, str]:
@@ -136,6 +149,9 @@ class PatronReply:
     overdue_items: tuple[str, ...] = ()
     charged_items: tuple[str, ...] = ()
     unavailable_holds: tuple[str, ...] = ()
+    fine_items: tuple[str, ...] = ()
+    fee_amount: Decimal | None = None
+    currency: str = ""
     screen_messages: tuple[str, ...] = ()
     extensions: tuple[tuple[str, str], ...] = ()
 
@@ -158,6 +174,9 @@ class PatronReply:
             overdue_items=tuple(v for v in message.all("AT") if v),
             charged_items=tuple(v for v in message.all("AU") if v),
             unavailable_holds=tuple(v for v in message.all("CD") if v),
+            fine_items=tuple(v for v in message.all("AV") if v),
+            fee_amount=amount(message.first("BV")),
+            currency=(message.first("BH") or "").strip(),
             screen_messages=message.all("AF"),
             extensions=_extensions(message),
         )

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from services.sip2.messages import encode, sip_datetime
+from services.sip2.messages import Message, encode, sip_datetime
+from services.sip2.replies import split_identifier
 
 PROTOCOL_VERSION = "2.00"
 DANISH = "009"  # SIP2 spec, language codes: 009 Danish (000 unknown, 001 English)
@@ -39,6 +40,42 @@ class Request:
     def frame(self, *, charset: str, sequence: int | None) -> bytes:
         """The wire frame, with the AY/AZ trailer when ``sequence`` is given."""
         return encode(self.command, self.fixed, self.fields, charset=charset, sequence=sequence)
+
+    def mismatch(self, reply: Message) -> str | None:
+        """Why ``reply`` does not answer this request, or None when it does.
+
+        It must be the reply message this request expects and, where the SIP2 spec makes the
+        reply repeat them, name the same patron (AA) and item (AB): 24, 64, 30 and 36 carry AA,
+        18 and 30 carry AB. FBS's ``LN:`` prefix is not part of the identifier; case and
+        surrounding spaces do not count. A reply that leaves such a field out is not believed.
+        """
+        if reply.command != self.reply:
+            return f"expected a {self.reply} reply, got {reply.command}"
+        asked = {fid: value for fid, value in self.fields if value is not None}
+        for fid in ECHOED.get(self.reply, ()):
+            if fid not in asked:
+                continue
+            got = reply.first(fid)
+            if got is None:
+                return f"the {self.reply} reply leaves out {fid}"
+            if _same_id(split_identifier(got)[1]) != _same_id(asked[fid]):
+                return f"the {self.reply} reply is about another {_WHAT[fid]} ({fid})"
+        return None
+
+
+# Identifiers the reply repeats from its request (SIP2 spec, the response messages' fields).
+ECHOED: dict[str, tuple[str, ...]] = {
+    "24": ("AA",),
+    "64": ("AA",),
+    "18": ("AB",),
+    "30": ("AA", "AB"),
+    "36": ("AA",),
+}
+_WHAT = {"AA": "patron", "AB": "item"}
+
+
+def _same_id(value: str) -> str:
+    return value.strip().casefold()
 
 
 class Summary(IntEnum):

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from services.sip2 import fbs
 from services.sip2.errors import ConnectionLost, ReplyError, Sip2Timeout, Sip2Unavailable
-from services.sip2.messages import CR, MAX_FRAME
+from services.sip2.messages import CR, MAX_FRAME, frame_end, has_trailer
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,10 @@ class Transport(Protocol):
 
     def exchange(self, frame: bytes, timeout: float) -> bytes:
         """Send ``frame``, return the next reply frame within ``timeout`` seconds."""
+        ...
+
+    def unsolicited(self) -> int:
+        """Bytes that arrived since the last reply without being asked for (read and dropped)."""
         ...
 
     def close(self) -> None:
@@ -102,20 +106,27 @@ class TcpTransport:
         self._buffer.clear()
 
     def exchange(self, frame: bytes, timeout: float) -> bytes:
-        """Send one frame and read up to the next CR; closes the stream on any failure."""
+        """Send one frame and read the next reply frame; closes the stream on any failure.
+
+        A reply ends where :func:`~services.sip2.messages.frame_end` says: with error detection
+        (the request carries AY/AZ) only at the CR after the reply's trailer.
+        """
         if self._sock is None:
             raise ConnectionLost("not connected")
         deadline = self._monotonic() + timeout
-        if self._buffer.strip(b"\r\n"):
-            log.warning("discarding %d unsolicited bytes from the ACS", len(self._buffer))
         self._buffer.clear()
+        trailer = has_trailer(frame)
         try:
             self._sock.settimeout(max(timeout, 0.001))
             self._sock.sendall(frame)
-            return self._read_frame(self._sock, deadline)
+            return self._read_frame(self._sock, deadline, trailer)
         except TimeoutError:
+            partial = CR in self._buffer and trailer
             self.close()
-            raise Sip2Timeout(f"no reply from {self._where} in {timeout:.2f} s") from None
+            why = " (part of a reply came, without the AY/AZ trailer error detection needs)"
+            raise Sip2Timeout(
+                f"no reply from {self._where} in {timeout:.2f} s{why if partial else ''}"
+            ) from None
         except OSError as exc:
             self.close()
             raise ConnectionLost(f"connection to {self._where}: {exc}") from None
@@ -123,12 +134,29 @@ class TcpTransport:
             self.close()
             raise
 
-    def _read_frame(self, sock: socket.socket, deadline: float) -> bytes:
+    def unsolicited(self) -> int:
+        """Read what arrived since the last reply (a late tail of it, a stray frame) and drop it."""
+        count = len(self._buffer.strip(b"\r\n"))
+        self._buffer.clear()
+        if self._sock is None:
+            return count
+        try:
+            self._sock.setblocking(False)
+            while chunk := self._sock.recv(65536):
+                count += len(chunk.strip(b"\r\n"))
+            self.close()  # the server hung up (recv returned nothing): nothing to reuse
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            pass  # nothing more: the stream is quiet
+        except OSError:
+            self.close()
+        return count
+
+    def _read_frame(self, sock: socket.socket, deadline: float, trailer: bool) -> bytes:
         while True:
-            end = self._buffer.find(CR)
-            if end >= 0:
-                frame = bytes(self._buffer[: end + 1])
-                del self._buffer[: end + 1]
+            end = frame_end(self._buffer, trailer=trailer)
+            if end is not None:
+                frame = bytes(self._buffer[:end])
+                del self._buffer[:end]
                 return frame
             if len(self._buffer) > self._max_frame:
                 raise ConnectionLost(f"{len(self._buffer)} bytes without a frame end: not SIP2")
@@ -226,6 +254,10 @@ class FbsHttpsTransport:
         if response.status != 200:
             raise Sip2Unavailable(f"FBS answered HTTP {response.status}")
         return text.encode(self._charset, errors="replace") + CR
+
+    def unsolicited(self) -> int:
+        """Nothing arrives unasked over HTTP: each answer belongs to its POST."""
+        return 0
 
     def close(self) -> None:
         """Close the HTTPS connection."""

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,6 +28,7 @@ from services.store.engine import make_engine
 from tests.services.sip2.faults import FaultProxy, SilentServer
 from tests.services.sip2.fbs_server import FbsServer
 from tests.services.sip2.library import INSTITUTION, LOGIN, TODAY
+from tests.services.sip2.rogue_server import RogueAcs
 
 ROOT = Path(__file__).resolve().parents[3]
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -263,3 +265,29 @@ def door_rig(proxy: FaultProxy, cache_engine: Engine) -> Iterator[DoorRig]:
     )
     yield DoorRig(directory, events, clock, client)
     directory.close()
+
+
+@pytest.fixture
+def rogue() -> Iterator[RogueAcs]:
+    """The misbehaving library system (honest until the test sets ``rogue.rogue``'s fields)."""
+    server = RogueAcs()
+    yield server
+    server.stop()
+
+
+def rogue_door(server: RogueAcs, engine: Engine, **options: Any) -> DoorRig:
+    """A door controller's directory on the rogue server; ``options`` go to the client."""
+    events: list[Event] = []
+    clock = Clock()
+    client = tcp_client(server.port, clock=clock, **options)
+    directory = Sip2Directory(
+        client,
+        engine=engine,
+        site_key=SITE_KEY,
+        on_event=events.append,
+        clock=clock,
+        timeout_s=0.5,
+        probe_s=0.1,
+        account_timeout_s=0.5,
+    )
+    return DoorRig(directory, events, clock, client)

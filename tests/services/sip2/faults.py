@@ -23,6 +23,7 @@ class Fault:
     kind: str
     count: int = 1
     seconds: float = 0.0
+    command: str | None = None  # only frames of this message ("30"); None: any
 
 
 REPLY_FAULTS = {"close_mid_reply", "bad_checksum", "delay", "garbage", "silence"}
@@ -43,21 +44,27 @@ class FaultProxy:
         self._stop = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def inject(self, kind: str, count: int = 1, seconds: float = 0.0) -> None:
-        """Apply ``kind`` to the next ``count`` replies (requests, for corrupt_request)."""
+    def inject(
+        self, kind: str, count: int = 1, seconds: float = 0.0, command: str | None = None
+    ) -> None:
+        """Apply ``kind`` to the next ``count`` replies (requests, for corrupt_request),
+        or only to those of message ``command``."""
         assert kind in REPLY_FAULTS | REQUEST_FAULTS, kind
         with self._lock:
-            self._faults.append(Fault(kind, count, seconds))
+            self._faults.append(Fault(kind, count, seconds, command))
 
     def clear(self) -> None:
         """Forget pending faults: the network is healthy again."""
         with self._lock:
             self._faults.clear()
 
-    def _take(self, kinds: set[str]) -> Fault | None:
+    def _take(self, kinds: set[str], frame: bytes) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.kind in kinds:
+                wanted = fault.command is None or frame.lstrip(b"\n").startswith(
+                    fault.command.encode()
+                )
+                if fault.kind in kinds and wanted:
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
@@ -86,7 +93,7 @@ class FaultProxy:
             while data := client.recv(65536):
                 with self._lock:
                     self.requests.append(data)
-                if self._take(REQUEST_FAULTS) is not None:
+                if self._take(REQUEST_FAULTS, data) is not None:
                     # Flip one bit in the body: the ACS's checksum check must catch it (96).
                     data = data[:3] + bytes([data[3] ^ 0x01]) + data[4:]
                 upstream.sendall(data)
@@ -104,7 +111,7 @@ class FaultProxy:
         self._close(client, upstream)
 
     def _forward(self, frame: bytes, client: socket.socket, upstream: socket.socket) -> bool:
-        fault = self._take(REPLY_FAULTS)
+        fault = self._take(REPLY_FAULTS, frame)
         kind = fault.kind if fault else ""
         if kind == "close_mid_reply":
             client.sendall(frame[: len(frame) // 2])

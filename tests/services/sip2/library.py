@@ -41,6 +41,8 @@ class Member:
     loans: list[str] = field(default_factory=list)
     ready: list[str] = field(default_factory=list)  # holds on the pickup shelf (AS)
     waiting: list[str] = field(default_factory=list)  # holds not yet available (CD)
+    fee_amount: str | None = None  # BV, as the library system writes it ("45.00")
+    fines: list[str] = field(default_factory=list)  # AV fine items, in the server's own words
 
 
 BOOKS = {
@@ -82,5 +84,14 @@ PATRONS = {
         Member("9000000007", "7777", "Fornyer Frida", loans=["6000000001", "6000000002"]),
         Member("9000000008", "8888", "Alt Aase", loans=["6000000003", "6000000002"]),
         Member("9000000009", "9999", "Spærret Sune", flags=frozenset({0}), loans=["6000000004"]),
+        Member(
+            "9000000010",
+            "1010",
+            "Gebyr Gitte",
+            flags=frozenset({1, 10}),  # renewal privileges denied, excessive outstanding fines
+            loans=["6000000001"],
+            fee_amount="245.50",
+            fines=["4933448504 Overskredet lånetid 45.50", "5120684762 Erstatning 200.00"],
+        ),
     )
 }
