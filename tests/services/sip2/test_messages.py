@@ -14,6 +14,7 @@ from services.sip2.messages import (
     checksum_ok,
     decode,
     encode,
+    frame_end,
     masked,
     parse_date,
 )
@@ -204,3 +205,53 @@ def test_due_dates_are_read_in_the_formats_library_systems_use(
     text: str, expected: date | None
 ) -> None:
     assert parse_date(text) == expected
+
+
+# -- where a frame ends (issue 10: a CR LF inside a staff note) ---------------------------------
+
+NOTE_FRAME = b"64              00920260302    100000" + b"0" * 24 + b"AA9000000001|BLY|AFa\r\nb|AY1AZ"
+
+
+def _sealed(head: bytes) -> bytes:
+    return head + checksum(head).encode() + b"\r"
+
+
+def test_with_error_detection_a_cr_inside_a_field_does_not_end_the_frame() -> None:
+    frame = _sealed(NOTE_FRAME)
+    assert frame_end(frame[: frame.index(b"\r") + 3], trailer=True) is None  # wait for the rest
+    assert frame_end(frame + b"98Y", trailer=True) == len(frame)
+    assert decode(frame, charset="utf-8").all("AF") == ("a\r\nb",)
+
+
+def test_without_error_detection_a_cr_followed_by_more_of_the_field_does_not_end_it() -> None:
+    frame = b"64              00920260302    100000AA9000000001|AFa\r\nb|BLY|\r"
+    assert frame_end(frame, trailer=False) == len(frame)
+    first = frame.index(b"\r") + 2
+    assert frame_end(frame[:first], trailer=False) == first  # nothing behind it yet: it ends
+    assert frame_end(b"941\r\n98Y", trailer=False) == 5  # a new frame begins: it ends
+
+
+def test_garbage_ends_at_its_first_cr_so_it_is_reported_not_waited_for() -> None:
+    assert frame_end(b"<html>502</html>\r<more", trailer=True) == len(b"<html>502</html>\r")
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (b"24              00920260302    100000AA9000000001|BLY|", None),
+        (b"24              00920260302    100000AALN:9000000001 |BLY|", None),
+        (b"24              00920260302    100000AA9000000007|BLY|", "another patron"),
+        (b"24              00920260302    100000BLY|", "leaves out AA"),
+        (b"64              00920260302    100000" + b"0" * 24 + b"AA9000000001|", "got 64"),
+    ],
+)
+def test_a_reply_answers_a_request_only_about_the_same_patron(reply: bytes, why: str | None) -> None:
+    request = rq.patron_status(rq.Terminal("X"), "9000000001", "1", datetime(2026, 3, 2))
+    problem = request.mismatch(decode(reply, charset="utf-8"))
+    assert problem is None if why is None else why in (problem or "")
+
+
+def test_a_renew_reply_must_name_the_same_item() -> None:
+    request = rq.renew(rq.Terminal("X"), "9000000001", "1", "6000000001", datetime(2026, 3, 2))
+    other = b"301YNN20260302    100000AOX|AA9000000001|AB6000000002|"
+    assert "another item (AB)" in (request.mismatch(decode(other, charset="utf-8")) or "")

@@ -55,6 +55,27 @@ def test_a_cr_lf_in_a_staff_note_never_lets_an_unknown_card_in(
         rig.directory.close()
 
 
+@pytest.mark.parametrize("error_detection", [True, False])
+def test_every_door_decision_is_right_when_a_third_of_the_replies_carry_a_cr_lf(
+    rogue: RogueAcs, cache_engine: Engine, error_detection: bool
+) -> None:
+    rogue.rogue = Rogue(cr_share=0.3, tail_delay_s=0.002, think_s=0.001)
+    rig = rogue_door(rogue, cache_engine, error_detection=error_detection)
+    bent = Credential.from_text("9000000002")  # blocked
+    swipes = [(SOREN, "1234", True), (UNKNOWN, "1234", False), (FRIDA, "7777", True)]
+    swipes += [(bent, "2222", False), (SOREN, "0000", False), (UNKNOWN, "7777", False)]
+    try:
+        wrong = [
+            (card.number[-2:], pin)
+            for _ in range(8)
+            for card, pin, expected in swipes
+            if admitted(rig, card, pin) is not expected
+        ]
+        assert wrong == []
+    finally:
+        rig.directory.close()
+
+
 def test_with_error_detection_the_staff_note_arrives_whole(rogue: RogueAcs) -> None:
     rogue.rogue = Rogue(notes={SOREN.number: NOTE}, tail_delay_s=0.005)
     client = tcp_client(rogue.port)
