@@ -287,6 +287,11 @@ class Sip2Settings(_Model):
     refusal_minutes: int = Field(5, ge=0, le=60, description="how long a refusal is kept")
     health_interval_s: float = Field(5.0, gt=0, description="99 SC Status every …")
     health_rise: int = Field(3, ge=1, description="good answers in a row before online again")
+    idle_limit_s: float = Field(
+        30.0,
+        gt=0,
+        description="a connection unused this long is replaced (SIPServer drops idle ones at 60 s)",
+    )
     deny_flags: tuple[str, ...] = Field(
         ("charge_privileges_denied",), description="patron status flags that keep the door shut"
     )

@@ -90,6 +90,7 @@ def build_client(settings: Settings) -> Sip2Client:
         location_code=s.location_code,
         error_detection=s.error_detection,
         timeout_s=s.timeout_s,
+        idle_limit_s=s.idle_limit_s,
         clock=site_clock(settings),
     )
 
@@ -118,6 +119,7 @@ def build_directory(
             health_interval_s=s.health_interval_s,
             health_rise=s.health_rise,
             deny_flags=s.deny_flags,
+            pin_required=settings.access.pin_required,
             source=source,
         )
     except ValueError as exc:

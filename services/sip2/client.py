@@ -134,7 +134,7 @@ class Sip2Client:
         self.backoff = backoff or Backoff()
         self._line = _Line(monotonic)
         self._seq = 9  # the first request goes out as AY0
-        self._idle_limit_s = idle_limit_s
+        self.idle_limit_s = idle_limit_s
         self._last_used = 0.0
         self._sent = False  # whether the request in hand has gone out (its outcome may be real)
         self._acs_resend = rq.request_acs_resend().frame(charset=charset, sequence=-1)
@@ -184,7 +184,7 @@ class Sip2Client:
     def _ensure_open(self, deadline: float) -> None:
         if self.transport.is_open:
             idle = self._monotonic() - self._last_used
-            if self._idle_limit_s is not None and idle >= self._idle_limit_s:
+            if self.idle_limit_s is not None and idle >= self.idle_limit_s:
                 log.info("SIP2 connection idle for %.0f s; replacing it", idle)
                 self.transport.close()
             elif stray := self.transport.unsolicited():

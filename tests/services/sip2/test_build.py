@@ -77,3 +77,18 @@ def test_tcp_settings_build_a_directory_that_answers(acs: Acs, cache_engine: Eng
         assert directory.authenticate(Credential.from_text("9000000001"), "1234").pin is PinCheck.OK
     finally:
         directory.close()
+
+
+def test_the_idle_limit_and_the_card_only_rule_reach_the_client_and_the_directory(
+    acs: Acs, cache_engine: Engine
+) -> None:
+    chosen = Settings.model_validate(
+        {"access": {"pin_required": False}, "sip2": {"port": acs.port, "idle_limit_s": 12}}
+    )
+    directory = build_directory(chosen, engine=cache_engine, site_key=SITE_KEY, on_event=print)
+    try:
+        assert directory.client.idle_limit_s == 12
+        auth = directory.authenticate(Credential.from_text("9000000001"), "0000")  # a wrong PIN
+        assert auth.patron is not None and auth.pin is PinCheck.NOT_GIVEN  # the card decides
+    finally:
+        directory.close()

@@ -209,7 +209,8 @@ def test_due_dates_are_read_in_the_formats_library_systems_use(
 
 # -- where a frame ends (issue 10: a CR LF inside a staff note) ---------------------------------
 
-NOTE_FRAME = b"64              00920260302    100000" + b"0" * 24 + b"AA9000000001|BLY|AFa\r\nb|AY1AZ"
+HEAD64 = b"64              00920260302    100000" + b"0" * 24
+NOTE_FRAME = HEAD64 + b"AA9000000001|BLY|AFa\r\nb|AY1AZ"
 
 
 def _sealed(head: bytes) -> bytes:
@@ -245,7 +246,9 @@ def test_garbage_ends_at_its_first_cr_so_it_is_reported_not_waited_for() -> None
         (b"64              00920260302    100000" + b"0" * 24 + b"AA9000000001|", "got 64"),
     ],
 )
-def test_a_reply_answers_a_request_only_about_the_same_patron(reply: bytes, why: str | None) -> None:
+def test_a_reply_answers_a_request_only_about_the_same_patron(
+    reply: bytes, why: str | None
+) -> None:
     request = rq.patron_status(rq.Terminal("X"), "9000000001", "1", datetime(2026, 3, 2))
     problem = request.mismatch(decode(reply, charset="utf-8"))
     assert problem is None if why is None else why in (problem or "")
