@@ -1,5 +1,12 @@
 """``aabent sip2 check`` and ``aabent sip2 patron CARD``: is the library system there, and what
-does it say about one card. For staff setting up a branch; the PIN is prompted, never echoed."""
+would the door do with one card. For staff setting up a branch; the PIN is prompted, never echoed.
+
+``patron`` gives the door's own answer in self-service hours: the library system's reply read by
+:mod:`services.sip2.standing` and judged by :func:`services.access.decide` with the site's
+``[access]`` rules (the door's PIN lockouts, opening hours and occupancy are not consulted).
+Exit codes: 0 admitted, 1 no answer, 3 card or PIN refused, 4 the patron refused (blocked, card
+lost, expired, under age).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +15,19 @@ import getpass
 import sys
 from typing import Any
 
+from services.access import AccessRules, Decision, DoorContext, Reason, decide
 from services.credentials import Credential
+from services.patrons import Authentication, PinCheck
+from services.schedule import OpeningState
 from services.settings import Settings
 from services.sip2.errors import Sip2Unavailable
 from services.sip2.messages import mask_value
 from services.sip2.replies import SUPPORTED_MESSAGES
-from services.sip2.standing import blank, status_of
+from services.sip2.standing import authentication, blank
 
 EXIT_UNAVAILABLE = 1
-EXIT_REFUSED = 3
+EXIT_REFUSED = 3  # the card is not known, or the PIN is wrong or missing
+EXIT_PATRON_REFUSED = 4  # a known card the door refuses: blocked, card lost, expired, under age
 
 
 def add_commands(sub: Any) -> None:
@@ -42,8 +53,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     try:
         status = client.sc_status()
     except Sip2Unavailable as exc:
-        print(f"library system unavailable: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+        return _unavailable(exc, settings)
     finally:
         client.transport.close()
     name = status.library_name or "(no name)"
@@ -70,29 +80,69 @@ def _read_pin() -> str:
     return sys.stdin.readline().rstrip("\r\n")  # piped, e.g. from a test or a password store
 
 
+def _unavailable(exc: Sip2Unavailable, settings: Settings) -> int:
+    print(f"library system unavailable: {exc}", file=sys.stderr)
+    if settings.sip2.transport == "tcp" and not settings.sip2.login_user:
+        print(
+            "no login_user is set in [sip2]: most SIP2 servers (Koha, Evergreen's SIPServer) "
+            "answer only after a 93 login; set login_user and password_file",
+            file=sys.stderr,
+        )
+    return EXIT_UNAVAILABLE
+
+
+# Refusals about the card or the PIN, and those about the patron's standing (see docs/sip2.md).
+_CARD_OR_PIN = {Reason.UNKNOWN_CARD, Reason.WRONG_PIN, Reason.PIN_REQUIRED}
+
+
+def _exit_code(decision: Decision) -> int:
+    if decision.granted:
+        return 0
+    return EXIT_REFUSED if decision.reason in _CARD_OR_PIN else EXIT_PATRON_REFUSED
+
+
+def _pin_text(auth: Authentication, pin: str | None, card_only: bool) -> str:
+    if card_only:
+        return "not asked (card-only site)"
+    if auth.patron is None:
+        return "not judged (the card is not known)"
+    return {PinCheck.OK: "accepted", PinCheck.WRONG: "wrong", PinCheck.NOT_GIVEN: "not given"}[
+        auth.pin
+    ]
+
+
 def _patron(args: argparse.Namespace, settings: Settings) -> int:
-    from services.sip2.build import build_client
+    """The door's answer for one card (+ PIN) in self-service hours, and why."""
+    from services.sip2.build import build_client, site_clock
 
     credential = Credential.from_text(args.card)
-    pin = None if args.no_pin else _read_pin()
+    card_only = not settings.access.pin_required
+    typed = None if args.no_pin or card_only else _read_pin()
+    pin = None if blank(typed) else typed
     client = build_client(settings)
     try:
-        reply = client.patron_information(credential.number, None if blank(pin) else pin)
+        reply = client.patron_information(credential.number, pin)
     except Sip2Unavailable as exc:
-        print(f"library system unavailable: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
+        return _unavailable(exc, settings)
     finally:
         client.transport.close()
-    pin_text = "not given" if blank(pin) else "accepted" if reply.valid_password else "refused"
+    auth = authentication(reply, credential, pin, "sip2:cli", settings.sip2.deny_flags)
+    a = settings.access
+    rules = AccessRules(a.pin_required, a.min_age_unstaffed, a.capacity)
+    decision = decide(site_clock(settings)(), auth, _SELF_SERVICE, rules)
     print(f"card {mask_value('AA', credential.number)} ({credential.kind})")
-    print(f"valid patron: {_yn(reply.valid_patron is True)}  PIN: {pin_text}")
-    if reply.valid_patron is True:
-        standing = status_of(reply.flags, settings.sip2.deny_flags)
-        print(f"name: {reply.personal_name}")
-        print(f"door standing: {standing}  flags: {', '.join(sorted(reply.flags)) or 'none'}")
-        born = reply.birth_date.isoformat() if reply.birth_date else "not given"
-        print(f"birth date: {born}")
+    print(f"valid patron: {_yn(auth.patron is not None)}  PIN: {_pin_text(auth, pin, card_only)}")
+    if auth.patron is not None:
+        print(f"name: {auth.patron.name}")
+        print(f"standing: {auth.patron.status}  flags: {', '.join(sorted(reply.flags)) or 'none'}")
+        born = auth.patron.birth_date
+        source = "library system" if reply.birth_date is not None else "CPR number"
+        print(f"birth date: {born.isoformat()} (from the {source})" if born else "birth date: -")
     for text in reply.screen_messages:
-        print(f"message: {text}")
-    ok = reply.valid_patron is True and (blank(pin) or reply.valid_password is True)
-    return 0 if ok else EXIT_REFUSED
+        print(f"message: {' '.join(text.split())}")
+    verdict = "admitted" if decision.granted else f"refused: {decision.reason}"
+    print(f"door, self-service hours: {verdict} ({decision.message})")
+    return _exit_code(decision)
+
+
+_SELF_SERVICE = DoorContext(opening=OpeningState.SELF_SERVICE)

@@ -11,6 +11,7 @@ from pathlib import Path
 from services.settings import Sip2Settings, load_settings
 from tests.services.sip2.conftest import ROOT, Acs
 from tests.services.sip2.library import LOGIN
+from tests.services.sip2.rogue_server import Rogue, RogueAcs
 
 # The real ``aabent`` entry point (services.cli.main) in a process of its own, with only this
 # package's commands registered, so other jobs' commands in progress cannot break these tests.
@@ -72,7 +73,41 @@ def test_patron_reads_the_pin_without_echo_and_never_prints_card_or_pin(
 
 def test_patron_with_a_wrong_pin_exits_3(acs: Acs, tmp_path: Path) -> None:
     result = aabent(config_for(tmp_path, acs.port), "sip2", "patron", "9000000002", stdin="0\n")
-    assert result.returncode == 3 and "PIN: refused" in result.stdout
+    assert result.returncode == 3 and "PIN: wrong" in result.stdout
+    assert "refused: wrong_pin" in result.stdout
+
+
+def test_patron_gives_the_doors_answer_and_an_exit_code_per_outcome(
+    acs: Acs, tmp_path: Path
+) -> None:
+    config = config_for(tmp_path, acs.port)
+    admitted = aabent(config, "sip2", "patron", "9000000001", stdin="1234\n")
+    assert admitted.returncode == 0 and "door, self-service hours: admitted" in admitted.stdout
+    unknown = aabent(config, "sip2", "patron", "9000009999", stdin="1234\n")
+    assert unknown.returncode == 3 and "PIN: not judged" in unknown.stdout
+    assert "refused: unknown_card (Kortet kendes ikke)" in unknown.stdout
+    blocked = aabent(config, "sip2", "patron", "9000000002", stdin="2222\n")
+    assert blocked.returncode == 4 and "refused: patron_blocked" in blocked.stdout
+    lost = aabent(config, "sip2", "patron", "9000000003", stdin="3333\n")
+    assert lost.returncode == 4 and "refused: card_lost" in lost.stdout
+    no_pin = aabent(config, "sip2", "patron", "9000000001", "--no-pin")
+    assert no_pin.returncode == 3 and "refused: pin_required" in no_pin.stdout
+
+
+def test_patron_takes_the_birth_date_from_a_cpr_number_as_the_door_does(
+    acs: Acs, tmp_path: Path
+) -> None:
+    result = aabent(config_for(tmp_path, acs.port), "sip2", "patron", "0103801234", stdin="0000\n")
+    assert result.returncode == 0, result.stdout
+    assert "birth date: 1980-03-01 (from the CPR number)" in result.stdout
+
+
+def test_patron_says_a_login_is_needed_when_none_is_configured(
+    rogue: RogueAcs, tmp_path: Path
+) -> None:
+    rogue.rogue = Rogue(login=LOGIN)  # closes the connection of anyone who does not log in
+    result = aabent(config_for(tmp_path, rogue.port), "sip2", "patron", "9000000001", stdin="1\n")
+    assert result.returncode == 1 and "no login_user is set in [sip2]" in result.stderr
 
 
 def test_the_example_config_documents_sip2_and_keeps_the_local_directory() -> None:
