@@ -24,7 +24,7 @@ from services import loans as store
 from services.credentials import Credential
 from services.loans import LoanRules, RenewRefusal
 from services.patrons import Patron, PatronDirectory, PinCheck
-from services.sip2.account import Loan, RenewResult, Reservation
+from services.sip2.account import Fines, Loan, RenewResult, Reservation
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ __all__ = [
     "AccountRefused",
     "AccountService",
     "AccountUnavailable",
+    "Fines",
     "Loan",
     "LocalAccount",
     "LockReason",
@@ -87,6 +88,10 @@ class AccountService(Protocol):
         """The patron's reservations, those ready for pickup first."""
         ...
 
+    def fines(self, credential: Credential, pin: str | None) -> Fines:
+        """What the patron owes, so the kiosk can say why renewals may be refused."""
+        ...
+
     def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
         """Renew one loan."""
         ...
@@ -139,6 +144,11 @@ class LocalAccount:
         with self._unit(credential, pin) as (session, patron):
             return store.reservations_of(session, patron.patron_id)
 
+    def fines(self, credential: Credential, pin: str | None) -> Fines:
+        """Nothing: the local registry keeps no fees (card and PIN are still checked)."""
+        with self._unit(credential, pin):
+            return Fines()
+
     def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
         """Renew one loan by the copy's barcode."""
         with self._unit(credential, pin) as (session, patron):
@@ -158,6 +168,7 @@ class Sip2AccountMethods(Protocol):
 
     def loans(self, credential: Credential, pin: str | None) -> list[Loan]: ...
     def reservations(self, credential: Credential, pin: str | None) -> list[Reservation]: ...
+    def fines(self, credential: Credential, pin: str | None) -> Fines: ...
     def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult: ...
     def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]: ...
     def end_session(self, credential: Credential, pin: str | None) -> None: ...
@@ -191,6 +202,11 @@ class Sip2Account:
         """The patron's reservations from the library system."""
         with self._translated():
             return self._directory.reservations(credential, pin)
+
+    def fines(self, credential: Credential, pin: str | None) -> Fines:
+        """The fee amount and fine items from the library system."""
+        with self._translated():
+            return self._directory.fines(credential, pin)
 
     def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
         """Renew one item in the library system."""

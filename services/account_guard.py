@@ -20,6 +20,7 @@ from services.account import (
     AccountLocked,
     AccountRefused,
     AccountService,
+    Fines,
     Loan,
     LockReason,
     RenewResult,
@@ -99,6 +100,10 @@ class GuardedAccount:
     def reservations(self, credential: Credential, pin: str | None) -> list[Reservation]:
         """The patron's reservations, once the card's standing allows a PIN."""
         return self._guarded(credential, lambda: self._inner.reservations(credential, pin))
+
+    def fines(self, credential: Credential, pin: str | None) -> Fines:
+        """What the patron owes, once the card's standing allows a PIN."""
+        return self._guarded(credential, lambda: self._inner.fines(credential, pin))
 
     def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
         """Renew one loan, once the card's standing allows a PIN."""

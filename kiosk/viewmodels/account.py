@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from kivy.properties import ListProperty, OptionProperty, StringProperty
@@ -22,6 +23,7 @@ from services.account import (
     AccountLocked,
     AccountRefused,
     AccountService,
+    Fines,
     Loan,
     RenewRefusal,
     RenewResult,
@@ -41,6 +43,14 @@ def _ignore(_outcome: object) -> None:
     """Whatever ending a session comes to, the patron has gone."""
 
 
+def money_text(cat: Catalog, amount: Decimal, currency: str) -> str:
+    """``245,50 kr.`` / ``DKK 245.50``: the catalogue's decimal mark and currency words."""
+    code = currency.strip().upper() or "DKK"  # Danish libraries' systems often leave BH out
+    number = f"{amount:.2f}".replace(".", cat.text("format.decimal_mark"))
+    word = cat.strings.get(f"account.currency.{code}", code)
+    return cat.text("account.money", amount=number, currency=word)
+
+
 def reason_text(cat: Catalog, reason: str | None) -> str:
     """A local refusal in the patron's language; the library system's own words as they are."""
     if reason in _REASONS:
@@ -58,6 +68,8 @@ class AccountViewModel(ViewModel):
     pin_mask = StringProperty("")
     loans = ListProperty([])
     reservations = ListProperty([])
+    owed = StringProperty("")  # "You owe …" and why it matters, empty when nothing is owed
+    fines = ListProperty([])  # the library system's own lines for each fine
 
     def __init__(
         self,
@@ -81,6 +93,7 @@ class AccountViewModel(ViewModel):
         self._attempts = 0
         self._loans: list[Loan] = []
         self._reservations: list[Reservation] = []
+        self._fines = Fines()
         self._results: dict[str, RenewResult] = {}
 
     @property
@@ -146,13 +159,18 @@ class AccountViewModel(ViewModel):
         self.step = "busy"
         self._say("account.busy")
 
-        def fetch() -> tuple[list[Loan], list[Reservation]]:
-            return self.account.loans(credential, pin), self.account.reservations(credential, pin)
+        def fetch() -> tuple[list[Loan], list[Reservation], Fines]:
+            loans = self.account.loans(credential, pin)
+            return (
+                loans,
+                self.account.reservations(credential, pin),
+                self.account.fines(credential, pin),
+            )
 
         self.start(fetch, self._signed_in, self._refused)
 
-    def _signed_in(self, found: tuple[list[Loan], list[Reservation]]) -> None:
-        self._loans, self._reservations = found
+    def _signed_in(self, found: tuple[list[Loan], list[Reservation], Fines]) -> None:
+        self._loans, self._reservations, self._fines = found
         self._results, self._attempts = {}, 0
         self.step = "account"
         self._say(None)
@@ -221,10 +239,18 @@ class AccountViewModel(ViewModel):
             self.message = cat.text(self._message_key)
         self.loans = [self._loan_row(cat, loan) for loan in self._loans]
         self.reservations = [self._reservation_row(cat, r) for r in self._reservations]
+        owed = self._fines.amount
+        self.owed = (
+            cat.text("account.owed", money=money_text(cat, owed, self._fines.currency))
+            if owed
+            else ""
+        )
+        self.fines = list(self._fines.items)
 
     def _loan_row(self, cat: Catalog, loan: Loan) -> dict[str, Any]:
         result = self._results.get(loan.item_id)
-        due = result.due if result is not None and result.renewed and result.due else loan.due
+        fresh = result is not None and (result.renewed or result.unknown) and result.due
+        due = result.due if fresh and result is not None else loan.due
         overdue = loan.overdue and not (result is not None and result.renewed)
         if due is None:
             due_text = cat.text("account.no_due")
@@ -235,6 +261,9 @@ class AccountViewModel(ViewModel):
         if result is not None and result.renewed and result.due is not None:
             outcome = "renewed"
             outcome_text = cat.text("account.renewed", date=cat.date_text(result.due))
+        elif result is not None and result.unknown:
+            outcome = "unknown"  # it may have been renewed: the due date above is read again
+            outcome_text = cat.text("account.renew_unknown")
         elif result is not None and not result.renewed:
             outcome = "refused"
             reason = reason_text(cat, result.reason)

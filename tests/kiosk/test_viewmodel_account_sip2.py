@@ -1,0 +1,91 @@
+"""My account's view model over the library system (SIP2): fines, and renewals whose outcome is
+unknown. The library system is the misbehaving test server, on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.background import Inline
+from kiosk.i18n import Translator
+from kiosk.viewmodels.account import AccountViewModel
+from services.account import Sip2Account
+from services.sip2.cache import CachedPatron
+from services.sip2.directory import Sip2Directory
+from services.store.base import Base
+from services.store.engine import make_engine
+from tests.services.sip2.conftest import SITE_KEY, Clock, tcp_client
+from tests.services.sip2.rogue_server import Rogue, RogueAcs
+
+
+@pytest.fixture
+def rogue() -> Iterator[RogueAcs]:
+    """The misbehaving test library system."""
+    server = RogueAcs()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vm(rogue: RogueAcs, tr: Translator, tmp_path: Path) -> Iterator[AccountViewModel]:
+    """The account screen's view model on a SIP2 directory for the rogue server."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'kiosk.sqlite'}")
+    Base.metadata.create_all(engine, tables=[CachedPatron.__table__])  # type: ignore[list-item]
+    clock = Clock()
+    directory = Sip2Directory(
+        tcp_client(rogue.port, clock=clock),
+        engine=engine,
+        site_key=SITE_KEY,
+        on_event=lambda e: None,
+        clock=clock,
+        account_timeout_s=1.0,
+    )
+    yield AccountViewModel(
+        tr, Inline(), account=Sip2Account(directory), today=lambda: clock().date()
+    )
+    directory.close()
+    engine.dispose()
+
+
+def sign_in(vm: AccountViewModel, card: str, pin: str) -> None:
+    vm.scan(card)
+    for digit in pin:
+        vm.key(digit)
+    vm.key("ok")
+
+
+def test_what_the_patron_owes_is_shown_in_danish_then_english(
+    vm: AccountViewModel, tr: Translator
+) -> None:
+    sign_in(vm, "9000000010", "1010")
+    assert vm.signed_in
+    assert vm.owed.startswith("Du skylder 245,50 kr.\nGebyrer kan forhindre fornyelse")
+    assert vm.fines == ["4933448504 Overskredet lånetid 45.50", "5120684762 Erstatning 200.00"]
+    tr.toggle()
+    assert vm.owed.startswith("You owe DKK 245.50\nFees can stop renewals")
+
+
+def test_nothing_owed_shows_nothing(vm: AccountViewModel) -> None:
+    sign_in(vm, "9000000007", "7777")
+    assert vm.signed_in and vm.owed == "" and vm.fines == []
+
+
+def test_a_renewal_that_may_have_happened_says_check_your_loans_with_the_due_date_read_again(
+    vm: AccountViewModel, rogue: RogueAcs, tr: Translator
+) -> None:
+    sign_in(vm, "9000000007", "7777")
+    rogue.rogue = Rogue(close_after={"29"})  # renews, then hangs up before the reply
+    vm.renew("6000000001")
+    row = next(r for r in vm.loans if r["item_id"] == "6000000001")
+    assert row["outcome"] == "unknown"
+    assert (
+        row["outcome_text"] == "Vi ved ikke, om den blev fornyet. Tjek afleveringsdatoen ovenfor."
+    )
+    due = rogue.due["6000000001"]
+    assert due is not None and row["due"] == "Afleveres " + tr.catalog.date_text(due)
+    assert vm.message == ""  # not "the library system cannot be reached"
+    tr.toggle()
+    row = next(r for r in vm.loans if r["item_id"] == "6000000001")
+    assert row["outcome_text"].startswith("We could not tell whether it was renewed")
