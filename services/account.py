@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "AccountLocked",
+    "AccountOutcomeUnknown",
     "AccountRefused",
     "AccountService",
     "AccountUnavailable",
@@ -46,6 +47,11 @@ __all__ = [
 
 class AccountUnavailable(Exception):
     """The library system (or the database behind the local directory) cannot be reached."""
+
+
+class AccountOutcomeUnknown(AccountUnavailable):
+    """A renewal went out but no answer came back, nor could the loans be read again: it may
+    have been done. The kiosk says "unknown, check your loans", never "failed"."""
 
 
 class AccountRefused(Exception):
@@ -182,13 +188,16 @@ class Sip2Account:
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
-        from services.sip2.errors import PatronRefused, Sip2Unavailable
+        from services.sip2.errors import OutcomeUnknown, PatronRefused, Sip2Unavailable
 
         try:
             yield
         except PatronRefused as refused:
             message = "the library system does not accept this card and PIN"
             raise AccountRefused(message, wrong_pin=refused.wrong_pin) from None
+        except OutcomeUnknown as exc:
+            log.warning("renewal outcome unknown: %s", exc)
+            raise AccountOutcomeUnknown("the renewal may have been done") from None
         except Sip2Unavailable as exc:
             log.warning("library system unavailable for the account: %s", exc)
             raise AccountUnavailable("the library system cannot be reached") from None

@@ -21,6 +21,7 @@ from kiosk.input import read_card
 from kiosk.viewmodels.base import ViewModel
 from services.account import (
     AccountLocked,
+    AccountOutcomeUnknown,
     AccountRefused,
     AccountService,
     Fines,
@@ -207,7 +208,7 @@ class AccountViewModel(ViewModel):
         if credential is None or not self.signed_in:
             return
         job = lambda: [self.account.renew(credential, pin, item_id)]  # noqa: E731
-        self.start(job, self._renewed, self._renew_failed)
+        self.start(job, self._renewed, lambda error: self._renew_failed(error, [item_id]))
 
     def renew_all(self) -> None:
         """Renew every loan; each row shows its own result."""
@@ -215,7 +216,8 @@ class AccountViewModel(ViewModel):
         if credential is None or not self.signed_in:
             return
         job = lambda: self.account.renew_all(credential, pin)  # noqa: E731
-        self.start(job, self._renewed, self._renew_failed)
+        items = [loan.item_id for loan in self._loans]
+        self.start(job, self._renewed, lambda error: self._renew_failed(error, items))
 
     def _renewed(self, results: list[RenewResult]) -> None:
         for result in results:
@@ -223,9 +225,12 @@ class AccountViewModel(ViewModel):
         self._say(None)
         self.relabel()
 
-    def _renew_failed(self, error: BaseException) -> None:
+    def _renew_failed(self, error: BaseException, items: list[str]) -> None:
         if isinstance(error, AccountLocked):  # blocked by staff (or a door) meanwhile
             self._refused(error)
+            return
+        if isinstance(error, AccountOutcomeUnknown):  # it may have happened: never "failed"
+            self._renewed([RenewResult(item, False, unknown=True) for item in items])
             return
         log.warning("renewal failed: %s", error.__class__.__name__)
         self._say("account.unavailable", "error")

@@ -198,6 +198,7 @@ class Sip2Client:
             raise Sip2Unavailable(f"library system unavailable; next attempt in {wait:.2f} s")
         try:
             self.transport.open(max(deadline - now, 0.001))
+            self._last_used = self._monotonic()
             if self.transport.session and self._login is not None:
                 self._log_in(deadline)
         except Sip2Unavailable as exc:

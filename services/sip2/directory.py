@@ -235,11 +235,15 @@ class Sip2Directory:
         """
         try:
             reply = self._client.renew_all(credential.number, pin, timeout=self._account_s)
-        except OutcomeUnknown as exc:
-            log.warning("renew all outcome unknown: %s", exc)
+        except OutcomeUnknown as unknown:
+            log.warning("renew all outcome unknown: %s", unknown)
+            try:
+                loans = self.loans(credential, pin)
+            except Sip2Unavailable:
+                raise unknown from None  # not "unreachable": the renewals may have been done
             return [
                 RenewResult(loan.item_id, False, loan.due, None, loan.title, unknown=True)
-                for loan in self.loans(credential, pin)
+                for loan in loans
             ]
         general = _words(reply.screen_messages) or None
         if not reply.ok:

@@ -89,3 +89,14 @@ def test_a_renewal_that_may_have_happened_says_check_your_loans_with_the_due_dat
     tr.toggle()
     row = next(r for r in vm.loans if r["item_id"] == "6000000001")
     assert row["outcome_text"].startswith("We could not tell whether it was renewed")
+
+
+def test_a_renew_all_that_may_have_happened_is_never_said_to_have_failed(
+    vm: AccountViewModel, rogue: RogueAcs
+) -> None:
+    sign_in(vm, "9000000008", "8888")
+    rogue.rogue = Rogue(down_after={"65"})  # renews everything, then the system goes down
+    vm.renew_all()
+    assert [r["outcome"] for r in vm.loans] == ["unknown", "unknown"]
+    assert "kan ikke nås" not in vm.message  # not "the library system cannot be reached"
+    assert len(rogue.renewals) == 1  # one renewed, one refused: it did happen

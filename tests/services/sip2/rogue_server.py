@@ -13,7 +13,8 @@ what Evergreen's SIPServer, Koha and their kin have been seen doing:
   that lists an item twice (``renew_all``);
 - dropping a connection idle for ``idle_timeout_s`` (SIPServer: 60 s), without a word;
 - a reply that answers another patron (``answer_for``);
-- doing a renewal and then closing the connection before the reply (``close_after``);
+- doing a renewal and then closing the connection before the reply (``close_after``), or going
+  down altogether (``down_after``);
 - refusing every message before a 93 login when ``login`` is set (it closes the connection);
 - taking its time over each answer (``think_s``), as a real library system's lookup does.
 
@@ -87,6 +88,7 @@ class Rogue:
     idle_timeout_s: float | None = None
     answer_for: dict[str, str] = field(default_factory=dict)  # asked card -> card answered
     close_after: set[str] = field(default_factory=set)  # request commands done, then hung up
+    down_after: set[str] = field(default_factory=set)  # done, then the whole server goes down
     login: tuple[str, str] | None = None
     think_s: float = 0.0  # how long each answer takes (a real library system's lookup)
 
@@ -164,6 +166,9 @@ class RogueAcs:
                         return  # SIPServer closes a connection that did not log in
                     reply = self._answer(request)
                     time.sleep(self.rogue.think_s)
+                    if request.command in self.rogue.down_after:
+                        self.stop()
+                        return
                     if request.command in self.rogue.close_after:
                         return
                     last = self._send(conn, request, reply)
