@@ -7,6 +7,7 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -246,25 +247,36 @@ class DoorRig:
     client: Sip2Client
 
 
-@pytest.fixture
-def door_rig(proxy: FaultProxy, cache_engine: Engine) -> Iterator[DoorRig]:
-    """A Sip2Directory on the session ACS through a fault proxy; health checks not started."""
+@contextmanager
+def rig_on(
+    port: int, engine: Engine, *, timeout_s: float = 0.3, **client: Any
+) -> Iterator[DoorRig]:
+    """A Sip2Directory wired like a door controller's, for the server on ``port``; ``client``
+    options go to the client. Health checks are not started."""
     events: list[Event] = []
     clock = Clock()
-    client = tcp_client(proxy.port, clock=clock)
     directory = Sip2Directory(
-        client,
-        engine=cache_engine,
+        tcp_client(port, clock=clock, **client),
+        engine=engine,
         site_key=SITE_KEY,
         on_event=events.append,
         clock=clock,
-        timeout_s=0.3,
+        timeout_s=timeout_s,
         probe_s=0.1,
         account_timeout_s=0.5,
         health_rise=3,
     )
-    yield DoorRig(directory, events, clock, client)
-    directory.close()
+    try:
+        yield DoorRig(directory, events, clock, directory.client)
+    finally:
+        directory.close()
+
+
+@pytest.fixture
+def door_rig(proxy: FaultProxy, cache_engine: Engine) -> Iterator[DoorRig]:
+    """A door's directory on the session ACS through a fault proxy."""
+    with rig_on(proxy.port, cache_engine) as rig:
+        yield rig
 
 
 @pytest.fixture
@@ -275,19 +287,6 @@ def rogue() -> Iterator[RogueAcs]:
     server.stop()
 
 
-def rogue_door(server: RogueAcs, engine: Engine, **options: Any) -> DoorRig:
-    """A door controller's directory on the rogue server; ``options`` go to the client."""
-    events: list[Event] = []
-    clock = Clock()
-    client = tcp_client(server.port, clock=clock, **options)
-    directory = Sip2Directory(
-        client,
-        engine=engine,
-        site_key=SITE_KEY,
-        on_event=events.append,
-        clock=clock,
-        timeout_s=0.5,
-        probe_s=0.1,
-        account_timeout_s=0.5,
-    )
-    return DoorRig(directory, events, clock, client)
+def rogue_door(server: RogueAcs, engine: Engine, **client: Any) -> AbstractContextManager[DoorRig]:
+    """A door's directory on the rogue server (a longer timeout: it takes its time)."""
+    return rig_on(server.port, engine, timeout_s=0.5, **client)

@@ -43,16 +43,13 @@ def test_a_cr_lf_in_a_staff_note_never_lets_an_unknown_card_in(
     rogue: RogueAcs, cache_engine: Engine, error_detection: bool
 ) -> None:
     rogue.rogue = Rogue(notes={SOREN.number: NOTE}, tail_delay_s=0.005, think_s=0.003)
-    rig = rogue_door(rogue, cache_engine, error_detection=error_detection)
-    try:
+    with rogue_door(rogue, cache_engine, error_detection=error_detection) as rig:
         for _ in range(3):
             assert admitted(rig, SOREN, "1234")
             assert admitted(rig, FRIDA, "7777")
             assert not admitted(rig, UNKNOWN, "1234")
             assert not admitted(rig, UNKNOWN, "7777")
         assert rig.directory.health.online and rig.events == []
-    finally:
-        rig.directory.close()
 
 
 @pytest.mark.parametrize("error_detection", [True, False])
@@ -60,20 +57,17 @@ def test_every_door_decision_is_right_when_a_third_of_the_replies_carry_a_cr_lf(
     rogue: RogueAcs, cache_engine: Engine, error_detection: bool
 ) -> None:
     rogue.rogue = Rogue(cr_share=0.3, tail_delay_s=0.002, think_s=0.001)
-    rig = rogue_door(rogue, cache_engine, error_detection=error_detection)
     bent = Credential.from_text("9000000002")  # blocked
     swipes = [(SOREN, "1234", True), (UNKNOWN, "1234", False), (FRIDA, "7777", True)]
     swipes += [(bent, "2222", False), (SOREN, "0000", False), (UNKNOWN, "7777", False)]
-    try:
+    with rogue_door(rogue, cache_engine, error_detection=error_detection) as rig:
         wrong = [
             (card.number[-2:], pin)
             for _ in range(8)
             for card, pin, expected in swipes
             if admitted(rig, card, pin) is not expected
         ]
-        assert wrong == []
-    finally:
-        rig.directory.close()
+    assert wrong == []
 
 
 def test_with_error_detection_the_staff_note_arrives_whole(rogue: RogueAcs) -> None:
@@ -89,15 +83,12 @@ def test_a_reply_about_another_patron_is_not_believed_and_the_site_stays_online(
     rogue: RogueAcs, cache_engine: Engine
 ) -> None:
     rogue.rogue = Rogue(answer_for={UNKNOWN.number: SOREN.number})
-    rig = rogue_door(rogue, cache_engine)
-    try:
+    with rogue_door(rogue, cache_engine) as rig:
         auth = rig.directory.authenticate(UNKNOWN, "1234")  # Søren's PIN, Søren's answer
         assert auth.patron is None and not auth.reachable
         assert rogue.connections == 2  # closed and asked once more on a fresh connection
         assert rig.directory.health.online and rig.events == []
         assert admitted(rig, FRIDA, "7777")  # the next patron is asked, not the cache
-    finally:
-        rig.directory.close()
 
 
 def test_a_reply_resent_with_sequence_0_after_a_bad_checksum_is_accepted(rogue: RogueAcs) -> None:
@@ -112,29 +103,23 @@ def test_a_renewal_resent_with_sequence_0_is_reported_renewed_once(
     rogue: RogueAcs, cache_engine: Engine
 ) -> None:
     rogue.rogue = Rogue(resend_sequence=0, garble={"30": 1})
-    rig = rogue_door(rogue, cache_engine)
-    try:
+    with rogue_door(rogue, cache_engine) as rig:
         before = rogue.due["6000000001"]
         result = rig.directory.renew(FRIDA, "7777", "6000000001")
         assert result.renewed and not result.unknown
         assert before is not None and result.due == before + timedelta(days=14)
         assert rogue.renewals == ["6000000001"]
-    finally:
-        rig.directory.close()
 
 
 def test_a_renewal_done_but_never_answered_is_unknown_and_the_loan_read_again(
     rogue: RogueAcs, cache_engine: Engine
 ) -> None:
     rogue.rogue = Rogue(close_after={"29"})
-    rig = rogue_door(rogue, cache_engine)
-    try:
+    with rogue_door(rogue, cache_engine) as rig:
         result = rig.directory.renew(FRIDA, "7777", "6000000001")
         assert result.unknown and not result.renewed
         assert result.due == rogue.due["6000000001"]  # read again: the renewal did happen
         assert rogue.renewals == ["6000000001"] and rogue.requests.count("29") == 1
-    finally:
-        rig.directory.close()
 
 
 def test_the_client_says_a_renewal_it_sent_has_an_unknown_outcome(rogue: RogueAcs) -> None:
@@ -147,30 +132,24 @@ def test_a_failed_renew_all_with_an_item_list_renews_nothing(
     rogue: RogueAcs, cache_engine: Engine
 ) -> None:
     rogue.rogue = Rogue(renew_all="failed_with_items")
-    rig = rogue_door(rogue, cache_engine)
-    try:
+    with rogue_door(rogue, cache_engine) as rig:
         results = rig.directory.renew_all(AASE, "8888")
         assert sorted(r.item_id for r in results) == sorted(PATRONS[AASE.number].loans)
         assert not any(r.renewed for r in results) and ARRAY not in str(results)
         assert {r.reason for r in results} == {"Lånerkortet er spærret"}
-    finally:
-        rig.directory.close()
 
 
 def test_renew_all_lists_each_item_once_with_its_due_date_read_again(
     rogue: RogueAcs, cache_engine: Engine
 ) -> None:
     rogue.rogue = Rogue(renew_all="duplicates")
-    rig = rogue_door(rogue, cache_engine)
-    try:
+    with rogue_door(rogue, cache_engine) as rig:
         results = rig.directory.renew_all(AASE, "8888")
         assert [r.item_id for r in results] == ["6000000003", "6000000002"]
         renewed, refused = results
         assert renewed.renewed and renewed.due == rogue.due["6000000003"]
         assert not refused.renewed and refused.reason == "not renewed"
         assert rogue.requests.count("63") >= 1  # the loans were read after the renew all
-    finally:
-        rig.directory.close()
 
 
 def test_a_connection_dropped_while_idle_is_found_before_a_renewal(
@@ -199,33 +178,26 @@ def test_a_connection_idle_past_the_limit_is_replaced_before_it_is_used(rogue: R
 def test_on_a_card_only_site_a_typed_pin_does_not_refuse_a_known_card_offline(
     rogue: RogueAcs, cache_engine: Engine
 ) -> None:
-    rig = rogue_door(rogue, cache_engine)
-    rig.directory.close()
     card_only = Sip2Directory(
-        rig.client,
+        tcp_client(rogue.port),
         engine=cache_engine,
         site_key=SITE_KEY,
-        on_event=rig.events.append,
-        clock=rig.clock,
+        on_event=lambda e: None,
+        clock=lambda: NOW,
         timeout_s=0.3,
-        probe_s=0.1,
         pin_required=False,
     )
-    try:
-        assert card_only.authenticate(SOREN, None).patron is not None  # online, card alone
-        rogue.stop()
-        auth = card_only.authenticate(SOREN, "1234")  # typed anyway; the system is down
-        assert not card_only.health.online
-        assert auth.patron is not None and auth.pin is PinCheck.NOT_GIVEN
-        rules = AccessRules(pin_required=False)
-        assert decide(NOW, auth, SELF_SERVICE, rules).granted
-    finally:
-        card_only.close()
+    assert card_only.authenticate(SOREN, None).patron is not None  # online, card alone
+    rogue.stop()
+    auth = card_only.authenticate(SOREN, "1234")  # typed anyway; the system is down
+    card_only.close()
+    assert not card_only.health.online
+    assert auth.patron is not None and auth.pin is PinCheck.NOT_GIVEN
+    assert decide(NOW, auth, SELF_SERVICE, AccessRules(pin_required=False)).granted
 
 
 def test_fines_are_read_with_their_amount_and_items(rogue: RogueAcs, cache_engine: Engine) -> None:
-    rig = rogue_door(rogue, cache_engine)
-    try:
+    with rogue_door(rogue, cache_engine) as rig:
         fines = rig.directory.fines(Credential.from_text("9000000010"), "1010")
         assert str(fines.amount) == "245.50" and fines.currency == "DKK"
         assert fines.items == (
@@ -233,5 +205,3 @@ def test_fines_are_read_with_their_amount_and_items(rogue: RogueAcs, cache_engin
             "5120684762 Erstatning 200.00",
         )
         assert rig.directory.fines(SOREN, "1234").amount is None
-    finally:
-        rig.directory.close()
