@@ -161,12 +161,9 @@ class AccountViewModel(ViewModel):
         self._say("account.busy")
 
         def fetch() -> tuple[list[Loan], list[Reservation], Fines]:
-            loans = self.account.loans(credential, pin)
-            return (
-                loans,
-                self.account.reservations(credential, pin),
-                self.account.fines(credential, pin),
-            )
+            account = self.account
+            found = account.loans(credential, pin), account.reservations(credential, pin)
+            return (*found, account.fines(credential, pin))
 
         self.start(fetch, self._signed_in, self._refused)
 
@@ -254,9 +251,13 @@ class AccountViewModel(ViewModel):
 
     def _loan_row(self, cat: Catalog, loan: Loan) -> dict[str, Any]:
         result = self._results.get(loan.item_id)
-        fresh = result is not None and (result.renewed or result.unknown) and result.due
-        due = result.due if fresh and result is not None else loan.due
-        overdue = loan.overdue and not (result is not None and result.renewed)
+        # A renewal (or one whose outcome is unknown) brings the due date as read afterwards.
+        fresh = result.due if result is not None and (result.renewed or result.unknown) else None
+        due = fresh or loan.due
+        if fresh is not None:
+            overdue = fresh < self._today()
+        else:
+            overdue = loan.overdue and not (result is not None and result.renewed)
         if due is None:
             due_text = cat.text("account.no_due")
         else:
