@@ -40,6 +40,8 @@ from tests.kiosk.library import (
     WANTED,
     build_library,
 )
+from tests.kiosk.test_viewmodel_account_sip2 import sip2_account
+from tests.services.sip2.rogue_server import RogueAcs
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 SITE = "kiosktest"
@@ -232,6 +234,27 @@ def test_my_account_with_a_wedge_scan_a_pin_and_renewals(k: Kiosk) -> None:
     k.drive.wait(lambda: k.drive.row(account.ids.loans, item_id=OVERDUE[0]).outcome == "renewed")
     assert all(KAREN_CARD not in text and KAREN_PIN not in text for text in k.drive.texts())
     both_languages(k, "account")
+
+
+def test_my_account_shows_what_a_patron_owes_in_the_window(k: Kiosk, tmp_path: Path) -> None:
+    account = k.drive.screen("account")
+    local, server = account.vm.account, RogueAcs()
+    try:
+        with sip2_account(server.port, tmp_path) as (sip2, _clock):
+            account.vm.account = sip2  # the library system over SIP2, with fines on record
+            k.drive.scan("9000000010")
+            for digit in "1010":
+                k.drive.key(account.ids.pin_keys, digit)
+            k.drive.key(account.ids.pin_keys, "ok")
+            k.drive.wait(lambda: account.vm.step == "account", what="the account")
+            k.drive.pump(frames=3)
+            owed = account.ids.owed
+            assert owed.text.startswith("Du skylder 245,50 kr.\nGebyrer kan forhindre fornyelse")
+            assert "5120684762 Erstatning 200.00" in owed.text and owed.opacity == 1
+            assert owed.height > 0
+    finally:
+        account.vm.account = local
+        server.stop()
 
 
 def test_slow_typing_is_a_typed_card_number_not_a_scan(k: Kiosk) -> None:

@@ -4,6 +4,7 @@ unknown. The library system is the misbehaving test server, on loopback."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,25 +29,32 @@ def rogue() -> Iterator[RogueAcs]:
     server.stop()
 
 
-@pytest.fixture
-def vm(rogue: RogueAcs, tr: Translator, tmp_path: Path) -> Iterator[AccountViewModel]:
-    """The account screen's view model on a SIP2 directory for the rogue server."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'kiosk.sqlite'}")
+@contextmanager
+def sip2_account(port: int, folder: Path) -> Iterator[tuple[Sip2Account, Clock]]:
+    """The kiosk's account service on a SIP2 directory for the library system on ``port``."""
+    engine = make_engine(f"sqlite:///{folder / 'kiosk-sip2.sqlite'}")
     Base.metadata.create_all(engine, tables=[CachedPatron.__table__])  # type: ignore[list-item]
     clock = Clock()
     directory = Sip2Directory(
-        tcp_client(rogue.port, clock=clock),
+        tcp_client(port, clock=clock),
         engine=engine,
         site_key=SITE_KEY,
         on_event=lambda e: None,
         clock=clock,
         account_timeout_s=1.0,
     )
-    yield AccountViewModel(
-        tr, Inline(), account=Sip2Account(directory), today=lambda: clock().date()
-    )
-    directory.close()
-    engine.dispose()
+    try:
+        yield Sip2Account(directory), clock
+    finally:
+        directory.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def vm(rogue: RogueAcs, tr: Translator, tmp_path: Path) -> Iterator[AccountViewModel]:
+    """The account screen's view model on a SIP2 directory for the rogue server."""
+    with sip2_account(rogue.port, tmp_path) as (account, clock):
+        yield AccountViewModel(tr, Inline(), account=account, today=lambda: clock().date())
 
 
 def sign_in(vm: AccountViewModel, card: str, pin: str) -> None:
