@@ -31,6 +31,8 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "aabent.tom
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 BCM_PINS = range(0, 28)
+# A door controller is `door-<id>` on the bus (status/door-<id>, its broker user, its client id).
+ControllerId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")]
 
 
 class ConfigError(Exception):
@@ -124,6 +126,9 @@ class SiteSettings(_Model):
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")] = "demo"
     name: str = "Demo Bibliotek"
+    controller: ControllerId = Field(
+        "1", description="this door controller's id: it is door-<id> on the bus"
+    )
     timezone: str = "Europe/Copenhagen"
     data_dir: Path = Path("var")
     key_file: Path = Field(
@@ -200,6 +205,9 @@ class DoorSettings(_Model):
     unlock_seconds: float = Field(5.0, gt=0, le=300)
     held_open_seconds: float = Field(30.0, gt=0)
     entrance: bool = Field(True, description="counts people and admits patrons")
+    controller: ControllerId | None = Field(
+        None, description="the controller (Pi) that drives this door; default site.controller"
+    )
     readers: tuple[ReaderSettings, ...] = ()
 
     @model_validator(mode="after")
@@ -418,6 +426,28 @@ class Settings(_Model):
                     owner[value] = here
         return self
 
+    def controller_of(self, door_id: str) -> str:
+        """The id of the controller that drives ``door_id``."""
+        return self.doors[door_id].controller or self.site.controller
+
+    @property
+    def controllers(self) -> list[str]:
+        """Every controller the config names, in the order of their first door."""
+        found = dict.fromkeys(self.controller_of(d) for d in self.doors)
+        return list(found) or [self.site.controller]
+
+    @property
+    def component(self) -> str:
+        """This door controller's component id on the bus: ``door-<site.controller>``."""
+        return door_component(self.site.controller)
+
+    def for_controller(self) -> Settings:
+        """The settings with only the doors ``site.controller`` drives (a site file names all)."""
+        own = {
+            d: cfg for d, cfg in self.doors.items() if self.controller_of(d) == self.site.controller
+        }
+        return self.model_copy(update={"doors": own})
+
     @property
     def outbox_path(self) -> Path:
         """The outbox file of this controller."""
@@ -427,6 +457,11 @@ class Settings(_Model):
     def database_url(self) -> str:
         """The SQLAlchemy URL, SQLite beside the outbox unless configured."""
         return self.store.url or f"sqlite:///{self.site.data_dir / 'aabent.sqlite'}"
+
+
+def door_component(controller: str) -> str:
+    """The bus component of door controller ``controller`` (its status topic, its user)."""
+    return f"door-{controller}"
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -18,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from services.bus import presence
 from services.bus.topics import Topics
 from services.settings import ConfigError, MqttSettings
 
@@ -64,7 +66,7 @@ class Delivery:
                 log.exception("on_ack callback failed", extra={"topic": self.topic})
 
 
-def _read_password(settings: MqttSettings) -> str | None:
+def read_password(settings: MqttSettings) -> str | None:
     if settings.password_file is None:
         return None
     try:
@@ -87,10 +89,13 @@ class MqttBus:
         manual_ack: bool = False,
         max_inflight: int = 1000,
         reconnect_max_s: int = 30,
+        answer_probes: bool = False,
     ) -> None:
         self.topics = topics
         self._settings = settings
         self._status_topic = topics.status(component)
+        self._component = component
+        self._answer_probes = answer_probes
         self._manual_ack = manual_ack
         self._client = self._make_client(client_id, persistent_session, manual_ack)
         self._client.max_inflight_messages_set(max_inflight)
@@ -124,7 +129,7 @@ class MqttBus:
             # safe (the recorder: committed), and sends it again if the receiver dies first.
             manual_ack=manual_ack,
         )
-        password = _read_password(self._settings)  # once: a new secret needs a restart anyway
+        password = read_password(self._settings)  # once: a new secret needs a restart anyway
         if self._settings.username is not None:
             client.username_pw_set(self._settings.username, password)
         client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
@@ -162,6 +167,14 @@ class MqttBus:
         if self._started:
             return
         self._started = True
+        if self._answer_probes:
+            # A unique component answers identity probes (services/bus/presence.py).
+            since = datetime.now().astimezone()
+            here = self.topics.presence(self._component, "here")
+            self.subscribe(
+                self.topics.presence(self._component, "probe"),
+                lambda _topic, nonce: self.publish(here, presence.answer(nonce, since)),
+            )
         s = self._settings
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive)
         self._client.loop_start()
