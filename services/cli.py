@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "services.cli_config",
     "hardware.cli",
     "services.cli_patrons",
+    "services.bus.cli",
     "services.catalogue.cli",
     "services.sip2.cli",
     "services.dashboard.cli",

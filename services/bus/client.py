@@ -171,10 +171,11 @@ class MqttBus:
             # A unique component answers identity probes (services/bus/presence.py).
             since = datetime.now().astimezone()
             here = self.topics.presence(self._component, "here")
-            self.subscribe(
-                self.topics.presence(self._component, "probe"),
-                lambda _topic, nonce: self.publish(here, presence.answer(nonce, since)),
-            )
+
+            def answer(_topic: str, nonce: bytes) -> None:
+                self.publish(here, presence.answer(nonce, since))
+
+            self.subscribe(self.topics.presence(self._component, "probe"), answer)
         s = self._settings
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive)
         self._client.loop_start()

@@ -98,7 +98,7 @@ def find_holder(
         c.publish(probe, nonce.encode(), qos=1)
 
     def on_message(_c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        holder = _holder(message.payload, nonce)
+        holder = _holder(bytes(message.payload), nonce)
         if holder is not None:
             found.append(holder)
             done.set()
