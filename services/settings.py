@@ -250,6 +250,9 @@ class MqttSettings(_Model):
     username: str | None = None
     password_file: Path | None = None
     keepalive: int = Field(30, ge=5)
+    reconnect_max_s: int = Field(
+        5, ge=1, le=300, description="longest wait between reconnect tries once the broker is gone"
+    )
     command_max_age_s: float = Field(10.0, gt=0, description="older commands are rejected")
 
 

@@ -88,7 +88,7 @@ class MqttBus:
         persistent_session: bool = False,
         manual_ack: bool = False,
         max_inflight: int = 1000,
-        reconnect_max_s: int = 30,
+        reconnect_max_s: int | None = None,
         answer_probes: bool = False,
     ) -> None:
         self.topics = topics
@@ -99,7 +99,10 @@ class MqttBus:
         self._manual_ack = manual_ack
         self._client = self._make_client(client_id, persistent_session, manual_ack)
         self._client.max_inflight_messages_set(max_inflight)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_s)
+        # Bounded to a few seconds (mqtt.reconnect_max_s): paho doubles its wait after every
+        # failed try, and at its own default a broker back after a minute's outage waited ~30 s.
+        max_delay = settings.reconnect_max_s if reconnect_max_s is None else reconnect_max_s
+        self._client.reconnect_delay_set(min_delay=1, max_delay=max_delay)
         # Lock order: _state_lock, _subs_cond, paho's own locks, _ack_lock. on_publish runs
         # holding paho's lock, so _ack_lock is never held while calling into paho.
         self._state_lock = threading.Lock()
