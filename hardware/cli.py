@@ -76,6 +76,10 @@ def _sim(args: argparse.Namespace, settings: Settings) -> int:
     from services.bus.topics import Topics
 
     door, what, payload = sim_message(args, settings)
+    if door != "site" and door not in settings.doors:
+        doors = ", ".join(settings.doors) or "none"
+        print(f"aabent sim: no door {door!r} on this site (doors: {doors})", file=sys.stderr)
+        return 2
     topics = Topics(settings.mqtt.prefix, settings.site.id)
     bus = MqttBus(settings.mqtt, f"aabent-sim-{door}-{what}", "sim", topics)
     bus.start()
