@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -37,6 +38,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _door(args: argparse.Namespace, settings: Settings) -> int:
+    from hardware.gpio import NoGpio, default_pin_factory
     from hardware.identity import IdentityTaken, data_folder_lock
     from hardware.service import run_door
 
@@ -49,12 +51,20 @@ def _door(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    # The controller's files (database, outbox, key, lock) are its own, whatever started it:
+    # readable by its group at most, never by everyone (the unit sets UMask=0027 as well).
+    os.umask(os.umask(0) | 0o027)
     try:
         with data_folder_lock(own.site.data_dir):
+            if not args.simulate:
+                default_pin_factory()  # one line instead of BadPinFactory's traceback
             return run_door(own, simulate=args.simulate)
     except IdentityTaken as exc:
         print(f"aabent door: {exc}", file=sys.stderr)
         return 2
+    except NoGpio as exc:
+        print(f"aabent door: {exc}", file=sys.stderr)
+        return 3
 
 
 def sim_message(args: argparse.Namespace, settings: Settings) -> tuple[str, str, bytes]:
