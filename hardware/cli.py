@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -51,9 +50,6 @@ def _door(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    # The controller's files (database, outbox, key, lock) are its own, whatever started it:
-    # readable by its group at most, never by everyone (the unit sets UMask=0027 as well).
-    os.umask(os.umask(0) | 0o027)
     try:
         with data_folder_lock(own.site.data_dir):
             if not args.simulate:
