@@ -132,8 +132,9 @@ class ScheduleSettings(_Model):
 
     @model_validator(mode="after")
     def _staffed_inside_self_service(self) -> ScheduleSettings:
-        # Staff outside the self-service hours is almost always a typo (06:00 for 16:00); the
-        # schedule would open the building then, with the doors unlocked and nobody expecting it.
+        # Staff outside the day's self-service hours is almost always a typo (06:00 for 16:00):
+        # the schedule would open the building then, with the doors unlocked and nobody expecting
+        # it. A day without self-service hours may be staffed only.
         for day in WEEKDAYS:
             _check_inside(
                 f"staffed.{day}", getattr(self.staffed, day), getattr(self.self_service, day)
@@ -156,8 +157,14 @@ def _shown(intervals: tuple[Interval, ...]) -> str:
 
 
 def _check_inside(key: str, staffed: str, self_service: str) -> None:
-    """Raise naming ``key`` when a staffed interval lies outside every self-service interval."""
+    """Raise naming ``key`` when a staffed interval lies outside every self-service interval.
+
+    A day without self-service hours may have staff (a day open only while staff are in); a
+    staffed interval that sticks out of the self-service hours of its day is a mistake.
+    """
     open_hours = parse_intervals(self_service)
+    if not open_hours:
+        return
     for start, end in parse_intervals(staffed):
         if not any(a <= start and end <= b for a, b in open_hours):
             raise ValueError(

@@ -29,7 +29,8 @@ from services.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
-PROBE_TIMEOUT_S = 2.0  # a live holder answers in milliseconds; a stuck one is no holder
+CONNECT_TIMEOUT_S = 2.0  # a broker that does not take the probe by then is not asked
+ANSWER_TIMEOUT_S = 1.0  # a live holder answers in milliseconds; a stuck one is no holder
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,12 @@ def _holder(payload: bytes, nonce: str) -> Holder | None:
         return None
     if not isinstance(data, dict) or data.get("nonce") != nonce:
         return None  # an answer to someone else's probe
-    return Holder(str(data.get("host", "?")), int(data.get("pid", 0)), str(data.get("since", "?")))
+    pid = data.get("pid")
+    return Holder(
+        str(data.get("host", "?"))[:64],
+        pid if isinstance(pid, int) else 0,
+        str(data.get("since", "?"))[:40],
+    )
 
 
 def find_holder(
@@ -68,15 +74,16 @@ def find_holder(
     topics: Topics,
     component: str,
     client_id: str,
-    timeout: float = PROBE_TIMEOUT_S,
+    answer_timeout: float = ANSWER_TIMEOUT_S,
 ) -> Holder | None:
     """The live process holding ``component`` on the broker, or None.
 
-    None also when the broker cannot be reached within ``timeout``: a door controller must run
-    without its broker, so an unreachable broker is no reason to refuse.
+    None also when the broker cannot be reached within :data:`CONNECT_TIMEOUT_S`: a door
+    controller must run without its broker, so an unreachable broker is no reason to refuse.
     """
     nonce = secrets.token_hex(8)
     found: list[Holder] = []
+    asked = threading.Event()  # the probe is out (or cannot be sent: then nobody is asked)
     done = threading.Event()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{client_id}-probe-{nonce[:6]}")
     if settings.username is not None:
@@ -86,6 +93,7 @@ def find_holder(
     def on_connect(c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             log.warning("identity probe refused by the broker: %s", reason)
+            asked.set()
             done.set()
             return
         c.subscribe(here, qos=1)
@@ -94,8 +102,9 @@ def find_holder(
         if any(code.is_failure for code in codes):
             log.warning("identity probe may not read %s; not checked", here)
             done.set()
-            return
-        c.publish(probe, nonce.encode(), qos=1)
+        else:
+            c.publish(probe, nonce.encode(), qos=1)
+        asked.set()
 
     def on_message(_c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         holder = _holder(bytes(message.payload), nonce)
@@ -107,7 +116,8 @@ def find_holder(
     try:
         client.connect_async(settings.host, settings.port, keepalive=settings.keepalive)
         client.loop_start()
-        done.wait(timeout)
+        if asked.wait(CONNECT_TIMEOUT_S):
+            done.wait(answer_timeout)
     finally:
         client.disconnect()
         client.loop_stop()

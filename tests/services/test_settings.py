@@ -123,8 +123,9 @@ READER = "[[doors.{door}.readers]]\nkind = '{kind}'\nurl = '{url}'\n"
             "schedule.staffed.mon: 06:00-18:00 is outside the self-service hours (07:00-22:00)",
         ),
         (
-            "[schedule.self_service]\ntue = ''\n[schedule.staffed]\ntue = '10:00-12:00'\n",
-            "schedule.staffed.tue: 10:00-12:00 is outside the self-service hours (closed)",
+            "[schedule.self_service]\ntue = '12:00-20:00'\n"
+            "[schedule.staffed]\ntue = '09:00-13:00'\n",
+            "schedule.staffed.tue: 09:00-13:00 is outside the self-service hours (12:00-20:00)",
         ),
         (
             "[[schedule.exceptions]]\ndate = '2026-12-23'\nself_service = '08:00-12:00'\n"
@@ -151,7 +152,7 @@ READER = "[[doors.{door}.readers]]\nkind = '{kind}'\nurl = '{url}'\n"
         "two-doors-one-device",
         "one-door-one-device",
         "staffed-before-open",
-        "staffed-on-a-closed-day",
+        "staffed-across-the-opening",
         "staffed-outside-an-exception",
         "lock-above-block",
         "door-site",
@@ -173,6 +174,13 @@ def test_readers_on_loop_urls_are_separate_devices(tmp_path: Path) -> None:
         + READER.format(door="main", kind="pinpad", url="loop://")
     )
     assert len(load_settings(write(tmp_path, text), environ={}).doors["main"].readers) == 2
+
+
+def test_a_day_without_self_service_may_be_staffed_only(tmp_path: Path) -> None:
+    text = "[schedule.self_service]\nsun = ''\n[schedule.staffed]\nsun = '10:00-14:00'\n"
+    text += "[[schedule.exceptions]]\ndate = '2026-12-24'\nself_service = ''\n"
+    text += "staffed = '09:00-12:00'\n"
+    assert load_settings(write(tmp_path, text), environ={}).schedule.staffed.sun
 
 
 def test_staffed_hours_inside_self_service_pass(tmp_path: Path) -> None:
