@@ -10,13 +10,11 @@ from __future__ import annotations
 import getpass
 import grp
 import os
-import queue
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from services.bus.presence import find_holder
 from services.bus.topics import Topics
 from services.settings import MqttSettings, load_settings
 from tests.conftest import Broker, free_port
+from tests.services.recorder.test_mosquitto_acl import Client
 
 ROOT = Path(__file__).parents[3]
 CONFIG = ROOT / "config" / "mosquitto"
@@ -124,38 +123,16 @@ def _mqtt(site: tuple[Broker, Path], user: str) -> MqttSettings:
     )
 
 
-class Client:
-    """One component logged in as ``user``, collecting what it may read."""
-
-    def __init__(self, site: tuple[Broker, Path], user: str, *filters: str) -> None:
-        self.received: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.bus = MqttBus(_mqtt(site, user), f"{user}-{uuid.uuid4().hex[:6]}", user, TOPICS)
-        for topic_filter in filters:
-            self.bus.subscribe(topic_filter, lambda t, p: self.received.put((t, p)))
-        self.bus.start()
-        assert self.bus.wait_connected(10), f"{user} was refused"
-
-    def send(self, topic: str, payload: bytes = b"{}") -> None:
-        assert self.bus.publish(topic, payload).wait(10)
-
-    def got(self) -> set[tuple[str, bytes]]:
-        seen: set[tuple[str, bytes]] = set()
-        while True:
-            try:
-                seen.add(self.received.get(timeout=QUIET))
-            except queue.Empty:
-                return seen
-
-
 Connect = Callable[..., Client]
 
 
 @pytest.fixture
 def connect(site: tuple[Broker, Path]) -> Iterator[Connect]:
+    """Log in as a user of the site, subscribed to the filters given."""
     made: list[Client] = []
 
     def make(user: str, *filters: str) -> Client:
-        made.append(Client(site, user, *filters))
+        made.append(Client(site, user).start(*filters))
         return made[-1]
 
     yield make
@@ -167,9 +144,9 @@ def test_a_controller_publishes_its_own_doors_and_the_building_topics_only(
     connect: Connect,
 ) -> None:
     observer = connect("observer", "aabent/#")
-    observer.got()  # the retained status messages
+    observer.drain()  # the retained status messages
     entrance = connect("door-entrance")
-    observer.got()
+    observer.drain()
     entrance.send(TOPICS.door_event("main"), b"main-event")
     entrance.send(TOPICS.door_state("main"), b"main-state")
     entrance.send(TOPICS.site_event, b"fire")
@@ -181,7 +158,7 @@ def test_a_controller_publishes_its_own_doors_and_the_building_topics_only(
     entrance.send(TOPICS.status("door-cellar"), b"offline")
     entrance.send(Topics("aabent", "albertslund").door_event("main"), b"other-site")
     entrance.send(TOPICS.door_command("basement"), b"command")
-    assert {p for _, p in observer.got()} == {
+    assert {p for _, p in observer.drain()} == {
         b"main-event",
         b"main-state",
         b"fire",
@@ -198,18 +175,18 @@ def test_a_controller_reads_only_the_commands_of_its_own_doors(connect: Connect)
     sim = connect("sim")
     sim.send(TOPICS.sim("main", "exit"), b"press-main")
     sim.send(TOPICS.sim("basement", "exit"), b"press-basement")
-    assert {p for _, p in entrance.got()} == {b"for-main", b"press-main"}
+    assert {p for _, p in entrance.drain()} == {b"for-main", b"press-main"}
 
 
 def test_kiosks_sim_and_home_assistant_cannot_write_the_building_topics(connect: Connect) -> None:
     observer = connect("observer", f"{TOPICS.base}/event", TOPICS.opening, TOPICS.occupancy)
-    observer.got()
+    observer.drain()
     for user in ("kiosk", "sim", "homeassistant"):
         other = connect(user)
         other.send(TOPICS.site_event, b"fake fire")
         other.send(TOPICS.occupancy, b"fake count")
         other.send(TOPICS.opening, b"fake opening")
-    assert observer.got() == set()
+    assert observer.drain() == set()
 
 
 def test_the_identity_probe_passes_the_acl_for_its_own_identity_only(
