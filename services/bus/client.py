@@ -310,9 +310,11 @@ class MqttBus:
         with self._state_lock:
             self._sessions += 1
             log.info("connected to %s:%s", self._settings.host, self._settings.port)
-            self.publish(self._status_topic, ONLINE, retain=True)
             if self._subscriptions:
                 self._subscribe_now(list(self._subscriptions.items()))
+            # After the SUBSCRIBE on the same connection, which the broker handles in order: by
+            # the time anyone sees "online", a message sent to us reaches our subscriptions.
+            self.publish(self._status_topic, ONLINE, retain=True)
             for topic, (payload, delivery) in list(self._states.items()):
                 # A state still waiting for its PUBACK is re-sent by paho itself, in order;
                 # sending it again here could let an older queued copy overtake it.
