@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from services.settings import Settings
@@ -36,9 +37,30 @@ def add_commands(sub: Any) -> None:
 
 
 def _door(args: argparse.Namespace, settings: Settings) -> int:
+    from hardware.gpio import NoGpio, default_pin_factory
+    from hardware.identity import IdentityTaken, data_folder_lock
     from hardware.service import run_door
 
-    return run_door(settings, simulate=args.simulate)
+    own = settings.for_controller()
+    if settings.doors and not own.doors:
+        named = ", ".join(settings.controllers)
+        print(
+            f"aabent door: site.controller {settings.site.controller!r} drives none of the doors "
+            f"(their controllers: {named}); set it in the config or AABENT__SITE__CONTROLLER",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        with data_folder_lock(own.site.data_dir):
+            if not args.simulate:
+                default_pin_factory()  # one line instead of BadPinFactory's traceback
+            return run_door(own, simulate=args.simulate)
+    except IdentityTaken as exc:
+        print(f"aabent door: {exc}", file=sys.stderr)
+        return 2
+    except NoGpio as exc:
+        print(f"aabent door: {exc}", file=sys.stderr)
+        return 3
 
 
 def sim_message(args: argparse.Namespace, settings: Settings) -> tuple[str, str, bytes]:
@@ -60,6 +82,10 @@ def _sim(args: argparse.Namespace, settings: Settings) -> int:
     from services.bus.topics import Topics
 
     door, what, payload = sim_message(args, settings)
+    if door != "site" and door not in settings.doors:
+        doors = ", ".join(settings.doors) or "none"
+        print(f"aabent sim: no door {door!r} on this site (doors: {doors})", file=sys.stderr)
+        return 2
     topics = Topics(settings.mqtt.prefix, settings.site.id)
     bus = MqttBus(settings.mqtt, f"aabent-sim-{door}-{what}", "sim", topics)
     bus.start()

@@ -11,7 +11,6 @@ import functools
 import json
 import logging
 import signal
-import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from gpiozero.pins import Factory
 from hardware.controller import SITE, Controller, DoorUnit
 from hardware.devices import DoorDevices, FireInput
 from hardware.door import DoorMachine
+from hardware.identity import refuse_a_twin
 from hardware.serial_reader import SerialReader
 from hardware.simulate import Simulation, SimulationError
 from hardware.systemd_notify import notify, start_watchdog
@@ -108,14 +108,16 @@ class DoorService:
     def build(self) -> None:
         """Storage, directory, bus, controller and readers, wired together."""
         s = self.settings
+        topics = Topics(s.mqtt.prefix, s.site.id)
+        # One session and one status topic per controller (site.controller), never per host:
+        # two controllers of a site never share them, and a clone of this one is refused here.
+        client_id = f"aabent-{s.component}-{s.site.id}"
+        refuse_a_twin(s, topics, client_id)
         key = SiteKey.load_or_create(s.site.key_file)
         engine = open_database(s.database_url)
         sessions = make_sessionmaker(engine)
-        topics = Topics(s.mqtt.prefix, s.site.id)
         self.outbox = Outbox(s.outbox_path)
-        # The host name keeps two controllers of one site from taking each other's session.
-        client_id = f"aabent-door-{s.site.id}-{socket.gethostname()}"
-        self.bus = MqttBus(s.mqtt, client_id, "door", topics)
+        self.bus = MqttBus(s.mqtt, client_id, s.component, topics, answer_probes=True)
         self.publisher = OutboxPublisher(self.outbox, self.bus)
         sink = BusSink(self.outbox, self.bus, topics, set(s.doors))
         self.directory = open_directory(s, engine, key, on_event=sink.event)

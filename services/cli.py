@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ COMMAND_MODULES = (
     "services.cli_config",
     "hardware.cli",
     "services.cli_patrons",
+    "services.bus.cli",
     "services.catalogue.cli",
     "services.sip2.cli",
     "services.dashboard.cli",
@@ -90,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Alembic announces every plugin at INFO; a migration that runs is logged by our schema module.
     logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    # Whatever aabent writes (databases with PIN failures, the outbox, keys, locks) is readable
+    # by its group at most, however it was started: `sudo -u aabent aabent patrons import`
+    # may create the controller's database before the unit (UMask=0027) ever runs.
+    os.umask(os.umask(0) | 0o027)
     handler: Handler = args.handler
     if getattr(args, "config_from_arg", False) and args.file:
         args.config = Path(args.file)

@@ -42,7 +42,7 @@ def _iso_date(text: str) -> date:
 
 
 def add_commands(sub: Any) -> None:
-    """Register ``patrons import|add|block|unblock|set-pin|count``."""
+    """Register ``patrons import|add|block|unblock|set-pin|lift-pin-block|count``."""
     patrons = sub.add_parser("patrons", help="the local patron registry")
     actions = patrons.add_subparsers(dest="patrons_action", required=True, metavar="ACTION")
 
@@ -62,8 +62,13 @@ def add_commands(sub: Any) -> None:
 
     for name, help_text, handler in (
         ("block", "refuse the patron holding CARD at the door", _block),
-        ("unblock", "make the patron holding CARD active again", _unblock),
-        ("set-pin", "give the patron holding CARD a new PIN (asked without echo)", _set_pin),
+        ("unblock", "make the patron holding CARD active again (lifts a PIN block)", _unblock),
+        ("set-pin", "give the patron holding CARD a new PIN (lifts a PIN block)", _set_pin),
+        (
+            "lift-pin-block",
+            "lift the PIN block of CARD and forget its wrong PINs (library-system cards too)",
+            _lift_pin_block,
+        ),
     ):
         p = actions.add_parser(name, help=help_text)
         p.add_argument("card", metavar="CARD", help="card or CPR number, as the reader gives it")
@@ -190,6 +195,25 @@ def _set_pin(args: argparse.Namespace, settings: Settings) -> int:
     except (RegistryError, _Refused) as exc:
         return _fail(str(exc))
     print(f"new PIN set for patron {patron.patron_id} ({patron.name}), now {patron.status}")
+    return 0
+
+
+def _lift_pin_block(args: argparse.Namespace, settings: Settings) -> int:
+    from services.credentials import Credential
+    from services.registry import credential_noun
+
+    credential = Credential.from_text(args.card)
+    with _opened(settings) as (registry, _, _):
+        lifted = registry.lift_pin_block(credential)
+    noun = credential_noun(credential)
+    if not lifted.blocked:
+        print(
+            f"this {noun} was not PIN-blocked; nothing changed"
+            if not lifted.failures
+            else f"this {noun} was not PIN-blocked; its {lifted.failures} wrong PINs are forgotten"
+        )
+        return 0
+    print(f"PIN block lifted for this {noun}; its {lifted.failures} wrong PINs are forgotten")
     return 0
 
 

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -30,11 +31,22 @@ def read_or_create_secret(path: Path, size: int) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_bytes(size)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under a name of its own, then linked into place: a door and a kiosk starting
+    # at the same moment read either no file or the whole secret, and both keep the first one.
+    secret = secrets.token_bytes(size)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "wb") as f:
             f.write(secret)
-        return secret
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_bytes()
+    finally:
+        draft.unlink()
+    return secret
 
 
 class CredentialKind(StrEnum):

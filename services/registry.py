@@ -22,6 +22,7 @@ from services.cpr import birth_date as cpr_birth_date
 from services.cpr import is_cpr
 from services.credentials import Credential, CredentialKind, SiteKey
 from services.patrons import Authentication, Patron, PatronStatus, PinCheck
+from services.store import lockouts
 from services.store.models import CredentialRecord, PatronRecord
 
 _PIN = re.compile(r"^\d{4,8}$")
@@ -221,18 +222,39 @@ class LocalRegistry:
             return to_patron(record)
 
     def set_status(self, credential: Credential, status: PatronStatus) -> Patron:
-        """Block, unblock, expire … the patron holding ``credential``."""
+        """Block, unblock, expire … the patron holding ``credential``.
+
+        Making a patron active again also lifts the PIN block of every credential they hold:
+        staff who unblock a patron mean them to get in.
+        """
         with self._sessions() as session, session.begin():
             record = self._holder(session, credential)
             record.status = status
+            if status is PatronStatus.ACTIVE:
+                _lift_pin_blocks(session, record)
             return to_patron(record)
 
     def set_pin(self, credential: Credential, pin: str) -> Patron:
-        """Give the patron holding ``credential`` a new PIN; lifts a PIN_BLOCKED status."""
+        """Give the patron holding ``credential`` a new PIN; lifts every PIN block they have."""
         with self._sessions() as session, session.begin():
             record = self._holder(session, credential)
             set_pin_hash(self._key, record, pin)
+            _lift_pin_blocks(session, record)
             return to_patron(record)
+
+    def lift_pin_block(self, credential: Credential) -> lockouts.Lifted:
+        """Lift the PIN block and forget the wrong PINs of ``credential``, as staff decide.
+
+        For a patron the registry holds, every credential of theirs is lifted. A credential it
+        does not hold (a site whose library system answers over SIP2) is lifted on its own: the
+        counts live on the device either way.
+        """
+        digest = self._hash(credential)
+        with self._sessions() as session, session.begin():
+            record = find_record(session, digest)
+            if record is None:
+                return lockouts.reset(session, digest)
+            return _lift_pin_blocks(session, record)
 
     def find(self, credential: Credential) -> Patron | None:
         """The patron holding ``credential``, or None."""
@@ -253,6 +275,15 @@ class LocalRegistry:
         if record is None:
             raise UnknownCredential(f"no patron holds this {credential_noun(credential)}")
         return record
+
+
+def _lift_pin_blocks(session: Session, record: PatronRecord) -> lockouts.Lifted:
+    lifted = lockouts.Lifted()
+    for held in record.credentials:
+        lifted += lockouts.reset(session, held.credential_hash)
+    if record.status is PatronStatus.PIN_BLOCKED:
+        record.status = PatronStatus.ACTIVE
+    return lifted
 
 
 def _check_new_credentials(credentials: Sequence[Credential]) -> None:

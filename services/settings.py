@@ -11,10 +11,10 @@ import itertools
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from datetime import time
+from collections.abc import Iterator, Mapping
+from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AliasChoices,
@@ -29,8 +29,20 @@ from pydantic import (
 ENV_PREFIX = "AABENT__"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "aabent.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NAMED_KEY = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_-]+)*): (.+)$", re.DOTALL)
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 BCM_PINS = range(0, 28)
+# Door ids the bus and the controller use for themselves: events of the building have the
+# source "site", and these name building-wide topics (services/bus/topics.py) or deadlines.
+RESERVED_DOOR_IDS = {
+    "site": "the source of building-wide events",
+    "opening": "a building-wide topic",
+    "occupancy": "a building-wide topic",
+    "event": "a building-wide topic",
+    "building": "a building-wide topic",
+}
+# A door controller is `door-<id>` on the bus (status/door-<id>, its broker user, its client id).
+ControllerId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")]
 
 
 class ConfigError(Exception):
@@ -118,12 +130,57 @@ class ScheduleSettings(_Model):
     public_holidays_closed: bool = Field(True, description="Danish public holidays are closed")
     exceptions: tuple[ExceptionDay, ...] = ()
 
+    @model_validator(mode="after")
+    def _staffed_inside_self_service(self) -> ScheduleSettings:
+        # Staff outside the day's self-service hours is almost always a typo (06:00 for 16:00):
+        # the schedule would open the building then, with the doors unlocked and nobody expecting
+        # it. A day without self-service hours may be staffed only.
+        for day in WEEKDAYS:
+            _check_inside(
+                f"staffed.{day}", getattr(self.staffed, day), getattr(self.self_service, day)
+            )
+        for i, ex in enumerate(self.exceptions):
+            if ex.closed or not ex.staffed:
+                continue
+            weekday = WEEKDAYS[date.fromisoformat(ex.date).weekday()]
+            hours = (
+                ex.self_service
+                if ex.self_service is not None
+                else getattr(self.self_service, weekday)
+            )
+            _check_inside(f"exceptions.{i}.staffed", ex.staffed, hours)
+        return self
+
+
+def _shown(intervals: tuple[Interval, ...]) -> str:
+    return ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in intervals) or "closed"
+
+
+def _check_inside(key: str, staffed: str, self_service: str) -> None:
+    """Raise naming ``key`` when a staffed interval lies outside every self-service interval.
+
+    A day without self-service hours may have staff (a day open only while staff are in); a
+    staffed interval that sticks out of the self-service hours of its day is a mistake.
+    """
+    open_hours = parse_intervals(self_service)
+    if not open_hours:
+        return
+    for start, end in parse_intervals(staffed):
+        if not any(a <= start and end <= b for a, b in open_hours):
+            raise ValueError(
+                f"{key}: {_shown(((start, end),))} is outside the self-service hours "
+                f"({_shown(open_hours)})"
+            )
+
 
 class SiteSettings(_Model):
     """Who this branch is and where it keeps its files."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")] = "demo"
     name: str = "Demo Bibliotek"
+    controller: ControllerId = Field(
+        "1", description="this door controller's id: it is door-<id> on the bus"
+    )
     timezone: str = "Europe/Copenhagen"
     data_dir: Path = Path("var")
     key_file: Path = Field(
@@ -156,6 +213,16 @@ class AccessSettings(_Model):
     )
     reader_attack_window_minutes: int = Field(10, ge=1)
     reader_throttle_seconds: float = Field(30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _lock_before_block(self) -> AccessSettings:
+        if self.pin_lockout_failures > self.pin_block_failures_24h:
+            raise ValueError(
+                f"pin_lockout_failures: {self.pin_lockout_failures} failures to lock is more "
+                f"than the {self.pin_block_failures_24h} that block (pin_block_failures_24h): "
+                "the card would be blocked before it is ever locked"
+            )
+        return self
 
 
 class ReaderSettings(_Model):
@@ -200,6 +267,9 @@ class DoorSettings(_Model):
     unlock_seconds: float = Field(5.0, gt=0, le=300)
     held_open_seconds: float = Field(30.0, gt=0)
     entrance: bool = Field(True, description="counts people and admits patrons")
+    controller: ControllerId | None = Field(
+        None, description="the controller (Pi) that drives this door; default site.controller"
+    )
     readers: tuple[ReaderSettings, ...] = ()
 
     @model_validator(mode="after")
@@ -242,6 +312,9 @@ class MqttSettings(_Model):
     username: str | None = None
     password_file: Path | None = None
     keepalive: int = Field(30, ge=5)
+    reconnect_max_s: int = Field(
+        5, ge=1, le=300, description="longest wait between reconnect tries once the broker is gone"
+    )
     command_max_age_s: float = Field(10.0, gt=0, description="older commands are rejected")
 
 
@@ -410,18 +483,76 @@ class Settings(_Model):
     doors: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")], DoorSettings] = {}
 
     @model_validator(mode="after")
+    def _no_reserved_door_ids(self) -> Settings:
+        for door_id in self.doors:
+            if door_id in RESERVED_DOOR_IDS:
+                raise ValueError(
+                    f"doors.{door_id}: {door_id!r} is reserved ({RESERVED_DOOR_IDS[door_id]}); "
+                    "name the door otherwise"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _no_shared_pins(self) -> Settings:
         owner: dict[int, str] = {}
         if self.fire.input_pin is not None:
             owner[self.fire.input_pin] = "fire.input_pin"
+        for here, value in self._pins():
+            if value in owner:
+                raise ValueError(f"{here} uses pin {value}, already {owner[value]}")
+            owner[value] = here
+        return self
+
+    def _pins(self) -> Iterator[tuple[str, int]]:
+        """Every GPIO pin of the doors and their Wiegand readers, with its key."""
         for door_id, door in self.doors.items():
             for name, value in door:
                 if name.endswith("_pin") and isinstance(value, int):
-                    here = f"doors.{door_id}.{name}"
-                    if value in owner:
-                        raise ValueError(f"{here} uses pin {value}, already {owner[value]}")
-                    owner[value] = here
+                    yield f"doors.{door_id}.{name}", value
+            for i, reader in enumerate(door.readers):
+                for name in ("d0_pin", "d1_pin"):
+                    value = getattr(reader, name)
+                    if value is not None:
+                        yield f"doors.{door_id}.readers.{i}.{name}", value
+
+    @model_validator(mode="after")
+    def _one_reader_per_serial_device(self) -> Settings:
+        owner: dict[str, str] = {}
+        for door_id, door in self.doors.items():
+            for i, reader in enumerate(door.readers):
+                # loop:// is a fresh loop back at every open, not a device two readers share.
+                if reader.url is None or reader.url.startswith("loop://"):
+                    continue
+                here = f"doors.{door_id}.readers.{i}.url"
+                if reader.url in owner:
+                    raise ValueError(
+                        f"{here}: {reader.url} is already {owner[reader.url]} "
+                        "(one serial device, one reader)"
+                    )
+                owner[reader.url] = here
         return self
+
+    def controller_of(self, door_id: str) -> str:
+        """The id of the controller that drives ``door_id``."""
+        return self.doors[door_id].controller or self.site.controller
+
+    @property
+    def controllers(self) -> list[str]:
+        """Every controller the config names, in the order of their first door."""
+        found = dict.fromkeys(self.controller_of(d) for d in self.doors)
+        return list(found) or [self.site.controller]
+
+    @property
+    def component(self) -> str:
+        """This door controller's component id on the bus: ``door-<site.controller>``."""
+        return door_component(self.site.controller)
+
+    def for_controller(self) -> Settings:
+        """The settings with only the doors ``site.controller`` drives (a site file names all)."""
+        own = {
+            d: cfg for d, cfg in self.doors.items() if self.controller_of(d) == self.site.controller
+        }
+        return self.model_copy(update={"doors": own})
 
     @property
     def outbox_path(self) -> Path:
@@ -432,6 +563,11 @@ class Settings(_Model):
     def database_url(self) -> str:
         """The SQLAlchemy URL, SQLite beside the outbox unless configured."""
         return self.store.url or f"sqlite:///{self.site.data_dir / 'aabent.sqlite'}"
+
+
+def door_component(controller: str) -> str:
+    """The bus component of door controller ``controller`` (its status topic, its user)."""
+    return f"door-{controller}"
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -454,24 +590,80 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def _list_keys(model: type[BaseModel]) -> set[str]:
+    """The names of the list-valued settings (``readers``, ``exceptions``), found in the models."""
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        args = get_args(annotation)
+        if get_origin(annotation) is tuple:
+            names.add(name)
+        candidates = [annotation, *args]
+        for candidate in candidates:
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                names |= _list_keys(candidate)
+    return names
+
+
+def _merge(
+    base: dict[str, Any], over: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``over`` (from the environment) laid over ``base`` (the file), key by key.
+
+    A list of tables (a door's readers) takes overrides by index, ``…__READERS__1__URL``: the
+    entry is changed in place, or added when the index is the next one.
+    """
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+        here = (*path, key)
+        current = out.get(key)
+        if isinstance(value, Mapping) and key in LIST_KEYS and isinstance(current, list | None):
+            out[key] = _merge_list(list(current or []), value, here)
+        elif isinstance(value, Mapping) and isinstance(current, dict | None):
+            out[key] = _merge(current or {}, value, here)  # a new door's readers are lists too
         else:
             out[key] = value
     return out
 
 
+def _merge_list(items: list[Any], over: Mapping[str, Any], path: tuple[str, ...]) -> list[Any]:
+    for index_text in sorted(over, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0)):
+        env = ENV_PREFIX + "__".join(p.upper() for p in (*path, index_text))
+        where = ".".join(path)
+        if not index_text.isdigit():
+            raise ConfigError(f"{env}: {where} is a list: {index_text!r} is not an index")
+        index, value = int(index_text), over[index_text]
+        if index > len(items):
+            change = f"change one of them (0-{len(items) - 1}) or " if items else ""
+            raise ConfigError(
+                f"{env}: {where} has {len(items)} entries; an override may {change}"
+                f"add the next ({len(items)})"
+            )
+        if index == len(items):
+            items.append(value)
+        elif isinstance(value, Mapping) and isinstance(items[index], dict):
+            items[index] = _merge(items[index], value, (*path, index_text))
+        else:
+            items[index] = value
+    return items
+
+
+LIST_KEYS = frozenset(_list_keys(Settings))
+
+
 def _describe(source: str, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        where = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        lines.append(f"{source}: {where}: {msg}")
+        # A check across fields says which key it is about: "staffed.mon: …" under "schedule".
+        named = _NAMED_KEY.match(msg) if err["type"] == "value_error" else None
+        if named:
+            where = f"{where}.{named[1]}" if where else named[1]
+            msg = named[2]
+        lines.append(f"{source}: {where or '(top level)'}: {msg}")
     return "\n".join(lines)
 
 

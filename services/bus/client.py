@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -18,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from services.bus import presence
 from services.bus.topics import Topics
 from services.settings import ConfigError, MqttSettings
 
@@ -64,7 +66,7 @@ class Delivery:
                 log.exception("on_ack callback failed", extra={"topic": self.topic})
 
 
-def _read_password(settings: MqttSettings) -> str | None:
+def read_password(settings: MqttSettings) -> str | None:
     if settings.password_file is None:
         return None
     try:
@@ -86,15 +88,21 @@ class MqttBus:
         persistent_session: bool = False,
         manual_ack: bool = False,
         max_inflight: int = 1000,
-        reconnect_max_s: int = 30,
+        reconnect_max_s: int | None = None,
+        answer_probes: bool = False,
     ) -> None:
         self.topics = topics
         self._settings = settings
         self._status_topic = topics.status(component)
+        self._component = component
+        self._answer_probes = answer_probes
         self._manual_ack = manual_ack
         self._client = self._make_client(client_id, persistent_session, manual_ack)
         self._client.max_inflight_messages_set(max_inflight)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_s)
+        # Bounded to a few seconds (mqtt.reconnect_max_s): paho doubles its wait after every
+        # failed try, and at its own default a broker back after a minute's outage waited ~30 s.
+        max_delay = settings.reconnect_max_s if reconnect_max_s is None else reconnect_max_s
+        self._client.reconnect_delay_set(min_delay=1, max_delay=max_delay)
         # Lock order: _state_lock, _subs_cond, paho's own locks, _ack_lock. on_publish runs
         # holding paho's lock, so _ack_lock is never held while calling into paho.
         self._state_lock = threading.Lock()
@@ -124,7 +132,7 @@ class MqttBus:
             # safe (the recorder: committed), and sends it again if the receiver dies first.
             manual_ack=manual_ack,
         )
-        password = _read_password(self._settings)  # once: a new secret needs a restart anyway
+        password = read_password(self._settings)  # once: a new secret needs a restart anyway
         if self._settings.username is not None:
             client.username_pw_set(self._settings.username, password)
         client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
@@ -162,6 +170,15 @@ class MqttBus:
         if self._started:
             return
         self._started = True
+        if self._answer_probes:
+            # A unique component answers identity probes (services/bus/presence.py).
+            since = datetime.now().astimezone()
+            here = self.topics.presence(self._component, "here")
+
+            def answer(_topic: str, nonce: bytes) -> None:
+                self.publish(here, presence.answer(nonce, since))
+
+            self.subscribe(self.topics.presence(self._component, "probe"), answer)
         s = self._settings
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive)
         self._client.loop_start()
@@ -293,9 +310,11 @@ class MqttBus:
         with self._state_lock:
             self._sessions += 1
             log.info("connected to %s:%s", self._settings.host, self._settings.port)
-            self.publish(self._status_topic, ONLINE, retain=True)
             if self._subscriptions:
                 self._subscribe_now(list(self._subscriptions.items()))
+            # After the SUBSCRIBE on the same connection, which the broker handles in order: by
+            # the time anyone sees "online", a message sent to us reaches our subscriptions.
+            self.publish(self._status_topic, ONLINE, retain=True)
             for topic, (payload, delivery) in list(self._states.items()):
                 # A state still waiting for its PUBACK is re-sent by paho itself, in order;
                 # sending it again here could let an older queued copy overtake it.

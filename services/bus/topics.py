@@ -12,6 +12,7 @@ from enum import StrEnum
 
 # Characters that would turn an id into a different topic level or a wildcard.
 _FORBIDDEN = ("/", "+", "#", "\0")
+PRESENCE_PARTS = ("probe", "here")
 
 
 class TopicKind(StrEnum):
@@ -26,6 +27,7 @@ class TopicKind(StrEnum):
     STATUS = "status"
     SIM = "sim"
     SITE_EVENT = "site_event"
+    PRESENCE = "presence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,7 @@ class Route:
 
     kind: TopicKind
     subject: str | None = None  # door id, kiosk id or component; None for site-wide topics
-    input: str | None = None  # only for SIM: which simulated input (contact, exit, …)
+    input: str | None = None  # SIM: which simulated input (contact, exit, …); PRESENCE: probe/here
 
 
 def _level(what: str, value: str) -> str:
@@ -96,6 +98,12 @@ class Topics:
     def status(self, component: str) -> str:
         """Retained ``online``/``offline`` of a process; ``offline`` is its last will."""
         return f"{self.base}/status/{_level('component', component)}"
+
+    def presence(self, component: str, part: str) -> str:
+        """``probe`` (a nonce) and ``here`` (the live holder's answer) of a unique component."""
+        if part not in PRESENCE_PARTS:
+            raise ValueError(f"presence part {part!r} is not one of {', '.join(PRESENCE_PARTS)}")
+        return f"{self.status(component)}/{part}"
 
     def sim(self, door: str, input: str) -> str:
         """A simulated hardware input of a door, for the demo and the tests."""
@@ -161,6 +169,8 @@ class Topics:
                 return Route(TopicKind.KIOSK_EVENT, kiosk)
             case ["status", component]:
                 return Route(TopicKind.STATUS, component)
+            case ["status", component, part] if part in PRESENCE_PARTS:
+                return Route(TopicKind.PRESENCE, component, part)
             case ["sim", door, sim_input]:
                 return Route(TopicKind.SIM, door, sim_input)
         return None

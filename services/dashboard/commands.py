@@ -18,7 +18,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.bus.commands import MAX_UNLOCK_S, MIN_UNLOCK_S, Command, SeenIds, parse_command
+from services.bus.commands import (
+    MAX_REASON_CHARS,
+    MAX_UNLOCK_S,
+    MIN_UNLOCK_S,
+    Command,
+    SeenIds,
+    parse_command,
+)
 from services.bus.topics import Topics
 from services.dashboard.models import CommandAudit
 from services.events import Event, EventType
@@ -26,7 +33,7 @@ from services.recorder.models import COMMAND_ANSWERS, EventRecord
 
 log = logging.getLogger(__name__)
 
-MAX_REASON = 500
+MAX_REASON = MAX_REASON_CHARS  # the door refuses a longer one
 Publish = Callable[[str, bytes], object]
 
 

@@ -53,7 +53,8 @@ SEVERITY: Mapping[AlarmKind, Severity] = {
 LATCHED = frozenset({AlarmKind.PIN_ATTACK, AlarmKind.PIN_BLOCKED, AlarmKind.INSIDE_AFTER_CLOSING})
 # One alarm per event rather than one per source: each blocked card needs its own reset.
 STACKING = frozenset({AlarmKind.PIN_BLOCKED})
-DOOR_CONTROLLER = "door"  # the component whose status/door drops the building's monitoring
+# Door controllers are `door-<controller id>`; a lone `door` is a controller of an older release.
+DOOR_CONTROLLER = "door"
 # Tools that connect for one message and leave (`aabent sim`, the demo script): their
 # "offline" is the normal end of their work, not an outage.
 TRANSIENT_COMPONENTS = frozenset({"sim", "demo"})
@@ -87,7 +88,12 @@ Action = Raise | Clear
 
 def offline_severity(component: str) -> Severity:
     """A door controller offline is critical (nothing is watched); any other process a warning."""
-    return Severity.CRITICAL if component == DOOR_CONTROLLER else Severity.WARNING
+    return Severity.CRITICAL if is_door_controller(component) else Severity.WARNING
+
+
+def is_door_controller(component: str) -> bool:
+    """Whether ``component`` (of ``status/<component>``) is a door controller."""
+    return component == DOOR_CONTROLLER or component.startswith(DOOR_CONTROLLER + "-")
 
 
 def _raise(
@@ -223,8 +229,8 @@ def _status(
     if status != "offline" or component in TRANSIENT_COMPONENTS:
         return []
     msg = (
-        "Dørcontrolleren er offline: døre, læsere og alarmer overvåges ikke"
-        if component == DOOR_CONTROLLER
+        f"Dørcontrolleren {component} er offline: dens døre, læsere og alarmer overvåges ikke"
+        if is_door_controller(component)
         else f"Komponenten {component} er offline"
     )
     severity = offline_severity(component)

@@ -2,8 +2,10 @@
 
 Pure builders of ``<prefix>/<component>/<node_id>/<object_id>/config`` payloads (Home Assistant's
 MQTT integration, "discovery messages"), plus :func:`publish_discovery`, which sends them
-retained. Entities read our own retained state topics; availability is the door controller's
-``status/door`` (its last will says ``offline``).
+retained. Entities read our own retained state topics. A door's entities are available while
+*its own* controller is (``status/door-<controller>``, whose last will says ``offline``), so one
+Pi that stops greys out its doors only; the site's occupancy and opening state stay available
+while any controller is (Home Assistant's ``availability`` list and ``availability_mode``).
 
 The lock can be commanded: a door command needs a fresh ``ts`` and a unique UUID ``id``
 (services/bus/commands.py refuses replays and stale commands), which a fixed payload cannot carry.
@@ -22,7 +24,7 @@ from typing import Any
 
 from services.bus.client import Delivery, MqttBus
 from services.bus.topics import Topics
-from services.settings import Settings
+from services.settings import Settings, door_component
 
 ONLINE, OFFLINE = "online", "offline"
 MANUFACTURER = "aabent"
@@ -48,14 +50,27 @@ def config_topic(prefix: str, component: str, site: str, object_id: str) -> str:
     return f"{prefix}/{component}/{node_id(site)}/{object_id}/config"
 
 
-def _common(settings: Settings, topics: Topics, object_id: str, name: str) -> dict[str, Any]:
+def _availability(topics: Topics, controllers: list[str]) -> list[dict[str, str]]:
+    return [
+        {
+            "topic": topics.status(door_component(c)),
+            "payload_available": ONLINE,
+            "payload_not_available": OFFLINE,
+        }
+        for c in controllers
+    ]
+
+
+def _common(
+    settings: Settings, topics: Topics, object_id: str, name: str, controllers: list[str]
+) -> dict[str, Any]:
     site = settings.site
     return {
         "unique_id": f"{node_id(site.id)}_{object_id}",
         "name": name,
-        "availability_topic": topics.status("door"),
-        "payload_available": ONLINE,
-        "payload_not_available": OFFLINE,
+        "availability": _availability(topics, controllers),
+        # A door follows its one controller; the site's figures whichever controller is up.
+        "availability_mode": "all" if len(controllers) == 1 else "any",
         "device": {
             "identifiers": [node_id(site.id)],
             "name": site.name,
@@ -70,7 +85,8 @@ def door_configs(settings: Settings, topics: Topics, door: str) -> dict[str, dic
     prefix, site = settings.recorder.discovery_prefix, settings.site.id
     label = (settings.doors[door].name or door) if door in settings.doors else door
     state = topics.door_state(door)
-    lock = _common(settings, topics, f"{door}_lock", f"{label} lås") | {
+    own = [settings.controller_of(door)] if door in settings.doors else [settings.site.controller]
+    lock = _common(settings, topics, f"{door}_lock", f"{label} lås", own) | {
         "state_topic": state,
         "value_template": "{{ value_json.lock }}",
         "state_locked": "locked",
@@ -81,14 +97,14 @@ def door_configs(settings: Settings, topics: Topics, door: str) -> dict[str, dic
         "payload_unlock": "pulse",
         "qos": 1,
     }
-    contact = _common(settings, topics, f"{door}_contact", f"{label} dør") | {
+    contact = _common(settings, topics, f"{door}_contact", f"{label} dør", own) | {
         "device_class": "door",
         "state_topic": state,
         "value_template": "{{ value_json.contact }}",
         "payload_on": "open",
         "payload_off": "closed",
     }
-    alarm = _common(settings, topics, f"{door}_alarm", f"{label} alarm") | {
+    alarm = _common(settings, topics, f"{door}_alarm", f"{label} alarm", own) | {
         "device_class": "problem",
         "state_topic": state,
         "value_template": "{{ 'ON' if value_json.alarm or value_json.fire else 'OFF' }}",
@@ -106,7 +122,8 @@ def door_configs(settings: Settings, topics: Topics, door: str) -> dict[str, dic
 def site_configs(settings: Settings, topics: Topics) -> dict[str, dict[str, Any]]:
     """Occupancy and opening state of the site, by config topic."""
     prefix, site = settings.recorder.discovery_prefix, settings.site.id
-    occupancy = _common(settings, topics, "occupancy", "Personer i huset") | {
+    every = settings.controllers
+    occupancy = _common(settings, topics, "occupancy", "Personer i huset", every) | {
         "state_topic": topics.occupancy,
         "value_template": "{{ value_json.inside }}",
         "unit_of_measurement": "personer",
@@ -114,7 +131,7 @@ def site_configs(settings: Settings, topics: Topics) -> dict[str, dict[str, Any]
         "icon": "mdi:account-group",
         "json_attributes_topic": topics.occupancy,
     }
-    opening = _common(settings, topics, "opening", "Åbningstilstand") | {
+    opening = _common(settings, topics, "opening", "Åbningstilstand", every) | {
         "state_topic": topics.opening,
         "value_template": "{{ value_json.state }}",
         "device_class": "enum",

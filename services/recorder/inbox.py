@@ -22,7 +22,7 @@ STATUS_VALUES = frozenset({"online", "offline"})
 EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT})
 # Commands are recorded through the door's command.done/command.rejected answers; sim inputs are
 # the demo's stand-ins for hardware and mean nothing once the door has reacted to them.
-IGNORED_TOPICS = frozenset({TopicKind.DOOR_COMMAND, TopicKind.SIM})
+IGNORED_TOPICS = frozenset({TopicKind.DOOR_COMMAND, TopicKind.SIM, TopicKind.PRESENCE})
 
 
 class Refusal(StrEnum):

@@ -8,6 +8,7 @@ reader's recent failures, so both queries have an index on (key, time).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -102,15 +103,30 @@ def set_blocked(session: Session, credential_hash: str, now: datetime) -> None:
     session.flush()
 
 
-def reset(session: Session, credential_hash: str) -> None:
+@dataclass(frozen=True, slots=True)
+class Lifted:
+    """What a staff reset changed: whether a block was lifted, and how many failures went."""
+
+    blocked: bool = False
+    failures: int = 0
+
+    def __add__(self, other: Lifted) -> Lifted:
+        return Lifted(self.blocked or other.blocked, self.failures + other.failures)
+
+
+def reset(session: Session, credential_hash: str) -> Lifted:
     """Staff reset: lift the block and forget the card's failures, so it starts afresh."""
     # The failures must go too: kept, they would block the card again on its next swipe.
-    session.execute(delete(PinFailure).where(PinFailure.credential_hash == credential_hash))
+    failures = _deleted(
+        session, delete(PinFailure).where(PinFailure.credential_hash == credential_hash)
+    )
     standing = session.get(CardStanding, credential_hash)
+    was_blocked = standing is not None and standing.blocked
     if standing is not None:
         standing.blocked = False
         standing.blocked_at = None
     session.flush()
+    return Lifted(blocked=was_blocked, failures=failures)
 
 
 def purge_before(session: Session, cutoff: datetime) -> int:

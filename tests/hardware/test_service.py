@@ -101,7 +101,7 @@ class Observer:
                 self.events.append(json.loads(payload))
             elif topic.endswith("/state"):
                 self.states[topic] = json.loads(payload)
-            elif topic == TOPICS.status("door") and payload == b"online":
+            elif topic == TOPICS.status("door-1") and payload == b"online":
                 self.online += 1
             self._changed.notify_all()
 

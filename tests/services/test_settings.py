@@ -94,3 +94,156 @@ def test_check_config_exits_2_naming_file_and_key(
     assert main(["check-config", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}: doors.main.lock_pin" in err
+
+
+READER = "[[doors.{door}.readers]]\nkind = '{kind}'\nurl = '{url}'\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "[doors.main]\nlock_pin = 17\n"
+            + READER.format(door="main", kind="em4100", url="/dev/ttyUSB0")
+            + "[doors.basement]\nlock_pin = 16\n"
+            + READER.format(door="basement", kind="barcode", url="/dev/ttyUSB0"),
+            "doors.basement.readers.0.url: /dev/ttyUSB0 is already doors.main.readers.0.url"
+            " (one serial device, one reader)",
+        ),
+        (
+            "[doors.main]\nlock_pin = 17\n"
+            + READER.format(door="main", kind="em4100", url="/dev/ttyAMA0")
+            + READER.format(door="main", kind="pinpad", url="/dev/ttyAMA0"),
+            "doors.main.readers.1.url: /dev/ttyAMA0 is already doors.main.readers.0.url"
+            " (one serial device, one reader)",
+        ),
+        (
+            "[schedule.self_service]\nmon = '07:00-22:00'\n"
+            "[schedule.staffed]\nmon = '06:00-18:00'\n",
+            "schedule.staffed.mon: 06:00-18:00 is outside the self-service hours (07:00-22:00)",
+        ),
+        (
+            "[schedule.self_service]\ntue = '12:00-20:00'\n"
+            "[schedule.staffed]\ntue = '09:00-13:00'\n",
+            "schedule.staffed.tue: 09:00-13:00 is outside the self-service hours (12:00-20:00)",
+        ),
+        (
+            "[[schedule.exceptions]]\ndate = '2026-12-23'\nself_service = '08:00-12:00'\n"
+            "staffed = '10:00-14:00'\n",
+            "schedule.exceptions.0.staffed: 10:00-14:00 is outside the self-service hours "
+            "(08:00-12:00)",
+        ),
+        (
+            "[access]\npin_lockout_failures = 12\npin_block_failures_24h = 10\n",
+            "access.pin_lockout_failures: 12 failures to lock is more than the 10 that block "
+            "(pin_block_failures_24h): the card would be blocked before it is ever locked",
+        ),
+        (
+            "[doors.site]\nlock_pin = 17\n",
+            "doors.site: 'site' is reserved (the source of building-wide events); name the door "
+            "otherwise",
+        ),
+        (
+            "[doors.opening]\nlock_pin = 17\n",
+            "doors.opening: 'opening' is reserved (a building-wide topic); name the door otherwise",
+        ),
+    ],
+    ids=[
+        "two-doors-one-device",
+        "one-door-one-device",
+        "staffed-before-open",
+        "staffed-across-the-opening",
+        "staffed-outside-an-exception",
+        "lock-above-block",
+        "door-site",
+        "door-opening",
+    ],
+)
+def test_check_config_refuses_settings_that_cannot_work_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, line: str
+) -> None:
+    path = write(tmp_path, text)
+    assert main(["check-config", str(path)]) == 2
+    assert f"{path}: {line}\n" in capsys.readouterr().err
+
+
+def test_readers_on_loop_urls_are_separate_devices(tmp_path: Path) -> None:
+    text = (
+        "[doors.main]\nlock_pin = 17\n"
+        + READER.format(door="main", kind="em4100", url="loop://")
+        + READER.format(door="main", kind="pinpad", url="loop://")
+    )
+    assert len(load_settings(write(tmp_path, text), environ={}).doors["main"].readers) == 2
+
+
+def test_a_day_without_self_service_may_be_staffed_only(tmp_path: Path) -> None:
+    text = "[schedule.self_service]\nsun = ''\n[schedule.staffed]\nsun = '10:00-14:00'\n"
+    text += "[[schedule.exceptions]]\ndate = '2026-12-24'\nself_service = ''\n"
+    text += "staffed = '09:00-12:00'\n"
+    assert load_settings(write(tmp_path, text), environ={}).schedule.staffed.sun
+
+
+def test_staffed_hours_inside_self_service_pass(tmp_path: Path) -> None:
+    text = "[schedule.self_service]\nmon = '07:00-12:00, 13:00-22:00'\n[schedule.staffed]\n"
+    text += "mon = '08:00-12:00, 13:00-18:00'\n"
+    assert load_settings(write(tmp_path, text), environ={}).schedule.staffed.mon
+
+
+READERS = (
+    "[doors.main]\nlock_pin = 17\n"
+    + READER.format(door="main", kind="em4100", url="/dev/ttyUSB0")
+    + READER.format(door="main", kind="pinpad", url="/dev/ttyUSB1")
+)
+
+
+def test_environment_overrides_a_key_of_one_reader(tmp_path: Path) -> None:
+    s = load_settings(
+        write(tmp_path, READERS),
+        environ={
+            "AABENT__DOORS__MAIN__READERS__1__URL": "/dev/ttyACM0",
+            "AABENT__DOORS__MAIN__READERS__0__BAUDRATE": "19200",
+        },
+    )
+    first, second = s.doors["main"].readers
+    assert (first.kind, first.url, first.baudrate) == ("em4100", "/dev/ttyUSB0", 19200)
+    assert (second.kind, second.url) == ("pinpad", "/dev/ttyACM0")
+
+
+def test_environment_adds_a_reader_and_replaces_the_list(tmp_path: Path) -> None:
+    added = load_settings(
+        write(tmp_path, READERS),
+        environ={
+            "AABENT__DOORS__MAIN__READERS__2__KIND": "barcode",
+            "AABENT__DOORS__MAIN__READERS__2__URL": "/dev/ttyUSB2",
+        },
+    )
+    assert [r.kind for r in added.doors["main"].readers] == ["em4100", "pinpad", "barcode"]
+    replaced = load_settings(
+        write(tmp_path, READERS),
+        environ={"AABENT__DOORS__MAIN__READERS": "[{kind = 'barcode', url = 'loop://'}]"},
+    )
+    assert [r.kind for r in replaced.doors["main"].readers] == ["barcode"]
+
+
+def test_environment_adds_a_whole_door_with_its_readers(tmp_path: Path) -> None:
+    s = load_settings(
+        write(tmp_path, READERS),
+        environ={
+            "AABENT__DOORS__SIDE__LOCK_PIN": "5",
+            "AABENT__DOORS__SIDE__READERS__0__KIND": "wiegand",
+            "AABENT__DOORS__SIDE__READERS__0__D0_PIN": "20",
+            "AABENT__DOORS__SIDE__READERS__0__D1_PIN": "21",
+        },
+    )
+    assert s.doors["side"].readers[0].d1_pin == 21
+
+
+def test_a_reader_override_with_a_gap_in_the_list_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(
+            write(tmp_path, READERS), environ={"AABENT__DOORS__MAIN__READERS__5__URL": "x"}
+        )
+    assert str(info.value) == (
+        "AABENT__DOORS__MAIN__READERS__5: doors.main.readers has 2 entries; "
+        "an override may change one of them (0-1) or add the next (2)"
+    )

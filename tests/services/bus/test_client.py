@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -391,3 +392,23 @@ def _wait(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
         if timeout <= 0:
             return False
     return False
+
+
+def test_after_a_long_outage_the_bus_is_back_within_its_bounded_back_off(
+    own_broker: Broker, topics: Topics
+) -> None:
+    """paho doubles its wait after every failed try; the settings bound it (5 s by default)."""
+    settings = settings_for(own_broker)
+    assert settings.reconnect_max_s == 5
+    bus = MqttBus(settings, f"door-{uuid.uuid4().hex[:6]}", "door-1", topics)  # as the door does
+    bus.start()
+    try:
+        assert bus.wait_connected(TIMEOUT)
+        own_broker.stop()
+        time.sleep(16)  # unbounded, paho would now wait 16 s before its next try
+        own_broker.start()
+        back = time.monotonic()
+        assert bus.wait_connected(settings.reconnect_max_s + 3)
+        print(f"reconnected {time.monotonic() - back:.1f} s after the broker returned")
+    finally:
+        bus.stop()

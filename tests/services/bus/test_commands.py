@@ -241,3 +241,72 @@ def test_seen_ids_refreshes_an_id_added_again() -> None:
 def test_seen_ids_needs_room_for_one() -> None:
     with pytest.raises(ValueError):
         SeenIds(capacity=0)
+
+
+# --- ids are compared as UUIDs, fields are bounded ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda u: str(u).upper(),
+        lambda u: u.hex,
+        lambda u: u.hex.upper(),
+        lambda u: u.urn,
+        lambda u: "{" + str(u) + "}",
+    ],
+    ids=["upper", "no-dashes", "no-dashes-upper", "urn", "braces"],
+)
+def test_the_same_uuid_spelled_differently_is_a_replay(spelling: Any) -> None:
+    seen = SeenIds()
+    original = uuid.uuid4()
+    first = parse(payload(id=str(original)), seen)
+    assert isinstance(first, Command)
+    r = rejected(parse(payload(id=spelling(original)), seen))
+    assert r.reason == "id: seen before (replayed command)"
+    assert r.command_id == str(original)
+
+
+def test_an_accepted_id_is_kept_in_its_canonical_spelling() -> None:
+    original = uuid.uuid4()
+    cmd = parse(payload(id=original.urn.upper().replace("URN:UUID:", "urn:uuid:")))
+    assert isinstance(cmd, Command)
+    assert cmd.id == str(original)
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"by": "staff:" + "x" * 900_000}, "by: 900006 characters, more than 100"),
+        ({"reason": "r" * 501}, "reason: 501 characters, more than 500"),
+        ({"action": "a" * 5000}, "action: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa… is not one of"),
+        ({"action": "mode", "mode": "m" * 5000}, "mode: 'mmmmmmmmmmmmmmmmmmmmmmmmmmmmmm… is not"),
+        ({"ts": "t" * 5000}, "ts: not an ISO-8601 time: 'tttttttttttttttttttttttttttttt…"),
+        (
+            {"action": "unlock", "seconds": 10**4000},
+            "seconds: 1000000000000000000000000000000… is not between",
+        ),
+    ],
+)
+def test_oversized_fields_are_rejected_and_not_copied(fields: dict[str, Any], problem: str) -> None:
+    p = payload(**fields)
+    raw = json.dumps(p).encode()
+    r = rejected(
+        parse_command(raw, door="main", now=NOW, max_age_s=MAX_AGE, seen=SeenIds(), max_bytes=10**7)
+    )
+    assert r.reason.startswith(problem), r.reason
+    assert len(r.reason) < 200
+    assert r.command_id == p["id"]
+
+
+def test_a_command_larger_than_the_bound_is_rejected_before_it_is_read() -> None:
+    raw = json.dumps(payload(reason="x" * 5000)).encode()
+    r = rejected(parse(raw))
+    assert r.reason == f"too large: {len(raw)} bytes, more than 4096"
+    assert r.command_id is None
+
+
+def test_a_non_uuid_id_is_shown_shortened() -> None:
+    r = rejected(parse(payload(id="i" * 1000)))
+    assert r.reason.startswith("id: missing or not a UUID: 'iiii")
+    assert len(r.reason) < 100

@@ -42,6 +42,11 @@ def test_wildcard_filters_cover_all_doors_sim_inputs_and_everything() -> None:
         ("aabent/glostrup/kiosk/k1/event", Route(TopicKind.KIOSK_EVENT, "k1")),
         ("aabent/glostrup/status/door-ctl", Route(TopicKind.STATUS, "door-ctl")),
         ("aabent/glostrup/sim/main/exit", Route(TopicKind.SIM, "main", "exit")),
+        (
+            "aabent/glostrup/status/door-1/probe",
+            Route(TopicKind.PRESENCE, "door-1", "probe"),
+        ),
+        ("aabent/glostrup/status/door-1/here", Route(TopicKind.PRESENCE, "door-1", "here")),
     ],
 )
 def test_parse_tells_kind_and_subject(topic: str, route: Route) -> None:
@@ -57,6 +62,7 @@ def test_parse_tells_kind_and_subject(topic: str, route: Route) -> None:
         "aabent/glostrup/door/main/state/extra",  # too long
         "aabent/glostrup/door//state",  # empty door id
         "aabent/glostrup/window/main/state",  # not in the contract
+        "aabent/glostrup/status/door-1/whatever",  # not a presence part
         "aabent/glostrup",
         "",
     ],

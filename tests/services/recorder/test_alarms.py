@@ -107,6 +107,9 @@ def test_a_door_controller_offline_is_critical_other_components_a_warning() -> N
         NOW,
     )
     assert kiosk.severity is Severity.WARNING
+    [pi] = from_state("status/door-entrance", {"status": "offline"}, set(), NOW)
+    assert isinstance(pi, Raise) and pi.severity is Severity.CRITICAL
+    assert "door-entrance" in pi.message
     assert from_state("status/sim", {"status": "offline"}, set(), NOW) == []  # done, not down
     keys = {(AlarmKind.OFFLINE, "door")}
     assert from_state("status/door", {"status": "offline"}, keys, NOW) == []

@@ -40,11 +40,13 @@ def test_every_door_gets_a_lock_a_contact_and_an_alarm_and_the_site_two_sensors(
     ids = [c["unique_id"] for c in configs.values()]
     assert len(set(ids)) == len(ids)
     for config in configs.values():
-        assert config["availability_topic"] == "aabent/glostrup/status/door"
-        assert (config["payload_available"], config["payload_not_available"]) == (
-            "online",
-            "offline",
-        )
+        assert config["availability"] == [
+            {
+                "topic": "aabent/glostrup/status/door-1",
+                "payload_available": "online",
+                "payload_not_available": "offline",
+            }
+        ]
         assert config["device"]["identifiers"] == ["aabent_glostrup"]
         assert config["device"]["name"] == "Testbibliotek"
 
@@ -139,3 +141,29 @@ def test_discovery_is_published_retained_for_home_assistant_to_find(mqtt_broker:
     finally:
         home_assistant.stop()
     assert seen == expected
+
+
+def test_each_door_follows_its_own_controller_and_the_site_any_controller() -> None:
+    doors = {
+        "main": {"lock_pin": 17, "controller": "entrance"},
+        "basement": {"lock_pin": 16, "controller": "cellar"},
+        "side": {"lock_pin": 18},  # site.controller, "1"
+    }
+    configs = discovery_messages(make_settings("glostrup", doors=doors))
+
+    def topics_of(object_id: str, component: str = "lock") -> list[str]:
+        config = configs[f"homeassistant/{component}/aabent_glostrup/{object_id}/config"]
+        return [a["topic"] for a in config["availability"]]
+
+    base = "aabent/glostrup/status/"
+    assert topics_of("main_lock") == [base + "door-entrance"]
+    assert topics_of("main_contact", "binary_sensor") == [base + "door-entrance"]
+    assert topics_of("basement_alarm", "binary_sensor") == [base + "door-cellar"]
+    assert topics_of("side_lock") == [base + "door-1"]
+    occupancy = configs["homeassistant/sensor/aabent_glostrup/occupancy/config"]
+    assert [a["topic"] for a in occupancy["availability"]] == [
+        base + "door-entrance",
+        base + "door-cellar",
+        base + "door-1",
+    ]
+    assert occupancy["availability_mode"] == "any"

@@ -32,7 +32,7 @@ ROOT = Path(__file__).parents[3]
 CONFIG = ROOT / "config" / "mosquitto"
 SITE = "glostrup"  # the site the ACL names, as in config/aabent.toml
 TOPICS = Topics("aabent", SITE)
-USERS = ("door", "kiosk", "server", "sim", "homeassistant", "observer")
+USERS = ("door-1", "kiosk", "server", "sim", "homeassistant", "observer")
 QUIET = 0.5  # how long "never arrives" is watched for, after a later message did arrive
 
 
@@ -143,7 +143,7 @@ def _command() -> bytes:
 def test_a_kiosk_cannot_command_a_door_but_the_server_can(
     broker: tuple[Broker, Path], clients: list[Client]
 ) -> None:
-    door = _connect(clients, broker, "door", TOPICS.all_door_commands)
+    door = _connect(clients, broker, "door-1", TOPICS.all_door_commands)
     kiosk = _connect(clients, broker, "kiosk")
     server = _connect(clients, broker, "server")
     home_assistant = _connect(clients, broker, "homeassistant")
@@ -161,12 +161,12 @@ def test_a_kiosk_cannot_command_a_door_but_the_server_can(
 def test_a_door_controller_publishes_only_its_own_site_and_its_own_status(
     broker: tuple[Broker, Path], clients: list[Client]
 ) -> None:
-    door = _connect(clients, broker, "door")
+    door = _connect(clients, broker, "door-1")
     observer = _connect(clients, broker, "observer", "aabent/#")
-    assert (TOPICS.status("door"), b"online") in observer.drain()  # its own: allowed
+    assert (TOPICS.status("door-1"), b"online") in observer.drain()  # its own: allowed
     other_site = Topics("aabent", "albertslund")
     door.send(other_site.door_event("main"), b"{}")
-    door.send(other_site.status("door"), b"online")
+    door.send(other_site.status("door-1"), b"online")
     door.send(TOPICS.status("recorder"), b"online")  # another component's availability
     door.send(TOPICS.door_command("main"), _command())  # doors do not command doors
     door.send(TOPICS.door_event("main"), b'{"ok": 1}')
@@ -178,7 +178,7 @@ def test_a_kiosk_reads_opening_and_occupancy_but_no_door_events(
     broker: tuple[Broker, Path], clients: list[Client]
 ) -> None:
     kiosk = _connect(clients, broker, "kiosk", "aabent/glostrup/#")
-    door = _connect(clients, broker, "door")
+    door = _connect(clients, broker, "door-1")
     assert {topic for topic, _ in kiosk.drain()} <= {TOPICS.opening, TOPICS.occupancy}
     door.send(TOPICS.door_event("main"), b'{"credential": "p:1234"}')
     door.send(TOPICS.door_state("main"), b'{"lock": "locked"}')
@@ -200,9 +200,9 @@ def test_logins_without_a_user_or_with_a_wrong_password_are_refused(
     wrong.write_text("guess")
     for settings in (
         MqttSettings(port=server.port),
-        MqttSettings(port=server.port, username="door", password_file=wrong),
+        MqttSettings(port=server.port, username="door-1", password_file=wrong),
     ):
-        bus = MqttBus(settings, f"intruder-{uuid.uuid4().hex[:6]}", "door", TOPICS)
+        bus = MqttBus(settings, f"intruder-{uuid.uuid4().hex[:6]}", "door-1", TOPICS)
         bus.start()
         try:
             assert not bus.wait_connected(1.0)
@@ -226,7 +226,7 @@ def test_the_recorder_records_the_branch_as_the_server_user(
     bus.start()
     try:
         assert bus.wait_connected(10)
-        door = _connect(clients, broker, "door")
+        door = _connect(clients, broker, "door-1")
         kiosk = _connect(clients, broker, "kiosk")
         opened = event(EventType.DOOR_OPENED, ts=datetime.now(UTC))
         checkin = event(EventType.EVENT_CHECKIN, "k1", ts=datetime.now(UTC), event_id="e1")
