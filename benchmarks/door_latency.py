@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from hardware.service import DoorService  # noqa: E402
 from hardware.simulate import Simulation, encode_card  # noqa: E402
-from services.credentials import Credential, SiteKey  # noqa: E402
-from services.registry import LocalRegistry  # noqa: E402
+from services.core.credentials import Credential, SiteKey  # noqa: E402
+from services.patrons.registry import LocalRegistry  # noqa: E402
 from services.settings import Settings  # noqa: E402
 from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
 from services.store.schema import create_schema  # noqa: E402

@@ -27,8 +27,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from services.credentials import Credential, SiteKey
-from services.patrons import Patron, PatronStatus
+from services.core.credentials import Credential, SiteKey
+from services.core.patrons import Patron, PatronStatus
 from services.sip2 import cache
 from services.sip2.cache import CachedPatron
 from services.sip2.client import Sip2Client

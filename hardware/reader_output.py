@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from hardware.readers import ReaderFault, ReaderInput
+from services.core.readers import ReaderFault, ReaderInput
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hardware.door import DoorMachine, Step
-from services.access import DoorMode
 from services.bus.commands import Command
-from services.events import EventType
+from services.core.access import DoorMode
+from services.core.events import EventType
 
 
 @dataclass(frozen=True, slots=True)

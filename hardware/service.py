@@ -25,21 +25,21 @@ from gpiozero.pins import Factory
 from hardware.controller import SITE, Controller, DoorUnit
 from hardware.devices import DoorDevices, FireInput
 from hardware.door import DoorMachine
-from hardware.serial_reader import SerialReader
 from hardware.simulate import Simulation, SimulationError
-from hardware.systemd_notify import notify, start_watchdog
 from hardware.wiegand import WiegandReader
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import TopicKind, Topics
-from services.credentials import SiteKey
-from services.directory import close_directory, open_directory
-from services.events import Event
-from services.holiday_file import site_schedule
-from services.lockout import LockoutPolicy
-from services.occupancy import BeamCounter
-from services.patrons import PatronDirectory
-from services.pin_guard import PinGuard
+from services.core.credentials import SiteKey
+from services.core.events import Event
+from services.core.lockout import LockoutPolicy
+from services.core.occupancy import BeamCounter
+from services.core.patrons import PatronDirectory
+from services.patrons.directory import close_directory, open_directory
+from services.patrons.pin_guard import PinGuard
+from services.runtime.holiday_file import site_schedule
+from services.runtime.serial_reader import SerialReader
+from services.runtime.systemd_notify import notify, start_watchdog
 from services.settings import ReaderSettings, Settings
 from services.store.engine import make_sessionmaker
 from services.store.schema import open_database

@@ -3,7 +3,7 @@
 DATA0 and DATA1 idle high (pulled up); the reader pulls DATA0 low for a 0 bit and DATA1 low for
 a 1 bit, a pulse every ~2 ms. A frame has no length field: it ends when the lines stay quiet for
 ``frame_gap_s``. One worker thread waits for that quiet (a condition with a timeout, no polling),
-then decodes the frame with :func:`hardware.readers.decode_wiegand`; keypad keys are collected
+then decodes the frame with :func:`services.core.readers.decode_wiegand`; keypad keys are collected
 into PINs by a :class:`PinPadBuffer`.
 """
 
@@ -19,7 +19,7 @@ from gpiozero import DigitalInputDevice
 from gpiozero.pins import Factory
 
 from hardware.reader_output import ReaderOutput
-from hardware.readers import KeyPress, PinPadBuffer, ReaderFault, ReaderInput, decode_wiegand
+from services.core.readers import KeyPress, PinPadBuffer, ReaderFault, ReaderInput, decode_wiegand
 
 logger = logging.getLogger(__name__)
 

@@ -83,7 +83,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from services.program_import import ImportWindow, ProgramImportError, import_file
+    from services.program.importer import ImportWindow, ProgramImportError, import_file
     from services.store.engine import make_sessionmaker
 
     engine = _database(settings)
@@ -110,7 +110,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from services.program import events_between
+    from services.program.store import events_between
     from services.store.engine import make_sessionmaker
 
     engine = _database(settings)

@@ -18,7 +18,8 @@ from kiosk.background import Runner
 from kiosk.i18n import Catalog, Translator
 from kiosk.input import read_card
 from kiosk.viewmodels.base import ViewModel
-from services.account import (
+from services.core.credentials import Credential
+from services.patrons.account import (
     AccountLocked,
     AccountRefused,
     AccountService,
@@ -27,7 +28,6 @@ from services.account import (
     RenewResult,
     Reservation,
 )
-from services.credentials import Credential
 
 log = logging.getLogger(__name__)
 

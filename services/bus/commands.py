@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from services.access import DoorMode
+from services.core.access import DoorMode
 
 MAX_FUTURE_S = 5.0  # clocks of dashboard and door may differ a little; more is suspicious
 MIN_UNLOCK_S = 1

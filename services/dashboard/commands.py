@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.commands import MAX_UNLOCK_S, MIN_UNLOCK_S, Command, SeenIds, parse_command
 from services.bus.topics import Topics
-from services.dashboard.models import CommandAudit
-from services.events import Event, EventType
-from services.recorder.models import COMMAND_ANSWERS, EventRecord
+from services.core.events import Event, EventType
+from services.store.dashboard import CommandAudit
+from services.store.recorder import COMMAND_ANSWERS, EventRecord
 
 log = logging.getLogger(__name__)
 

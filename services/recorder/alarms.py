@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from services.events import Event, EventType
+from services.core.events import Event, EventType
 
 
 class AlarmKind(StrEnum):

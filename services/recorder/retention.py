@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.recorder.models import ComponentState, EventRecord, put_state
 from services.store.lockouts import purge_before
+from services.store.recorder import ComponentState, EventRecord, put_state
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.events import EventType
-from services.recorder.models import EventRecord
-from services.schedule import Schedule
+from services.core.events import EventType
+from services.core.schedule import Schedule
+from services.store.recorder import EventRecord
 
 CARD = str(EventType.ACCESS_GRANTED)
 COUNTED = str(EventType.OCCUPANCY_IN)

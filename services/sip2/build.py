@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from services.credentials import SiteKey
-from services.events import Event
+from services.core.credentials import SiteKey
+from services.core.events import Event
 from services.settings import ConfigError, Settings, Sip2Settings
 from services.sip2 import fbs
 from services.sip2.client import Sip2Client

@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Date, DateTime, String, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from services.credentials import Credential, SiteKey
-from services.patrons import Authentication, Patron, PatronStatus, PinCheck
+from services.core.credentials import Credential, SiteKey
+from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
 from services.store.base import Base
 
 UNKNOWN = "unknown"  # standing of a card the library system does not know

@@ -8,7 +8,7 @@ import getpass
 import sys
 from typing import Any
 
-from services.credentials import Credential
+from services.core.credentials import Credential
 from services.settings import Settings
 from services.sip2.errors import Sip2Unavailable
 from services.sip2.messages import mask_value

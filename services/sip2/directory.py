@@ -1,4 +1,4 @@
-"""The library system as a :class:`~services.patrons.PatronDirectory`, and the kiosk's account.
+"""The library system as a :class:`~services.core.patrons.PatronDirectory`, and the kiosk's account.
 
 ``authenticate`` asks 63 Patron Information (no item list: status flags, BL, CQ, name and the PB
 birth date in one round trip) within ``timeout_s``. Whatever the library system answers is kept
@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from services.credentials import Credential, SiteKey
-from services.events import Event, EventType
-from services.patrons import Authentication, PatronStatus, PinCheck
+from services.core.credentials import Credential, SiteKey
+from services.core.events import Event, EventType
+from services.core.patrons import Authentication, PatronStatus, PinCheck
 from services.sip2 import account, cache, standing
 from services.sip2.account import Entry, Loan, RenewResult, Reservation
 from services.sip2.client import Sip2Client

@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from hardware.controller import SITE, Controller, DoorUnit
 from hardware.devices import DoorDevices
 from hardware.door import DoorMachine
-from hardware.readers import CardRead, PinEntered, ReaderFault
-from services.credentials import Credential, SiteKey
-from services.events import Event, EventType
-from services.lockout import LockoutPolicy
-from services.occupancy import BeamCounter
-from services.pin_guard import PinGuard
-from services.registry import LocalRegistry
-from services.schedule import Schedule
+from services.core.credentials import Credential, SiteKey
+from services.core.events import Event, EventType
+from services.core.lockout import LockoutPolicy
+from services.core.occupancy import BeamCounter
+from services.core.readers import CardRead, PinEntered, ReaderFault
+from services.core.schedule import Schedule
+from services.patrons.pin_guard import PinGuard
+from services.patrons.registry import LocalRegistry
 from services.settings import DoorSettings, Settings
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.lockouts import PinFailure

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.catalogue.importer import import_file
-from services.credentials import Credential, SiteKey
-from services.loans import LoanRecord, lend, mark_ready, reserve
-from services.program import EventSpec, upsert_events
-from services.registry import LocalRegistry
+from services.core.credentials import Credential, SiteKey
+from services.patrons.loans import LoanRecord, lend, mark_ready, reserve
+from services.patrons.registry import LocalRegistry
+from services.program.store import EventSpec, upsert_events
 from services.store.schema import create_schema
 
 ROOT = Path(__file__).resolve().parents[2]

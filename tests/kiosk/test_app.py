@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine
 
-from services.account import LocalAccount
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.credentials import Credential
-from services.registry import LocalRegistry
+from services.core.credentials import Credential
+from services.patrons.account import LocalAccount
+from services.patrons.registry import LocalRegistry
 from services.settings import KioskSettings, MqttSettings, Settings, SiteSettings, StoreSettings
 from services.store.engine import make_engine, make_sessionmaker
 from tests.conftest import ARTIFACTS, Broker

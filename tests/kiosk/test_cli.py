@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.cli import main
+from services.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ def test_the_demo_program_imports_and_lists_from_the_command_line(
 
 def test_commands_other_than_the_kiosk_never_load_kivy() -> None:
     probe = (
-        "import sys; from services.cli import build_parser; build_parser(); "
+        "import sys; from services.cli.main import build_parser; build_parser(); "
         "import kiosk.cli, kiosk.wiring; print('kivy' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.home import HomeViewModel
-from services.program import ProgramItem
-from services.schedule import Schedule
+from services.core.schedule import Schedule
+from services.program.store import ProgramItem
 from services.settings import load_settings
 
 ZONE = ZoneInfo("Europe/Copenhagen")

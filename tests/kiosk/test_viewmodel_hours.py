@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.hours import HoursViewModel
-from services.schedule import Schedule
+from services.core.schedule import Schedule
 from services.settings import load_settings
 
 SETTINGS = load_settings(environ={})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.events import EventType
+from services.core.events import EventType
 from services.recorder.alarms import (
     AlarmKind,
     Clear,

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.events import EventType
-from services.recorder.models import EventRecord
+from services.core.events import EventType
 from services.recorder.recorder import COMPONENT, Recorder
 from services.settings import MqttSettings
+from services.store.recorder import EventRecord
 from tests.conftest import Broker, free_port
 from tests.services.recorder.conftest import event, make_settings, wait_until
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.events import Event, EventType
-from services.recorder.models import event_row, insert_events
+from services.core.events import Event, EventType
+from services.core.schedule import Schedule
 from services.recorder.stats import (
     Attendance,
     DayPeak,
@@ -25,8 +25,8 @@ from services.recorder.stats import (
     write_csv,
     yearly_figures,
 )
-from services.schedule import Schedule
 from services.settings import ScheduleSettings, WeeklyHours
+from services.store.recorder import event_row, insert_events
 
 CPH = ZoneInfo("Europe/Copenhagen")
 SITE = "glo"

@@ -1,0 +1,111 @@
+"""The one console command, ``aabent``, with a subcommand per job.
+
+Each job's module contributes its own subcommands through ``add_commands(subparsers)``; this
+file only lists those modules, so a door controller does not import Kivy and the kiosk does not
+import gpiozero until the subcommand that needs them runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from services.settings import ConfigError, Settings, load_settings
+
+# Modules with ``add_commands(subparsers) -> None``; imported only to register their parsers,
+# their heavy imports happen inside the handlers.
+COMMAND_MODULES = (
+    "services.cli.check_config",
+    "hardware.cli",
+    "services.patrons.cli",
+    "services.catalogue.cli",
+    "services.sip2.cli",
+    "services.dashboard.cli",
+    "services.recorder.cli",
+    "kiosk.cli",
+)
+
+OWN_PACKAGES = {"services", "hardware", "kiosk"}
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``aabent`` parser, every job's subcommands included."""
+    parser = argparse.ArgumentParser(prog="aabent", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        help="settings file (default: config/aabent.toml; AABENT__SECTION__KEY overrides)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A door Pi installs only the `door` extra: the kiosk's Kivy is simply not there.
+            # A missing module of our own is a bug, and must not be hidden.
+            if (exc.name or "").split(".")[0] in OWN_PACKAGES:
+                raise
+            _unavailable(sub, name, exc.name or "?")
+            continue
+        module.add_commands(sub)
+    return parser
+
+
+def _unavailable(sub: Any, module: str, missing: str) -> None:
+    """Say which package is missing instead of failing every other subcommand."""
+    command = module.split(".")[-2] if module.endswith(".cli") else module.split(".")[-1]
+    # No option prefixes: whatever options the real job takes are swallowed, not refused.
+    p = sub.add_parser(
+        command, help=f"(unavailable here: needs {missing})", add_help=False, prefix_chars="\0"
+    )
+    p.add_argument("rest", nargs="*")
+
+    def handler(_args: argparse.Namespace, _settings: Settings) -> int:
+        print(
+            f"aabent {command}: needs the Python package {missing!r}, not installed here "
+            "(install aabent with the extra that provides it, e.g. .[all])",
+            file=sys.stderr,
+        )
+        return 3
+
+    p.set_defaults(handler=handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, load settings once, run the handler; a bad config exits 2 with its message."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic announces every plugin at INFO; a migration that runs is logged by our schema module.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    handler: Handler = args.handler
+    if getattr(args, "config_from_arg", False) and args.file:
+        args.config = Path(args.file)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"aabent: invalid settings\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        return handler(args, settings)
+    except ConfigError as exc:
+        print(f"aabent: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""A patron's own account for the kiosk: loans, reservations and renewals, from either directory.
+
+:class:`AccountService` is the protocol the kiosk talks to. Every call carries the card and PIN,
+as SIP2 does (each 63/29/65 request names the patron and password), so no session state lives in
+the service. :class:`LocalAccount` answers from :mod:`services.patrons.loans`; :class:`Sip2Account`
+puts the SIP2 directory's account methods (``services.sip2.directory``) behind the same protocol
+and turns its errors into the two the kiosk tells apart: the library system cannot be reached
+(:class:`AccountUnavailable`), or it does not accept this card and PIN (:class:`AccountRefused`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+import services.patrons.loans as store
+from services.core.credentials import Credential
+from services.core.patrons import Patron, PatronDirectory, PinCheck
+from services.patrons.loans import LoanRules, RenewRefusal
+from services.sip2.account import Loan, RenewResult, Reservation
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "AccountLocked",
+    "AccountRefused",
+    "AccountService",
+    "AccountUnavailable",
+    "Loan",
+    "LocalAccount",
+    "LockReason",
+    "RenewRefusal",
+    "RenewResult",
+    "Reservation",
+    "Sip2Account",
+]
+
+
+class AccountUnavailable(Exception):
+    """The library system (or the database behind the local directory) cannot be reached."""
+
+
+class AccountRefused(Exception):
+    """The card is unknown or the PIN is wrong; the message never names the card."""
+
+    def __init__(self, message: str, *, wrong_pin: bool = False) -> None:
+        super().__init__(message)
+        self.wrong_pin = wrong_pin  # a known card with a wrong PIN: it counts towards a lockout
+
+
+class LockReason(StrEnum):
+    """Why :class:`AccountLocked`; the kiosk says each in its own words."""
+
+    LOCKED_OUT = "locked_out"  # a run of wrong PINs: for some minutes
+    BLOCKED = "blocked"  # many wrong PINs in a day: until staff lift it
+    THROTTLED = "throttled"  # wrong PINs for many cards here: the kiosk slows down
+
+
+class AccountLocked(Exception):
+    """Too many wrong PINs: the card is locked for a while or blocked, or the kiosk throttled."""
+
+    def __init__(self, why: LockReason) -> None:
+        super().__init__(f"PIN entry refused: {why}")
+        self.why = why
+
+
+class AccountService(Protocol):
+    """Loans, reservations and renewals of the patron holding ``credential``.
+
+    Raises :class:`AccountUnavailable` or :class:`AccountRefused` (and, behind the kiosk's
+    :class:`~services.patrons.account_guard.GuardedAccount`, :class:`AccountLocked`); a refused
+    renewal is not an error but a :class:`RenewResult` with ``renewed=False`` and its reason.
+    """
+
+    def loans(self, credential: Credential, pin: str | None) -> list[Loan]:
+        """The patron's loans with due dates, overdue ones marked."""
+        ...
+
+    def reservations(self, credential: Credential, pin: str | None) -> list[Reservation]:
+        """The patron's reservations, those ready for pickup first."""
+        ...
+
+    def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
+        """Renew one loan."""
+        ...
+
+    def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]:
+        """Renew every loan; one result per item."""
+        ...
+
+    def end_session(self, credential: Credential, pin: str | None) -> None:
+        """The patron is done (the kiosk timed out or they left the account screen)."""
+        ...
+
+
+class LocalAccount:
+    """The account over the local registry and :mod:`services.patrons.loans`."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        directory: PatronDirectory,
+        *,
+        today: Callable[[], date],
+        rules: LoanRules | None = None,
+    ) -> None:
+        self._sessions, self._directory, self._today = sessions, directory, today
+        self._rules = rules or LoanRules()
+
+    @contextmanager
+    def _unit(self, credential: Credential, pin: str | None) -> Iterator[tuple[Session, Patron]]:
+        try:
+            auth = self._directory.authenticate(credential, pin)
+            if auth.patron is None or auth.pin is not PinCheck.OK:
+                wrong_pin = auth.patron is not None and auth.pin is PinCheck.WRONG
+                raise AccountRefused(
+                    "the card is not known or the PIN is wrong", wrong_pin=wrong_pin
+                )
+            with self._sessions.begin() as session:
+                yield session, auth.patron
+        except OperationalError as exc:
+            log.warning("local account database unavailable: %s", exc.__class__.__name__)
+            raise AccountUnavailable("the database cannot be reached") from None
+
+    def loans(self, credential: Credential, pin: str | None) -> list[Loan]:
+        """The patron's loans with due dates, overdue ones marked."""
+        with self._unit(credential, pin) as (session, patron):
+            return store.loans_of(session, patron.patron_id, self._today())
+
+    def reservations(self, credential: Credential, pin: str | None) -> list[Reservation]:
+        """The patron's reservations, those ready for pickup first."""
+        with self._unit(credential, pin) as (session, patron):
+            return store.reservations_of(session, patron.patron_id)
+
+    def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
+        """Renew one loan by the copy's barcode."""
+        with self._unit(credential, pin) as (session, patron):
+            return store.renew(session, patron, item_id, self._today(), self._rules)
+
+    def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]:
+        """Renew every loan; one result per item."""
+        with self._unit(credential, pin) as (session, patron):
+            return store.renew_all(session, patron, self._today(), self._rules)
+
+    def end_session(self, credential: Credential, pin: str | None) -> None:
+        """Nothing to close locally."""
+
+
+class Sip2AccountMethods(Protocol):
+    """The account methods of ``services.sip2.directory.Sip2Directory``."""
+
+    def loans(self, credential: Credential, pin: str | None) -> list[Loan]: ...
+    def reservations(self, credential: Credential, pin: str | None) -> list[Reservation]: ...
+    def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult: ...
+    def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]: ...
+    def end_session(self, credential: Credential, pin: str | None) -> None: ...
+
+
+class Sip2Account:
+    """The SIP2 directory's account, its errors told as the protocol's two."""
+
+    def __init__(self, directory: Sip2AccountMethods) -> None:
+        self._directory = directory
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        from services.sip2.errors import PatronRefused, Sip2Unavailable
+
+        try:
+            yield
+        except PatronRefused as refused:
+            message = "the library system does not accept this card and PIN"
+            raise AccountRefused(message, wrong_pin=refused.wrong_pin) from None
+        except Sip2Unavailable as exc:
+            log.warning("library system unavailable for the account: %s", exc)
+            raise AccountUnavailable("the library system cannot be reached") from None
+
+    def loans(self, credential: Credential, pin: str | None) -> list[Loan]:
+        """The patron's loans from the library system."""
+        with self._translated():
+            return self._directory.loans(credential, pin)
+
+    def reservations(self, credential: Credential, pin: str | None) -> list[Reservation]:
+        """The patron's reservations from the library system."""
+        with self._translated():
+            return self._directory.reservations(credential, pin)
+
+    def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
+        """Renew one item in the library system."""
+        with self._translated():
+            return self._directory.renew(credential, pin, item_id)
+
+    def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]:
+        """Renew every item in the library system."""
+        with self._translated():
+            return self._directory.renew_all(credential, pin)
+
+    def end_session(self, credential: Credential, pin: str | None) -> None:
+        """Tell the library system the patron is done; failures do not matter to the patron."""
+        try:
+            with self._translated():
+                self._directory.end_session(credential, pin)
+        except (AccountUnavailable, AccountRefused):
+            pass
