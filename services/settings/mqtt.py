@@ -1,0 +1,21 @@
+"""``[mqtt]``: the branch's broker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from services.settings.base import _Model
+
+
+class MqttSettings(_Model):
+    """The branch's broker."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    prefix: str = "aabent"
+    username: str | None = None
+    password_file: Path | None = None
+    keepalive: int = Field(30, ge=5)
+    command_max_age_s: float = Field(10.0, gt=0, description="older commands are rejected")

@@ -1,0 +1,33 @@
+"""``[site]``: who this branch is and where it keeps its files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from services.settings.base import _Model
+
+
+class SiteSettings(_Model):
+    """Who this branch is and where it keeps its files."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")] = "demo"
+    name: str = "Demo Bibliotek"
+    timezone: str = "Europe/Copenhagen"
+    data_dir: Path = Path("var")
+    key_file: Path = Field(
+        Path("var/site.key"), description="secret for keyed hashes; outside the database"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
