@@ -32,7 +32,6 @@ from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import TopicKind, Topics
 from services.core.credentials import SiteKey
 from services.core.events import Event
-from services.core.lockout import LockoutPolicy
 from services.core.occupancy import BeamCounter
 from services.core.patrons import PatronDirectory
 from services.patrons.directory import close_directory, open_directory
@@ -126,7 +125,7 @@ class DoorService:
             units,
             self.directory,
             key,
-            PinGuard(sessions, LockoutPolicy.from_settings(s.access)),
+            PinGuard(sessions, s.access.lockout_policy()),
             site_schedule(s),
             sink,
             wall=lambda: datetime.now(tz),

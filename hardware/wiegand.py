@@ -18,8 +18,8 @@ from collections.abc import Callable
 from gpiozero import DigitalInputDevice
 from gpiozero.pins import Factory
 
-from hardware.reader_output import ReaderOutput
 from services.core.readers import KeyPress, PinPadBuffer, ReaderFault, ReaderInput, decode_wiegand
+from services.runtime.reader_output import ReaderOutput
 
 logger = logging.getLogger(__name__)
 

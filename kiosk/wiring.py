@@ -25,7 +25,6 @@ from services.bus.topics import Topics
 from services.catalogue.search import Hit, ItemDetail
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event
-from services.core.lockout import LockoutPolicy
 from services.core.patrons import PatronDirectory
 from services.core.schedule import Schedule
 from services.patrons.account import AccountService, LocalAccount, Sip2Account
@@ -156,7 +155,7 @@ def open_services(settings: Settings) -> KioskServices:
     desk = ProgramDesk(
         sessions, kiosk=k.id, clock=clock, window=window, outbox=outbox, topics=topics
     )
-    guard = PinGuard(sessions, LockoutPolicy.from_settings(settings.access))
+    guard = PinGuard(sessions, settings.access.lockout_policy())
     account = GuardedAccount(
         _account(settings, sessions, directory, clock),
         guard,

@@ -10,12 +10,10 @@ helligdag until 2023 and not from 2024 (lov nr. 46 af 28/02/2023); the package k
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Protocol
 
-COUNTRY = "DK"
-LANGUAGE = "da"
 # A missing year is computed with the four after it: a kiosk or door controller that runs into
 # the new year (or looks a week ahead in December) then finds it kept, not importing the package.
 YEARS_AT_ONCE = 5
@@ -31,15 +29,20 @@ class YearStore(Protocol):
         """Keep these tables, by year."""
 
 
+YearComputer = Callable[[range], Mapping[int, Mapping[date, str]]]
+"""Computes the tables of some years (``services.runtime.holidays_dk.public_holidays``)."""
+
+
 class DanishHolidays:
     """Names Danish public holidays by date; each year is computed once, when first asked.
 
-    The ``holidays`` package loads tables of many countries (some 17 MB) to answer for one; with
-    a ``store`` a process that finds the year already kept never imports it.
+    The ``holidays`` package behind ``compute`` loads tables of many countries (some 17 MB) to
+    answer for one; with a ``store`` a process that finds the year already kept never imports it.
     """
 
-    def __init__(self, store: YearStore | None = None) -> None:
+    def __init__(self, compute: YearComputer, store: YearStore | None = None) -> None:
         self._years: dict[int, dict[date, str]] = {}
+        self._compute = compute
         self._store = store
 
     def name(self, day: date) -> str | None:
@@ -54,21 +57,8 @@ class DanishHolidays:
         if kept is not None:
             found = self._years[year] = dict(kept)
             return found
-        tables = _compute(range(year, year + YEARS_AT_ONCE))
+        tables = {y: dict(t) for y, t in self._compute(range(year, year + YEARS_AT_ONCE)).items()}
         self._years.update(tables)
         if self._store is not None:
             self._store.save(tables)
         return tables[year]
-
-
-def _compute(years: range) -> dict[int, dict[date, str]]:
-    import holidays  # here, not at the top: a kept year must not pay for the import
-
-    # expand=False: a lookup must never quietly add another year to these tables.
-    table = holidays.country_holidays(
-        COUNTRY, years=years, language=LANGUAGE, categories=("public",), expand=False
-    )
-    tables: dict[int, dict[date, str]] = {year: {} for year in years}
-    for day, name in table.items():
-        tables[day.year][day] = name
-    return tables

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.settings import AccessSettings
-
 # The window of the block rule, and so the card history the store must keep and return.
 BLOCK_WINDOW = timedelta(hours=24)
 
@@ -54,18 +52,6 @@ class LockoutPolicy:
             raise ValueError("LockoutPolicy.attack_cards must be at least 2")
         if self.throttle_seconds < 0:
             raise ValueError("LockoutPolicy.throttle_seconds cannot be negative")
-
-    @classmethod
-    def from_settings(cls, settings: AccessSettings) -> LockoutPolicy:
-        """The policy of the site's ``[access]`` settings."""
-        return cls(
-            lock_after=settings.pin_lockout_failures,
-            lock_minutes=settings.pin_lockout_minutes,
-            block_after_24h=settings.pin_block_failures_24h,
-            attack_cards=settings.reader_attack_cards,
-            attack_window_minutes=settings.reader_attack_window_minutes,
-            throttle_seconds=settings.reader_throttle_seconds,
-        )
 
     @property
     def attack_window(self) -> timedelta:

@@ -4,8 +4,9 @@ Hours are wall-clock times in the site's time zone. Each interval becomes one co
 real time: it begins the first time the clock reads its start and ends the first time the clock
 reads its end. So on the night summer time ends, "01:00-02:30" closes at the first 02:30 and stays
 closed through the repeated hour, and on the night summer time begins, a time the clock skips
-(02:30) takes effect when the clock jumps to 03:00. ``parse_intervals`` stores "24:00" as 23:59;
-an interval ending at 23:59 runs to midnight, so "00:00-24:00" every day is open without a gap.
+(02:30) takes effect when the clock jumps to 03:00. ``parse_intervals`` (in
+:mod:`services.core.hours`) stores "24:00" as 23:59; an interval ending at 23:59 runs to
+midnight, so "00:00-24:00" every day is open without a gap.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from services.core.holidays import DanishHolidays
-from services.settings import ExceptionDay, Interval, ScheduleSettings, parse_intervals
+from services.core.hours import ExceptionHours, Interval, OpeningHours
 
 LOOK_AHEAD = timedelta(days=14)
 END_OF_DAY = time(23, 59)
@@ -81,25 +82,16 @@ class Schedule:
     self-service hours, since the building is open whenever staff are there.
     """
 
-    def __init__(
-        self, settings: ScheduleSettings, tz: ZoneInfo, holidays: DanishHolidays | None = None
-    ) -> None:
+    def __init__(self, hours: OpeningHours, tz: ZoneInfo, holidays: DanishHolidays) -> None:
         self._tz = tz
-        self._self_service = tuple(settings.self_service.intervals(d) for d in range(7))
-        self._staffed = tuple(settings.staffed.intervals(d) for d in range(7))
-        self._holidays_closed = settings.public_holidays_closed
-        self._holidays = holidays or DanishHolidays()
-        self._exceptions = _index_exceptions(settings.exceptions)
+        self._self_service = hours.self_service
+        self._staffed = hours.staffed
+        self._holidays_closed = hours.public_holidays_closed
+        self._holidays = holidays
+        self._exceptions = dict(hours.exceptions)
         # One entry per date asked about: a few hundred a year, so no eviction is needed.
         self._days: dict[date, DayHours] = {}
         self._spans: dict[date, tuple[tuple[_Span, ...], tuple[_Span, ...]]] = {}
-
-    @classmethod
-    def from_settings(
-        cls, schedule: ScheduleSettings, timezone: str, holidays: DanishHolidays | None = None
-    ) -> Schedule:
-        """Build the schedule from the settings and the site's time zone name."""
-        return cls(schedule, ZoneInfo(timezone), holidays)
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -230,7 +222,7 @@ def _overlap(a: Interval, b: Interval) -> int:
 
 
 def _apply(
-    exception: ExceptionDay,
+    exception: ExceptionHours,
     day: date,
     self_service: tuple[Interval, ...],
     staffed: tuple[Interval, ...],
@@ -241,22 +233,7 @@ def _apply(
     if exception.closed:
         return DayHours(day, (), (), note)
     if exception.self_service is not None:
-        own_staff = parse_intervals(exception.staffed or "")
-        return DayHours(day, parse_intervals(exception.self_service), own_staff, note)
+        return DayHours(day, exception.self_service, exception.staffed or (), note)
     if exception.staffed is not None:
-        return DayHours(day, self_service, parse_intervals(exception.staffed), note)
+        return DayHours(day, self_service, exception.staffed, note)
     return DayHours(day, self_service, staffed, note)
-
-
-def _index_exceptions(days: Iterable[ExceptionDay]) -> dict[date, ExceptionDay]:
-    """Exception days by date; an impossible or repeated date is a configuration error."""
-    out: dict[date, ExceptionDay] = {}
-    for exception in days:
-        try:
-            when = date.fromisoformat(exception.date)
-        except ValueError:
-            raise ValueError(f"schedule.exceptions: {exception.date!r} is not a date") from None
-        if when in out:
-            raise ValueError(f"schedule.exceptions: {exception.date} is listed twice")
-        out[when] = exception
-    return out

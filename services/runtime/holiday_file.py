@@ -14,9 +14,11 @@ from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.core.holidays import DanishHolidays
 from services.core.schedule import Schedule
+from services.runtime.holidays_dk import public_holidays
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,5 +79,7 @@ class HolidayFile:
 
 def site_schedule(settings: Settings) -> Schedule:
     """The site's schedule, with its holiday tables kept in the data folder."""
-    holidays = DanishHolidays(HolidayFile(settings.site.data_dir / FILE_NAME))
-    return Schedule.from_settings(settings.schedule, settings.site.timezone, holidays=holidays)
+    holidays = DanishHolidays(public_holidays, HolidayFile(settings.site.data_dir / FILE_NAME))
+    return Schedule(
+        settings.schedule.opening_hours(), ZoneInfo(settings.site.timezone), holidays=holidays
+    )

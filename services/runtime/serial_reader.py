@@ -18,7 +18,6 @@ from collections.abc import Callable
 import serial
 from serial.threaded import FramedPacket, LineReader, Protocol, ReaderThread
 
-from hardware.reader_output import ReaderOutput
 from services.core.readers import (
     EM4100_PAYLOAD_CHARS,
     ETX,
@@ -33,6 +32,7 @@ from services.core.readers import (
     parse_line,
     parse_magstripe,
 )
+from services.runtime.reader_output import ReaderOutput
 
 logger = logging.getLogger(__name__)
 

@@ -17,14 +17,7 @@ from services.settings.loading import DEFAULT_CONFIG, ENV_PREFIX, Settings, load
 from services.settings.mqtt import MqttSettings
 from services.settings.patrons import PatronSettings
 from services.settings.recorder import RecorderSettings
-from services.settings.schedule import (
-    WEEKDAYS,
-    ExceptionDay,
-    Interval,
-    ScheduleSettings,
-    WeeklyHours,
-    parse_intervals,
-)
+from services.settings.schedule import ExceptionDay, ScheduleSettings, WeeklyHours
 from services.settings.sip2 import Sip2Settings
 from services.settings.site import SiteSettings
 from services.settings.store import RetentionSettings, StoreSettings
@@ -33,7 +26,6 @@ __all__ = [
     "BCM_PINS",
     "DEFAULT_CONFIG",
     "ENV_PREFIX",
-    "WEEKDAYS",
     "AccessSettings",
     "AlarmSettings",
     "ConfigError",
@@ -42,7 +34,6 @@ __all__ = [
     "EmailSettings",
     "ExceptionDay",
     "FireSettings",
-    "Interval",
     "KioskSettings",
     "MqttSettings",
     "PatronSettings",
@@ -58,5 +49,4 @@ __all__ = [
     "WebhookSettings",
     "WeeklyHours",
     "load_settings",
-    "parse_intervals",
 ]

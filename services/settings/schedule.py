@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
-import re
-from datetime import time
+import datetime as dt
 from typing import Annotated
 
 from pydantic import Field, field_validator
 
+from services.core.hours import (
+    WEEKDAYS,
+    ExceptionHours,
+    Interval,
+    OpeningHours,
+    parse_intervals,
+)
 from services.settings.base import _Model
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-Interval = tuple[time, time]
-
-
-def parse_intervals(text: str) -> tuple[Interval, ...]:
-    """Parse ``"07:00-22:00"`` or ``"10:00-12:00, 13:00-18:00"``; an empty string is closed."""
-    out: list[Interval] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        m = _INTERVAL.match(part)
-        if not m:
-            raise ValueError(f"{part!r} is not HH:MM-HH:MM")
-        h1, m1, h2, m2 = (int(g) for g in m.groups())
-        if h2 == 24 and m2 == 0:
-            h2, m2 = 23, 59
-        try:
-            start, end = time(h1, m1), time(h2, m2)
-        except ValueError as exc:
-            raise ValueError(f"{part!r}: {exc}") from None
-        if end <= start:
-            raise ValueError(f"{part!r} ends before it starts")
-        out.append((start, end))
-    out.sort()
-    for (_, end), (start, _) in itertools.pairwise(out):
-        if start < end:
-            raise ValueError(f"{text!r} has overlapping intervals")
-    return tuple(out)
 
 
 class WeeklyHours(_Model):
@@ -71,12 +48,30 @@ class ExceptionDay(_Model):
     staffed: str | None = Field(None, description="staffed hours that day; empty = none")
     note: str = ""
 
+    @field_validator("date")
+    @classmethod
+    def _real_date(cls, value: str) -> str:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date") from None
+        return value
+
     @field_validator("self_service", "staffed")
     @classmethod
     def _valid(cls, value: str | None) -> str | None:
         if value is not None:
             parse_intervals(value)
         return value
+
+    def hours(self) -> ExceptionHours:
+        """The day's rule as the schedule takes it."""
+        return ExceptionHours(
+            closed=self.closed,
+            self_service=None if self.self_service is None else parse_intervals(self.self_service),
+            staffed=None if self.staffed is None else parse_intervals(self.staffed),
+            note=self.note,
+        )
 
 
 _EVERY_DAY_7_22 = {d: "07:00-22:00" for d in WEEKDAYS}
@@ -89,3 +84,22 @@ class ScheduleSettings(_Model):
     staffed: WeeklyHours = WeeklyHours()
     public_holidays_closed: bool = Field(True, description="Danish public holidays are closed")
     exceptions: tuple[ExceptionDay, ...] = ()
+
+    @field_validator("exceptions")
+    @classmethod
+    def _each_date_once(cls, days: tuple[ExceptionDay, ...]) -> tuple[ExceptionDay, ...]:
+        seen: set[str] = set()
+        for day in days:
+            if day.date in seen:
+                raise ValueError(f"{day.date} is listed twice")
+            seen.add(day.date)
+        return days
+
+    def opening_hours(self) -> OpeningHours:
+        """The hours as :class:`services.core.schedule.Schedule` decides from them."""
+        return OpeningHours(
+            self_service=tuple(self.self_service.intervals(d) for d in range(7)),
+            staffed=tuple(self.staffed.intervals(d) for d in range(7)),
+            public_holidays_closed=self.public_holidays_closed,
+            exceptions={dt.date.fromisoformat(e.date): e.hours() for e in self.exceptions},
+        )

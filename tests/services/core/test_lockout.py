@@ -28,7 +28,7 @@ def fails(*minutes: float) -> list[datetime]:
 
 
 def test_defaults_match_the_default_settings() -> None:
-    assert LockoutPolicy.from_settings(AccessSettings()) == LockoutPolicy()
+    assert AccessSettings().lockout_policy() == LockoutPolicy()
 
 
 def test_built_from_site_settings() -> None:
@@ -40,7 +40,7 @@ def test_built_from_site_settings() -> None:
         reader_attack_window_minutes=20,
         reader_throttle_seconds=60,
     )
-    assert LockoutPolicy.from_settings(settings) == LockoutPolicy(3, 5, 6, 4, 20, 60)
+    assert settings.lockout_policy() == LockoutPolicy(3, 5, 6, 4, 20, 60)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.core.holidays import DanishHolidays
 from services.core.schedule import LOOK_AHEAD, Opening, OpeningState, Schedule
+from services.runtime.holidays_dk import public_holidays
 from services.settings import ExceptionDay, ScheduleSettings, WeeklyHours
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -31,8 +33,10 @@ STAFF = WeeklyHours(
 def schedule(*exceptions: ExceptionDay, **changes: object) -> Schedule:
     """The typical branch, with exception days and settings changed as given."""
     fields: dict[str, object] = {"self_service": WEEK, "staffed": STAFF, "exceptions": exceptions}
-    return Schedule.from_settings(
-        ScheduleSettings.model_validate(fields | changes), "Europe/Copenhagen"
+    return Schedule(
+        ScheduleSettings.model_validate(fields | changes).opening_hours(),
+        ZoneInfo("Europe/Copenhagen"),
+        DanishHolidays(public_holidays),
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.events import Event, EventType
+from services.core.holidays import DanishHolidays
 from services.core.schedule import Schedule
 from services.recorder.stats import (
     Attendance,
@@ -25,6 +26,7 @@ from services.recorder.stats import (
     write_csv,
     yearly_figures,
 )
+from services.runtime.holidays_dk import public_holidays
 from services.settings import ScheduleSettings, WeeklyHours
 from services.store.recorder import event_row, insert_events
 
@@ -161,7 +163,7 @@ def test_yearly_figures_count_visits_by_the_people_counter_and_weekly_hours(
         staffed=WeeklyHours(**weekdays),
         public_holidays_closed=False,
     )
-    schedule = Schedule(settings, CPH)
+    schedule = Schedule(settings.opening_hours(), CPH, DanishHolidays(public_holidays))
     with db() as session:
         figures = yearly_figures(session, SITE, 2026, schedule)
         empty = yearly_figures(session, SITE, 2025, schedule)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from services.cli.main import main
-from services.settings import DEFAULT_CONFIG, ConfigError, load_settings, parse_intervals
+from services.core.hours import parse_intervals
+from services.settings import DEFAULT_CONFIG, ConfigError, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -94,3 +96,26 @@ def test_check_config_exits_2_naming_file_and_key(
     assert main(["check-config", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}: doors.main.lock_pin" in err
+
+
+@pytest.mark.parametrize(
+    ("exceptions", "message"),
+    [
+        ("[[schedule.exceptions]]\ndate = '2025-02-30'\nclosed = true\n", r"not a date"),
+        (
+            "[[schedule.exceptions]]\ndate = '2025-12-24'\nclosed = true\n" * 2,
+            r"2025-12-24 is listed twice",
+        ),
+    ],
+)
+def test_check_config_refuses_exception_dates_every_process_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], exceptions: str, message: str
+) -> None:
+    """An impossible or repeated exception date is found when the file loads: exit 2, no
+    traceback, the file and the key named (it used to pass here and stop every process)."""
+    path = write(tmp_path, exceptions)
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: schedule.exceptions" in err
+    assert re.search(message, err)
+    assert "Traceback" not in err
