@@ -23,14 +23,14 @@ from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import Topics
 from services.catalogue.search import Hit, ItemDetail
+from services.core.account import AccountService, LoanRules
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event
 from services.core.patrons import PatronDirectory
 from services.core.schedule import Schedule
-from services.patrons.account import AccountService, LocalAccount, Sip2Account
+from services.patrons.account import LocalAccount, Sip2Account
 from services.patrons.account_guard import GuardedAccount
 from services.patrons.directory import close_directory
-from services.patrons.loans import LoanRules
 from services.patrons.pin_guard import PinGuard
 from services.patrons.registry import LocalRegistry
 from services.program.desk import ProgramDesk

@@ -18,8 +18,7 @@ from kiosk.background import Runner
 from kiosk.i18n import Catalog, Translator
 from kiosk.input import read_card
 from kiosk.viewmodels.base import ViewModel
-from services.core.credentials import Credential
-from services.patrons.account import (
+from services.core.account import (
     AccountLocked,
     AccountRefused,
     AccountService,
@@ -28,6 +27,7 @@ from services.patrons.account import (
     RenewResult,
     Reservation,
 )
+from services.core.credentials import Credential
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,10 @@
 """A patron's own account for the kiosk: loans, reservations and renewals, from either directory.
 
-:class:`AccountService` is the protocol the kiosk talks to. Every call carries the card and PIN,
-as SIP2 does (each 63/29/65 request names the patron and password), so no session state lives in
-the service. :class:`LocalAccount` answers from :mod:`services.patrons.loans`; :class:`Sip2Account`
+Two implementations of :class:`~services.core.account.AccountService`, the protocol the kiosk
+talks to. :class:`LocalAccount` answers from :mod:`services.patrons.loans`; :class:`Sip2Account`
 puts the SIP2 directory's account methods (``services.sip2.directory``) behind the same protocol
 and turns its errors into the two the kiosk tells apart: the library system cannot be reached
-(:class:`AccountUnavailable`), or it does not accept this card and PIN (:class:`AccountRefused`).
+(``AccountUnavailable``), or it does not accept this card and PIN (``AccountRefused``).
 """
 
 from __future__ import annotations
@@ -14,90 +13,24 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import services.patrons.loans as store
+from services.core.account import (
+    AccountRefused,
+    AccountUnavailable,
+    Loan,
+    LoanRules,
+    RenewResult,
+    Reservation,
+)
 from services.core.credentials import Credential
 from services.core.patrons import Patron, PatronDirectory, PinCheck
-from services.patrons.loans import LoanRules, RenewRefusal
-from services.sip2.account import Loan, RenewResult, Reservation
 
 log = logging.getLogger(__name__)
-
-__all__ = [
-    "AccountLocked",
-    "AccountRefused",
-    "AccountService",
-    "AccountUnavailable",
-    "Loan",
-    "LocalAccount",
-    "LockReason",
-    "RenewRefusal",
-    "RenewResult",
-    "Reservation",
-    "Sip2Account",
-]
-
-
-class AccountUnavailable(Exception):
-    """The library system (or the database behind the local directory) cannot be reached."""
-
-
-class AccountRefused(Exception):
-    """The card is unknown or the PIN is wrong; the message never names the card."""
-
-    def __init__(self, message: str, *, wrong_pin: bool = False) -> None:
-        super().__init__(message)
-        self.wrong_pin = wrong_pin  # a known card with a wrong PIN: it counts towards a lockout
-
-
-class LockReason(StrEnum):
-    """Why :class:`AccountLocked`; the kiosk says each in its own words."""
-
-    LOCKED_OUT = "locked_out"  # a run of wrong PINs: for some minutes
-    BLOCKED = "blocked"  # many wrong PINs in a day: until staff lift it
-    THROTTLED = "throttled"  # wrong PINs for many cards here: the kiosk slows down
-
-
-class AccountLocked(Exception):
-    """Too many wrong PINs: the card is locked for a while or blocked, or the kiosk throttled."""
-
-    def __init__(self, why: LockReason) -> None:
-        super().__init__(f"PIN entry refused: {why}")
-        self.why = why
-
-
-class AccountService(Protocol):
-    """Loans, reservations and renewals of the patron holding ``credential``.
-
-    Raises :class:`AccountUnavailable` or :class:`AccountRefused` (and, behind the kiosk's
-    :class:`~services.patrons.account_guard.GuardedAccount`, :class:`AccountLocked`); a refused
-    renewal is not an error but a :class:`RenewResult` with ``renewed=False`` and its reason.
-    """
-
-    def loans(self, credential: Credential, pin: str | None) -> list[Loan]:
-        """The patron's loans with due dates, overdue ones marked."""
-        ...
-
-    def reservations(self, credential: Credential, pin: str | None) -> list[Reservation]:
-        """The patron's reservations, those ready for pickup first."""
-        ...
-
-    def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult:
-        """Renew one loan."""
-        ...
-
-    def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]:
-        """Renew every loan; one result per item."""
-        ...
-
-    def end_session(self, credential: Credential, pin: str | None) -> None:
-        """The patron is done (the kiosk timed out or they left the account screen)."""
-        ...
 
 
 class LocalAccount:

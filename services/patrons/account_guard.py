@@ -16,9 +16,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.core.credentials import Credential, SiteKey
-from services.core.events import Event
-from services.patrons.account import (
+from services.core.account import (
     AccountLocked,
     AccountRefused,
     AccountService,
@@ -27,6 +25,8 @@ from services.patrons.account import (
     RenewResult,
     Reservation,
 )
+from services.core.credentials import Credential, SiteKey
+from services.core.events import Event
 from services.patrons.pin_guard import PinGuard
 
 T = TypeVar("T")

@@ -4,78 +4,29 @@ A loan links a patron (by ``patron_id``) to a catalogue copy (by barcode, which 
 catalogue re-import; copy rows do not). A reservation is for a title (record id) and becomes
 ready when a copy waits on the pickup shelf under a number. Renewal follows the usual rules of a
 Danish public library: not for a blocked or expired patron, not beyond the maximum number of
-renewals, and not when another patron is waiting for the title. The shapes returned are those of
-:mod:`services.sip2.account`, so the kiosk shows either directory's answer alike.
+renewals, and not when another patron is waiting for the title (the rules themselves are in
+:mod:`services.core.account`). The shapes returned are those of :mod:`services.core.account`, as
+the SIP2 directory's are, so the kiosk shows either directory's answer alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
-from typing import cast
 
-from sqlalchemy import Date, Integer, String, Table, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from services.core.patrons import Patron, PatronStatus
-from services.sip2.account import Loan, RenewResult, Reservation
-from services.store.base import Base
-from services.store.catalogue import CatalogueCopy, CatalogueRecord, CopyStatus
-from services.store.patrons import UtcDateTime, utcnow
-
-
-class LoanRecord(Base):
-    """One copy lent to one patron."""
-
-    __tablename__ = "local_loans"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patron_id: Mapped[str] = mapped_column(String(40), index=True)
-    barcode: Mapped[str] = mapped_column(String(64), unique=True)  # a copy is lent once
-    loaned: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    due: Mapped[date] = mapped_column(Date)
-    renewals: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class ReservationRecord(Base):
-    """A patron waiting for a title; ``ready`` once a copy is on the pickup shelf."""
-
-    __tablename__ = "local_reservations"
-    __table_args__ = (UniqueConstraint("patron_id", "record_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patron_id: Mapped[str] = mapped_column(String(40), index=True)
-    record_id: Mapped[str] = mapped_column(String(64), index=True)
-    created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    ready: Mapped[bool] = mapped_column(default=False)
-    barcode: Mapped[str | None] = mapped_column(String(64))
-    pickup_number: Mapped[str | None] = mapped_column(String(40))
-    pickup_by: Mapped[date | None] = mapped_column(Date)
-
-
-LOAN_TABLES: tuple[Table, ...] = (
-    cast(Table, LoanRecord.__table__),
-    cast(Table, ReservationRecord.__table__),
+from services.core.account import (
+    Loan,
+    LoanRules,
+    RenewRefusal,
+    RenewResult,
+    Reservation,
+    renewal_refusal,
 )
-
-
-class RenewRefusal(StrEnum):
-    """Why the local directory refused a renewal; the kiosk words each in the patron's language."""
-
-    BLOCKED = "blocked"
-    EXPIRED = "expired"
-    MAX_RENEWALS = "max_renewals"
-    RESERVED = "reserved"
-    NOT_ON_LOAN = "not_on_loan"
-
-
-@dataclass(frozen=True)
-class LoanRules:
-    """The local loan rules: how many renewals, and how long a renewal lends for."""
-
-    max_renewals: int = 3
-    renewal_days: int = 30
+from services.core.patrons import Patron
+from services.store.catalogue import CatalogueCopy, CatalogueRecord, CopyStatus
+from services.store.loans import LoanRecord, ReservationRecord
 
 
 class LoanError(Exception):
@@ -187,15 +138,6 @@ def reservations_of(session: Session, patron_id: str) -> list[Reservation]:
     ]
 
 
-def _refusal(patron: Patron, today: date) -> RenewRefusal | None:
-    """Why nothing of this patron's may be renewed, or None."""
-    if patron.status is PatronStatus.EXPIRED or (patron.expires and patron.expires < today):
-        return RenewRefusal.EXPIRED
-    if patron.status is not PatronStatus.ACTIVE:
-        return RenewRefusal.BLOCKED
-    return None
-
-
 def _someone_waits(session: Session, record_id: str, patron_id: str) -> bool:
     waiting = select(ReservationRecord.id).where(
         ReservationRecord.record_id == record_id,
@@ -217,7 +159,7 @@ def renew(
     if loan is None:
         return RenewResult(barcode, False, None, RenewRefusal.NOT_ON_LOAN)
     title, record_id = _titles(session, [barcode]).get(barcode, ("", ""))
-    refusal = _refusal(patron, today)
+    refusal = renewal_refusal(patron, today)
     if refusal is None and loan.renewals >= rules.max_renewals:
         refusal = RenewRefusal.MAX_RENEWALS
     if refusal is None and record_id and _someone_waits(session, record_id, patron.patron_id):

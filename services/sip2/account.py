@@ -17,42 +17,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from services.core.account import Loan, Reservation
 from services.sip2.messages import parse_date
 
 _AGENCY_PREFIX = re.compile(r"^[A-Z]{2,3}-\d{6}\s*-\s*")  # "DK-775100 - Hovedbiblioteket"
-
-
-@dataclass(frozen=True, slots=True)
-class Loan:
-    """One item the patron has borrowed."""
-
-    item_id: str
-    title: str
-    due: date | None
-    overdue: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """One reservation; ``ready`` when it waits on the pickup shelf."""
-
-    item_id: str
-    title: str
-    ready: bool
-    pickup_location: str | None = None
-    pickup_number: str | None = None  # the shelf or box number the patron looks for
-    pickup_by: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RenewResult:
-    """The outcome of renewing one item, with the library system's own words when it refused."""
-
-    item_id: str
-    renewed: bool
-    due: date | None = None
-    reason: str | None = None
-    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from services.core.account import Loan, RenewResult, Reservation
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event, EventType
 from services.core.patrons import Authentication, PatronStatus, PinCheck
 from services.sip2 import account, cache, standing
-from services.sip2.account import Entry, Loan, RenewResult, Reservation
+from services.sip2.account import Entry
 from services.sip2.client import Sip2Client
 from services.sip2.errors import PatronRefused, Sip2Unavailable
 from services.sip2.health import Health, HealthMonitor

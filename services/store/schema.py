@@ -44,7 +44,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "services.store.recorder",
     "services.store.dashboard",
     "services.store.program",
-    "services.patrons.loans",
+    "services.store.loans",
 )
 
 # Tables that a database feature owns (SQLite FTS5 and its shadow tables, PostgreSQL's tsvector

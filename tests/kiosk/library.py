@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.catalogue.importer import import_file
 from services.core.credentials import Credential, SiteKey
-from services.patrons.loans import LoanRecord, lend, mark_ready, reserve
+from services.patrons.loans import lend, mark_ready, reserve
 from services.patrons.registry import LocalRegistry
 from services.program.store import EventSpec, upsert_events
+from services.store.loans import LoanRecord
 from services.store.schema import create_schema
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,11 +10,11 @@ from sqlalchemy import create_engine
 from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.account import AccountViewModel
+from services.core.account import LoanRules
 from services.core.events import Event, EventType
 from services.core.lockout import LockoutPolicy
 from services.patrons.account import LocalAccount
 from services.patrons.account_guard import GuardedAccount
-from services.patrons.loans import LoanRules
 from services.patrons.pin_guard import PinGuard
 from services.patrons.registry import LocalRegistry
 from services.store.engine import make_sessionmaker

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from services.core.account import AccountRefused, AccountService, AccountUnavailable
 from services.core.credentials import Credential
-from services.patrons.account import AccountRefused, AccountService, AccountUnavailable, Sip2Account
+from services.patrons.account import Sip2Account
 from services.sip2.directory import Sip2Directory
 from tests.services.sip2.conftest import (  # noqa: F401  (fixtures used by name)
     SITE_KEY,

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
+from services.core.account import AccountLocked, AccountRefused, LockReason
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event, EventType
 from services.core.lockout import LockoutPolicy
-from services.patrons.account import AccountLocked, AccountRefused, LocalAccount, LockReason
+from services.patrons.account import LocalAccount
 from services.patrons.account_guard import GuardedAccount
 from services.patrons.pin_guard import PinGuard
 from services.patrons.registry import LocalRegistry

@@ -9,19 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, create_engine, select
 
+from services.core.account import AccountRefused, AccountUnavailable, LoanRules, RenewRefusal
 from services.core.credentials import Credential, SiteKey
 from services.core.patrons import PatronStatus
-from services.patrons.account import AccountRefused, AccountUnavailable, LocalAccount
-from services.patrons.loans import (
-    LOAN_TABLES,
-    LoanError,
-    LoanRules,
-    RenewRefusal,
-    give_back,
-    lend,
-    mark_ready,
-    reserve,
-)
+from services.patrons.account import LocalAccount
+from services.patrons.loans import LoanError, give_back, lend, mark_ready, reserve
 from services.patrons.registry import LocalRegistry
 from services.store.base import Base
 from services.store.catalogue import (
@@ -31,6 +23,7 @@ from services.store.catalogue import (
     CopyStatus,
 )
 from services.store.engine import make_sessionmaker
+from services.store.loans import LOAN_TABLES
 from services.store.patrons import CredentialRecord, PatronRecord
 
 TODAY = date(2026, 3, 2)
