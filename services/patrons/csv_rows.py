@@ -19,10 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import IO, TypeVar
 
+from services.core.card_rules import card_problem, pin_problem
 from services.core.cpr import normalise_cpr
 from services.core.credentials import Credential, CredentialKind
 from services.core.patrons import PatronStatus
-from services.patrons.registry import RegistryError, birth_date_for, card_problem, pin_problem
+from services.patrons.registry import RegistryError, birth_date_for
 
 COLUMNS = (
     "card_number",

@@ -10,7 +10,6 @@ ORM objects.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -18,14 +17,13 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.card_rules import card_problem, pin_problem
 from services.core.cpr import birth_date as cpr_birth_date
 from services.core.cpr import is_cpr
 from services.core.credentials import Credential, CredentialKind, SiteKey
 from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
 from services.store.patrons import CredentialRecord, PatronRecord
 
-_PIN = re.compile(r"^\d{4,8}$")
-_CARD = re.compile(r"^[0-9A-Za-z-]{4,40}$")
 # SQLite allows 999 bound parameters in older builds; stay below it when looking hashes up.
 _CHUNK = 500
 
@@ -36,24 +34,6 @@ class RegistryError(Exception):
 
 class UnknownCredential(RegistryError):
     """No patron holds the credential."""
-
-
-def pin_problem(pin: str) -> str | None:
-    """Why ``pin`` cannot be a PIN (4 to 8 digits, as on the PIN pads), or None."""
-    return None if _PIN.match(pin) else "a PIN is 4 to 8 digits"
-
-
-def card_problem(number: str) -> str | None:
-    """Why ``number`` cannot be a library card number, or None.
-
-    A card number that reads as a CPR number would be taken for one at the reader
-    (:meth:`Credential.from_text`) and never match, so it is refused here.
-    """
-    if not _CARD.match(number):
-        return "a card number is 4 to 40 letters, digits or dashes"
-    if is_cpr(number):
-        return "reads as a CPR number (a date and four digits); use the cpr field"
-    return None
 
 
 def birth_date_for(credentials: Iterable[Credential], given: date | None) -> date | None:
