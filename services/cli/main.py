@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "services.sip2.cli",
     "services.dashboard.cli",
     "services.recorder.cli",
+    "services.program.cli",
     "kiosk.cli",
 )
 
