@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ COMMAND_MODULES = (
 )
 
 OWN_PACKAGES = {"services", "hardware", "kiosk"}
+# Import names that differ from their distribution's name.
+DISTRIBUTION_OF = {"serial": "pyserial", "recurring_ical_events": "recurring-ical-events"}
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -72,14 +76,39 @@ def _unavailable(sub: Any, module: str, missing: str) -> None:
     p.add_argument("rest", nargs="*")
 
     def handler(_args: argparse.Namespace, _settings: Settings) -> int:
-        print(
-            f"aabent {command}: needs the Python package {missing!r}, not installed here "
-            "(install aabent with the extra that provides it, e.g. .[all])",
-            file=sys.stderr,
-        )
-        return 3
+        return missing_package(command, missing)
 
     p.set_defaults(handler=handler)
+
+
+def missing_package(command: str, module: str) -> int:
+    """Name the package ``command`` needs and the extras that install it; the exit code, 3."""
+    top = module.split(".")[0]
+    distribution, extras = extras_providing(top)
+    how = " or ".join(f"aabent[{extra}]" for extra in extras) or "aabent[all]"
+    print(
+        f"aabent {command}: needs the Python package {distribution!r}, not installed here "
+        f"(install {how})",
+        file=sys.stderr,
+    )
+    return 3
+
+
+def extras_providing(top_module: str) -> tuple[str, list[str]]:
+    """The distribution that provides ``top_module`` and the extras of ours that require it,
+    from the installed metadata (so pyproject.toml stays the one list)."""
+    distribution = DISTRIBUTION_OF.get(top_module, top_module)
+    try:
+        requires = metadata.requires("aabent") or []
+    except metadata.PackageNotFoundError:
+        return distribution, []
+    extras = []
+    for line in requires:
+        name = re.split(r"[\s\[<>=!~;]", line, maxsplit=1)[0]
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", line)
+        if extra and name.lower() == distribution.lower() and extra[1] not in ("all", "test"):
+            extras.append(extra[1])
+    return distribution, extras
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,6 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args, settings)
+    except ModuleNotFoundError as exc:
+        # A job's heavy packages are imported when it runs: a door Pi has no Kivy, a server no
+        # gpiozero. A missing module of our own is a bug, and must not be hidden.
+        if (exc.name or "").split(".")[0] in OWN_PACKAGES or not exc.name:
+            raise
+        return missing_package(args.command, exc.name)
     except ConfigError as exc:
         print(f"aabent: {exc}", file=sys.stderr)
         return 2
