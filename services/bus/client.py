@@ -1,4 +1,4 @@
-"""The MQTT boundary: the one module that imports paho (conventions: "one small module owns it").
+"""The MQTT boundary: the one module that imports paho.
 
 Everything else publishes bytes on contract topics through :class:`MqttBus` and receives
 ``(topic, payload)`` in plain callbacks. The bus keeps the things a broker restart would lose:

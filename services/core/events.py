@@ -1,6 +1,6 @@
 """Events are data: one frozen type shared by the door, the server, the kiosk and the tests.
 
-This is the one place that turns an event into JSON for MQTT and back (convention 6); the
+This is the one place that turns an event into JSON for MQTT and back; the
 recorder and the outbox both go through it, so a field added here reaches every consumer.
 """
 

@@ -1,7 +1,7 @@
 """One typed settings object for every aabent process, loaded from TOML plus environment.
 
 The file is validated whole before anything starts, so a typo in a pin number stops the door
-controller with a message that names the file, the key and the problem (convention 5), instead of
+controller with a message that names the file, the key and the problem, instead of
 driving the wrong relay.
 """
 

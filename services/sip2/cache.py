@@ -10,7 +10,7 @@ blocked patron cannot ride an old positive row through a short outage, short eno
 refusal corrected in the library system is not repeated for long. Card numbers are never stored,
 only their keyed hash (:meth:`SiteKey.credential_hash`).
 
-Store functions take the session first; the caller owns the transaction (convention 8).
+Store functions take the session first; the caller owns the transaction.
 """
 
 from __future__ import annotations
