@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from services.settings import ConfigError, Settings, load_settings
+from services.settings import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 
 # Modules with ``add_commands(subparsers) -> None``; imported only to register their parsers,
 # their heavy imports happen inside the handlers.
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         default=None,
-        help="settings file (default: config/aabent.toml; AABENT__SECTION__KEY overrides)",
+        help=f"settings file (default: {DEFAULT_CONFIG}; AABENT__SECTION__KEY overrides)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

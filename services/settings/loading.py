@@ -25,7 +25,10 @@ from services.settings.site import SiteSettings
 from services.settings.store import RetentionSettings, StoreSettings
 
 ENV_PREFIX = "AABENT__"
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "aabent.toml"
+CHECKOUT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "aabent.toml"
+# Installed from a wheel there is no checkout: the file is where "Running on a Raspberry Pi" in
+# the README puts it.
+DEFAULT_CONFIG = CHECKOUT_CONFIG if CHECKOUT_CONFIG.is_file() else Path("/etc/aabent/aabent.toml")
 
 
 class Settings(_Model):
@@ -117,7 +120,7 @@ def _describe(source: str, exc: ValidationError) -> str:
 def load_settings(
     path: Path | str | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Read ``path`` (default ``config/aabent.toml``), apply ``AABENT__…`` overrides, validate.
+    """Read ``path`` (default :data:`DEFAULT_CONFIG`), apply ``AABENT__…`` overrides, validate.
 
     Relative paths in the file are taken relative to the file's folder's parent, so the example
     config works from a checkout wherever the process was started.
