@@ -30,7 +30,6 @@ from hardware.wiegand import WiegandReader
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import TopicKind, Topics
-from services.core.credentials import SiteKey
 from services.core.events import Event
 from services.core.occupancy import BeamCounter
 from services.core.patrons import PatronDirectory
@@ -107,7 +106,7 @@ class DoorService:
     def build(self) -> None:
         """Storage, directory, bus, controller and readers, wired together."""
         s = self.settings
-        key = SiteKey.load_or_create(s.site.key_file)
+        key = s.site.site_key()
         engine = open_database(s.database_url)
         sessions = make_sessionmaker(engine)
         topics = Topics(s.mqtt.prefix, s.site.id)

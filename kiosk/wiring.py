@@ -136,7 +136,7 @@ def open_services(settings: Settings) -> KioskServices:
 
     engine = open_database(settings.database_url)
     sessions = make_sessionmaker(engine)
-    key = SiteKey.load_or_create(settings.site.key_file)
+    key = settings.site.site_key()
     tz = ZoneInfo(settings.site.timezone)
 
     def clock() -> datetime:

@@ -19,7 +19,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from services.bus.topics import Topics
-from services.settings import ConfigError, MqttSettings
+from services.settings import MqttSettings
+from services.settings.paths import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +63,6 @@ class Delivery:
                 self._on_ack()
             except Exception:
                 log.exception("on_ack callback failed", extra={"topic": self.topic})
-
-
-def _read_password(settings: MqttSettings) -> str | None:
-    if settings.password_file is None:
-        return None
-    try:
-        return settings.password_file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"mqtt.password_file: {settings.password_file}: {exc}") from None
 
 
 class MqttBus:
@@ -124,7 +116,9 @@ class MqttBus:
             # safe (the recorder: committed), and sends it again if the receiver dies first.
             manual_ack=manual_ack,
         )
-        password = _read_password(self._settings)  # once: a new secret needs a restart anyway
+        password = read_secret(
+            self._settings.password_file, "mqtt.password_file"
+        )  # once: a new secret needs a restart anyway
         if self._settings.username is not None:
             client.username_pw_set(self._settings.username, password)
         client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)

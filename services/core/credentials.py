@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from services.core.cpr import is_cpr
 
@@ -22,19 +20,6 @@ KEY_BYTES = 32
 # pepper (site key, kept outside the database) does. The cost is kept to ~2 ms so that the door
 # stays within its 10 ms budget from the '#' to the relay.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**10, 8, 1
-
-
-def read_or_create_secret(path: Path, size: int) -> bytes:
-    """A secret kept in a file of its own (mode 0600), made with ``size`` random bytes if new."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_bytes(size)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secret)
-        return secret
 
 
 class CredentialKind(StrEnum):
@@ -72,11 +57,6 @@ class SiteKey:
         if len(key) < 16:
             raise ValueError("site key is too short")
         self._key = key
-
-    @classmethod
-    def load_or_create(cls, path: Path) -> SiteKey:
-        """Read the key file, creating it (mode 0600) on first start."""
-        return cls(read_or_create_secret(path, KEY_BYTES))
 
     def _mac(self, label: str, text: str) -> str:
         return hmac.new(self._key, f"{label}\x00{text}".encode(), hashlib.sha256).hexdigest()

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.core.credentials import read_or_create_secret
+from services.settings.paths import read_or_create_secret
 from services.store.dashboard import LoginFailure, StaffSession, StaffUser
 
 SECRET_BYTES = 32

@@ -76,14 +76,13 @@ def add_commands(sub: Any) -> None:
 @contextmanager
 def _opened(settings: Settings) -> Iterator[tuple[LocalRegistry, sessionmaker[Session], SiteKey]]:
     # Imported here so that `aabent --help` and the door's commands do not load SQLAlchemy.
-    from services.core.credentials import SiteKey
     from services.patrons.registry import LocalRegistry
     from services.store.engine import make_sessionmaker
     from services.store.schema import open_database
 
     engine = open_database(settings.database_url)
     try:
-        key = SiteKey.load_or_create(settings.site.key_file)
+        key = settings.site.site_key()
         sessions = make_sessionmaker(engine)
         yield LocalRegistry(sessions, key), sessions, key
     finally:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import AliasChoices, Field
 
 from services.settings.base import _Model
+from services.settings.paths import SecretFile
 
 
 class EmailSettings(_Model):
@@ -20,7 +19,7 @@ class EmailSettings(_Model):
     to: tuple[str, ...] = Field((), description="recipients")
     starttls: bool = Field(True, description="upgrade the connection with STARTTLS")
     username: str | None = Field(None, description="SMTP AUTH user; None = no login")
-    password_file: Path | None = Field(None, description="file holding the SMTP password")
+    password_file: SecretFile | None = Field(None, description="file holding the SMTP password")
     timeout_s: float = Field(10.0, gt=0)
 
 
@@ -28,7 +27,7 @@ class WebhookSettings(_Model):
     """Critical alarms POSTed as JSON; an empty ``url`` sends none."""
 
     url: str = Field("", description="http(s) URL to POST to; empty = no webhook")
-    token_file: Path | None = Field(None, description="sent as Authorization: Bearer <token>")
+    token_file: SecretFile | None = Field(None, description="sent as Authorization: Bearer <token>")
     timeout_s: float = Field(5.0, gt=0)
 
 

@@ -10,4 +10,8 @@ class ConfigError(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Defaults and default sections are validated too, so a default path is anchored like a
+    # written one (services.settings.paths).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, revalidate_instances="always"
+    )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
 from services.settings.base import _Model
+from services.settings.paths import ConfigPath
 
 
 class DashboardSettings(_Model):
@@ -14,7 +13,7 @@ class DashboardSettings(_Model):
 
     host: str = Field("127.0.0.1", description="listen address; put a TLS proxy in front")
     port: int = Field(8080, ge=1, le=65535)
-    secret_file: Path | None = Field(
+    secret_file: ConfigPath | None = Field(
         None, description="keys session-token hashes; default data_dir/dashboard.secret"
     )
     session_hours: float = Field(10.0, gt=0, le=168, description="a login lasts at most this")
@@ -24,6 +23,8 @@ class DashboardSettings(_Model):
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="proxies whose X-Forwarded-Proto is believed (Secure cookies)"
     )
-    tls_cert_file: Path | None = Field(None, description="serve HTTPS directly with this cert")
-    tls_key_file: Path | None = None
+    tls_cert_file: ConfigPath | None = Field(
+        None, description="serve HTTPS directly with this cert"
+    )
+    tls_key_file: ConfigPath | None = None
     feed_size: int = Field(50, ge=1, le=1000, description="events kept in the live feed")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field
 
 from services.settings.base import _Model
+from services.settings.paths import ConfigPath
 
 
 class KioskSettings(_Model):
@@ -21,7 +21,7 @@ class KioskSettings(_Model):
     checkin_window_minutes: int = Field(30, ge=0, le=240, description="check-in opens before start")
     program_days: int = Field(14, ge=1, le=60, description="days of events the kiosk lists")
     search_debounce_s: float = Field(0.3, ge=0, le=2, description="pause in typing before search")
-    floorplan: Path | None = Field(
+    floorplan: ConfigPath | None = Field(
         None, description="floor plan TOML; default config/floorplan.toml"
     )
     scanner_url: str | None = Field(None, description="serial scanner; keyboard wedges need none")

@@ -17,6 +17,7 @@ from services.settings.dashboard import DashboardSettings
 from services.settings.doors import DoorSettings, FireSettings
 from services.settings.kiosk import KioskSettings
 from services.settings.mqtt import MqttSettings
+from services.settings.paths import ROOT
 from services.settings.patrons import PatronSettings
 from services.settings.recorder import RecorderSettings
 from services.settings.schedule import ScheduleSettings
@@ -134,21 +135,6 @@ def load_settings(
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     data = _merge(data, _env_overrides(os.environ if environ is None else environ))
     try:
-        settings = Settings.model_validate(data)
+        return Settings.model_validate(data, context={ROOT: file.resolve().parent.parent})
     except ValidationError as exc:
         raise ConfigError(_describe(str(file), exc)) from None
-    return _anchor_paths(settings, file.resolve().parent.parent)
-
-
-def _anchor_paths(settings: Settings, root: Path) -> Settings:
-    def anchor(p: Path | None) -> Path | None:
-        return p if p is None or p.is_absolute() else root / p
-
-    site = settings.site.model_copy(
-        update={
-            "data_dir": anchor(settings.site.data_dir),
-            "key_file": anchor(settings.site.key_file),
-        }
-    )
-    store = settings.store.model_copy(update={"outbox": anchor(settings.store.outbox)})
-    return settings.model_copy(update={"site": site, "store": store})

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
 from services.settings.base import _Model
+from services.settings.paths import SecretFile
 
 
 class MqttSettings(_Model):
@@ -16,6 +15,6 @@ class MqttSettings(_Model):
     port: int = Field(1883, ge=1, le=65535)
     prefix: str = "aabent"
     username: str | None = None
-    password_file: Path | None = None
+    password_file: SecretFile | None = None
     keepalive: int = Field(30, ge=5)
     command_max_age_s: float = Field(10.0, gt=0, description="older commands are rejected")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from services.settings.base import _Model
+from services.settings.paths import ConfigPath, SecretFile
 
 
 class Sip2Settings(_Model):
@@ -19,12 +19,14 @@ class Sip2Settings(_Model):
     host: str = Field("127.0.0.1", description="tcp: the SIP2 server")
     port: int = Field(6001, ge=1, le=65535, description="tcp: the SIP2 port")
     tls: bool = Field(False, description="tcp: wrap the stream in TLS (e.g. an stunnel front)")
-    tls_ca_file: Path | None = Field(None, description="CA to trust for TLS; default: system CAs")
+    tls_ca_file: ConfigPath | None = Field(
+        None, description="CA to trust for TLS; default: system CAs"
+    )
     fbs_url: str = Field("", description="fbs-https: base URL, e.g. https://cicero-fbs.com")
     agency: str = Field("", description="fbs-https: agency number, 761500 or DK-761500")
     institution_id: str = Field("", description="AO; default: the agency (DK-…) or empty")
     login_user: str = Field("", description="tcp: 93 login user (CN); fbs-https: login")
-    password_file: Path | None = Field(None, description="file holding the login password")
+    password_file: SecretFile | None = Field(None, description="file holding the login password")
     location_code: str = Field("", description="tcp: 93 location code (CP)")
     charset: Literal["utf-8", "latin-1", "cp850"] = "utf-8"
     error_detection: bool = Field(True, description="tcp: AY sequence + AZ checksum")

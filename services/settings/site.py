@@ -7,7 +7,9 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
+from services.core.credentials import KEY_BYTES, SiteKey
 from services.settings.base import _Model
+from services.settings.paths import ConfigPath, read_or_create_secret
 
 
 class SiteSettings(_Model):
@@ -16,8 +18,8 @@ class SiteSettings(_Model):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")] = "demo"
     name: str = "Demo Bibliotek"
     timezone: str = "Europe/Copenhagen"
-    data_dir: Path = Path("var")
-    key_file: Path = Field(
+    data_dir: ConfigPath = Path("var")
+    key_file: ConfigPath = Field(
         Path("var/site.key"), description="secret for keyed hashes; outside the database"
     )
 
@@ -31,3 +33,7 @@ class SiteSettings(_Model):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    def site_key(self) -> SiteKey:
+        """The site key from ``key_file``, made (mode 0600) on first start."""
+        return SiteKey(read_or_create_secret(self.key_file, KEY_BYTES))

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
 from services.settings.base import _Model
+from services.settings.paths import ConfigPath
 
 
 class StoreSettings(_Model):
     """Where records live: SQLite on a device by default, PostgreSQL for many branches."""
 
     url: str = Field("", description="SQLAlchemy URL; empty = SQLite in site.data_dir")
-    outbox: Path | None = Field(None, description="outbox file; default data_dir/outbox.sqlite")
+    outbox: ConfigPath | None = Field(
+        None, description="outbox file; default data_dir/outbox.sqlite"
+    )
 
 
 class RetentionSettings(_Model):

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from services.cli.main import main
-from services.core.credentials import Credential, SiteKey
+from services.core.credentials import Credential
 from services.core.patrons import PatronStatus, PinCheck
 from services.patrons.registry import LocalRegistry
 from services.settings import load_settings
@@ -44,7 +44,7 @@ def registry(config: Path) -> Iterator[Opener]:
     def open_registry() -> LocalRegistry:
         settings = load_settings(config, environ={})
         engines.append(make_engine(settings.database_url))
-        key = SiteKey.load_or_create(settings.site.key_file)
+        key = settings.site.site_key()
         return LocalRegistry(make_sessionmaker(engines[-1]), key)
 
     yield open_registry

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from services.cli.main import main
 from services.core.hours import parse_intervals
@@ -119,3 +120,44 @@ def test_check_config_refuses_exception_dates_every_process_would_refuse(
     assert f"{path}: schedule.exceptions" in err
     assert re.search(message, err)
     assert "Traceback" not in err
+
+
+def _paths(model: object, where: str = "") -> dict[str, Path]:
+    """Every path in a settings tree, by its key."""
+    found: dict[str, Path] = {}
+    for name, value in model:  # type: ignore[attr-defined]
+        key = f"{where}{name}"
+        if isinstance(value, Path):
+            found[key] = value
+        elif isinstance(value, BaseModel):
+            found |= _paths(value, f"{key}.")
+    return found
+
+
+def test_every_path_setting_counts_from_the_checkout(tmp_path: Path) -> None:
+    text = """
+[site]
+key_file = "secrets/site.key"
+[store]
+outbox = "var/outbox.sqlite"
+[mqtt]
+password_file = "secrets/mqtt"
+[sip2]
+tls_ca_file = "secrets/ca.pem"
+password_file = "secrets/sip2"
+[alarms.email]
+password_file = "secrets/smtp"
+[alarms.webhook]
+token_file = "secrets/webhook"
+[dashboard]
+secret_file = "secrets/dashboard"
+tls_cert_file = "secrets/cert.pem"
+tls_key_file = "secrets/key.pem"
+[kiosk]
+floorplan = "config/floorplan.toml"
+"""
+    paths = _paths(load_settings(write(tmp_path, text), environ={}))
+    assert len(paths) == 12  # data_dir keeps its default, and is anchored too
+    assert {key: p for key, p in paths.items() if not p.is_relative_to(tmp_path)} == {}
+    assert paths["site.data_dir"] == tmp_path / "var"
+    assert paths["sip2.password_file"] == tmp_path / "secrets" / "sip2"
