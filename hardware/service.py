@@ -33,6 +33,7 @@ from services.bus.topics import TopicKind, Topics
 from services.core.events import Event
 from services.core.occupancy import BeamCounter
 from services.core.patrons import PatronDirectory
+from services.core.readers import PIN_TIMEOUT_S
 from services.patrons.directory import close_directory, open_directory
 from services.patrons.pin_guard import PinGuard
 from services.runtime.holiday_file import site_schedule
@@ -138,7 +139,7 @@ class DoorService:
         cfg = self.settings.doors[door_id]
         reader_ids = [reader_id(door_id, i, r) for i, r in enumerate(cfg.readers)]
         pin_timeout = min(
-            (r.pin_timeout_s for r in cfg.readers if r.kind == "pinpad"), default=10.0
+            (r.pin_timeout_s for r in cfg.readers if r.kind == "pinpad"), default=PIN_TIMEOUT_S
         )
         has_pad = any(r.kind == "pinpad" for r in cfg.readers)
         counter = BeamCounter() if cfg.beam_a_pin is not None and cfg.entrance else None

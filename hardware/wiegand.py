@@ -18,7 +18,14 @@ from collections.abc import Callable
 from gpiozero import DigitalInputDevice
 from gpiozero.pins import Factory
 
-from services.core.readers import KeyPress, PinPadBuffer, ReaderFault, ReaderInput, decode_wiegand
+from services.core.readers import (
+    PIN_TIMEOUT_S,
+    KeyPress,
+    PinPadBuffer,
+    ReaderFault,
+    ReaderInput,
+    decode_wiegand,
+)
 from services.runtime.reader_output import ReaderOutput
 
 logger = logging.getLogger(__name__)
@@ -44,7 +51,7 @@ class WiegandReader:
         *,
         pin_factory: Factory | None = None,
         frame_gap_s: float = 0.025,
-        pin_timeout_s: float = 10.0,
+        pin_timeout_s: float = PIN_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if d0_pin == d1_pin:

@@ -23,7 +23,7 @@ from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import Topics
 from services.catalogue.search import Hit, ItemDetail
-from services.core.account import AccountService, LoanRules
+from services.core.account import AccountService
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event
 from services.core.patrons import PatronDirectory
@@ -123,7 +123,7 @@ def _account(
     clock: Callable[[], datetime],
 ) -> AccountService:
     if isinstance(directory, LocalRegistry):
-        rules = LoanRules(settings.kiosk.max_renewals, settings.kiosk.renewal_days)
+        rules = settings.kiosk.loan_rules()
         return LocalAccount(sessions, directory, today=lambda: clock().date(), rules=rules)
     return Sip2Account(directory)  # type: ignore[arg-type]
 

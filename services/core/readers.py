@@ -211,6 +211,10 @@ def parse_em4100(payload: bytes) -> CardRead | ReaderFault:
 
 
 # --- PIN pads ---------------------------------------------------------------------------------
+# A pause this long between PIN keys forgets the digits typed so far (``[doors] pin_timeout_s``).
+PIN_TIMEOUT_S = 10.0
+
+
 class PinPadBuffer:
     """Collects PIN digits: '0'-'9' add, '#' submits, '*' clears; a long pause forgets them."""
 

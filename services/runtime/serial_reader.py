@@ -23,6 +23,7 @@ from services.core.readers import (
     ETX,
     MAX_BARCODE_CHARS,
     MAX_STRIPE_CHARS,
+    PIN_TIMEOUT_S,
     STX,
     CardRead,
     PinPadBuffer,
@@ -192,7 +193,7 @@ class SerialReader:
         on_input: Callable[[str, ReaderInput], None],
         on_status: Callable[[str, bool, str | None], None],
         *,
-        pin_timeout_s: float = 10.0,
+        pin_timeout_s: float = PIN_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
         reopen_delay_s: float = 1.0,
     ) -> None:

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from services.core.readers import PIN_TIMEOUT_S
 from services.settings.base import _Model
 
 BCM_PINS = range(0, 28)
@@ -19,7 +20,7 @@ class ReaderSettings(_Model):
     baudrate: int = 9600
     d0_pin: int | None = Field(None, description="Wiegand DATA0 (BCM)")
     d1_pin: int | None = Field(None, description="Wiegand DATA1 (BCM)")
-    pin_timeout_s: float = Field(10.0, gt=0)
+    pin_timeout_s: float = Field(PIN_TIMEOUT_S, gt=0)
 
     @model_validator(mode="after")
     def _needs(self) -> ReaderSettings:

@@ -6,8 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from services.core.account import LoanRules
 from services.settings.base import _Model
 from services.settings.paths import ConfigPath
+
+_LOANS = LoanRules()  # the local loan rules' defaults are the core's
 
 
 class KioskSettings(_Model):
@@ -29,5 +32,13 @@ class KioskSettings(_Model):
     fullscreen: bool = True
     width: int = Field(1280, ge=320)
     height: int = Field(800, ge=240)
-    max_renewals: int = Field(3, ge=0, description="local directory: renewals allowed per loan")
-    renewal_days: int = Field(30, ge=1, description="local directory: loan period of a renewal")
+    max_renewals: int = Field(
+        _LOANS.max_renewals, ge=0, description="local directory: renewals allowed per loan"
+    )
+    renewal_days: int = Field(
+        _LOANS.renewal_days, ge=1, description="local directory: loan period of a renewal"
+    )
+
+    def loan_rules(self) -> LoanRules:
+        """The local directory's loan rules of these settings."""
+        return LoanRules(self.max_renewals, self.renewal_days)

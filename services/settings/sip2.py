@@ -9,6 +9,11 @@ from pydantic import Field, model_validator
 from services.settings.base import _Model
 from services.settings.paths import ConfigPath, SecretFile
 
+# Also the SIP2 adapter's own defaults (services.sip2.client, .health, .directory).
+TIMEOUT_S = 1.5
+HEALTH_INTERVAL_S = 5.0
+HEALTH_RISE = 3
+
 
 class Sip2Settings(_Model):
     """The library system over SIP2 (used when ``patrons.directory = "sip2"`` and by the kiosk)."""
@@ -30,11 +35,13 @@ class Sip2Settings(_Model):
     location_code: str = Field("", description="tcp: 93 location code (CP)")
     charset: Literal["utf-8", "latin-1", "cp850"] = "utf-8"
     error_detection: bool = Field(True, description="tcp: AY sequence + AZ checksum")
-    timeout_s: float = Field(1.5, gt=0, le=30, description="per request; the door's wait")
+    timeout_s: float = Field(TIMEOUT_S, gt=0, le=30, description="per request; the door's wait")
     offline_days: int = Field(14, ge=0, le=90, description="how long a validation is kept")
     refusal_minutes: int = Field(5, ge=0, le=60, description="how long a refusal is kept")
-    health_interval_s: float = Field(5.0, gt=0, description="99 SC Status every …")
-    health_rise: int = Field(3, ge=1, description="good answers in a row before online again")
+    health_interval_s: float = Field(HEALTH_INTERVAL_S, gt=0, description="99 SC Status every …")
+    health_rise: int = Field(
+        HEALTH_RISE, ge=1, description="good answers in a row before online again"
+    )
     deny_flags: tuple[str, ...] = Field(
         ("charge_privileges_denied",), description="patron status flags that keep the door shut"
     )

@@ -24,6 +24,7 @@ from services.core.account import Loan, RenewResult, Reservation
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event, EventType
 from services.core.patrons import Authentication, PatronStatus, PinCheck
+from services.settings.sip2 import HEALTH_INTERVAL_S, HEALTH_RISE, TIMEOUT_S
 from services.sip2 import account, cache, standing
 from services.sip2.account import Entry
 from services.sip2.client import Sip2Client
@@ -48,13 +49,13 @@ class Sip2Directory:
         site_key: SiteKey,
         on_event: Callable[[Event], None],
         clock: Callable[[], datetime],
-        timeout_s: float = 1.5,
+        timeout_s: float = TIMEOUT_S,
         offline_ttl: timedelta = timedelta(days=14),
         refusal_ttl: timedelta = timedelta(minutes=5),
         probe_s: float = 0.25,
         account_timeout_s: float = 5.0,
-        health_interval_s: float = 5.0,
-        health_rise: int = 3,
+        health_interval_s: float = HEALTH_INTERVAL_S,
+        health_rise: int = HEALTH_RISE,
         deny_flags: Collection[str] = standing.DEFAULT_DENY_FLAGS,
         source: str = "sip2",
     ) -> None:
