@@ -48,7 +48,8 @@ class EventType(StrEnum):
     CONTROLLER_STARTED = "controller.started"
     SIP2_OFFLINE = "sip2.offline"
     SIP2_ONLINE = "sip2.online"
-    EVENT_CHECKIN = "event.checkin"
+    # A check-in at an activity of the programme; the wire name predates the word "activity".
+    ACTIVITY_CHECKIN = "event.checkin"
 
 
 class PayloadError(ValueError):

@@ -104,7 +104,7 @@ def _reader(ctx: Dashboard, span: Range, period: Period) -> Callable[[Session], 
             stats.entries(session, site, start, end, period, tz),
             stats.entries_by_opening(session, site, start, end),
             stats.peak_occupancy(session, site, start, end, tz),
-            stats.event_attendance(session, site, start, end),
+            stats.activity_attendance(session, site, start, end),
         )
 
     return read

@@ -66,14 +66,14 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from services.program.store import events_between
+    from services.program.store import activities_between
     from services.store.engine import make_sessionmaker
 
     engine = _database(settings)
     tz = ZoneInfo(settings.site.timezone)
     now = datetime.now(tz)
     with make_sessionmaker(engine)() as session:
-        items = events_between(session, now, now + timedelta(days=args.days))
+        items = activities_between(session, now, now + timedelta(days=args.days))
     engine.dispose()
     for i in items:
         seats = "" if i.capacity is None else f"  {i.seats_taken}/{i.capacity} seats"

@@ -1,4 +1,4 @@
-"""The kiosk's side of the event program: list, register and check in, and publish check-ins."""
+"""The kiosk's side of the programme: list, register and check in, and publish check-ins."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from services.program.store import (
     CheckInResult,
     ProgramItem,
     RegisterOutcome,
+    activities_between,
     check_in,
-    events_between,
     register,
 )
 
@@ -66,7 +66,7 @@ class ProgramDesk:
         """Events from now until ``days`` days ahead (today's that are still running included)."""
         now = self._clock()
         with self._sessions() as session:
-            return events_between(session, now, now + timedelta(days=days))
+            return activities_between(session, now, now + timedelta(days=days))
 
     def check_in(
         self,
@@ -97,11 +97,11 @@ class ProgramDesk:
         except IntegrityError:
             # Only a race the lock should have prevented gets here; the constraint held the line.
             return CheckInResult(CheckInOutcome.ALREADY)
-        details = {"event_id": uid, "title": result.title, "head_count": result.head_count}
+        details = {"activity_uid": uid, "title": result.title, "head_count": result.head_count}
         details["guest"] = patron_id is None
         self._publish(
             Event(
-                type=EventType.EVENT_CHECKIN,
+                type=EventType.ACTIVITY_CHECKIN,
                 source=self._kiosk,
                 ts=now,
                 id=event_id,

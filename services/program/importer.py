@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from services.program.store import EventSpec, upsert_events, withdraw_events
+from services.program.store import ActivitySpec, upsert_activities, withdraw_activities
 
 DEFAULT_WEEKS = 12
 _ONE_HOUR = timedelta(hours=1)
@@ -83,14 +83,16 @@ def import_file(session: Session, path: Path, window: ImportWindow) -> ProgramIm
         calendar = read_ics(raw, window, report.skipped, str(path))
         specs = calendar.specs
         keep = {spec.uid for spec in specs}
-        report.withdrawn = withdraw_events(session, calendar.series, keep, window.start, window.end)
+        report.withdrawn = withdraw_activities(
+            session, calendar.series, keep, window.start, window.end
+        )
     else:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ProgramImportError(f"{path}: not UTF-8: {exc.reason}") from None
         specs = list(read_csv(text, window, report.skipped, str(path)))
-    report.added, report.updated = upsert_events(session, specs)
+    report.added, report.updated = upsert_activities(session, specs)
     return report
 
 
@@ -106,7 +108,7 @@ class CalendarRead:
     read is not listed, so a broken entry never removes what an earlier import stored.
     """
 
-    specs: list[EventSpec] = field(default_factory=list)
+    specs: list[ActivitySpec] = field(default_factory=list)
     series: list[str] = field(default_factory=list)
 
 
@@ -139,7 +141,7 @@ def _series(components: list[Any]) -> Iterator[list[Any]]:
     yield from groups.values()
 
 
-def _occurrences(series: list[Any], window: ImportWindow) -> tuple[str, list[EventSpec]]:
+def _occurrences(series: list[Any], window: ImportWindow) -> tuple[str, list[ActivitySpec]]:
     """The series' uid and its occurrences in the window, or ValueError for the whole series."""
     import recurring_ical_events
     from icalendar import Calendar
@@ -161,7 +163,7 @@ def _occurrences(series: list[Any], window: ImportWindow) -> tuple[str, list[Eve
     # The library applies RRULE, RDATE, EXDATE and moved or cancelled single occurrences
     # (RECURRENCE-ID), expanding in the event's own zone so 10:00 stays 10:00 across DST.
     found = recurring_ical_events.of(calendar).between(window.start, window.end)
-    occurrences: list[EventSpec] = []
+    occurrences: list[ActivitySpec] = []
     for occurrence in found:
         if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
             continue
@@ -171,7 +173,7 @@ def _occurrences(series: list[Any], window: ImportWindow) -> tuple[str, list[Eve
         planned = occurrence.get("RECURRENCE-ID")
         day = _wall(planned.dt, window.tz).date() if planned is not None else start.date()
         occurrences.append(
-            EventSpec(
+            ActivitySpec(
                 uid=f"{uid}/{day.isoformat()}" if recurring else uid,
                 starts=start.replace(tzinfo=window.tz),
                 ends=(start + length).replace(tzinfo=window.tz),
@@ -231,7 +233,9 @@ def _capacity(text: str) -> int | None:
 # --- CSV ----------------------------------------------------------------------------------------
 
 
-def read_csv(text: str, window: ImportWindow, skipped: list[str], name: str) -> Iterator[EventSpec]:
+def read_csv(
+    text: str, window: ImportWindow, skipped: list[str], name: str
+) -> Iterator[ActivitySpec]:
     """The events of a CSV file; a bad row is skipped with its row number and the reason."""
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
@@ -249,7 +253,7 @@ def read_csv(text: str, window: ImportWindow, skipped: list[str], name: str) -> 
             skipped.append(f"{name}: row {reader.line_num}: {exc}")
 
 
-def _csv_event(cells: dict[str, str], today: date, tz: ZoneInfo) -> EventSpec:
+def _csv_event(cells: dict[str, str], today: date, tz: ZoneInfo) -> ActivitySpec:
     title = cells.get("title", "")
     if not title:
         raise ValueError("no title")
@@ -257,7 +261,7 @@ def _csv_event(cells: dict[str, str], today: date, tz: ZoneInfo) -> EventSpec:
     end = _csv_end(cells["end"], start, tz)
     if end <= start:
         raise ValueError(f"end {cells['end']!r} is not after the start")
-    return EventSpec(
+    return ActivitySpec(
         uid=cells.get("uid") or f"{title}@{start.isoformat(timespec='minutes')}",
         title=title,
         starts=start.replace(tzinfo=tz),

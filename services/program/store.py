@@ -1,11 +1,15 @@
-"""The library's event program: events, registration and check-in, safe across many kiosks.
+"""The library's programme: activities, registration and check-in, safe across many kiosks.
 
-Capacity is a counter of seats on the event row (``seats_taken``): a registration takes a seat
-ahead of the event, a walk-in (a card without registration, or guests with a head count) takes
+In code a programme entry is an *activity* (a strikkecafé on one date); "event" is kept for the
+bus events of :mod:`services.core.events`, such as the ``event.checkin`` a check-in publishes.
+
+Capacity is a counter of seats on the activity's row (``seats_taken``): a registration takes a seat
+ahead of the activity, a walk-in (a card without registration, or guests with a head count) takes
 seats at check-in, and a registered patron checking in takes none. Every check-in and
-registration first locks the event row with an UPDATE, so two kiosks deciding at the same moment
-are serialised by the database itself, SQLite and PostgreSQL alike, and no read-then-write race
-can sell the last seat twice. A patron checks in once per event (a unique constraint backs it up).
+registration first locks the activity's row with an UPDATE, so two kiosks deciding at the same
+moment are serialised by the database itself, SQLite and PostgreSQL alike, and no
+read-then-write race can sell the last seat twice. A patron checks in once per activity (a
+unique constraint backs it up).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from services.store.program import ProgramCheckIn, ProgramEvent, ProgramRegistration
+from services.store.program import ProgramActivity, ProgramCheckIn, ProgramRegistration
 
 MAX_HEAD_COUNT = 50
 
@@ -49,8 +53,8 @@ class RegisterOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class EventSpec:
-    """An event as a program file describes it, before it is stored."""
+class ActivitySpec:
+    """An activity as a programme file describes it, before it is stored."""
 
     uid: str
     title: str
@@ -65,7 +69,7 @@ class EventSpec:
 
 @dataclass(frozen=True)
 class ProgramItem:
-    """An event as the kiosk lists it, with its seats and attendance."""
+    """An activity as the kiosk lists it, with its seats and attendance."""
 
     uid: str
     title: str
@@ -81,7 +85,7 @@ class ProgramItem:
 
     @property
     def seats_left(self) -> int | None:
-        """Free seats, or None for an event without a limit."""
+        """Free seats, or None for an activity without a limit."""
         return None if self.capacity is None else max(0, self.capacity - self.seats_taken)
 
     def check_in_open(self, now: datetime, window: timedelta) -> bool:
@@ -104,7 +108,7 @@ class CheckInResult:
         return self.outcome is CheckInOutcome.CHECKED_IN
 
 
-def events_between(session: Session, start: datetime, end: datetime) -> list[ProgramItem]:
+def activities_between(session: Session, start: datetime, end: datetime) -> list[ProgramItem]:
     """Events that have not ended by ``start`` and begin before ``end``, in time order."""
     attendance = (
         select(ProgramCheckIn.event_pk, func.sum(ProgramCheckIn.head_count).label("people"))
@@ -112,64 +116,64 @@ def events_between(session: Session, start: datetime, end: datetime) -> list[Pro
         .subquery()
     )
     rows = session.execute(
-        select(ProgramEvent, func.coalesce(attendance.c.people, 0))
-        .outerjoin(attendance, attendance.c.event_pk == ProgramEvent.id)
-        .where(ProgramEvent.ends > start, ProgramEvent.starts < end)
-        .order_by(ProgramEvent.starts, ProgramEvent.title)
+        select(ProgramActivity, func.coalesce(attendance.c.people, 0))
+        .outerjoin(attendance, attendance.c.event_pk == ProgramActivity.id)
+        .where(ProgramActivity.ends > start, ProgramActivity.starts < end)
+        .order_by(ProgramActivity.starts, ProgramActivity.title)
     )
-    return [_item(event, int(people)) for event, people in rows]
+    return [_item(activity, int(people)) for activity, people in rows]
 
 
-def _item(event: ProgramEvent, attendance: int) -> ProgramItem:
+def _item(activity: ProgramActivity, attendance: int) -> ProgramItem:
     return ProgramItem(
-        uid=event.uid,
-        title=event.title,
-        description=event.description,
-        location=event.location,
-        category=event.category,
-        starts=event.starts,
-        ends=event.ends,
-        capacity=event.capacity,
-        registration=event.registration,
-        seats_taken=event.seats_taken,
+        uid=activity.uid,
+        title=activity.title,
+        description=activity.description,
+        location=activity.location,
+        category=activity.category,
+        starts=activity.starts,
+        ends=activity.ends,
+        capacity=activity.capacity,
+        registration=activity.registration,
+        seats_taken=activity.seats_taken,
         attendance=attendance,
     )
 
 
-def _lock(session: Session, uid: str) -> ProgramEvent | None:
-    """Lock the event's row for the rest of the transaction and read it fresh; None if absent.
+def _lock(session: Session, uid: str) -> ProgramActivity | None:
+    """Lock the activity's row for the rest of the transaction and read it fresh; None if absent.
 
     A no-op UPDATE rather than SELECT … FOR UPDATE: SQLite has no row locks, but an UPDATE takes
     its write lock (waiting ``busy_timeout``), and on PostgreSQL it takes the row lock, so the
     reads below see every check-in committed before ours.
     """
     locked = session.execute(
-        update(ProgramEvent)
-        .where(ProgramEvent.uid == uid)
-        .values(seats_taken=ProgramEvent.seats_taken)
+        update(ProgramActivity)
+        .where(ProgramActivity.uid == uid)
+        .values(seats_taken=ProgramActivity.seats_taken)
         .execution_options(synchronize_session=False)
     )
     if cast(CursorResult[Any], locked).rowcount == 0:
         return None
     return session.scalars(
-        select(ProgramEvent)
-        .where(ProgramEvent.uid == uid)
+        select(ProgramActivity)
+        .where(ProgramActivity.uid == uid)
         .execution_options(populate_existing=True)
     ).one()
 
 
-def _take_seats(session: Session, event: ProgramEvent, seats: int) -> bool:
+def _take_seats(session: Session, activity: ProgramActivity, seats: int) -> bool:
     """Take ``seats`` if they fit; conditional, so it stays right even without the lock."""
     if seats == 0:
         return True
     done = session.execute(
-        update(ProgramEvent)
-        .where(ProgramEvent.id == event.id)
+        update(ProgramActivity)
+        .where(ProgramActivity.id == activity.id)
         .where(
-            (ProgramEvent.capacity.is_(None))
-            | (ProgramEvent.seats_taken + seats <= ProgramEvent.capacity)
+            (ProgramActivity.capacity.is_(None))
+            | (ProgramActivity.seats_taken + seats <= ProgramActivity.capacity)
         )
-        .values(seats_taken=ProgramEvent.seats_taken + seats)
+        .values(seats_taken=ProgramActivity.seats_taken + seats)
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], done).rowcount == 1
@@ -206,25 +210,25 @@ def check_in(
         head_count = 1
     if not 1 <= head_count <= MAX_HEAD_COUNT:
         return CheckInResult(CheckInOutcome.BAD_HEAD_COUNT)
-    event = _lock(session, uid)
-    if event is None:
+    activity = _lock(session, uid)
+    if activity is None:
         return CheckInResult(CheckInOutcome.NO_SUCH_EVENT)
-    title = event.title
-    if now < event.starts - window:
+    title = activity.title
+    if now < activity.starts - window:
         return CheckInResult(CheckInOutcome.NOT_OPEN_YET, title)
-    if now >= event.ends:
+    if now >= activity.ends:
         return CheckInResult(CheckInOutcome.ENDED, title)
     seats = head_count
     if patron_id is not None:
-        if _exists(session, ProgramCheckIn, event.id, patron_id):
+        if _exists(session, ProgramCheckIn, activity.id, patron_id):
             return CheckInResult(CheckInOutcome.ALREADY, title)
-        if event.registration and _exists(session, ProgramRegistration, event.id, patron_id):
+        if activity.registration and _exists(session, ProgramRegistration, activity.id, patron_id):
             seats = 0  # the seat was taken when they registered
-    if not _take_seats(session, event, seats):
+    if not _take_seats(session, activity, seats):
         return CheckInResult(CheckInOutcome.FULL, title)
     session.add(
         ProgramCheckIn(
-            event_pk=event.id,
+            event_pk=activity.id,
             patron_id=patron_id,
             head_count=head_count,
             kiosk=kiosk,
@@ -238,49 +242,50 @@ def check_in(
 
 def register(session: Session, uid: str, *, patron_id: str, now: datetime) -> RegisterOutcome:
     """Book a seat for ``patron_id``; the caller commits on REGISTERED and rolls back otherwise."""
-    event = _lock(session, uid)
-    if event is None:
+    activity = _lock(session, uid)
+    if activity is None:
         return RegisterOutcome.NO_SUCH_EVENT
-    if not event.registration:
+    if not activity.registration:
         return RegisterOutcome.NOT_NEEDED
-    if now >= event.starts:
+    if now >= activity.starts:
         return RegisterOutcome.STARTED
-    if _exists(session, ProgramRegistration, event.id, patron_id):
+    if _exists(session, ProgramRegistration, activity.id, patron_id):
         return RegisterOutcome.ALREADY
-    if not _take_seats(session, event, 1):
+    if not _take_seats(session, activity, 1):
         return RegisterOutcome.FULL
-    session.add(ProgramRegistration(event_pk=event.id, patron_id=patron_id, created=now))
+    session.add(ProgramRegistration(event_pk=activity.id, patron_id=patron_id, created=now))
     session.flush()
     return RegisterOutcome.REGISTERED
 
 
 def is_registered(session: Session, uid: str, patron_id: str) -> bool:
-    """Whether ``patron_id`` holds a registration for the event ``uid``."""
+    """Whether ``patron_id`` holds a registration for the activity ``uid``."""
     found = session.scalar(
         select(ProgramRegistration.id)
-        .join(ProgramEvent, ProgramEvent.id == ProgramRegistration.event_pk)
-        .where(ProgramEvent.uid == uid, ProgramRegistration.patron_id == patron_id)
+        .join(ProgramActivity, ProgramActivity.id == ProgramRegistration.event_pk)
+        .where(ProgramActivity.uid == uid, ProgramRegistration.patron_id == patron_id)
     )
     return found is not None
 
 
-def withdraw_events(
+def withdraw_activities(
     session: Session, series: Iterable[str], keep: Iterable[str], start: datetime, end: datetime
 ) -> int:
-    """Delete the events of these series (uid ``S`` or ``S/…``) starting in [start, end) that are
-    not in ``keep``: occurrences the calendar has cancelled, excluded or moved away. Their
+    """Delete the activities of these series (uid ``S`` or ``S/…``) starting in [start, end)
+    that are not in ``keep``: occurrences the calendar has cancelled, excluded or moved away. Their
     registrations and check-ins go with them (the recorder keeps the check-in events); count.
     """
     kept = set(keep)
     gone = 0
     for uid in series:
         rows = session.scalars(
-            select(ProgramEvent).where(
+            select(ProgramActivity).where(
                 or_(
-                    ProgramEvent.uid == uid, ProgramEvent.uid.startswith(f"{uid}/", autoescape=True)
+                    ProgramActivity.uid == uid,
+                    ProgramActivity.uid.startswith(f"{uid}/", autoescape=True),
                 ),
-                ProgramEvent.starts >= start,
-                ProgramEvent.starts < end,
+                ProgramActivity.starts >= start,
+                ProgramActivity.starts < end,
             )
         )
         for row in rows:
@@ -291,15 +296,18 @@ def withdraw_events(
     return gone
 
 
-def upsert_events(session: Session, events: Iterable[EventSpec]) -> tuple[int, int]:
-    """Add new events and update known ones by ``uid`` (seats taken are kept); (added, updated)."""
+def upsert_activities(session: Session, activities: Iterable[ActivitySpec]) -> tuple[int, int]:
+    """Add new activities and update known ones by ``uid`` (seats taken are kept).
+
+    Returns (added, updated).
+    """
     added = updated = 0
-    for item in events:
+    for item in activities:
         row = session.scalars(
-            select(ProgramEvent).where(ProgramEvent.uid == item.uid)
+            select(ProgramActivity).where(ProgramActivity.uid == item.uid)
         ).one_or_none()
         if row is None:
-            row = ProgramEvent(uid=item.uid, seats_taken=0)
+            row = ProgramActivity(uid=item.uid, seats_taken=0)
             session.add(row)
             added += 1
         else:

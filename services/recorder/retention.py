@@ -46,7 +46,8 @@ KEPT_DETAILS = frozenset(
         "command_id",
         "doors",
         "kind",
-        "event_id",
+        "activity_uid",
+        "event_id",  # what activity_uid was called in check-ins stored before
         "title",
         "head_count",
         "guest",

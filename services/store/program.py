@@ -1,4 +1,4 @@
-"""The event program's tables: events, registrations and check-ins.
+"""The programme's tables: activities, registrations and check-ins.
 
 The queries on them are in :mod:`services.program.store`.
 
@@ -18,8 +18,8 @@ from services.store.base import Base
 from services.store.patrons import UtcDateTime, utcnow
 
 
-class ProgramEvent(Base):
-    """One event of the program (a strikkecafé on one date); ``uid`` is stable across imports."""
+class ProgramActivity(Base):
+    """One activity of the programme (a strikkecafé on one date); ``uid`` stays across imports."""
 
     __tablename__ = "program_events"
 
@@ -37,7 +37,7 @@ class ProgramEvent(Base):
 
 
 class ProgramRegistration(Base):
-    """A patron's seat booked ahead of an event that needs registration."""
+    """A patron's seat booked ahead of an activity that needs registration."""
 
     __tablename__ = "program_registrations"
     __table_args__ = (UniqueConstraint("event_pk", "patron_id"),)
@@ -65,5 +65,5 @@ class ProgramCheckIn(Base):
 
 
 PROGRAM_TABLES: tuple[Table, ...] = tuple(
-    cast(Table, m.__table__) for m in (ProgramEvent, ProgramRegistration, ProgramCheckIn)
+    cast(Table, m.__table__) for m in (ProgramActivity, ProgramRegistration, ProgramCheckIn)
 )

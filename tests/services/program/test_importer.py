@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine, select
 
 from services.program.importer import ImportWindow, ProgramImportError, import_file
-from services.program.store import events_between
+from services.program.store import activities_between
 from services.store.base import Base
 from services.store.engine import make_engine, make_sessionmaker
-from services.store.program import PROGRAM_TABLES, ProgramEvent
+from services.store.program import PROGRAM_TABLES, ProgramActivity
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=ZONE)  # a Friday; summer time begins 2026-03-29
@@ -68,9 +68,9 @@ def run_import(engine: Engine, path: Path, weeks: int = 3):  # type: ignore[no-u
         return import_file(session, path, ImportWindow.around(NOW, ZONE, weeks))
 
 
-def stored(engine: Engine) -> list[ProgramEvent]:
+def stored(engine: Engine) -> list[ProgramActivity]:
     with make_sessionmaker(engine)() as session:
-        return list(session.scalars(select(ProgramEvent).order_by(ProgramEvent.starts)))
+        return list(session.scalars(select(ProgramActivity).order_by(ProgramActivity.starts)))
 
 
 def test_weekly_events_are_expanded_in_the_window_at_the_same_wall_clock_time(
@@ -102,7 +102,7 @@ def test_importing_again_updates_events_and_keeps_their_seats(db: Engine, tmp_pa
     path.write_text(ICS, encoding="utf-8")
     run_import(db, path)
     with make_sessionmaker(db).begin() as session:
-        session.execute(ProgramEvent.__table__.update().values(seats_taken=4))
+        session.execute(ProgramActivity.__table__.update().values(seats_taken=4))
     path.write_text(ICS.replace("LOCATION:Caféen", "LOCATION:Salen"), encoding="utf-8")
     report = run_import(db, path)
     assert (report.added, report.updated) == (0, 3)
@@ -175,7 +175,9 @@ def test_a_reimport_withdraws_what_the_calendar_cancelled_and_keeps_broken_serie
     path.write_text(planned, encoding="utf-8")
     assert run_import(db, path).added == 3  # 26 March, 2 and 9 April as planned
     with make_sessionmaker(db).begin() as session:
-        april = session.scalars(select(ProgramEvent).where(ProgramEvent.uid.endswith("04-02")))
+        april = session.scalars(
+            select(ProgramActivity).where(ProgramActivity.uid.endswith("04-02"))
+        )
         april.one().seats_taken = 2
     path.write_text(MOVED.replace("FREQ=WEEKLY;BYDAY=TH", "FREQ=WEEKLY;BYDAY=XX"), encoding="utf-8")
     report = run_import(db, path)  # the series is broken now: skipped, and nothing withdrawn
@@ -233,7 +235,7 @@ def test_the_demo_program_fills_the_coming_two_weeks_with_glostrup_style_events(
     report = run_import(db, ROOT / "config" / "demo-program.ics", weeks=4)
     assert not report.skipped and report.added > 30
     with make_sessionmaker(db)() as session:
-        fortnight = events_between(session, NOW, NOW + timedelta(days=14))
+        fortnight = activities_between(session, NOW, NOW + timedelta(days=14))
     titles = {e.title for e in fortnight}
     for kind in ("Strikkecafé", "Fællessang", "Repair Café", "Læs for en hund", "Lektiecafé"):
         assert kind in titles

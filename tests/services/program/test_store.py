@@ -18,16 +18,16 @@ from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import Topics
 from services.program.desk import ProgramDesk
 from services.program.store import (
+    ActivitySpec,
     CheckInOutcome,
-    EventSpec,
     RegisterOutcome,
-    events_between,
-    upsert_events,
+    activities_between,
+    upsert_activities,
 )
 from services.settings import MqttSettings
 from services.store.base import Base
 from services.store.engine import make_engine, make_sessionmaker
-from services.store.program import PROGRAM_TABLES, ProgramCheckIn, ProgramEvent
+from services.store.program import PROGRAM_TABLES, ProgramActivity, ProgramCheckIn
 from tests.conftest import Broker
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -57,7 +57,7 @@ def add_event(engine: Engine, uid: str = "strik", **fields: object) -> None:
     spec = {"uid": uid, "title": "Strikkecafé", "starts": START, "ends": START + timedelta(hours=2)}
     spec.update(fields)
     with make_sessionmaker(engine).begin() as session:
-        upsert_events(session, [EventSpec(**spec)])  # type: ignore[arg-type]
+        upsert_activities(session, [ActivitySpec(**spec)])  # type: ignore[arg-type]
 
 
 def desk(engine: Engine, clock: Callable[[], datetime], kiosk: str = "k1") -> ProgramDesk:
@@ -146,7 +146,7 @@ def test_kiosks_checking_in_at_the_same_moment_never_exceed_the_capacity(db: Eng
     assert results.count(CheckInOutcome.FULL) == 7
     with make_sessionmaker(db)() as session:
         assert session.scalar(select(func.count()).select_from(ProgramCheckIn)) == 5
-        assert session.scalar(select(ProgramEvent.seats_taken)) == 5
+        assert session.scalar(select(ProgramActivity.seats_taken)) == 5
 
 
 def test_one_card_at_several_kiosks_at_once_checks_in_once(db: Engine) -> None:
@@ -189,7 +189,7 @@ def test_events_between_lists_running_and_coming_events_in_time_order(db: Engine
     add_event(db, "now")
     add_event(db, "past", starts=START - timedelta(days=1), ends=START - timedelta(hours=20))
     with make_sessionmaker(db)() as session:
-        found = events_between(session, START + timedelta(hours=1), START + timedelta(days=14))
+        found = activities_between(session, START + timedelta(hours=1), START + timedelta(days=14))
     assert [e.uid for e in found] == ["now", "later"]
     assert found[0].check_in_open(START + timedelta(hours=1), WINDOW)
     assert not found[1].check_in_open(START + timedelta(hours=1), WINDOW)
@@ -241,7 +241,7 @@ def test_a_check_in_is_published_as_event_checkin_through_the_outbox(
     first, guests = payloads
     assert first["id"] == result.event_id and first["source"] == "k1"
     assert first["credential"] == "a1b2c3d4e5f6"
-    expected = {"event_id": "strik", "title": "Strikkecafé", "head_count": 1, "guest": False}
+    expected = {"activity_uid": "strik", "title": "Strikkecafé", "head_count": 1, "guest": False}
     assert first["details"] == expected
     assert guests["details"]["head_count"] == 3 and guests["details"]["guest"] is True
     assert publisher.wait_drained(5)  # acknowledged by the broker, gone from the outbox
