@@ -20,8 +20,8 @@ from hardware.gatekeeper import Building, Gatekeeper
 from hardware.output import Output, Sink
 from hardware.remote import apply_command
 from hardware.signals import pattern_for
-from services.bus.commands import Command, Rejection, SeenIds, parse_command
 from services.core.access import AccessRules
+from services.core.commands import Command, Rejection, SeenIds, parse_command
 from services.core.credentials import Credential, SiteKey
 from services.core.events import EventType
 from services.core.occupancy import BeamCounter, Occupancy

@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services.core.alarms import LATCHED, AlarmKind
 from services.core.events import Event, EventType
-from services.recorder.alarms import LATCHED, AlarmKind
 from services.store.base import Base
 from services.store.patrons import UtcDateTime
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from hardware.door import DoorMachine
 from hardware.remote import apply_command
-from services.bus.commands import Command
 from services.core.access import DoorMode
+from services.core.commands import Command
 from services.core.events import EventType
 
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
-from services.bus.commands import Command, SeenIds, parse_command
 from services.bus.topics import Topics
+from services.core.commands import Command, SeenIds, parse_command
 from services.core.events import Event, EventType
 from services.dashboard.commands import (
     Commander,

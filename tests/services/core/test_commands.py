@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.bus.commands import Action, Command, Rejection, SeenIds, parse_command
 from services.core.access import DoorMode
+from services.core.commands import Action, Command, Rejection, SeenIds, parse_command
 
 NOW = datetime(2025, 3, 1, 9, 0, 0, tzinfo=timezone(timedelta(hours=1)))
 MAX_AGE = 10.0

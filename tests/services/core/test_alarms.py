@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.core.events import EventType
-from services.recorder.alarms import (
+from services.core.alarms import (
     AlarmKind,
     Clear,
     Raise,
@@ -13,6 +12,7 @@ from services.recorder.alarms import (
     from_event,
     from_state,
 )
+from services.core.events import EventType
 from tests.services.recorder.conftest import T0, event
 
 NOW = T0 + timedelta(minutes=5)
