@@ -14,8 +14,8 @@ from services.dashboard.passwords import (
     password_problem,
     verify_password,
 )
+from services.store.base import utcnow
 from services.store.dashboard import Role, StaffSession, StaffUser
-from services.store.patrons import utcnow
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 

@@ -1,4 +1,5 @@
-"""A patron's account as the kiosk shows it: loans, reservations, renewals. Pure.
+"""A patron's loans and reservations read from SIP2 item lists (the types are in
+:mod:`services.core.account`). Pure.
 
 The SIP2 spec makes an item list entry (AU charged, AT overdue, AS hold, CD unavailable hold, BM
 renewed, BN unrenewed) just an item identifier; Koha and Evergreen send exactly that, and the kiosk

@@ -12,8 +12,7 @@ from enum import StrEnum
 from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.store.base import Base
-from services.store.patrons import UtcDateTime, utcnow
+from services.store.base import Base, UtcDateTime, utcnow
 
 
 class Role(StrEnum):

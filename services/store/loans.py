@@ -12,8 +12,7 @@ from typing import cast
 from sqlalchemy import Date, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.store.base import Base
-from services.store.patrons import UtcDateTime, utcnow
+from services.store.base import Base, UtcDateTime, utcnow
 
 
 class LoanRecord(Base):

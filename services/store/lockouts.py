@@ -16,8 +16,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.lockout import BLOCK_WINDOW
-from services.store.base import Base
-from services.store.patrons import UtcDateTime
+from services.store.base import Base, UtcDateTime
 
 HASH_LENGTH = 64  # SiteKey.credential_hash: HMAC-SHA256 in hex
 

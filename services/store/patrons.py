@@ -7,47 +7,15 @@ No card number, CPR number or PIN is stored: a credential is its
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Dialect, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
 from services.core.credentials import CredentialKind
 from services.core.patrons import PatronStatus
-from services.store.base import Base
-
-
-def utcnow() -> datetime:
-    """The current instant, timezone-aware in UTC (the default of every timestamp column)."""
-    return datetime.now(UTC)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An aware timestamp on every backend: stored as UTC, read back with ``tzinfo=UTC``.
-
-    SQLite keeps no offset, so a naive value would be ambiguous; it is refused rather than guessed.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Convert to UTC before storing; naive datetimes are a programming error."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("timestamps must be timezone-aware")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Attach UTC to SQLite's naive values; normalise PostgreSQL's to UTC."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+from services.store.base import Base, UtcDateTime, utcnow
 
 
 def _str_enum(enum: type[StrEnum], length: int = 20) -> Enum:

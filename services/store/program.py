@@ -14,8 +14,7 @@ from typing import cast
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.store.base import Base
-from services.store.patrons import UtcDateTime, utcnow
+from services.store.base import Base, UtcDateTime, utcnow
 
 
 class ProgramActivity(Base):

@@ -18,8 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.alarms import LATCHED, AlarmKind
 from services.core.events import Event, EventType
-from services.store.base import Base
-from services.store.patrons import UtcDateTime
+from services.store.base import Base, UtcDateTime
 
 # Events whose details carry the id of the staff command they answer (dashboard: "did it work?").
 COMMAND_ANSWERS = frozenset({EventType.COMMAND_DONE, EventType.COMMAND_REJECTED})

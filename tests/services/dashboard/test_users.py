@@ -16,8 +16,8 @@ from services.dashboard.users import (
     set_password,
     set_role,
 )
+from services.store.base import utcnow
 from services.store.dashboard import Role, StaffSession, StaffUser
-from services.store.patrons import utcnow
 from tests.services.dashboard.conftest import PASSWORD
 
 
