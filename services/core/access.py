@@ -95,7 +95,7 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class AccessRules:
-    """The site's rules (``[access]`` in the settings); the defaults are the settings' defaults."""
+    """The site's rules (``[access]`` in the settings, whose defaults are these)."""
 
     pin_required: bool = True
     min_age_unstaffed: int = 15
