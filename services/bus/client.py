@@ -287,9 +287,11 @@ class MqttBus:
         with self._state_lock:
             self._sessions += 1
             log.info("connected to %s:%s", self._settings.host, self._settings.port)
-            self.publish(self._status_topic, ONLINE, retain=True)
+            # Subscriptions first: the broker handles our packets in order, so whoever reacts to
+            # "online" (a command, a simulated input) finds us subscribed.
             if self._subscriptions:
                 self._subscribe_now(list(self._subscriptions.items()))
+            self.publish(self._status_topic, ONLINE, retain=True)
             for topic, (payload, delivery) in list(self._states.items()):
                 # A state still waiting for its PUBACK is re-sent by paho itself, in order;
                 # sending it again here could let an older queued copy overtake it.
