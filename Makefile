@@ -11,7 +11,7 @@ APT_PACKAGES ?= mosquitto socat python3-venv chromium xvfb xauth libgl1 libgl1-m
 .PHONY: demo test lint system-packages venv clean
 
 demo: venv
-	$(PY) -m services.demo
+	$(PY) -m services.cli.demo
 
 test: venv lint
 	$(PY) -m pytest
@@ -20,6 +20,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do \

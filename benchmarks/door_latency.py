@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from hardware.service import DoorService  # noqa: E402
 from hardware.simulate import Simulation, encode_card  # noqa: E402
-from services.credentials import Credential, SiteKey  # noqa: E402
-from services.registry import LocalRegistry  # noqa: E402
+from services.core.credentials import Credential  # noqa: E402
+from services.patrons.registry import LocalRegistry  # noqa: E402
 from services.settings import Settings  # noqa: E402
 from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
 from services.store.schema import create_schema  # noqa: E402
@@ -67,9 +67,7 @@ def enrol(settings: Settings, n: int) -> list[str]:
     """``n`` patrons with distinct cards, so the reader's repeat filter never drops one."""
     engine = make_engine(settings.database_url)
     create_schema(engine)
-    registry = LocalRegistry(
-        make_sessionmaker(engine), SiteKey.load_or_create(settings.site.key_file)
-    )
+    registry = LocalRegistry(make_sessionmaker(engine), settings.site.site_key())
     cards = [f"3{i:07d}" for i in range(n)]
     for card in cards:
         registry.add_patron("Bench Patron", [Credential.from_text(card)], pin=PIN)

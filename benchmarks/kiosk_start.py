@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import free_port, start_xvfb  # noqa: E402
 
-AABENT = [sys.executable, "-m", "services.cli"]
+AABENT = [sys.executable, "-m", "services.cli.main"]
 
 
 def _environment(folder: Path, display: str) -> dict[str, str]:

@@ -27,10 +27,10 @@ from playwright.sync_api import sync_playwright
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.dashboard.models import Role
-from services.events import Event, EventType
-from services.server import Server
+from services.core.events import Event, EventType
+from services.dashboard.server import Server
 from services.settings import DEFAULT_CONFIG, load_settings
+from services.store.dashboard import Role
 from services.store.engine import make_engine, make_sessionmaker
 from tests.conftest import Broker, free_port
 from tests.services.dashboard.conftest import PASSWORD, add_staff, create_tables

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))  # for tests.conftest: the same Broker the tests u
 from services.bus.client import MqttBus  # noqa: E402
 from services.bus.outbox import Outbox, OutboxPublisher  # noqa: E402
 from services.bus.topics import Topics  # noqa: E402
-from services.events import Event, EventType  # noqa: E402
+from services.core.events import Event, EventType  # noqa: E402
 from services.settings import MqttSettings  # noqa: E402
 from tests.conftest import Broker, free_port  # noqa: E402
 

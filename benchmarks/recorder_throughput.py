@@ -35,12 +35,12 @@ from sqlalchemy import Engine, select, text  # noqa: E402
 
 from services.bus.client import MqttBus  # noqa: E402
 from services.bus.topics import Topics  # noqa: E402
-from services.events import Event, EventType  # noqa: E402
-from services.recorder.models import RECORDER_TABLES, EventRecord  # noqa: E402
+from services.core.events import Event, EventType  # noqa: E402
 from services.recorder.recorder import COMPONENT, Recorder  # noqa: E402
 from services.settings import Settings  # noqa: E402
 from services.store.base import Base  # noqa: E402
 from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
+from services.store.recorder import RECORDER_TABLES, EventRecord  # noqa: E402
 from tests.conftest import PG_URL, Broker, free_port  # noqa: E402
 
 TIMEOUT_S = 300.0

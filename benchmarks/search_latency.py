@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from services.catalogue.folding import complete_isbn13, isbn13_to_10
 from services.catalogue.importer import import_file
-from services.catalogue.models import create_tables
 from services.catalogue.search import search
+from services.store.catalogue import create_tables
 from services.store.engine import make_engine
 
 

@@ -6,9 +6,9 @@
 - ``door_p99_ms_sip2_down``: ``Sip2Directory.authenticate`` when the library system does not
   answer (a socket that listens and never replies), every swipe of a card validated earlier.
   Target: within the configured timeout + 10 ms (``door_budget_ms``).
-- ``wrong_decisions``: door decisions (``Sip2Directory.authenticate`` + ``services.access.decide``)
-  that differ from the honest answer, over ``--decisions`` (1,000) swipes of known, unknown,
-  blocked and wrong-PIN cards against the misbehaving test server
+- ``wrong_decisions``: door decisions (``Sip2Directory.authenticate`` +
+  ``services.core.access.decide``) that differ from the honest answer, over ``--decisions``
+  (1,000) swipes of known, unknown, blocked and wrong-PIN cards against the misbehaving test server
   (``tests.services.sip2.rogue_server``) putting a staff note with a raw CR LF into 10 % of its
   replies, its tail 2 ms late. With error detection on (the default) and off. Target: 0.
 
@@ -33,10 +33,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from services.access import AccessRules, DoorContext, decide
-from services.credentials import Credential, SiteKey
-from services.patrons import Patron, PatronStatus
-from services.schedule import OpeningState
+from services.core.access import AccessRules, DoorContext, decide
+from services.core.credentials import Credential, SiteKey
+from services.core.patrons import Patron, PatronStatus
+from services.core.schedule import OpeningState
 from services.sip2 import cache
 from services.sip2.cache import CachedPatron
 from services.sip2.client import Sip2Client

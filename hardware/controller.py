@@ -18,17 +18,17 @@ from hardware.devices import Beam, DoorDevices
 from hardware.door import DoorMachine, Step
 from hardware.gatekeeper import Building, Gatekeeper
 from hardware.output import Output, Sink
-from hardware.readers import CardRead, PinCleared, PinEntered, ReaderFault, ReaderInput
 from hardware.remote import apply_command
 from hardware.signals import pattern_for
-from services.access import AccessRules
-from services.bus.commands import Command, Rejection, SeenIds, parse_command
-from services.credentials import Credential, SiteKey
-from services.events import EventType
-from services.occupancy import BeamCounter, Occupancy
-from services.patrons import PatronDirectory
-from services.pin_guard import PinGuard
-from services.schedule import Opening, OpeningState, Schedule
+from services.core.access import AccessRules
+from services.core.commands import Command, Rejection, SeenIds, parse_command
+from services.core.credentials import Credential, SiteKey
+from services.core.events import EventType
+from services.core.occupancy import BeamCounter, Occupancy
+from services.core.patrons import PatronDirectory
+from services.core.readers import CardRead, PinCleared, PinEntered, ReaderFault, ReaderInput
+from services.core.schedule import Opening, OpeningState, Schedule
+from services.patrons.pin_guard import PinGuard
 from services.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from services.access import DoorMode
-from services.events import EventType
+from services.core.access import DoorMode
+from services.core.events import EventType
 
 Alarm = Literal["held_open", "forced_open"]
 

@@ -1,6 +1,6 @@
 """Card + PIN at a reader -> the access decision, and the PIN bookkeeping that follows it.
 
-The decision itself is :func:`services.access.decide`; this adapter gathers its inputs (the
+The decision itself is :func:`services.core.access.decide`; this adapter gathers its inputs (the
 directory's answer, the card's and reader's standing from the lockout store) and, after the door
 has acted, records the failure or success so the next swipe sees it.
 """
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.access import AccessRules, Decision, DoorContext, DoorMode, Reason, decide
-from services.credentials import Credential, SiteKey
-from services.events import EventType
-from services.patrons import Authentication, PatronDirectory, PinCheck
-from services.pin_guard import PinGuard
-from services.schedule import OpeningState
+from services.core.access import AccessRules, Decision, DoorContext, DoorMode, Reason, decide
+from services.core.credentials import Credential, SiteKey
+from services.core.events import EventType
+from services.core.patrons import Authentication, PatronDirectory, PinCheck
+from services.core.schedule import OpeningState
+from services.patrons.pin_guard import PinGuard
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from hardware.door import DoorState
-from services.events import Event, EventType
-from services.occupancy import Occupancy
-from services.schedule import Opening
+from services.core.events import Event, EventType
+from services.core.occupancy import Occupancy
+from services.core.schedule import Opening
 
 
 class Sink(Protocol):

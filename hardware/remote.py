@@ -1,6 +1,6 @@
 """What a validated staff command does to a door. Pure: the machine and the time come in.
 
-The command's *validity* (JSON, types, age, replay) is :mod:`services.bus.commands`; this module
+The command's *validity* (JSON, types, age, replay) is :mod:`services.core.commands`; this module
 decides what an accepted command changes and whether the door could do it, so the controller only
 applies the step and reports the outcome.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hardware.door import DoorMachine, Step
-from services.access import DoorMode
-from services.bus.commands import Command
-from services.events import EventType
+from services.core.access import DoorMode
+from services.core.commands import Command
+from services.core.events import EventType
 
 
 @dataclass(frozen=True, slots=True)

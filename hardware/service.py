@@ -25,21 +25,20 @@ from hardware.controller import SITE, Controller, DoorUnit
 from hardware.devices import DoorDevices, FireInput
 from hardware.door import DoorMachine
 from hardware.identity import refuse_a_twin
-from hardware.serial_reader import SerialReader
 from hardware.simulate import Simulation, SimulationError
-from hardware.systemd_notify import notify, start_watchdog
 from hardware.wiegand import WiegandReader
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import TopicKind, Topics
-from services.credentials import SiteKey
-from services.directory import close_directory, open_directory
-from services.events import Event
-from services.holiday_file import site_schedule
-from services.lockout import LockoutPolicy
-from services.occupancy import BeamCounter
-from services.patrons import PatronDirectory
-from services.pin_guard import PinGuard
+from services.core.events import Event
+from services.core.occupancy import BeamCounter
+from services.core.patrons import PatronDirectory
+from services.core.readers import PIN_TIMEOUT_S
+from services.patrons.directory import close_directory, open_directory
+from services.patrons.pin_guard import PinGuard
+from services.runtime.holiday_file import site_schedule
+from services.runtime.serial_reader import SerialReader
+from services.runtime.systemd_notify import notify, start_watchdog
 from services.settings import ReaderSettings, Settings
 from services.store.engine import make_sessionmaker
 from services.store.schema import open_database
@@ -113,7 +112,7 @@ class DoorService:
         # two controllers of a site never share them, and a clone of this one is refused here.
         client_id = f"aabent-{s.component}-{s.site.id}"
         refuse_a_twin(s, topics, client_id)
-        key = SiteKey.load_or_create(s.site.key_file)
+        key = s.site.site_key()
         engine = open_database(s.database_url)
         sessions = make_sessionmaker(engine)
         self.outbox = Outbox(s.outbox_path)
@@ -128,7 +127,7 @@ class DoorService:
             units,
             self.directory,
             key,
-            PinGuard(sessions, LockoutPolicy.from_settings(s.access)),
+            PinGuard(sessions, s.access.lockout_policy()),
             site_schedule(s),
             sink,
             wall=lambda: datetime.now(tz),
@@ -142,7 +141,7 @@ class DoorService:
         cfg = self.settings.doors[door_id]
         reader_ids = [reader_id(door_id, i, r) for i, r in enumerate(cfg.readers)]
         pin_timeout = min(
-            (r.pin_timeout_s for r in cfg.readers if r.kind == "pinpad"), default=10.0
+            (r.pin_timeout_s for r in cfg.readers if r.kind == "pinpad"), default=PIN_TIMEOUT_S
         )
         has_pad = any(r.kind == "pinpad" for r in cfg.readers)
         counter = BeamCounter() if cfg.beam_a_pin is not None and cfg.entrance else None

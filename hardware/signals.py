@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.access import Decision, Reason
+from services.core.access import Decision, Reason
 
 
 @dataclass(frozen=True, slots=True)

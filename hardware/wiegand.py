@@ -3,7 +3,7 @@
 DATA0 and DATA1 idle high (pulled up); the reader pulls DATA0 low for a 0 bit and DATA1 low for
 a 1 bit, a pulse every ~2 ms. A frame has no length field: it ends when the lines stay quiet for
 ``frame_gap_s``. One worker thread waits for that quiet (a condition with a timeout, no polling),
-then decodes the frame with :func:`hardware.readers.decode_wiegand`; keypad keys are collected
+then decodes the frame with :func:`services.core.readers.decode_wiegand`; keypad keys are collected
 into PINs by a :class:`PinPadBuffer`.
 """
 
@@ -18,8 +18,15 @@ from collections.abc import Callable
 from gpiozero import DigitalInputDevice
 from gpiozero.pins import Factory
 
-from hardware.reader_output import ReaderOutput
-from hardware.readers import KeyPress, PinPadBuffer, ReaderFault, ReaderInput, decode_wiegand
+from services.core.readers import (
+    PIN_TIMEOUT_S,
+    KeyPress,
+    PinPadBuffer,
+    ReaderFault,
+    ReaderInput,
+    decode_wiegand,
+)
+from services.runtime.reader_output import ReaderOutput
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ class WiegandReader:
         *,
         pin_factory: Factory | None = None,
         frame_gap_s: float = 0.025,
-        pin_timeout_s: float = 10.0,
+        pin_timeout_s: float = PIN_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if d0_pin == d1_pin:

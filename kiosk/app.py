@@ -21,7 +21,6 @@ from kivy.properties import ObjectProperty, StringProperty
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.screenmanager import NoTransition, Screen
 
-from hardware.readers import CardRead, ReaderInput
 from kiosk.background import Background, Runner
 from kiosk.i18n import Translator
 from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed
@@ -36,6 +35,7 @@ from kiosk.viewmodels.home import HomeViewModel
 from kiosk.viewmodels.hours import HoursViewModel
 from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
 from kiosk.wiring import KioskServices
+from services.core.readers import CardRead, ReaderInput
 
 log = logging.getLogger(__name__)
 SCREENS: dict[str, tuple[type[Screen], Any]] = {
@@ -163,7 +163,7 @@ class KioskApp(App):  # type: ignore[misc]
         k = self.services.settings.kiosk
         if not k.scanner_url:
             return
-        from hardware.serial_reader import SerialReader
+        from services.runtime.serial_reader import SerialReader
 
         def on_input(_reader: str, result: ReaderInput) -> None:
             Clock.schedule_once(lambda _dt: self.on_serial(result))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.credentials import Credential, SiteKey
-from services.patrons import PatronDirectory
+from services.core.credentials import Credential, SiteKey
+from services.core.patrons import PatronDirectory
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ A wedge scanner types its barcode as key presses, a few milliseconds apart, and 
 a person types far slower. :class:`ScanClassifier` tells the two apart from the times of the keys
 alone (pure; the clock is a parameter), holding keys back for ``max_gap_s`` at most before it
 passes them on as typing. :class:`KeyboardWedge` feeds it from Kivy's window key events.
-Serial scanners reuse the door's reader (``hardware.serial_reader``) and parser
-(``hardware.readers.parse_line``). A card number is never logged or shown.
+Serial scanners reuse the door's reader (``services.runtime.serial_reader``) and parser
+(``services.core.readers.parse_line``). A card number is never logged or shown.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardware.readers import CardRead, ReaderFault, ReaderInput, parse_line
-from services.credentials import Credential, CredentialKind
-from services.registry import card_problem
+from services.core.card_rules import card_problem
+from services.core.credentials import Credential, CredentialKind
+from services.core.readers import CardRead, ReaderFault, ReaderInput, parse_line
 
 MAX_GAP_S = 0.05  # scanners send a key every 1-20 ms; a fast typist needs 80 ms or more
 MIN_SCAN_CHARS = 4
@@ -97,8 +97,9 @@ class ScanClassifier:
 def read_card(text: str) -> Credential | None:
     """The library card or CPR number in a scan or typed number; None for anything else.
 
-    The same rules as the door's barcode reader (``parse_line``), plus the registry's card rule,
-    so a scan of a book's price label is "card not recognised", not a wrong card.
+    The same rules as the door's barcode reader (``parse_line``), plus the card rule of
+    registering (``services.core.card_rules``), so a scan of a book's price label is "card not
+    recognised", not a wrong card.
     """
     try:
         raw = text.strip().encode("ascii")

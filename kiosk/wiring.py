@@ -19,23 +19,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.checkin import Identity, identify_with
 from kiosk.floorplan import FloorPlan, load_floorplan
-from services.account import AccountService, LocalAccount, Sip2Account
-from services.account_guard import GuardedAccount
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import Topics
 from services.catalogue.search import Hit, ItemDetail
-from services.credentials import Credential, SiteKey
-from services.directory import close_directory
-from services.events import Event
-from services.holiday_file import site_schedule
-from services.loans import LoanRules
-from services.lockout import LockoutPolicy
-from services.patrons import PatronDirectory
-from services.pin_guard import PinGuard
-from services.program_desk import ProgramDesk
-from services.registry import LocalRegistry
-from services.schedule import Schedule
+from services.core.account import AccountService
+from services.core.credentials import Credential, SiteKey
+from services.core.events import Event
+from services.core.patrons import PatronDirectory
+from services.core.schedule import Schedule
+from services.patrons.account import LocalAccount, Sip2Account
+from services.patrons.account_guard import GuardedAccount
+from services.patrons.directory import close_directory
+from services.patrons.pin_guard import PinGuard
+from services.patrons.registry import LocalRegistry
+from services.program.desk import ProgramDesk
+from services.runtime.holiday_file import site_schedule
 from services.settings import DEFAULT_CONFIG, ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -124,20 +123,20 @@ def _account(
     clock: Callable[[], datetime],
 ) -> AccountService:
     if isinstance(directory, LocalRegistry):
-        rules = LoanRules(settings.kiosk.max_renewals, settings.kiosk.renewal_days)
+        rules = settings.kiosk.loan_rules()
         return LocalAccount(sessions, directory, today=lambda: clock().date(), rules=rules)
     return Sip2Account(directory)  # type: ignore[arg-type]
 
 
 def open_services(settings: Settings) -> KioskServices:
     """Open the database (migrated), the directory, the program desk and the MQTT parts."""
-    from services.directory import open_directory  # imports SIP2 only when configured
+    from services.patrons.directory import open_directory  # imports SIP2 only when configured
     from services.store.engine import make_sessionmaker
     from services.store.schema import open_database
 
     engine = open_database(settings.database_url)
     sessions = make_sessionmaker(engine)
-    key = SiteKey.load_or_create(settings.site.key_file)
+    key = settings.site.site_key()
     tz = ZoneInfo(settings.site.timezone)
 
     def clock() -> datetime:
@@ -156,7 +155,7 @@ def open_services(settings: Settings) -> KioskServices:
     desk = ProgramDesk(
         sessions, kiosk=k.id, clock=clock, window=window, outbox=outbox, topics=topics
     )
-    guard = PinGuard(sessions, LockoutPolicy.from_settings(settings.access))
+    guard = PinGuard(sessions, settings.access.lockout_policy())
     account = GuardedAccount(
         _account(settings, sessions, directory, clock),
         guard,

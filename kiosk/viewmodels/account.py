@@ -19,7 +19,7 @@ from kiosk.background import Runner
 from kiosk.i18n import Catalog, Translator
 from kiosk.input import read_card
 from kiosk.viewmodels.base import ViewModel
-from services.account import (
+from services.core.account import (
     AccountLocked,
     AccountOutcomeUnknown,
     AccountRefused,
@@ -30,7 +30,7 @@ from services.account import (
     RenewResult,
     Reservation,
 )
-from services.credentials import Credential
+from services.core.credentials import Credential
 
 log = logging.getLogger(__name__)
 

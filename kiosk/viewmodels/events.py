@@ -2,7 +2,7 @@
 
 A card scanned here is only looked up to learn who it is (no PIN: attendance is not a secret
 worth a PIN at the door of a knitting café); the check-in itself is decided by the database
-(:mod:`services.program`), so two kiosks can never sell the same last seat.
+(:mod:`services.program.store`), so two kiosks can never sell the same last seat.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from kiosk.checkin import Identify, LookupUnavailable
 from kiosk.i18n import Catalog, Translator, capital
 from kiosk.input import read_card
 from kiosk.viewmodels.base import ViewModel
-from services.program import MAX_HEAD_COUNT, CheckInResult, ProgramItem, RegisterOutcome
-from services.program_desk import ProgramDesk
+from services.program.desk import ProgramDesk
+from services.program.store import MAX_HEAD_COUNT, CheckInResult, ProgramItem, RegisterOutcome
 
 log = logging.getLogger(__name__)
 MODES = ["list", "detail", "scan", "guests", "busy", "done"]

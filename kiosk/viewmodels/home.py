@@ -18,8 +18,8 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kiosk.background import Runner
 from kiosk.i18n import Translator, capital
 from kiosk.viewmodels.base import ViewModel
-from services.program import ProgramItem
-from services.schedule import OpeningState, Schedule
+from services.core.schedule import OpeningState, Schedule
+from services.program.store import ProgramItem
 
 log = logging.getLogger(__name__)
 

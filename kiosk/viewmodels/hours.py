@@ -11,7 +11,7 @@ from kivy.properties import ListProperty, StringProperty
 from kiosk.background import Runner
 from kiosk.i18n import Catalog, Translator, capital
 from kiosk.viewmodels.base import ViewModel
-from services.schedule import DayHours, Schedule
+from services.core.schedule import DayHours, Schedule
 
 SPECIAL_DAYS_AHEAD = 60
 Interval = tuple[time, time]

@@ -18,8 +18,8 @@ from kiosk.background import Runner
 from kiosk.floorplan import FloorPlan
 from kiosk.i18n import Catalog, Translator
 from kiosk.viewmodels.base import ViewModel
-from services.catalogue.models import CopyStatus
 from services.catalogue.search import MIN_QUERY_CHARS, CopyDetail, Hit, ItemDetail
+from services.store.catalogue import CopyStatus
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 60

@@ -1,4 +1,4 @@
-"""The MQTT boundary: the one module that imports paho (conventions: "one small module owns it").
+"""The MQTT boundary: the one module that imports paho.
 
 Everything else publishes bytes on contract topics through :class:`MqttBus` and receives
 ``(topic, payload)`` in plain callbacks. The bus keeps the things a broker restart would lose:
@@ -21,7 +21,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from services.bus import presence
 from services.bus.topics import Topics
-from services.settings import ConfigError, MqttSettings
+from services.settings import MqttSettings
+from services.settings.paths import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,8 @@ class Delivery:
 
 
 def read_password(settings: MqttSettings) -> str | None:
-    if settings.password_file is None:
-        return None
-    try:
-        return settings.password_file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"mqtt.password_file: {settings.password_file}: {exc}") from None
+    """The broker password of ``settings``, read the one way secrets are read."""
+    return read_secret(settings.password_file, "mqtt.password_file")
 
 
 class MqttBus:
@@ -310,10 +307,10 @@ class MqttBus:
         with self._state_lock:
             self._sessions += 1
             log.info("connected to %s:%s", self._settings.host, self._settings.port)
+            # Subscriptions first: the broker handles our packets in order, so whoever reacts to
+            # "online" (a command, a simulated input) finds us subscribed.
             if self._subscriptions:
                 self._subscribe_now(list(self._subscriptions.items()))
-            # After the SUBSCRIBE on the same connection, which the broker handles in order: by
-            # the time anyone sees "online", a message sent to us reaches our subscriptions.
             self.publish(self._status_topic, ONLINE, retain=True)
             for topic, (payload, delivery) in list(self._states.items()):
                 # A state still waiting for its PUBACK is re-sent by paho itself, in order;

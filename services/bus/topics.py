@@ -1,6 +1,6 @@
 """Every topic of the MQTT contract, built and parsed in one place.
 
-The contract (docs: ARCHITECTURE.md, "MQTT contract") lives under ``<prefix>/<site>/``; code
+The contract (README.md, "MQTT contract") lives under ``<prefix>/<site>/``; code
 elsewhere asks this module for a topic instead of formatting strings, so a renamed level changes
 here only.
 """

@@ -68,7 +68,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from services.catalogue.importer import import_file
-    from services.catalogue.models import ImportFailed
+    from services.store.catalogue import ImportFailed
     from services.store.engine import make_engine, make_sessionmaker
     from services.store.schema import create_schema
 

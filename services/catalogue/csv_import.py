@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from services.catalogue.folding import fold, invert_name, normalise_isbn
-from services.catalogue.models import (
+from services.store.catalogue import (
     Entry,
     ImportedCopy,
     ImportedRecord,

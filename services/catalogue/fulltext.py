@@ -1,7 +1,7 @@
 """The full-text index of the catalogue: SQLite FTS5 on a device, a tsvector on PostgreSQL.
 
-This is the one module with SQL strings, because the database's own text search is the point
-(convention: raw SQL only where the feature is the database's). Both back-ends index the same
+This is the one module with SQL strings, because the database's own text search is the point.
+Both back-ends index the same
 folded words (``folding.tokens``) in four weighted parts, title > author > subject > ISBN, and
 answer the same ``match`` call with record keys, best first:
 

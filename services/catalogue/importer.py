@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from services.catalogue import fulltext
 from services.catalogue.csv_import import read_csv
 from services.catalogue.marc_files import looks_like_xml, read_marc
-from services.catalogue.models import (
+from services.store.catalogue import (
     CatalogueCopy,
     CatalogueRecord,
     Entry,

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from pymarc import Field, Record
 
 from services.catalogue.folding import normalise_isbn
-from services.catalogue.models import (
+from services.store.catalogue import (
     CopyStatus,
     ImportedCopy,
     ImportedRecord,

@@ -17,7 +17,7 @@ from pymarc import Field, Leader, PymarcException, Record
 from pymarc.marcxml import XmlHandler
 
 from services.catalogue.marc import record_from_marc
-from services.catalogue.models import Entry, ImportFailed, Problem, RecordError
+from services.store.catalogue import Entry, ImportFailed, Problem, RecordError
 
 RECORD_TERMINATOR = b"\x1d"
 _BLOCK = 1 << 20

@@ -23,7 +23,7 @@ from services.catalogue.folding import (
     normalise_isbn,
     tokens,
 )
-from services.catalogue.models import CatalogueCopy, CatalogueRecord, CopyStatus
+from services.store.catalogue import CatalogueCopy, CatalogueRecord, CopyStatus
 
 MAX_TERMS = 8
 MIN_QUERY_CHARS = 2

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.dashboard.auth import Login
-from services.dashboard.models import Role
 from services.dashboard.web import dashboard, guarded, refuse, render, wants_json
-from services.recorder.models import AlarmRecord, acknowledge_alarm
+from services.store.dashboard import Role
+from services.store.recorder import AlarmRecord, acknowledge_alarm
 
 MAX_COMMENT = 500
 _SEVERITY_ORDER = case((AlarmRecord.severity == "critical", 0), else_=1)

@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.credentials import read_or_create_secret
-from services.dashboard.models import LoginFailure, StaffSession, StaffUser
+from services.settings.paths import read_or_create_secret
+from services.store.dashboard import LoginFailure, StaffSession, StaffUser
 
 SECRET_BYTES = 32
 

@@ -46,7 +46,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _server(args: argparse.Namespace, settings: Settings) -> int:
-    from services.server import run_server
+    from services.dashboard.server import run_server
 
     return run_server(settings)
 
@@ -77,7 +77,6 @@ def _asker(args: argparse.Namespace) -> AskPassword:
 
 def run_users(args: argparse.Namespace, sessions: sessionmaker[Session], ask: AskPassword) -> int:
     """Carry out one ``aabent users`` action; messages name the user, never the password."""
-    from services.dashboard.models import Role
     from services.dashboard.users import (
         UserError,
         add_user,
@@ -86,6 +85,7 @@ def run_users(args: argparse.Namespace, sessions: sessionmaker[Session], ask: As
         set_password,
         set_role,
     )
+    from services.store.dashboard import Role
 
     action, name = args.users_action, getattr(args, "username", "")
     try:

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.bus.commands import (
+from services.bus.topics import Topics
+from services.core.commands import (
     MAX_REASON_CHARS,
     MAX_UNLOCK_S,
     MIN_UNLOCK_S,
@@ -26,10 +27,9 @@ from services.bus.commands import (
     SeenIds,
     parse_command,
 )
-from services.bus.topics import Topics
-from services.dashboard.models import CommandAudit
-from services.events import Event, EventType
-from services.recorder.models import COMMAND_ANSWERS, EventRecord
+from services.core.events import Event, EventType
+from services.store.dashboard import CommandAudit
+from services.store.recorder import COMMAND_ANSWERS, EventRecord
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def command_payload(
     reason: str,
     seconds: int | None = None,
 ) -> dict[str, Any]:
-    """The JSON object the door accepts (services.bus.commands) for ``action``."""
+    """The JSON object the door accepts (services.core.commands) for ``action``."""
     data: dict[str, Any] = {"id": command_id, "ts": now.isoformat(), "by": by, "reason": reason}
     if action is StaffAction.UNLOCK:
         data.update(action="unlock", seconds=seconds)

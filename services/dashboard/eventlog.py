@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.core.events import EventType
 from services.dashboard.auth import Login
-from services.dashboard.models import Role
 from services.dashboard.statistics import csv_response, date_range
 from services.dashboard.web import dashboard, guarded, render
-from services.events import EventType
-from services.recorder.models import EventRecord
+from services.store.dashboard import Role
+from services.store.recorder import EventRecord
 
 PAGE = 500
 CSV_MAX_ROWS = 200_000

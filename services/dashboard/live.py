@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.bus.topics import TopicKind, Topics
-from services.events import Event, PayloadError
+from services.core.events import Event, PayloadError
 
 log = logging.getLogger(__name__)
 

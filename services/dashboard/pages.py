@@ -11,7 +11,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 
 from services.dashboard.auth import Login, same_token
 from services.dashboard.commands import CommandError, StaffAction, recent_commands
-from services.dashboard.models import Role
 from services.dashboard.users import check_login, list_users
 from services.dashboard.web import (
     LOGIN_COOKIE,
@@ -23,6 +22,7 @@ from services.dashboard.web import (
     secure,
     wants_json,
 )
+from services.store.dashboard import Role
 
 
 async def login_form(request: Request, error: str = "", status_code: int = 200) -> Response:

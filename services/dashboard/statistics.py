@@ -20,10 +20,10 @@ from starlette.responses import Response
 
 from services.dashboard.auth import Login
 from services.dashboard.charts import stacked_bars
-from services.dashboard.models import Role
 from services.dashboard.web import Dashboard, dashboard, guarded, render
 from services.recorder import stats
 from services.recorder.stats import Period
+from services.store.dashboard import Role
 
 MAX_HOURLY_DAYS = 31  # beyond this an hourly chart is unreadable and the page slow
 LABELS = {
@@ -104,7 +104,7 @@ def _reader(ctx: Dashboard, span: Range, period: Period) -> Callable[[Session], 
             stats.entries(session, site, start, end, period, tz),
             stats.entries_by_opening(session, site, start, end),
             stats.peak_occupancy(session, site, start, end, tz),
-            stats.event_attendance(session, site, start, end),
+            stats.activity_attendance(session, site, start, end),
         )
 
     return read

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.dashboard.models import Role, StaffSession, StaffUser
 from services.dashboard.passwords import (
     dummy_hash,
     hash_password,
     password_problem,
     verify_password,
 )
-from services.store.models import utcnow
+from services.store.base import utcnow
+from services.store.dashboard import Role, StaffSession, StaffUser
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 

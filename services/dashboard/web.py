@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from services.core.schedule import Schedule
 from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
 from services.dashboard.commands import Commander
 from services.dashboard.live import LiveHub
-from services.dashboard.models import Role
-from services.schedule import Schedule
 from services.settings import Settings
+from services.store.dashboard import Role
 
 SESSION_COOKIE = "aabent_session"
 LOGIN_COOKIE = "aabent_login"  # double-submit token of the login form (no session yet)

@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.recorder.alarms import AlarmKind, Clear, OpenKey, Raise
-from services.recorder.alarms import from_event as alarms_from_event
-from services.recorder.alarms import from_state as alarms_from_state
+from services.core.alarms import AlarmKind, Clear, OpenKey, Raise
+from services.core.alarms import from_event as alarms_from_event
+from services.core.alarms import from_state as alarms_from_state
 from services.recorder.inbox import EventItem, Item, StateItem
-from services.recorder.models import (
+from services.recorder.notify import AlarmNotice
+from services.recorder.retention import past_retention
+from services.store.recorder import (
     AlarmRecord,
     delete_state,
     event_row,
@@ -26,8 +28,6 @@ from services.recorder.models import (
     open_alarms,
     put_state,
 )
-from services.recorder.notify import AlarmNotice
-from services.recorder.retention import past_retention
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,8 +89,8 @@ def _retention(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from services.holiday_file import site_schedule
     from services.recorder.stats import write_csv, yearly_figures
+    from services.runtime.holiday_file import site_schedule
 
     schedule = site_schedule(settings)
     with open_sessions(settings)() as session:

@@ -8,7 +8,7 @@ Pi that stops greys out its doors only; the site's occupancy and opening state s
 while any controller is (Home Assistant's ``availability`` list and ``availability_mode``).
 
 The lock can be commanded: a door command needs a fresh ``ts`` and a unique UUID ``id``
-(services/bus/commands.py refuses replays and stale commands), which a fixed payload cannot carry.
+(services/core/commands.py refuses replays and stale commands), which a fixed payload cannot carry.
 Home Assistant renders the lock's ``command_template`` at the moment of the command with
 ``value`` = ``payload_lock``/``payload_unlock``, so the template writes ``ts`` with ``now()`` and a
 version-4-shaped UUID from Jinja's ``random`` (16 bits at a time: Home Assistant's sandbox allows

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.bus.topics import TopicKind, Topics
-from services.events import Event, PayloadError
+from services.core.events import Event, PayloadError
 
 STATUS_VALUES = frozenset({"online", "offline"})
 EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT})

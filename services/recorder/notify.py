@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
-from services.settings import AlarmSettings, ConfigError, EmailSettings, WebhookSettings
+from services.settings import AlarmSettings, EmailSettings, WebhookSettings
+from services.settings.paths import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,6 @@ class AlarmNotice:
         return data
 
 
-def _secret(path: Path | None, what: str) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{what}: {path}: {exc}") from None
-
-
 def render_email(notice: AlarmNotice, settings: EmailSettings) -> EmailMessage:
     """The e-mail for ``notice``: subject with site and alarm, body with the details."""
     msg = EmailMessage()
@@ -77,7 +68,7 @@ def render_email(notice: AlarmNotice, settings: EmailSettings) -> EmailMessage:
 
 def send_email(settings: EmailSettings, notice: AlarmNotice) -> None:
     """Send the notice by SMTP (STARTTLS and login when configured); raises on failure."""
-    password = _secret(settings.password_file, "alarms.email.password_file")
+    password = read_secret(settings.password_file, "alarms.email.password_file")
     with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s) as smtp:
         if settings.starttls:
             smtp.starttls(context=ssl.create_default_context())
@@ -89,7 +80,7 @@ def send_email(settings: EmailSettings, notice: AlarmNotice) -> None:
 def post_webhook(settings: WebhookSettings, notice: AlarmNotice) -> None:
     """POST the notice as JSON; raises on a network error or a non-2xx answer."""
     headers = {"Content-Type": "application/json", "User-Agent": "aabent-recorder"}
-    token = _secret(settings.token_file, "alarms.webhook.token_file")
+    token = read_secret(settings.token_file, "alarms.webhook.token_file")
     if token:
         headers["Authorization"] = f"Bearer {token}"
     body = json.dumps(notice.to_json(), ensure_ascii=False).encode()

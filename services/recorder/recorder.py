@@ -28,7 +28,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
-from services.recorder.alarms import Severity
+from services.core.alarms import Severity
 from services.recorder.batch import BatchContext, Outcome, Received, write_batch
 from services.recorder.inbox import Refusal, Refused, decode
 from services.recorder.notify import Notifier

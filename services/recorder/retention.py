@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.recorder.models import ComponentState, EventRecord, put_state
 from services.store.lockouts import purge_before
+from services.store.recorder import ComponentState, EventRecord, put_state
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ KEPT_DETAILS = frozenset(
         "command_id",
         "doors",
         "kind",
-        "event_id",
+        "activity_uid",
+        "event_id",  # what activity_uid was called in check-ins stored before
         "title",
         "head_count",
         "guest",

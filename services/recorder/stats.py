@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.events import EventType
-from services.recorder.models import EventRecord
-from services.schedule import Schedule
+from services.core.events import EventType
+from services.core.schedule import Schedule
+from services.store.recorder import EventRecord
 
 CARD = str(EventType.ACCESS_GRANTED)
 COUNTED = str(EventType.OCCUPANCY_IN)
@@ -70,9 +70,9 @@ class DayPeak:
 
 @dataclass(frozen=True, slots=True)
 class Attendance:
-    """Check-ins at one event of the programme."""
+    """Check-ins at one activity of the programme."""
 
-    event_id: str
+    activity_uid: str
     title: str
     checkins: int
 
@@ -198,7 +198,7 @@ def peak_occupancy(
     return [DayPeak(day, peak) for day, peak in sorted(peaks.items())]
 
 
-def event_attendance(
+def activity_attendance(
     session: Session, site: str, start: datetime, end: datetime
 ) -> list[Attendance]:
     """People per programme event, from the kiosks' ``event.checkin`` events.
@@ -208,16 +208,17 @@ def event_attendance(
     """
     counts: Counter[str] = Counter()
     titles: dict[str, str] = {}
-    for row in _rows(session, site, (str(EventType.EVENT_CHECKIN),), start, end):
+    for row in _rows(session, site, (str(EventType.ACTIVITY_CHECKIN),), start, end):
         details = row.details or {}
-        event_id = details.get("event_id")
-        if event_id is None:
+        # Check-ins stored before the programme's entries were called activities say event_id.
+        uid = details.get("activity_uid", details.get("event_id"))
+        if uid is None:
             continue
         head_count = details.get("head_count")
-        counts[str(event_id)] += head_count if isinstance(head_count, int) and head_count > 0 else 1
+        counts[str(uid)] += head_count if isinstance(head_count, int) and head_count > 0 else 1
         title = details.get("title")
         if isinstance(title, str):
-            titles[str(event_id)] = title
+            titles[str(uid)] = title
     return [Attendance(e, titles.get(e, ""), n) for e, n in sorted(counts.items())]
 
 

@@ -1,4 +1,5 @@
-"""A patron's account as the kiosk shows it: loans, reservations, renewals. Pure.
+"""A patron's loans and reservations read from SIP2 item lists (the types are in
+:mod:`services.core.account`). Pure.
 
 The SIP2 spec makes an item list entry (AU charged, AT overdue, AS hold, CD unavailable hold, BM
 renewed, BN unrenewed) just an item identifier; Koha and Evergreen send exactly that, and the kiosk
@@ -16,62 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
+from services.core.account import Loan, Reservation
 from services.sip2.messages import parse_date
 
 _AGENCY_PREFIX = re.compile(r"^[A-Z]{2,3}-\d{6}\s*-\s*")  # "DK-775100 - Hovedbiblioteket"
-
-
-@dataclass(frozen=True, slots=True)
-class Loan:
-    """One item the patron has borrowed."""
-
-    item_id: str
-    title: str
-    due: date | None
-    overdue: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """One reservation; ``ready`` when it waits on the pickup shelf."""
-
-    item_id: str
-    title: str
-    ready: bool
-    pickup_location: str | None = None
-    pickup_number: str | None = None  # the shelf or box number the patron looks for
-    pickup_by: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RenewResult:
-    """The outcome of renewing one item, with the library system's own words when it refused.
-
-    ``unknown``: the request went out but no believable answer came, so it may have been
-    renewed; ``due`` is then the due date as read again afterwards (None if that failed too).
-    """
-
-    item_id: str
-    renewed: bool
-    due: date | None = None
-    reason: str | None = None
-    title: str = ""
-    unknown: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Fines:
-    """What the patron owes: the BV fee amount in BH currency, and the fine items (AV).
-
-    ``amount`` is None when the library system names no amount (or none is owed); the items are
-    the library system's own lines, shown as they are.
-    """
-
-    amount: Decimal | None = None
-    currency: str = ""
-    items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ controller, the kiosk and the server all go through :func:`build_directory` when
 
 from __future__ import annotations
 
-import os
 import ssl
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from services.credentials import SiteKey
-from services.events import Event
+from services.core.credentials import SiteKey
+from services.core.events import Event
 from services.settings import ConfigError, Settings, Sip2Settings
+from services.settings.paths import read_secret
 from services.sip2 import fbs
 from services.sip2.client import Sip2Client
 from services.sip2.directory import Sip2Directory
@@ -27,22 +27,8 @@ from services.sip2.transport import FbsHttpsTransport, TcpTransport, Transport
 
 
 def read_password(path: Path | None) -> str:
-    """The login password from ``path``; a relative path is looked up in systemd's
-    ``$CREDENTIALS_DIRECTORY`` first (``LoadCredential=``), then the working directory."""
-    if path is None:
-        return ""
-    candidates = [path]
-    creds = os.environ.get("CREDENTIALS_DIRECTORY")
-    if creds and not path.is_absolute():
-        candidates.insert(0, Path(creds) / path)
-    for candidate in candidates:
-        try:
-            return candidate.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise ConfigError(f"sip2.password_file: {candidate}: {exc.strerror}") from None
-    raise ConfigError(f"sip2.password_file: {path}: no such file")
+    """The login password from ``path`` (systemd's credential of that name first), or ""."""
+    return read_secret(path, "sip2.password_file") or ""
 
 
 def tls_context(s: Sip2Settings) -> ssl.SSLContext:

@@ -10,7 +10,7 @@ blocked patron cannot ride an old positive row through a short outage, short eno
 refusal corrected in the library system is not repeated for long. Card numbers are never stored,
 only their keyed hash (:meth:`SiteKey.credential_hash`).
 
-Store functions take the session first; the caller owns the transaction (convention 8).
+Store functions take the session first; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Date, DateTime, String, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from services.credentials import Credential, SiteKey
-from services.patrons import Authentication, Patron, PatronStatus, PinCheck
+from services.core.credentials import Credential, SiteKey
+from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
 from services.store.base import Base
 
 UNKNOWN = "unknown"  # standing of a card the library system does not know

@@ -2,7 +2,7 @@
 would the door do with one card. For staff setting up a branch; the PIN is prompted, never echoed.
 
 ``patron`` gives the door's own answer in self-service hours: the library system's reply read by
-:mod:`services.sip2.standing` and judged by :func:`services.access.decide` with the site's
+:mod:`services.sip2.standing` and judged by :func:`services.core.access.decide` with the site's
 ``[access]`` rules (the door's PIN lockouts, opening hours and occupancy are not consulted).
 Exit codes: 0 admitted, 1 no answer, 3 card or PIN refused, 4 the patron refused (blocked, card
 lost, expired, under age).
@@ -15,10 +15,10 @@ import getpass
 import sys
 from typing import Any
 
-from services.access import AccessRules, Decision, DoorContext, Reason, decide
-from services.credentials import Credential
-from services.patrons import Authentication, PinCheck
-from services.schedule import OpeningState
+from services.core.access import AccessRules, Decision, DoorContext, Reason, decide
+from services.core.credentials import Credential
+from services.core.patrons import Authentication, PinCheck
+from services.core.schedule import OpeningState
 from services.settings import Settings
 from services.sip2.errors import Sip2Unavailable
 from services.sip2.messages import mask_value

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.settings.sip2 import TIMEOUT_S
 from services.sip2 import requests as rq
 from services.sip2.errors import (
     ConnectionLost,
@@ -119,7 +120,7 @@ class Sip2Client:
         login: tuple[str, str] | None = None,
         location_code: str = "",
         error_detection: bool = True,
-        timeout_s: float = 1.5,
+        timeout_s: float = TIMEOUT_S,
         retries: int = 2,
         idle_limit_s: float | None = None,
         backoff: Backoff | None = None,

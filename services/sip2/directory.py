@@ -1,4 +1,4 @@
-"""The library system as a :class:`~services.patrons.PatronDirectory`, and the kiosk's account.
+"""The library system as a :class:`~services.core.patrons.PatronDirectory`, and the kiosk's account.
 
 ``authenticate`` asks 63 Patron Information (no item list: status flags, BL, CQ, name and the PB
 birth date in one round trip) within ``timeout_s``. Whatever the library system answers is kept
@@ -26,11 +26,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from services.credentials import Credential, SiteKey
-from services.events import Event, EventType
-from services.patrons import Authentication, PatronStatus, PinCheck
+from services.core.account import Fines, Loan, RenewResult, Reservation
+from services.core.credentials import Credential, SiteKey
+from services.core.events import Event, EventType
+from services.core.patrons import Authentication, PatronStatus, PinCheck
+from services.settings.sip2 import HEALTH_INTERVAL_S, HEALTH_RISE, TIMEOUT_S
 from services.sip2 import account, cache, standing
-from services.sip2.account import Entry, Fines, Loan, RenewResult, Reservation
+from services.sip2.account import Entry
 from services.sip2.client import Sip2Client
 from services.sip2.errors import OutcomeUnknown, PatronRefused, Sip2Unavailable
 from services.sip2.health import Health, HealthMonitor
@@ -53,13 +55,13 @@ class Sip2Directory:
         site_key: SiteKey,
         on_event: Callable[[Event], None],
         clock: Callable[[], datetime],
-        timeout_s: float = 1.5,
+        timeout_s: float = TIMEOUT_S,
         offline_ttl: timedelta = timedelta(days=14),
         refusal_ttl: timedelta = timedelta(minutes=5),
         probe_s: float = 0.25,
         account_timeout_s: float = 5.0,
-        health_interval_s: float = 5.0,
-        health_rise: int = 3,
+        health_interval_s: float = HEALTH_INTERVAL_S,
+        health_rise: int = HEALTH_RISE,
         deny_flags: Collection[str] = standing.DEFAULT_DENY_FLAGS,
         pin_required: bool = True,
         source: str = "sip2",

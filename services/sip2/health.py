@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from services.settings.sip2 import HEALTH_INTERVAL_S, HEALTH_RISE
 from services.sip2.client import Sip2Client
 from services.sip2.errors import Sip2Unavailable
 
@@ -23,7 +24,7 @@ OnChange = Callable[[bool, str], None]
 class Health:
     """Online/offline state with hysteresis; thread-safe; ``on_change(online, reason)`` on flips."""
 
-    def __init__(self, *, rise: int = 3, on_change: OnChange | None = None) -> None:
+    def __init__(self, *, rise: int = HEALTH_RISE, on_change: OnChange | None = None) -> None:
         if rise < 1:
             raise ValueError("rise must be at least 1")
         self._rise, self._on_change = rise, on_change
@@ -69,7 +70,7 @@ class HealthMonitor:
         client: Sip2Client,
         health: Health,
         *,
-        interval_s: float = 5.0,
+        interval_s: float = HEALTH_INTERVAL_S,
         timeout_s: float | None = None,
     ) -> None:
         self._client, self._health = client, health

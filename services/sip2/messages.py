@@ -67,7 +67,7 @@ FIXED: dict[str, tuple[tuple[str, int], ...]] = {
     "36": (("end_session", 1), _DATE),
 }
 
-# Values that identify or authenticate a person: masked in every log line (convention 9).
+# Values that identify or authenticate a person: masked in every log line (README.md, "Privacy").
 # AA patron identifier (card or CPR number), AD patron password (PIN), AC terminal password,
 # CO login password, AE personal name, BD/BE/BF address/e-mail/phone, PB birth date.
 SENSITIVE = frozenset({"AA", "AD", "AC", "CO", "AE", "BD", "BE", "BF", "PB"})

@@ -4,7 +4,7 @@ The door admits only when the library system says both *valid patron* (BL) and *
 password* (CQ) with an explicit ``Y``: some servers leave CQ out for unknown cards, and some answer
 CQ ``Y`` to an empty password, so a missing field is a no and a blank PIN is never checked at all.
 The 14 patron status flags (SIP2 spec, Patron Status Response) map to a
-:class:`~services.patrons.PatronStatus`: a lost card is ``CARD_LOST``; any flag in the site's
+:class:`~services.core.patrons.PatronStatus`: a lost card is ``CARD_LOST``; any flag in the site's
 ``deny_flags`` (default: charge privileges denied, which is how FBS and Koha show a blocked
 patron) is ``BLOCKED``. The other flags (too many overdue, fines…) are the library's business at
 the desk, not the door's, unless a site lists them.
@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 
-from services.cpr import CprError, birth_date
-from services.credentials import Credential, CredentialKind
-from services.patrons import Authentication, Patron, PatronStatus, PinCheck
+from services.core.cpr import CprError, birth_date
+from services.core.credentials import Credential, CredentialKind
+from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
 from services.sip2.replies import PATRON_FLAGS, PatronReply
 
 DEFAULT_DENY_FLAGS = frozenset({"charge_privileges_denied"})

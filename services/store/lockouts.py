@@ -1,4 +1,4 @@
-"""PIN failures and card standings on a door controller or kiosk, for :mod:`services.lockout`.
+"""PIN failures and card standings on a door controller or kiosk, for :mod:`services.core.lockout`.
 
 The count lives on the device whichever directory answers (the local registry or the library
 system over SIP2), so a restart or an unreachable library system never resets a guessing attack.
@@ -16,9 +16,8 @@ from sqlalchemy import Delete, Index, String, delete, or_, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from services.lockout import BLOCK_WINDOW
-from services.store.base import Base
-from services.store.models import UtcDateTime
+from services.core.lockout import BLOCK_WINDOW
+from services.store.base import Base, UtcDateTime
 
 HASH_LENGTH = 64  # SiteKey.credential_hash: HMAC-SHA256 in hex
 

@@ -37,14 +37,14 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Modules that put tables on Base. Imported before upgrading, comparing or autogenerating, so a
 # table whose module is missing here is noticed by the schema test instead of silently skipped.
 MODEL_MODULES: tuple[str, ...] = (
-    "services.store.models",
+    "services.store.patrons",
     "services.store.lockouts",
     "services.sip2.cache",
-    "services.catalogue.models",
-    "services.recorder.models",
-    "services.dashboard.models",
-    "services.program_models",
-    "services.loans",
+    "services.store.catalogue",
+    "services.store.recorder",
+    "services.store.dashboard",
+    "services.store.program",
+    "services.store.loans",
 )
 
 # Tables that a database feature owns (SQLite FTS5 and its shadow tables, PostgreSQL's tsvector

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.cli import main
+from services.cli.main import main
 from tests.conftest import Broker
 
 

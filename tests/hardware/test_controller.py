@@ -21,14 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from hardware.controller import SITE, Controller, DoorUnit
 from hardware.devices import DoorDevices
 from hardware.door import DoorMachine
-from hardware.readers import CardRead, PinEntered, ReaderFault
-from services.credentials import Credential, SiteKey
-from services.events import Event, EventType
-from services.lockout import LockoutPolicy
-from services.occupancy import BeamCounter
-from services.pin_guard import PinGuard
-from services.registry import LocalRegistry
-from services.schedule import Schedule
+from services.core.credentials import Credential, SiteKey
+from services.core.events import Event, EventType
+from services.core.holidays import DanishHolidays
+from services.core.occupancy import BeamCounter
+from services.core.readers import CardRead, PinEntered, ReaderFault
+from services.core.schedule import Schedule
+from services.patrons.pin_guard import PinGuard
+from services.patrons.registry import LocalRegistry
+from services.runtime.holidays_dk import public_holidays
 from services.settings import DoorSettings, Settings
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.lockouts import PinFailure
@@ -163,8 +164,12 @@ def build_rig(tmp_path: Path, settings: Settings, start: datetime) -> Rig:
         {"main": unit},
         registry,
         key,
-        PinGuard(sessions, LockoutPolicy.from_settings(settings.access)),
-        Schedule.from_settings(settings.schedule, "Europe/Copenhagen"),
+        PinGuard(sessions, settings.access.lockout_policy()),
+        Schedule(
+            settings.schedule.opening_hours(),
+            ZoneInfo("Europe/Copenhagen"),
+            DanishHolidays(public_holidays),
+        ),
         sink,
         wall=lambda: clock.wall,
         mono=lambda: clock.mono,

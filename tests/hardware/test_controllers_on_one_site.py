@@ -90,7 +90,7 @@ class Controller:
         environ = {**os.environ, **{f"AABENT__{k.upper()}": v for k, v in env.items()}}
         self.output: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "-c", str(config), "door", "--simulate"],
+            [sys.executable, "-m", "services.cli.main", "-c", str(config), "door", "--simulate"],
             cwd=ROOT,
             env=environ,
             stdout=subprocess.PIPE,

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from hardware.door import DoorEvent, DoorMachine, Step, UnlockCause
-from services.access import DoorMode
-from services.events import EventType as E
+from services.core.access import DoorMode
+from services.core.events import EventType as E
 
 UNLOCK = 5.0
 HELD = 30.0

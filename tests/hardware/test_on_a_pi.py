@@ -45,7 +45,7 @@ def test_without_gpio_aabent_door_says_so_in_one_line(tmp_path: Path) -> None:
     cfg.write_text(f'[site]\ndata_dir = "{tmp_path / "var"}"\n[doors.main]\nlock_pin = 17\n')
     env = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "-c", str(cfg), "door"],
+        [sys.executable, "-m", "services.cli.main", "-c", str(cfg), "door"],
         cwd=tmp_path,  # where lgpio makes its notification pipe
         env=env,
         capture_output=True,
@@ -119,7 +119,7 @@ def test_the_files_the_controller_creates_are_not_world_readable(
         f"[mqtt]\nport = {own_broker.port}\n[doors.main]\nlock_pin = 17\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "-c", str(cfg), "door", "--simulate"],
+        [sys.executable, "-m", "services.cli.main", "-c", str(cfg), "door", "--simulate"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from hardware.door import DoorMachine
 from hardware.remote import apply_command
-from services.access import DoorMode
-from services.bus.commands import Command
-from services.events import EventType
+from services.core.access import DoorMode
+from services.core.commands import Command
+from services.core.events import EventType
 
 
 def cmd(action: str, *, seconds: float | None = None, mode: DoorMode | None = None) -> Command:

@@ -25,7 +25,7 @@ import pytest
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.cli import main as cli
+from services.cli.main import main as cli
 from services.settings import MqttSettings
 from tests.conftest import Broker
 
@@ -159,7 +159,15 @@ class Door:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "-c", str(self.config), "door", "--simulate"],
+            [
+                sys.executable,
+                "-m",
+                "services.cli.main",
+                "-c",
+                str(self.config),
+                "door",
+                "--simulate",
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hardware.signals import _FAMILY, NOT_NOW, SEE_STAFF, TRY_AGAIN, WELCOME, pattern_for
-from services.access import Decision, Reason
+from services.core.access import Decision, Reason
 
 
 def test_every_reason_has_a_pattern() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from hardware.readers import CardRead, PinCleared, PinEntered, ReaderFault, ReaderInput
 from hardware.wiegand import WiegandReader
-from services.credentials import Credential, CredentialKind
+from services.core.credentials import Credential, CredentialKind
+from services.core.readers import CardRead, PinCleared, PinEntered, ReaderFault, ReaderInput
 
 D0, D1 = 5, 6
 GAP_S = 0.03  # wide enough that a busy test machine does not split a burst

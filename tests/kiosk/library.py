@@ -13,10 +13,11 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.catalogue.importer import import_file
-from services.credentials import Credential, SiteKey
-from services.loans import LoanRecord, lend, mark_ready, reserve
-from services.program import EventSpec, upsert_events
-from services.registry import LocalRegistry
+from services.core.credentials import Credential, SiteKey
+from services.patrons.loans import lend, mark_ready, reserve
+from services.patrons.registry import LocalRegistry
+from services.program.store import ActivitySpec, upsert_activities
+from services.store.loans import LoanRecord
 from services.store.schema import create_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,15 +66,15 @@ def build_library(engine: Engine, now: datetime, key: SiteKey = KEY) -> Library:
         by = today + timedelta(days=7)
         ready = {"barcode": "3740001037", "shelf": READY_SHELF, "by": by}
         mark_ready(session, karen.patron_id, "29027427", **ready)  # type: ignore[arg-type]
-        upsert_events(session, program(now))
+        upsert_activities(session, program(now))
     return Library(registry, karen.patron_id, ole.patron_id)
 
 
-def program(now: datetime) -> list[EventSpec]:
+def program(now: datetime) -> list[ActivitySpec]:
     """An event running now (check-in open, 4 seats) and a talk tomorrow that needs registration."""
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=10)
     tomorrow = start + timedelta(days=1)
-    knitting = EventSpec(
+    knitting = ActivitySpec(
         NOW_EVENT,
         NOW_EVENT_TITLE,
         start,
@@ -82,7 +83,7 @@ def program(now: datetime) -> list[EventSpec]:
         capacity=4,
         description="Tag strikketøjet med.",
     )
-    talk = EventSpec(
+    talk = ActivitySpec(
         TALK_EVENT,
         TALK_EVENT_TITLE,
         tomorrow,

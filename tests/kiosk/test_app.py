@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine
 
-from services.account import LocalAccount
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.credentials import Credential
-from services.registry import LocalRegistry
+from services.core.credentials import Credential
+from services.patrons.account import LocalAccount
+from services.patrons.registry import LocalRegistry
 from services.settings import KioskSettings, MqttSettings, Settings, SiteSettings, StoreSettings
 from services.store.engine import make_engine, make_sessionmaker
 from tests.conftest import ARTIFACTS, Broker
@@ -294,7 +294,7 @@ def test_check_in_with_a_card_and_as_guests_is_published(k: Kiosk) -> None:
     k.drive.wait(lambda: events.ids.message.text.startswith("Velkommen!"), what="check-in")
     k.drive.wait(lambda: any(h["type"] == "event.checkin" for h in k.heard), what="MQTT")
     published = next(h for h in k.heard if h["type"] == "event.checkin")
-    assert published["source"] == "k1" and published["details"]["event_id"] == NOW_EVENT
+    assert published["source"] == "k1" and published["details"]["activity_uid"] == NOW_EVENT
     assert published["credential"] == KEY.pseudonym(Credential.from_text(OLE_CARD))
     assert OLE_CARD not in json.dumps(published)
     k.drive.screenshot("kiosk-events-checked-in-da")

@@ -1,43 +1,17 @@
-"""``aabent program import|list`` from the command line, and no Kivy for the other commands."""
+"""``aabent kiosk``'s module: no Kivy for the other commands."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from services.cli import main
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_the_demo_program_imports_and_lists_from_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("AABENT__SITE__DATA_DIR", json.dumps(str(tmp_path)))
-    monkeypatch.setenv("AABENT__SITE__KEY_FILE", json.dumps(str(tmp_path / "site.key")))
-    demo = ROOT / "config" / "demo-program.ics"
-    assert main(["program", "import", str(demo), "--weeks", "3"]) == 0
-    out = capsys.readouterr().out
-    assert "added, 0 updated, 0 skipped" in out
-    assert main(["program", "import", str(demo), "--weeks", "3"]) == 0
-    again = capsys.readouterr().out
-    assert again.startswith("0 added, ") and " 0 updated" not in again  # same events, updated
-    assert main(["program", "list", "--days", "14"]) == 0
-    listing = capsys.readouterr().out
-    assert "Strikkecafé" in listing and "Læs for en hund" in listing
-    bad = tmp_path / "program.csv"
-    bad.write_text("navn\nx\n", encoding="utf-8")
-    assert main(["program", "import", str(bad)]) == 1
-    assert "missing columns" in capsys.readouterr().err
 
 
 def test_commands_other_than_the_kiosk_never_load_kivy() -> None:
     probe = (
-        "import sys; from services.cli import build_parser; build_parser(); "
+        "import sys; from services.cli.main import build_parser; build_parser(); "
         "import kiosk.cli, kiosk.wiring; print('kivy' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hardware.readers import ReaderFault, parse_line
 from kiosk.input import Pressed, ScanClassifier, Scanned, Typed, card_from, read_card
-from services.credentials import CredentialKind
+from services.core.credentials import CredentialKind
+from services.core.readers import ReaderFault, parse_line
 
 
 def feed(c: ScanClassifier, text: str, start: float, gap: float) -> list[object]:

@@ -10,13 +10,13 @@ from sqlalchemy import create_engine
 from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.account import AccountViewModel
-from services.account import LocalAccount
-from services.account_guard import GuardedAccount
-from services.events import Event, EventType
-from services.loans import LoanRules
-from services.lockout import LockoutPolicy
-from services.pin_guard import PinGuard
-from services.registry import LocalRegistry
+from services.core.account import LoanRules
+from services.core.events import Event, EventType
+from services.core.lockout import LockoutPolicy
+from services.patrons.account import LocalAccount
+from services.patrons.account_guard import GuardedAccount
+from services.patrons.pin_guard import PinGuard
+from services.patrons.registry import LocalRegistry
 from services.store.engine import make_sessionmaker
 from tests.kiosk.conftest import Deferred, Seeded
 from tests.kiosk.library import (

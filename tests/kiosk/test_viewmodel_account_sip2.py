@@ -12,7 +12,7 @@ import pytest
 from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.account import AccountViewModel
-from services.account import Sip2Account
+from services.patrons.account import Sip2Account
 from services.sip2.cache import CachedPatron
 from services.sip2.directory import Sip2Directory
 from services.store.base import Base

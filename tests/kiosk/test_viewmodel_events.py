@@ -11,8 +11,8 @@ from kiosk.background import Inline
 from kiosk.checkin import identify_with
 from kiosk.i18n import Translator
 from kiosk.viewmodels.events import EventsViewModel
-from services.program_desk import ProgramDesk
-from services.registry import LocalRegistry
+from services.patrons.registry import LocalRegistry
+from services.program.desk import ProgramDesk
 from services.store.engine import make_sessionmaker
 from tests.kiosk.conftest import Seeded
 from tests.kiosk.library import (

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.home import HomeViewModel
-from services.program import ProgramItem
-from services.schedule import Schedule
+from services.core.holidays import DanishHolidays
+from services.core.schedule import Schedule
+from services.program.store import ProgramItem
+from services.runtime.holidays_dk import public_holidays
 from services.settings import load_settings
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -32,7 +34,11 @@ def item(title: str, start: datetime, hours: float = 2) -> ProgramItem:
 
 
 def home(tr: Translator, clock: Clock, items: list[ProgramItem] | None = None) -> HomeViewModel:
-    schedule = Schedule.from_settings(SETTINGS.schedule, SETTINGS.site.timezone)
+    schedule = Schedule(
+        SETTINGS.schedule.opening_hours(),
+        ZoneInfo(SETTINGS.site.timezone),
+        DanishHolidays(public_holidays),
+    )
     program = lambda: list(items or [])  # noqa: E731
     return HomeViewModel(tr, Inline(), schedule=schedule, clock=clock, program=program)
 

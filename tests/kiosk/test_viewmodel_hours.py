@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.hours import HoursViewModel
-from services.schedule import Schedule
+from services.core.holidays import DanishHolidays
+from services.core.schedule import Schedule
+from services.runtime.holidays_dk import public_holidays
 from services.settings import load_settings
 
 SETTINGS = load_settings(environ={})
@@ -16,7 +18,11 @@ TUESDAY = datetime(2026, 3, 3, 9, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
 
 
 def hours_vm(tr: Translator, now: datetime = TUESDAY) -> HoursViewModel:
-    schedule = Schedule.from_settings(SETTINGS.schedule, SETTINGS.site.timezone)
+    schedule = Schedule(
+        SETTINGS.schedule.opening_hours(),
+        ZoneInfo(SETTINGS.site.timezone),
+        DanishHolidays(public_holidays),
+    )
     return HoursViewModel(tr, Inline(), schedule=schedule, clock=lambda: now, min_age=15)
 
 

@@ -1,9 +1,10 @@
 """A PIN block is lifted by staff from the CLI, on the door controller's own database.
 
-The door side here is the real path the controller takes (``services.access.decide`` over the
-local registry and ``services.pin_guard`` on the database ``settings.database_url`` names, as
-``hardware/service.py`` opens it); the staff side is ``aabent patrons …`` on the same config file.
-Both run on SQLite (the controller's default file) and on PostgreSQL.
+The door side here is the real path the controller takes (``services.core.access.decide``
+over the local registry and ``services.patrons.pin_guard`` on the database
+``settings.database_url`` names, as ``hardware/service.py`` opens it); the staff side is
+``aabent patrons …`` on the same config file. Both run on SQLite (the controller's default
+file) and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from services.access import AccessRules, DoorContext, Reason, decide
-from services.cli import main
-from services.credentials import Credential, SiteKey
-from services.lockout import LockoutPolicy
-from services.patrons import PatronStatus
-from services.pin_guard import PinGuard
-from services.registry import LocalRegistry
-from services.schedule import OpeningState
+from services.cli.main import main
+from services.core.access import AccessRules, DoorContext, Reason, decide
+from services.core.credentials import Credential, SiteKey
+from services.core.lockout import LockoutPolicy
+from services.core.patrons import PatronStatus
+from services.core.schedule import OpeningState
+from services.patrons.pin_guard import PinGuard
+from services.patrons.registry import LocalRegistry
 from services.settings import Settings, load_settings
 from services.store.engine import make_sessionmaker
 from services.store.schema import open_database

@@ -32,7 +32,7 @@ ROOT = Path(__file__).parents[3]
 CONFIG = ROOT / "config" / "mosquitto"
 TOPICS = Topics("aabent", "glostrup")
 QUIET = 0.5
-AABENT = f"{sys.executable} -m services.cli"
+AABENT = f"{sys.executable} -m services.cli.main"
 
 
 def test_the_shipped_acl_is_the_one_generated_from_the_example_site() -> None:

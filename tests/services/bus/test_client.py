@@ -412,3 +412,37 @@ def test_after_a_long_outage_the_bus_is_back_within_its_bounded_back_off(
         print(f"reconnected {time.monotonic() - back:.1f} s after the broker returned")
     finally:
         bus.stop()
+
+
+def test_subscriptions_reach_the_broker_before_online_is_announced(
+    tmp_path: Path, topics: Topics, make_bus: Callable[..., MqttBus]
+) -> None:
+    """Whoever reacts to "online" (a test, Home Assistant, the dashboard) must find the component
+    subscribed. The broker handles one client's packets in order, so its log shows the order."""
+    log = tmp_path / "mosquitto.log"
+    config = tmp_path / "mosquitto.conf"
+    port = free_port()
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest file {log}\nlog_type all\n"
+        # Run as ourselves: as root, Mosquitto would switch to a user that cannot write tmp_path.
+        f"user {pwd.getpwuid(os.geteuid()).pw_name}\n",
+        encoding="utf-8",
+    )
+    broker = Broker(port=port, config=config)
+    broker.start()
+    try:
+        bus = make_bus(broker, topics, "door")
+        bus.subscribe(f"{topics.base}/door/probe", Inbox())
+        bus.start()
+        assert bus.wait_connected(TIMEOUT)
+        bus.stop()
+    finally:
+        broker.stop()
+    lines = log.read_text(encoding="utf-8").splitlines()
+    subscribed = next(i for i, line in enumerate(lines) if "Received SUBSCRIBE from door-" in line)
+    online = next(
+        i
+        for i, line in enumerate(lines)
+        if "Received PUBLISH from door-" in line and f"'{topics.status('door')}'" in line
+    )
+    assert subscribed < online

@@ -20,7 +20,7 @@ import pytest
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import Topics
-from services.events import Event, EventType
+from services.core.events import Event, EventType
 from services.settings import MqttSettings
 from tests.conftest import Broker, free_port
 
@@ -226,7 +226,7 @@ CHILD = textwrap.dedent(
     from services.bus.client import MqttBus
     from services.bus.outbox import Outbox, OutboxPublisher
     from services.bus.topics import Topics
-    from services.events import Event, EventType
+    from services.core.events import Event, EventType
     from services.settings import MqttSettings
 
     port, site, path = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])

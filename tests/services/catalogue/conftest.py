@@ -10,8 +10,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from services.catalogue.importer import ImportReport, import_file
-from services.catalogue.models import CatalogueCopy, CatalogueRecord, create_tables
 from services.catalogue.search import Hit, ItemDetail, item, search
+from services.store.catalogue import CatalogueCopy, CatalogueRecord, create_tables
 
 
 @dataclass

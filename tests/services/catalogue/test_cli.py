@@ -9,7 +9,7 @@ import pytest
 
 from services.catalogue.cli import ProgressBar
 from services.catalogue.importer import ImportProgress
-from services.cli import main
+from services.cli.main import main
 
 DEMO = Path(__file__).resolve().parents[3] / "config" / "demo-catalogue.csv"
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from services.catalogue.csv_import import read_csv
-from services.catalogue.models import CopyStatus, ImportedRecord, ImportFailed, Problem
+from services.store.catalogue import CopyStatus, ImportedRecord, ImportFailed, Problem
 
 HEADER = "id,title,author,year,isbn,dk5,subjects,barcode,department,status,due_date\n"
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
-from services.catalogue.models import CopyStatus, ImportFailed, Problem
+from services.store.catalogue import CopyStatus, ImportFailed, Problem
 from tests.services.catalogue.conftest import Catalogue
 from tests.services.catalogue.records import danmarc, iso2709
 

@@ -9,7 +9,7 @@ import pytest
 from pymarc import record_to_xml
 
 from services.catalogue.marc_files import read_marc
-from services.catalogue.models import CopyStatus, ImportedRecord, ImportFailed, Problem
+from services.store.catalogue import CopyStatus, ImportedRecord, ImportFailed, Problem
 from tests.services.catalogue.records import danmarc, fixed_field, iso2709, marc21
 
 KVINDEN = danmarc(

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from services.catalogue import fulltext
-from services.catalogue.models import CopyStatus
 from services.catalogue.search import RecordNotFound, parse_query
+from services.store.catalogue import CopyStatus
 from tests.services.catalogue.conftest import Catalogue
 
 HEADER = (

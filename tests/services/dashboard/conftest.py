@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.dashboard.models import TABLES, Role
 from services.dashboard.users import add_user
-from services.recorder.models import RECORDER_TABLES
 from services.settings import DEFAULT_CONFIG, Settings, load_settings
 from services.store.base import Base
+from services.store.dashboard import TABLES, Role
 from services.store.engine import make_engine, make_sessionmaker
+from services.store.recorder import RECORDER_TABLES
 from tests.conftest import Broker, free_port
 
 PASSWORD = "correct horse battery"

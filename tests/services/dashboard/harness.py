@@ -22,9 +22,9 @@ from sqlalchemy import Engine
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.dashboard.models import Role
-from services.server import Server
+from services.dashboard.server import Server
 from services.settings import DEFAULT_CONFIG, Settings, load_settings
+from services.store.dashboard import Role
 from services.store.engine import make_engine, make_sessionmaker
 from tests.conftest import Broker, free_port
 from tests.services.dashboard.conftest import add_staff, create_tables
@@ -80,7 +80,7 @@ class Site:
 
 
 def _aabent(*args: str) -> list[str]:
-    return [sys.executable, "-m", "services.cli", "-c", str(DEFAULT_CONFIG), *args]
+    return [sys.executable, "-m", "services.cli.main", "-c", str(DEFAULT_CONFIG), *args]
 
 
 def _start_door(env: dict[str, str], log: list[str]) -> subprocess.Popen[bytes]:

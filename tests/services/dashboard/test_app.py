@@ -18,11 +18,11 @@ from starlette.testclient import TestClient
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.dashboard.app import asgi
-from services.dashboard.models import CommandAudit, Role
-from services.recorder.models import AlarmRecord, EventRecord
-from services.server import build_dashboard
+from services.dashboard.server import build_dashboard
 from services.settings import Settings
+from services.store.dashboard import CommandAudit, Role
 from services.store.engine import make_sessionmaker
+from services.store.recorder import AlarmRecord, EventRecord
 from tests.conftest import Broker
 from tests.services.dashboard.conftest import PASSWORD, add_staff, site_settings
 

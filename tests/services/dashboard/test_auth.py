@@ -15,8 +15,8 @@ from services.dashboard.auth import (
     load_or_create_secret,
     same_token,
 )
-from services.dashboard.models import Role, StaffSession
 from services.dashboard.users import find_user
+from services.store.dashboard import Role, StaffSession
 from tests.services.dashboard.conftest import add_staff
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

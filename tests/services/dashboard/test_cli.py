@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.cli import build_parser
+from services.cli.main import build_parser
 from services.dashboard.cli import run_users
 from services.dashboard.users import check_login, find_user
 from tests.services.dashboard.conftest import PASSWORD

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
-from services.bus.commands import Command, SeenIds, parse_command
 from services.bus.topics import Topics
+from services.core.commands import Command, SeenIds, parse_command
+from services.core.events import Event, EventType
 from services.dashboard.commands import (
     Commander,
     CommandError,
@@ -21,10 +22,9 @@ from services.dashboard.commands import (
     command_payload,
     recent_commands,
 )
-from services.dashboard.models import CommandAudit
-from services.events import Event, EventType
-from services.recorder.models import EventRecord
 from services.settings import MqttSettings
+from services.store.dashboard import CommandAudit
+from services.store.recorder import EventRecord
 from tests.conftest import Broker
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
+from services.core.events import Event, EventType
 from services.dashboard.live import LiveHub
-from services.events import Event, EventType
 from services.settings import MqttSettings
 from tests.conftest import Broker
 

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.dashboard.models import Role, StaffSession, StaffUser
 from services.dashboard.passwords import hash_password, verify_password
 from services.dashboard.users import (
     UserError,
@@ -17,7 +16,8 @@ from services.dashboard.users import (
     set_password,
     set_role,
 )
-from services.store.models import utcnow
+from services.store.base import utcnow
+from services.store.dashboard import Role, StaffSession, StaffUser
 from tests.services.dashboard.conftest import PASSWORD
 
 

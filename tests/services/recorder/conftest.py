@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.events import Event, EventType
-from services.recorder.models import RECORDER_TABLES
+from services.core.events import Event, EventType
 from services.settings import Settings
 from services.store.base import Base
 from services.store.engine import make_sessionmaker
 from services.store.lockouts import CardStanding, PinFailure
+from services.store.recorder import RECORDER_TABLES
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Copenhagen
 TABLES = (*RECORDER_TABLES, *(cast(Table, m.__table__) for m in (PinFailure, CardStanding)))

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.events import EventType
+from services.core.events import EventType
 from services.recorder.batch import BatchContext, Received, write_batch
 from services.recorder.inbox import EventItem, StateItem
-from services.recorder.models import AlarmRecord, ComponentState
+from services.store.recorder import AlarmRecord, ComponentState
 from tests.services.recorder.conftest import T0, event
 
 CTX = BatchContext(site="glo", site_name="Glostrup", retention_days=30, own_status="status/rec")

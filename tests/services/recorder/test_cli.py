@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.cli import main
-from services.events import EventType
-from services.recorder.models import EventRecord, event_row, insert_events
+from services.cli.main import main
+from services.core.events import EventType
 from services.store.base import Base
 from services.store.engine import make_engine, make_sessionmaker
+from services.store.recorder import EventRecord, event_row, insert_events
 from services.store.schema import create_schema
 from tests.conftest import Broker
 from tests.services.recorder.conftest import TABLES, event, make_settings, wait_until
@@ -56,7 +56,7 @@ def test_the_recorder_process_records_until_sigterm_and_publishes_discovery(
     config: Path, mqtt_broker: Broker, site: str
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "-c", str(config), "recorder"],
+        [sys.executable, "-m", "services.cli.main", "-c", str(config), "recorder"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

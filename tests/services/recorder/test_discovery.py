@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from services.bus.client import MqttBus
-from services.bus.commands import Action, Command, SeenIds, parse_command
 from services.bus.topics import Topics
+from services.core.commands import Action, Command, SeenIds, parse_command
 from services.recorder.discovery import COMMAND_TEMPLATE, discovery_messages, publish_discovery
 from tests.conftest import Broker
 from tests.services.recorder.conftest import make_settings

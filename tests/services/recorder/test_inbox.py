@@ -7,7 +7,7 @@ import json
 import pytest
 
 from services.bus.topics import Topics
-from services.events import EventType
+from services.core.events import EventType
 from services.recorder.inbox import EventItem, Refusal, Refused, StateItem, decode
 from tests.services.recorder.conftest import event
 

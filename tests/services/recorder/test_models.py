@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.events import EventType
-from services.recorder.models import (
+from services.core.events import EventType
+from services.store.recorder import (
     AlarmRecord,
     ComponentState,
     EventRecord,

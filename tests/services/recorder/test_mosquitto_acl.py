@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.events import EventType
-from services.recorder.models import EventRecord
+from services.core.events import EventType
 from services.recorder.recorder import COMPONENT, Recorder
 from services.settings import MqttSettings
+from services.store.recorder import EventRecord
 from tests.conftest import Broker, free_port
 from tests.services.recorder.conftest import event, make_settings, wait_until
 
@@ -229,7 +229,7 @@ def test_the_recorder_records_the_branch_as_the_server_user(
         door = _connect(clients, broker, "door-1")
         kiosk = _connect(clients, broker, "kiosk")
         opened = event(EventType.DOOR_OPENED, ts=datetime.now(UTC))
-        checkin = event(EventType.EVENT_CHECKIN, "k1", ts=datetime.now(UTC), event_id="e1")
+        checkin = event(EventType.ACTIVITY_CHECKIN, "k1", ts=datetime.now(UTC), event_id="e1")
         door.send(TOPICS.door_event("main"), opened.to_json())
         kiosk.send(TOPICS.kiosk_event("k1"), checkin.to_json())
         assert wait_until(lambda: recorder.stored == 2)

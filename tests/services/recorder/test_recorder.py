@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
-from services.events import Event, EventType
-from services.recorder.models import AlarmRecord, ComponentState, EventRecord
+from services.core.events import Event, EventType
 from services.recorder.notify import Notifier, channels
 from services.recorder.recorder import COMPONENT, Recorder
 from services.settings import AlarmSettings, Settings, WebhookSettings
 from services.store.engine import make_engine, make_sessionmaker
+from services.store.recorder import AlarmRecord, ComponentState, EventRecord
 from tests.conftest import Broker
 from tests.services.recorder.conftest import T0, WebhookServer, event, make_settings, wait_until
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.events import EventType
-from services.recorder.models import EventRecord, event_row, insert_events
+from services.core.events import EventType
 from services.recorder.retention import next_run, purge, run_daily
 from services.store.lockouts import CardStanding, PinFailure, record_failure
+from services.store.recorder import EventRecord, event_row, insert_events
 from tests.services.recorder.conftest import T0, event
 
 NOW = T0 + timedelta(days=40)

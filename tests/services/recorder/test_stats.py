@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.events import Event, EventType
-from services.recorder.models import event_row, insert_events
+from services.core.events import Event, EventType
+from services.core.holidays import DanishHolidays
+from services.core.schedule import Schedule
 from services.recorder.stats import (
     Attendance,
     DayPeak,
@@ -18,15 +19,16 @@ from services.recorder.stats import (
     OpeningCount,
     Period,
     YearFigures,
+    activity_attendance,
     entries,
     entries_by_opening,
-    event_attendance,
     peak_occupancy,
     write_csv,
     yearly_figures,
 )
-from services.schedule import Schedule
+from services.runtime.holidays_dk import public_holidays
 from services.settings import ScheduleSettings, WeeklyHours
+from services.store.recorder import event_row, insert_events
 
 CPH = ZoneInfo("Europe/Copenhagen")
 SITE = "glo"
@@ -59,13 +61,14 @@ DAY = [
     ev(EventType.OPENING_CHANGED, utc(2, 17), "site", reason="closed"),
     ev(EventType.OPENING_CHANGED, utc(3, 6), "site", reason="self-service"),
     ev(EventType.OCCUPANCY_IN, utc(3, 8), inside=1),
-    ev(EventType.EVENT_CHECKIN, utc(3, 17), "kiosk-1", event_id="e1", title="Strikkecafé"),
-    ev(EventType.EVENT_CHECKIN, utc(3, 17, 5), "kiosk-1", event_id="e1", title="Strikkecafé"),
+    # e1's check-ins were stored before the key was activity_uid.
+    ev(EventType.ACTIVITY_CHECKIN, utc(3, 17), "kiosk-1", event_id="e1", title="Strikkecafé"),
+    ev(EventType.ACTIVITY_CHECKIN, utc(3, 17, 5), "kiosk-1", event_id="e1", title="Strikkecafé"),
     ev(
-        EventType.EVENT_CHECKIN,
+        EventType.ACTIVITY_CHECKIN,
         utc(3, 18),
         "kiosk-2",
-        event_id="e2",
+        activity_uid="e2",
         title="Lektiehjælp",
         head_count=3,
     ),
@@ -143,11 +146,11 @@ def test_peak_occupancy_per_local_day(db: sessionmaker[Session]) -> None:
     assert peaks == [DayPeak(date(2026, 3, 2), 5), DayPeak(date(2026, 3, 3), 1)]
 
 
-def test_event_attendance_counts_kiosk_checkins_per_programme_event(
+def test_attendance_counts_kiosk_checkins_per_activity_old_and_new_key(
     db: sessionmaker[Session],
 ) -> None:
     with db() as session:
-        rows = event_attendance(session, SITE, local(1, 0), local(5, 0))
+        rows = activity_attendance(session, SITE, local(1, 0), local(5, 0))
     assert rows == [Attendance("e1", "Strikkecafé", 2), Attendance("e2", "Lektiehjælp", 3)]
 
 
@@ -161,7 +164,7 @@ def test_yearly_figures_count_visits_by_the_people_counter_and_weekly_hours(
         staffed=WeeklyHours(**weekdays),
         public_holidays_closed=False,
     )
-    schedule = Schedule(settings, CPH)
+    schedule = Schedule(settings.opening_hours(), CPH, DanishHolidays(public_holidays))
     with db() as session:
         figures = yearly_figures(session, SITE, 2026, schedule)
         empty = yearly_figures(session, SITE, 2025, schedule)

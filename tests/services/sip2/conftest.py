@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from services.credentials import SiteKey
-from services.events import Event
+from services.core.credentials import SiteKey
+from services.core.events import Event
 from services.sip2.cache import CachedPatron
 from services.sip2.client import Backoff, Sip2Client
 from services.sip2.directory import Sip2Directory

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from services.credentials import Credential
-from services.patrons import PinCheck
+from services.core.credentials import Credential
+from services.core.patrons import PinCheck
 from services.settings import ConfigError, Settings, Sip2Settings
 from services.sip2.build import build_client, build_directory, read_password
 from services.sip2.transport import FbsHttpsTransport, TcpTransport

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from services.credentials import Credential, CredentialKind, SiteKey
-from services.patrons import Patron, PatronStatus, PinCheck
+from services.core.credentials import Credential, CredentialKind, SiteKey
+from services.core.patrons import Patron, PatronStatus, PinCheck
 from services.sip2 import cache
 from services.sip2.cache import CachedPatron
 from services.store.base import Base

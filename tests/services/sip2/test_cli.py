@@ -16,7 +16,7 @@ from tests.services.sip2.rogue_server import Rogue, RogueAcs
 # The real ``aabent`` entry point (services.cli.main) in a process of its own, with only this
 # package's commands registered, so other jobs' commands in progress cannot break these tests.
 MAIN = (
-    "import sys, services.cli as cli; cli.COMMAND_MODULES = ('services.sip2.cli',); "
+    "import sys, services.cli.main as cli; cli.COMMAND_MODULES = ('services.sip2.cli',); "
     "sys.exit(cli.main(sys.argv[1:]))"
 )
 

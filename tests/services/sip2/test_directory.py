@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from services.credentials import Credential
-from services.events import Event, EventType
-from services.patrons import Patron, PatronDirectory, PatronStatus, PinCheck
+from services.core.credentials import Credential
+from services.core.events import Event, EventType
+from services.core.patrons import Patron, PatronDirectory, PatronStatus, PinCheck
 from services.sip2 import cache, fbs
 from services.sip2.cache import CachedPatron
 from services.sip2.client import Sip2Client

@@ -1,14 +1,14 @@
-"""`patrons.directory` (services/directory.py): the local registry or the library system."""
+"""`patrons.directory` (services/patrons/directory.py): the local registry or the library system."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from services.credentials import Credential, SiteKey
-from services.directory import close_directory, open_directory
-from services.events import Event
-from services.patrons import PatronStatus, PinCheck
-from services.registry import LocalRegistry
+from services.core.credentials import Credential, SiteKey
+from services.core.events import Event
+from services.core.patrons import PatronStatus, PinCheck
+from services.patrons.directory import close_directory, open_directory
+from services.patrons.registry import LocalRegistry
 from services.settings import Settings
 from services.store.engine import make_engine
 from services.store.schema import create_schema

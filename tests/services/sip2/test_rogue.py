@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from services.access import AccessRules, DoorContext, decide
-from services.credentials import Credential
-from services.patrons import PinCheck
-from services.schedule import OpeningState
+from services.core.access import AccessRules, DoorContext, decide
+from services.core.credentials import Credential
+from services.core.patrons import PinCheck
+from services.core.schedule import OpeningState
 from services.sip2.directory import Sip2Directory
 from services.sip2.errors import OutcomeUnknown
 from tests.services.sip2.conftest import SITE_KEY, ZONE, DoorRig, rogue_door, tcp_client

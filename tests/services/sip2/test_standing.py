@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from services.credentials import Credential, CredentialKind
-from services.patrons import PatronStatus, PinCheck
+from services.core.credentials import Credential, CredentialKind
+from services.core.patrons import PatronStatus, PinCheck
 from services.sip2.messages import decode
 from services.sip2.replies import PatronReply
 from services.sip2.standing import authentication, check_deny_flags, status_of

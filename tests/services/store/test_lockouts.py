@@ -11,7 +11,7 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.lockout import LockoutPolicy
+from services.core.lockout import LockoutPolicy
 from services.store.base import Base
 from services.store.lockouts import (
     CardStanding,

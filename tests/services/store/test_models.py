@@ -9,9 +9,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from services.credentials import CredentialKind
-from services.patrons import PatronStatus
-from services.store.models import CredentialRecord, PatronRecord
+from services.core.credentials import CredentialKind
+from services.core.patrons import PatronStatus
+from services.store.patrons import CredentialRecord, PatronRecord
 from services.store.schema import create_schema
 
 CEST = timezone(timedelta(hours=2))

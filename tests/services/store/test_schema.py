@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert, inspect, select
 
 import services.store
 from services.store.base import Base
-from services.store.models import PatronRecord
+from services.store.patrons import PatronRecord
 from services.store.schema import (
     MODEL_MODULES,
     alembic_config,

@@ -1,0 +1,173 @@
+"""``make demo``: a whole branch on one machine, with simulated hardware.
+
+Starts a Mosquitto of its own, loads the demo patrons, runs the door controller on gpiozero's
+MockFactory with pty readers, plays a short scenario (patrons at the door, a tailgater, the fire
+panel) and then keeps running, printing every event as it happens, so that the commands it
+prints can be tried from another terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from services.bus.client import MqttBus
+from services.bus.topics import Topics
+from services.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "config" / "demo.toml"
+PATRONS = ROOT / "config" / "demo-patrons.csv"
+CATALOGUE = ROOT / "config" / "demo-catalogue.csv"
+PROGRAM = ROOT / "config" / "demo-program.ics"
+STAFF_USER, STAFF_PASSWORD = "staff", "aabent-demo"
+AABENT = [sys.executable, "-m", "services.cli.main", "-c", str(CONFIG)]
+
+# (pause before, topic input, payload, what the narrator says)
+SCENARIO: tuple[tuple[float, str, str, bytes, str], ...] = (
+    (1.0, "main", "swipe", b'{"card": "10000001", "pin": "1234"}', "Karen: card + PIN"),
+    (1.0, "main", "contact", b"open", "Karen opens the door"),
+    (0.3, "main", "walk", b"in", "... and walks in"),
+    (0.3, "main", "walk", b"in", "... a friend slips in behind her"),
+    (0.5, "main", "contact", b"closed", "the door closes"),
+    (1.0, "main", "swipe", b'{"card": "0101800000", "pin": "2468"}', "Mads: yellow health card"),
+    (1.0, "main", "swipe", b'{"card": "10000003", "pin": "1111"}', "Freja (12), no consent"),
+    (1.0, "main", "swipe", b'{"card": "10000001", "pin": "0000"}', "someone mistypes a PIN"),
+    (1.0, "main", "swipe", b'{"card": "10000005", "pin": "3333"}', "Søren: blocked card"),
+    (1.0, "site", "fire", b"on", "FIRE: the panel's relay closes"),
+    (1.5, "site", "fire", b"off", "the fire alarm is reset"),
+)
+
+
+def print_event(topic: str, payload: bytes) -> None:
+    """One readable line per event."""
+    try:
+        ev: dict[str, Any] = json.loads(payload)
+    except ValueError:
+        return
+    when = ev.get("ts", "")[11:19]
+    reason = f" ({ev['reason']})" if ev.get("reason") else ""
+    who = f" card {ev['credential']}" if ev.get("credential") else ""
+    print(f"  {when}  {ev.get('source', '?'):8} {ev.get('type', '?')}{reason}{who}", flush=True)
+
+
+def start_broker(port: int) -> subprocess.Popen[bytes]:
+    """The demo's own Mosquitto; `make demo` installs it with apt-get where it is missing."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        sys.exit("aabent demo: mosquitto is not installed (`make demo` installs it)")
+    proc = subprocess.Popen(
+        [binary, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(0.3)
+    if proc.poll() is not None:
+        sys.exit(f"aabent demo: mosquitto could not listen on port {port} (in use?)")
+    return proc
+
+
+def load_data() -> None:
+    """Demo patrons, catalogue and event programme (re-imports change nothing), a staff login."""
+    for what, file in (("patrons", PATRONS), ("catalogue", CATALOGUE), ("program", PROGRAM)):
+        subprocess.run(
+            [*AABENT, what, "import", str(file)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL
+        )
+    users = subprocess.run([*AABENT, "users", "list"], capture_output=True, text=True, cwd=ROOT)
+    if STAFF_USER not in users.stdout.split():
+        subprocess.run(
+            [*AABENT, "users", "add", STAFF_USER, "--role", "admin", "--password-stdin"],
+            input=STAFF_PASSWORD + "\n",
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+
+
+def play(bus: MqttBus, topics: Topics, say: Callable[[str], None]) -> None:
+    """The scenario, through the same simulated inputs `aabent sim` uses."""
+    for pause, door, what, payload, line in SCENARIO:
+        time.sleep(pause)
+        say(f"> {line}")
+        bus.publish(topics.sim(door, what), payload).wait(5)
+
+
+def banner(settings: Settings) -> str:
+    """What to try from another terminal."""
+    cmd = f".venv/bin/aabent -c {CONFIG.relative_to(ROOT)}"
+    web = f"http://{settings.dashboard.host}:{settings.dashboard.port}"
+    port = settings.mqtt.port
+    return f"""
+aabent demo — {settings.site.name}, doors: {", ".join(settings.doors)}
+Staff dashboard: {web}  (user {STAFF_USER}, password {STAFF_PASSWORD})
+Broker: mqtt://127.0.0.1:{port}  (watch: mosquitto_sub -p {port} -t 'aabent/#' -v)
+Try, from another terminal:
+  {cmd} sim swipe 10000001 --pin 1234     Karen, adult: granted
+  {cmd} sim swipe 0101800000 --pin 2468   Mads, yellow health card (CPR): granted
+  {cmd} sim swipe 10000004 --pin 2222     Oscar, 13, with guardian consent: granted
+  {cmd} sim swipe 10000006 --pin 4444     Ida: card expired
+  {cmd} sim open | close | exit | walk in | walk out
+  {cmd} sim fire on | fire off
+Demo patrons: config/demo-patrons.csv.  The kiosk window opens where a display is available
+(try searching "blixen", or My account with card 10000001 and PIN 1234).
+Ctrl-C stops everything.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo until Ctrl-C (or ``--seconds``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
+    parser.add_argument("--no-scenario", action="store_true")
+    parser.add_argument(
+        "--no-kiosk",
+        dest="kiosk",
+        action="store_false",
+        help="do not open the kiosk window (it opens only where DISPLAY is set)",
+    )
+    args = parser.parse_args(argv)
+    settings = load_settings(CONFIG)
+    topics = Topics(settings.mqtt.prefix, settings.site.id)
+    broker = start_broker(settings.mqtt.port)
+    procs: list[subprocess.Popen[bytes]] = [broker]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    bus = MqttBus(settings.mqtt, f"aabent-demo-{os.getpid()}", "demo", topics)
+    try:
+        load_data()
+        procs.append(subprocess.Popen([*AABENT, "door", "--simulate"], cwd=ROOT))
+        procs.append(subprocess.Popen([*AABENT, "server"], cwd=ROOT))
+        if args.kiosk and os.environ.get("DISPLAY"):
+            procs.append(subprocess.Popen([*AABENT, "kiosk", "--windowed"], cwd=ROOT))
+        bus.subscribe(topics.all_door_events, print_event)
+        bus.subscribe(topics.site_event, print_event)
+        bus.start()
+        bus.wait_connected(10)
+        time.sleep(1.5)  # the controller opens its ptys and connects
+        print(banner(settings), flush=True)
+        if not args.no_scenario:
+            play(bus, topics, lambda line: print(line, flush=True))
+        stop.wait(args.seconds or None)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bus.stop()
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

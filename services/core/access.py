@@ -1,0 +1,194 @@
+"""The access decision: who may enter, now, through this door. Pure: no I/O, no clock.
+
+Every denial carries a :class:`Reason`, shared by the door (LED/buzzer pattern), the events, the
+dashboard and the tests. The order of the checks is part of the rule: building-wide states first
+(a fire, a lockdown), then the credential, then the patron, then capacity, so that a locked-out
+card never learns whether its PIN was right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
+from services.core.schedule import OpeningState
+
+
+class Reason(StrEnum):
+    """Why a door said yes or no. Values are stable: they travel in events and statistics."""
+
+    STAFFED = "staffed"
+    GRANTED = "granted"
+    CLOSED = "closed"
+    FIRE_ALARM = "fire_alarm"
+    LOCKDOWN = "lockdown"
+    OUT_OF_SERVICE = "out_of_service"
+    READER_THROTTLED = "reader_throttled"
+    UNKNOWN_CARD = "unknown_card"
+    LIBRARY_SYSTEM_UNREACHABLE = "library_system_unreachable"
+    PIN_REQUIRED = "pin_required"
+    WRONG_PIN = "wrong_pin"
+    PIN_LOCKED_OUT = "pin_locked_out"
+    PIN_BLOCKED = "pin_blocked"
+    PATRON_BLOCKED = "patron_blocked"
+    PATRON_EXPIRED = "patron_expired"
+    CARD_LOST = "card_lost"
+    UNDER_AGE = "under_age"
+    BUILDING_FULL = "building_full"
+
+
+class DoorMode(StrEnum):
+    """What staff have set a door to."""
+
+    NORMAL = "normal"
+    LOCKDOWN = "lockdown"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+# Short, polite words for the reader display and the event; the kiosk translates by Reason.
+PATRON_MESSAGE: dict[Reason, str] = {
+    Reason.STAFFED: "Velkommen",
+    Reason.GRANTED: "Velkommen",
+    Reason.CLOSED: "Biblioteket er lukket nu",
+    Reason.FIRE_ALARM: "Brandalarm – ingen adgang",
+    Reason.LOCKDOWN: "Indgangen er lukket",
+    Reason.OUT_OF_SERVICE: "Døren er ude af drift",
+    Reason.READER_THROTTLED: "Vent lidt og prøv igen",
+    Reason.UNKNOWN_CARD: "Kortet kendes ikke",
+    Reason.LIBRARY_SYSTEM_UNREACHABLE: "Kan ikke kontrollere kortet lige nu",
+    Reason.PIN_REQUIRED: "Tast din pinkode",
+    Reason.WRONG_PIN: "Forkert pinkode",
+    Reason.PIN_LOCKED_OUT: "For mange forsøg – prøv igen senere",
+    Reason.PIN_BLOCKED: "Kortet er spærret – kontakt biblioteket",
+    Reason.PATRON_BLOCKED: "Kontakt biblioteket",
+    Reason.PATRON_EXPIRED: "Dit lånerkort er udløbet",
+    Reason.CARD_LOST: "Kortet er meldt mistet",
+    Reason.UNDER_AGE: "Adgang uden personale kræver forældresamtykke",
+    Reason.BUILDING_FULL: "Biblioteket er fuldt – prøv igen om lidt",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Grant or deny, and why."""
+
+    granted: bool
+    reason: Reason
+
+    @classmethod
+    def grant(cls, reason: Reason = Reason.GRANTED) -> Decision:
+        """Open the door."""
+        return cls(True, reason)
+
+    @classmethod
+    def denied(cls, reason: Reason) -> Decision:
+        """Keep the door locked and tell the patron why."""
+        return cls(False, reason)
+
+    @property
+    def message(self) -> str:
+        """The patron-facing sentence for this decision."""
+        return PATRON_MESSAGE[self.reason]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRules:
+    """The site's rules (``[access]`` in the settings, whose defaults are these)."""
+
+    pin_required: bool = True
+    min_age_unstaffed: int = 15
+    capacity: int = 150
+
+
+@dataclass(frozen=True, slots=True)
+class DoorContext:
+    """The state of the building and this door at the moment of the swipe."""
+
+    opening: OpeningState
+    mode: DoorMode = DoorMode.NORMAL
+    fire_alarm: bool = False
+    occupancy: int = 0
+    reader_throttled: bool = False
+    pin_locked_out: bool = False
+    pin_blocked: bool = False
+
+
+def age_on(birth: date, day: date) -> int:
+    """Whole years old on ``day`` (a 29 February birthday counts on 1 March in other years)."""
+    years = day.year - birth.year
+    if (day.month, day.day) < (birth.month, birth.day):
+        years -= 1
+    return years
+
+
+_STATUS_REASON = {
+    PatronStatus.BLOCKED: Reason.PATRON_BLOCKED,
+    PatronStatus.EXPIRED: Reason.PATRON_EXPIRED,
+    PatronStatus.CARD_LOST: Reason.CARD_LOST,
+    PatronStatus.PIN_BLOCKED: Reason.PIN_BLOCKED,
+}
+
+
+def decide(now: datetime, auth: Authentication, ctx: DoorContext, rules: AccessRules) -> Decision:
+    """Decide one entry. ``auth`` is what the patron directory answered for card + PIN."""
+    building = _building_state(ctx)
+    if building is not None:
+        return building
+    if ctx.opening is OpeningState.STAFFED:
+        return Decision.grant(Reason.STAFFED)
+    if ctx.reader_throttled:
+        return Decision.denied(Reason.READER_THROTTLED)
+    if not auth.reachable and auth.patron is None:
+        return Decision.denied(Reason.LIBRARY_SYSTEM_UNREACHABLE)
+    if auth.patron is None:
+        return Decision.denied(Reason.UNKNOWN_CARD)
+    if ctx.pin_blocked:
+        return Decision.denied(Reason.PIN_BLOCKED)
+    if ctx.pin_locked_out:
+        return Decision.denied(Reason.PIN_LOCKED_OUT)
+    pin = _pin_reason(auth.pin, rules)
+    if pin is not None:
+        return Decision.denied(pin)
+    return _patron_may_enter(now, auth.patron, ctx, rules)
+
+
+def _building_state(ctx: DoorContext) -> Decision | None:
+    if ctx.fire_alarm:
+        return Decision.denied(Reason.FIRE_ALARM)
+    if ctx.mode is DoorMode.LOCKDOWN:
+        return Decision.denied(Reason.LOCKDOWN)
+    if ctx.mode is DoorMode.OUT_OF_SERVICE:
+        return Decision.denied(Reason.OUT_OF_SERVICE)
+    if ctx.opening is OpeningState.CLOSED:
+        return Decision.denied(Reason.CLOSED)
+    return None
+
+
+def _pin_reason(pin: PinCheck, rules: AccessRules) -> Reason | None:
+    if pin is PinCheck.OK:
+        return None
+    if pin is PinCheck.WRONG:
+        return Reason.WRONG_PIN
+    # NOT_GIVEN: fine only where the site admits with the card alone.
+    return Reason.PIN_REQUIRED if rules.pin_required else None
+
+
+def _patron_may_enter(
+    now: datetime, patron: Patron, ctx: DoorContext, rules: AccessRules
+) -> Decision:
+    status_reason = _STATUS_REASON.get(patron.status)
+    if status_reason is not None:
+        return Decision.denied(status_reason)
+    if patron.expires is not None and patron.expires < now.date():
+        return Decision.denied(Reason.PATRON_EXPIRED)
+    if (
+        patron.birth_date is not None
+        and age_on(patron.birth_date, now.date()) < rules.min_age_unstaffed
+        and not patron.guardian_consent
+    ):
+        return Decision.denied(Reason.UNDER_AGE)
+    if ctx.occupancy >= rules.capacity:
+        return Decision.denied(Reason.BUILDING_FULL)
+    return Decision.grant()

@@ -1,0 +1,44 @@
+"""``[kiosk]``: the patron kiosk."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from services.core.account import LoanRules
+from services.settings.base import _Model
+from services.settings.paths import ConfigPath
+
+_LOANS = LoanRules()  # the local loan rules' defaults are the core's
+
+
+class KioskSettings(_Model):
+    """The patron kiosk: its id, privacy timeout, language, check-in rules and local loan rules."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")] = "kiosk1"
+    idle_timeout_s: float = Field(60.0, ge=5, description="without a touch, the warning shows")
+    warning_s: float = Field(10.0, ge=1, description="the warning's countdown before the reset")
+    language: Literal["da", "en"] = "da"
+    large_text: bool = Field(False, description="start in large-text, high-contrast mode")
+    checkin_window_minutes: int = Field(30, ge=0, le=240, description="check-in opens before start")
+    program_days: int = Field(14, ge=1, le=60, description="days of events the kiosk lists")
+    search_debounce_s: float = Field(0.3, ge=0, le=2, description="pause in typing before search")
+    floorplan: ConfigPath | None = Field(
+        None, description="floor plan TOML; default config/floorplan.toml"
+    )
+    scanner_url: str | None = Field(None, description="serial scanner; keyboard wedges need none")
+    scanner_baudrate: int = 9600
+    fullscreen: bool = True
+    width: int = Field(1280, ge=320)
+    height: int = Field(800, ge=240)
+    max_renewals: int = Field(
+        _LOANS.max_renewals, ge=0, description="local directory: renewals allowed per loan"
+    )
+    renewal_days: int = Field(
+        _LOANS.renewal_days, ge=1, description="local directory: loan period of a renewal"
+    )
+
+    def loan_rules(self) -> LoanRules:
+        """The local directory's loan rules of these settings."""
+        return LoanRules(self.max_renewals, self.renewal_days)

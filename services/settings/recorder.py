@@ -1,0 +1,21 @@
+"""``[recorder]``: the server's recorder."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from services.settings.base import _Model
+
+
+class RecorderSettings(_Model):
+    """The server's recorder: write batching, Home Assistant discovery and the daily purge."""
+
+    batch_size: int = Field(500, ge=1, le=10000, description="events per commit at most")
+    max_payload_bytes: int = Field(65536, ge=1024, description="larger messages are rejected")
+    homeassistant_discovery: bool = Field(True, description="publish Home Assistant discovery")
+    discovery_prefix: str = Field("homeassistant", description="Home Assistant's MQTT prefix")
+    retention_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = Field(
+        "03:30", description="local time of the daily retention purge"
+    )

@@ -1,0 +1,192 @@
+"""The recorder's tables: every event once, the current state of each component, and alarms.
+
+The dashboard reads these tables; the recorder is their only writer apart from staff
+acknowledging an alarm. Store functions take the session first; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import JSON, Integer, String, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from services.core.alarms import LATCHED, AlarmKind
+from services.core.events import Event, EventType
+from services.store.base import Base, UtcDateTime
+
+# Events whose details carry the id of the staff command they answer (dashboard: "did it work?").
+COMMAND_ANSWERS = frozenset({EventType.COMMAND_DONE, EventType.COMMAND_REJECTED})
+
+
+class EventRecord(Base):
+    """One event, stored once under its UUID whatever how often the broker delivered it."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site: Mapped[str] = mapped_column(String)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    type: Mapped[str] = mapped_column(String, index=True)
+    source: Mapped[str] = mapped_column(String, index=True)
+    reason: Mapped[str | None] = mapped_column(String)
+    credential: Mapped[str | None] = mapped_column(String)  # the pseudonym; NULL after retention
+    command_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    def __repr__(self) -> str:
+        return f"EventRecord({self.type!r}, source={self.source!r}, ts={self.ts.isoformat()})"
+
+
+class ComponentState(Base):
+    """The latest retained state of a door, the opening, occupancy or a component's status.
+
+    Keys: ``door/<id>`` (the door's state JSON), ``opening``, ``occupancy`` and
+    ``status/<component>`` (payload ``{"status": "online"}``). The key is unique per site, so
+    one database can hold the states of a municipality's branches.
+    """
+
+    __tablename__ = "component_states"
+
+    site: Mapped[str] = mapped_column(String, primary_key=True)
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AlarmRecord(Base):
+    """An alarm raised from events or states; open while ``cleared_at`` is NULL."""
+
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)  # an AlarmKind value
+    source: Mapped[str] = mapped_column(String)
+    severity: Mapped[str] = mapped_column(String)  # "critical" or "warning"
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    event_id: Mapped[str | None] = mapped_column(String(36))
+    message: Mapped[str] = mapped_column(String)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String)
+    comment: Mapped[str | None] = mapped_column(String)
+
+    def __repr__(self) -> str:
+        return f"AlarmRecord({self.kind!r}, source={self.source!r}, open={self.cleared_at is None})"
+
+
+def _command_id(event: Event) -> str | None:
+    value = event.details.get("command_id") if event.type in COMMAND_ANSWERS else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value))  # anything else would not fit the column, nor mean anything
+    except ValueError:
+        return None
+
+
+def event_row(event: Event, site: str, received: datetime) -> dict[str, Any]:
+    """The ``events`` row of ``event`` as received at ``received``."""
+    return {
+        "id": event.id,
+        "site": site,
+        "ts": event.ts,
+        "type": str(event.type),
+        "source": event.source,
+        "reason": event.reason,
+        "credential": event.credential,
+        "command_id": _command_id(event),
+        "details": dict(event.details),
+        "received": received,
+    }
+
+
+def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert event rows, skipping ids already stored; returns the ids actually inserted."""
+    if not rows:
+        return set()
+    table = cast(Table, EventRecord.__table__)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        # The database decides, so two recorders (or a redelivery) can never store one id twice.
+        insert = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+        statement = insert.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+        return set(session.scalars(statement, [dict(r) for r in rows]))
+    ids = [str(r["id"]) for r in rows]
+    known = set(session.scalars(select(EventRecord.id).where(EventRecord.id.in_(ids))))
+    fresh = [dict(r) for r in rows if r["id"] not in known]
+    if fresh:
+        session.execute(table.insert(), fresh)
+    return {str(r["id"]) for r in fresh}
+
+
+def put_state(
+    session: Session, site: str, key: str, payload: Mapping[str, Any], updated: datetime
+) -> None:
+    """Store the latest state under ``key``, replacing the previous one."""
+    state = session.get(ComponentState, (site, key))
+    if state is None:
+        session.add(ComponentState(site=site, key=key, payload=dict(payload), updated=updated))
+    else:
+        state.payload = dict(payload)
+        state.updated = updated
+
+
+def delete_state(session: Session, site: str, key: str) -> None:
+    """Forget a state (its retained message was cleared: the component was taken away)."""
+    session.execute(
+        delete(ComponentState).where(ComponentState.site == site, ComponentState.key == key)
+    )
+
+
+def open_alarms(session: Session, site: str) -> list[AlarmRecord]:
+    """The site's alarms not yet cleared, oldest first."""
+    return list(
+        session.scalars(
+            select(AlarmRecord)
+            .where(AlarmRecord.site == site, AlarmRecord.cleared_at.is_(None))
+            .order_by(AlarmRecord.raised_at, AlarmRecord.id)
+        )
+    )
+
+
+def acknowledge_alarm(
+    session: Session, alarm_id: int, by: str, at: datetime, comment: str | None = None
+) -> AlarmRecord | None:
+    """Staff saw the alarm; a latched one (no end condition, e.g. a PIN attack) is cleared too."""
+    alarm = session.get(AlarmRecord, alarm_id)
+    if alarm is None:
+        return None
+    if alarm.acknowledged_at is None:
+        alarm.acknowledged_at, alarm.acknowledged_by = at, by
+    if comment is not None:
+        alarm.comment = comment
+    if alarm.cleared_at is None and alarm.kind in {str(k) for k in LATCHED}:
+        alarm.cleared_at = at
+    return alarm
+
+
+RECORDER_TABLES: tuple[Table, ...] = tuple(
+    cast(Table, model.__table__) for model in (EventRecord, ComponentState, AlarmRecord)
+)
+
+__all__ = [
+    "RECORDER_TABLES",
+    "AlarmKind",
+    "AlarmRecord",
+    "ComponentState",
+    "EventRecord",
+    "acknowledge_alarm",
+    "delete_state",
+    "event_row",
+    "insert_events",
+    "open_alarms",
+    "put_state",
+]
