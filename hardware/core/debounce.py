@@ -31,7 +31,7 @@ class Settled:
 
     def settle(self, now: float, settle_s: float) -> bool | None:
         """The new stable value when the raw one has held long enough; otherwise None."""
-        if self.raw != self.stable and now - self.changed_at >= settle_s:
+        if self.raw != self.stable and now >= self.changed_at + settle_s:  # as due() says
             self.stable = self.raw
             return self.stable
         return None

@@ -87,6 +87,7 @@ class Rig:
     factory: MockFactory
     registry: LocalRegistry
     sessions: sessionmaker[Session]
+    door: str = "main"
 
     @property
     def lock_released(self) -> bool:
@@ -94,9 +95,9 @@ class Rig:
         return bool(self.factory.pin(LOCK).state)
 
     def swipe(self, card: str = CARD, pin: str | None = PIN) -> None:
-        self.ctl.on_reader_input(READER, CardRead(Credential.from_text(card)))
+        self.ctl.on_reader_input(f"{self.door}.0.em4100", CardRead(Credential.from_text(card)))
         if pin is not None:
-            self.ctl.on_reader_input(PAD, PinEntered(pin))
+            self.ctl.on_reader_input(f"{self.door}.1.pinpad", PinEntered(pin))
         assert self.ctl.settle()  # the lookup's answer is back and applied
 
     def hold(self, seconds: float = 0.05) -> None:
@@ -137,12 +138,41 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     yield build_rig(tmp_path, make_settings(), SELF_SERVICE)
 
 
-def build_rig(tmp_path: Path, settings: Settings, start: datetime) -> Rig:
+def build_rig(
+    tmp_path: Path, settings: Settings, start: datetime, door: str = "main", enrol: bool = True
+) -> Rig:
     engine = make_engine(f"sqlite:///{tmp_path / 'door.sqlite'}")
     create_schema(engine)
     sessions = make_sessionmaker(engine)
     key = SiteKey(b"k" * 32)
     registry = LocalRegistry(sessions, key)
+    if enrol:
+        enrol_patrons(registry)
+    factory = MockFactory()
+    devices = DoorDevices(door, settings.doors[door], pin_factory=factory)
+    factory.pin(27).drive_low()  # door closed (after the pull-up was set)
+    clock = Clock(start)
+    sink = RecordingSink()
+    ctl = Controller(
+        settings,
+        {door: devices},
+        Gatekeeper(registry, key, PinGuard(sessions, LockoutPolicy.from_settings(settings.access))),
+        Schedule.from_settings(settings.schedule, "Europe/Copenhagen"),
+        sink,
+        wall=lambda: clock.wall,
+        mono=lambda: clock.mono,
+        count=SavedCount(sessions, "test"),
+    )
+    devices.bind(
+        lambda o: ctl.on_contact(door, o),
+        lambda p: ctl.on_exit(door, p),
+        lambda w, b: ctl.on_beam(door, w, b),
+    )
+    ctl.start(timer=False)
+    return Rig(ctl, sink, clock, factory, registry, sessions, door)
+
+
+def enrol_patrons(registry: LocalRegistry) -> None:
     registry.add_patron(
         "Karen Jensen",
         [Credential.from_text(CARD)],
@@ -155,28 +185,6 @@ def build_rig(tmp_path: Path, settings: Settings, start: datetime) -> Rig:
         pin="1111",
         birth_date=datetime(2014, 3, 1).date(),
     )
-    factory = MockFactory()
-    devices = DoorDevices("main", settings.doors["main"], pin_factory=factory)
-    factory.pin(27).drive_low()  # door closed (after the pull-up was set)
-    clock = Clock(start)
-    sink = RecordingSink()
-    ctl = Controller(
-        settings,
-        {"main": devices},
-        Gatekeeper(registry, key, PinGuard(sessions, LockoutPolicy.from_settings(settings.access))),
-        Schedule.from_settings(settings.schedule, "Europe/Copenhagen"),
-        sink,
-        wall=lambda: clock.wall,
-        mono=lambda: clock.mono,
-        count=SavedCount(sessions, "test"),
-    )
-    devices.bind(
-        lambda o: ctl.on_contact("main", o),
-        lambda p: ctl.on_exit("main", p),
-        lambda w, b: ctl.on_beam("main", w, b),
-    )
-    ctl.start(timer=False)
-    return Rig(ctl, sink, clock, factory, registry, sessions)
 
 
 def test_card_and_pin_release_the_lock_and_relock_after_five_seconds(rig: Rig) -> None:
@@ -398,3 +406,88 @@ def test_lockdown_refuses_patrons_and_remote_unlocks(rig: Rig) -> None:
     assert "lockdown" in (rig.sink.last(EventType.COMMAND_REJECTED).reason or "")
     rig.ctl.on_fire(True)
     assert rig.lock_released  # only the fire input overrides a lockdown
+
+
+# --- defects of the first version, on MockFactory pins --------------------------------------
+
+
+def test_a_door_called_opening_relocks_after_a_grant(tmp_path: Path) -> None:
+    settings = make_settings()
+    settings = settings.model_copy(update={"doors": {"opening": settings.doors["main"]}})
+    rig = build_rig(tmp_path, settings, SELF_SERVICE, door="opening")
+    rig.swipe()
+    assert rig.lock_released
+    rig.hold(5.1)
+    assert not rig.lock_released
+
+
+def test_one_bounce_of_the_reed_contact_as_the_door_shuts_is_no_alarm(rig: Rig) -> None:
+    contact = rig.factory.pin(27)
+    rig.swipe()
+    contact.drive_high()  # the patron opens the door
+    rig.hold()
+    contact.drive_low()  # it swings shut and bounces once
+    contact.drive_high()
+    contact.drive_low()
+    rig.hold()
+    tail = rig.sink.types()[rig.sink.types().index(EventType.DOOR_OPENED) + 1 :]
+    assert tail == [EventType.DOOR_CLOSED, EventType.DOOR_LOCKED]
+    assert rig.sink.doors["main"]["alarm"] is None
+
+
+def test_lockdown_shows_in_the_retained_door_state(rig: Rig) -> None:
+    rig.ctl.on_command("main", command(rig, action="mode", mode="lockdown"))
+    assert rig.sink.doors["main"]["mode"] == "lockdown"
+
+
+def test_people_inside_survive_a_restart_until_closing(tmp_path: Path) -> None:
+    rig = build_rig(tmp_path, make_settings(), SELF_SERVICE)
+    for _ in range(3):
+        walk_in(rig)
+    rig.ctl.stop()
+    again = build_rig(tmp_path, make_settings(), SELF_SERVICE, enrol=False)
+    assert again.sink.site["occupancy"]["inside"] == 3
+    again.hold(2 * 3600 + 1)  # 22:00
+    assert again.sink.last(EventType.OCCUPANCY_RESET).details["inside_at_closing"] == 3
+    third = build_rig(tmp_path, make_settings(), SELF_SERVICE, enrol=False)
+    assert third.sink.site["occupancy"]["inside"] == 0
+
+
+def test_the_same_card_again_at_once_is_decided_with_its_pin(rig: Rig) -> None:
+    rig.swipe(pin="9999")
+    assert rig.sink.last(EventType.ACCESS_DENIED).reason == "wrong_pin"
+    rig.clock.advance(0.5)
+    rig.swipe()
+    assert rig.sink.last(EventType.ACCESS_GRANTED).reason == "granted"
+
+
+def test_a_remote_lock_during_a_fire_is_rejected(rig: Rig) -> None:
+    rig.ctl.on_fire(True)
+    rig.ctl.on_command("main", command(rig, action="lock"))
+    assert EventType.COMMAND_DONE not in rig.sink.types()
+    assert "fire" in (rig.sink.last(EventType.COMMAND_REJECTED).reason or "")
+    assert rig.lock_released
+
+
+def test_junk_keys_do_not_flood_the_events(rig: Rig) -> None:
+    for _ in range(4096):
+        rig.ctl.on_reader_input(PAD, ReaderFault("PIN pad: unexpected key 'x'"))
+    assert rig.sink.types().count(EventType.READER_ERROR) == 1
+
+
+def test_a_reader_missing_at_start_is_reported_offline(rig: Rig) -> None:
+    rig.ctl.on_reader_status(READER, False, "cannot open /dev/ttyUSB0")
+    assert rig.sink.types().count(EventType.READER_OFFLINE) == 1
+    assert rig.sink.doors["main"]["readers"][READER] == "offline"
+
+
+def test_the_retained_state_carries_the_loops_tick_age(rig: Rig) -> None:
+    rig.hold(0.5)
+    rig.ctl.heartbeat()
+    assert rig.sink.doors["main"]["tick_age_s"] == 0
+    rig.clock.advance(7)  # no tick for seven seconds: the loop is stuck
+    assert not rig.ctl.healthy()
+    rig.ctl.heartbeat()
+    assert rig.sink.doors["main"]["tick_age_s"] == 7
+    rig.ctl.tick()
+    assert rig.ctl.healthy()
