@@ -6,6 +6,9 @@ whole service in test_service.py); the lock relay is read from the mock pin itse
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +27,7 @@ from hardware.gatekeeper import Gatekeeper
 from hardware.output import SITE
 from hardware.readers import CardRead, PinEntered, ReaderFault
 from hardware.saved_count import SavedCount
+from hardware.systemd_notify import start_watchdog
 from services.credentials import Credential, SiteKey
 from services.events import Event, EventType
 from services.lockout import LockoutPolicy
@@ -492,3 +496,79 @@ def test_the_retained_state_carries_the_loops_tick_age(rig: Rig) -> None:
     assert rig.sink.doors["main"]["tick_age_s"] == 7
     rig.ctl.tick()
     assert rig.ctl.healthy()
+
+
+class StuckSink(RecordingSink):
+    """A sink whose event writes hang while ``stuck`` is set, like a disk that stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stuck = threading.Event()
+        self.go = threading.Event()
+
+    def event(self, event: Event, door: str | None = None) -> None:
+        if self.stuck.is_set():
+            self.go.wait(10)
+        super().event(event, door)
+
+
+def test_the_watchdog_is_pinged_only_while_the_loop_makes_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sock_path = str(tmp_path / "notify.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(sock_path)
+    server.settimeout(0.5)
+    monkeypatch.setenv("NOTIFY_SOCKET", sock_path)
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")  # a ping every 50 ms while healthy
+    settings = make_settings()
+    factory = MockFactory()
+    devices = DoorDevices("main", settings.doors["main"], pin_factory=factory)
+    engine = make_engine(f"sqlite:///{tmp_path / 'door.sqlite'}")
+    create_schema(engine)
+    sessions = make_sessionmaker(engine)
+    sink = StuckSink()
+    ctl = Controller(
+        settings,
+        {"main": devices},
+        Gatekeeper(
+            LocalRegistry(sessions, SiteKey(b"k" * 32)),
+            SiteKey(b"k" * 32),
+            PinGuard(sessions, LockoutPolicy.from_settings(settings.access)),
+        ),
+        Schedule.from_settings(settings.schedule, "Europe/Copenhagen"),
+        sink,
+        wall=lambda: datetime.now(CPH),
+        mono=time.monotonic,
+        tick_every_s=0.02,
+        progress_bound_s=0.3,
+    )
+    stop = threading.Event()
+    ctl.start()
+    start_watchdog(ctl.healthy, stop)
+    try:
+        assert server.recv(64) == b"WATCHDOG=1"
+        sink.stuck.set()
+        # an exit press whose event hangs on the disk; the relay moved before it
+        pressing = threading.Thread(target=ctl.on_exit, args=("main", True))
+        pressing.start()
+        time.sleep(0.5)  # the loop's next tick waits behind that write: no progress
+        assert not ctl.healthy()
+        ctl.heartbeat()
+        assert sink.doors["main"]["tick_age_s"] > 0.3
+        while True:  # drain the pings sent before the loop stuck
+            try:
+                server.settimeout(0.2)
+                server.recv(64)
+            except TimeoutError:
+                break
+        sink.go.set()  # the disk is back
+        pressing.join(5)
+        server.settimeout(2)
+        assert server.recv(64) == b"WATCHDOG=1"
+        assert ctl.healthy()
+    finally:
+        stop.set()
+        sink.go.set()
+        ctl.stop()
+        server.close()
