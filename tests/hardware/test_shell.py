@@ -2,7 +2,8 @@
 
 The library system accepts the connection and never answers (SIP2 timeout 2 s here, 5 s in
 ``benchmarks/door_latency.py``), so a card's lookup is stuck for seconds; the fire input and the
-exit button must release the door within milliseconds all the same. The broker is absent: the controller decides without it.
+exit button must release the door within milliseconds all the same. The broker is absent: the
+controller decides without it.
 """
 
 from __future__ import annotations
