@@ -2,7 +2,8 @@
 
 Inputs arrive on many threads (serial readers, gpiozero callbacks, MQTT, the timer, the lookup
 workers). Each is handed to the pure :class:`~hardware.core.core.ControllerCore` under a lock
-that is held only while the core computes and the lock relays switch: no disk, no network. The
+that is held only while the core computes, the lock relays switch, the PIN pads forget their
+digits and lookups are handed to a worker (all in memory): no disk, no network. The
 rest of the effects (LED patterns, events into the outbox, retained states) are queued in the
 core's order and carried out after the lock is released, so a fire input never waits for an
 event of an earlier input to reach the disk. Lookups (the patron directory, SIP2, the PIN
@@ -184,6 +185,16 @@ class Controller:
             for effect in effects:
                 if isinstance(effect, fx.SetRelay):
                     self.devices[effect.door].set_locked(effect.locked)
+                elif isinstance(effect, fx.StartLookup):
+                    self._submit(self._lookup, effect)  # no waiting for earlier events' writes
+                elif isinstance(effect, fx.RecordOutcome):
+                    # Its alarms come back as an input, so they queue after this batch anyway.
+                    self._submit(self._record, effect)
+                elif isinstance(effect, fx.ClearPinPads):
+                    # In memory, and before the next input: a digit typed right after the card
+                    # must not be wiped by a clear that runs late.
+                    for clear in self._pads.get(effect.door, ()):
+                        clear()
                 else:
                     rest.append(effect)
             self._queue.append(rest)
@@ -202,9 +213,8 @@ class Controller:
         match effect:
             case fx.Signal(door, pattern):
                 self.devices[door].signal(pattern)
-            case fx.ClearPinPads(door):
-                for clear in self._pads.get(door, ()):
-                    clear()
+            case fx.ClearPinPads():
+                pass  # carried out with the relays, under the core's lock
             case fx.Emit(etype, door, reason, credential, details):
                 self.out.event(etype, door, reason=reason, credential=credential, details=details)
             case fx.PublishDoor(door, state, readers):
@@ -219,10 +229,8 @@ class Controller:
                 payload = self.out.opening(opening)
                 reason = str(opening.state)
                 self.out.event(EventType.OPENING_CHANGED, None, reason=reason, details=payload)
-            case fx.StartLookup():
-                self._submit(self._lookup, effect)
-            case fx.RecordOutcome():
-                self._submit(self._record, effect)
+            case fx.StartLookup() | fx.RecordOutcome():
+                pass  # handed to a worker under the core's lock
             case fx.WakeAt(when):
                 self._next_wake = when
                 self._wake.set()

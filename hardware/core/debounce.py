@@ -23,11 +23,18 @@ class Settled:
     raw: bool
     changed_at: float = 0.0
 
-    def feed(self, value: bool, now: float) -> None:
-        """The raw line changed (or was reported again) at ``now``."""
-        if value != self.raw:
-            self.raw = value
-            self.changed_at = now
+    def feed(self, value: bool, now: float, settle_s: float) -> bool | None:
+        """The raw line changed (or was reported again) at ``now``.
+
+        Returns the value that had held long enough before this change but was not yet taken
+        (the tick that would have taken it came late): it counts, before the new one.
+        """
+        if value == self.raw:
+            return None
+        held = self.settle(now, settle_s)
+        self.raw = value
+        self.changed_at = now
+        return held
 
     def settle(self, now: float, settle_s: float) -> bool | None:
         """The new stable value when the raw one has held long enough; otherwise None."""

@@ -20,7 +20,9 @@ class Lines:
 
     def contact(self, slot: DoorSlot, opened: bool, now: Now, out: Effects) -> None:
         """The raw contact line changed."""
-        slot.contact.feed(opened, now.mono)
+        held = slot.contact.feed(opened, now.mono, slot.cfg.settle_s)
+        if held is not None:
+            self._accept(slot, "contact", held, now, out)
         self.settle(slot, "contact", now, out)
 
     def beam(self, slot: DoorSlot, beam: Beam, blocked: bool, now: Now, out: Effects) -> None:
@@ -28,7 +30,9 @@ class Lines:
         if slot.counter is None:
             return
         line: Line = "beam_a" if beam == "a" else "beam_b"
-        slot.beams[line].feed(blocked, now.mono)
+        held = slot.beams[line].feed(blocked, now.mono, slot.cfg.settle_s)
+        if held is not None:
+            self._accept(slot, line, held, now, out)
         self.settle(slot, line, now, out)
 
     def settle(self, slot: DoorSlot, line: Line, now: Now, out: Effects) -> None:
@@ -36,8 +40,10 @@ class Lines:
         settled = slot.contact if line == "contact" else slot.beams[line]
         value = settled.settle(now.mono, slot.cfg.settle_s)
         self.b.deadlines.set(SettleDue(slot.cfg.door_id, line), settled.due(slot.cfg.settle_s))
-        if value is None:
-            return
+        if value is not None:
+            self._accept(slot, line, value, now, out)
+
+    def _accept(self, slot: DoorSlot, line: Line, value: bool, now: Now, out: Effects) -> None:
         if line == "contact":
             self.b.apply(slot, slot.machine.contact(value, now.mono), out)
         else:

@@ -353,3 +353,16 @@ def test_staffed_hours_decide_without_a_lookup() -> None:
     rig.card()
     assert not [e for e in rig.effects if isinstance(e, fx.StartLookup)]
     assert rig.last(E.ACCESS_GRANTED).reason == str(Reason.STAFFED)
+
+
+def test_a_change_that_held_long_enough_counts_even_when_the_tick_came_late(
+    rig: CoreRig,
+) -> None:
+    # opened for 50 ms (beyond the 30 ms settle time), and no tick in between: a busy machine
+    rig.swipe()
+    rig.feed(ci.ContactChanged("main", True))
+    rig.mono += 0.05
+    rig.feed(ci.ContactChanged("main", False))
+    rig.advance(0.05)
+    assert rig.types()[-3:] == [E.DOOR_OPENED, E.DOOR_CLOSED, E.DOOR_LOCKED]
+    assert rig.locked["main"]
