@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +34,7 @@ from services.settings import Settings  # noqa: E402
 from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
 from services.store.schema import create_schema  # noqa: E402
 from tests.conftest import Broker, free_port  # noqa: E402
+from tests.hardware.silent_library import SilentLibrary  # noqa: E402
 
 PIN = "2580"
 LOCK_PINS = (17, 16, 12, 7)
@@ -161,28 +160,6 @@ def run_fire(settings: Settings, fires: int) -> list[float]:
         return out
     finally:
         service.stop()
-
-
-class SilentLibrary:
-    """A SIP2 server that accepts every connection and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                self.conns.append(self.sock.accept()[0])
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.conns:
-            conn.close()
 
 
 def run_during_lookup(settings: Settings, n: int, what: str) -> list[float]:

@@ -179,6 +179,8 @@ class Controller:
     # --- the core and its effects -----------------------------------------------------------
 
     def _feed(self, item: ci.Input) -> None:
+        if self._stopping:
+            return  # a late lookup or callback: the service is locking every door now
         with self._core_lock:
             effects = self.core.handle(item, ci.Now(self.mono(), self.wall()))
             rest: list[fx.Effect] = []

@@ -315,3 +315,22 @@ def test_lock_outputs_are_created_locked_before_storage_readers_or_network(
     assert factory.pin(17).function == "output" and factory.pin(17).state is False
     assert factory.pin(18).function == "output" and factory.pin(18).state is True
     assert service.readers == [] and service.bus is None and service.controller is None
+
+
+def test_a_door_called_site_gets_its_own_topic_and_the_building_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    from hardware.service import BusSink
+    from services.bus.outbox import Outbox
+    from services.events import Event, EventType
+
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    bus = MqttBus(MqttSettings(port=1), "sink-test", "door", TOPICS)  # never started
+    sink = BusSink(outbox, bus, TOPICS, {"site"})
+    now = datetime.now().astimezone()
+    sink.event(Event(type=EventType.DOOR_UNLOCKED, source="site", ts=now), "site")
+    sink.event(Event(type=EventType.FIRE_ALARM, source="site", ts=now))
+    outbox.close()
+    with sqlite3.connect(tmp_path / "outbox.sqlite") as db:
+        topics = [t for (t,) in db.execute("SELECT topic FROM outbox ORDER BY seq")]
+    assert topics == [TOPICS.door_event("site"), TOPICS.site_event]

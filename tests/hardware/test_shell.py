@@ -9,8 +9,6 @@ controller decides without it.
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,36 +24,13 @@ from services.settings import Settings
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
 from tests.conftest import free_port
+from tests.hardware.silent_library import SilentLibrary
 
 LOCK = 17
 CARD = "10000001"
 PIN = "1234"
 # Generous for a loaded 2-core machine, and far below the 2 s the lookup is stuck for.
 RELEASE_S = 0.5
-
-
-class SilentLibrary:
-    """A TCP server on loopback that accepts every connection and never says a word."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.conns:
-            conn.close()
 
 
 def site(data: Path, **extra: Any) -> Settings:
