@@ -572,3 +572,25 @@ def test_the_watchdog_is_pinged_only_while_the_loop_makes_progress(
         sink.go.set()
         ctl.stop()
         server.close()
+
+
+def test_a_chattering_exit_button_is_one_request(rig: Rig) -> None:
+    button = rig.factory.pin(22)
+    for _ in range(4):  # press and release, bouncing on both
+        button.drive_low()
+        button.drive_high()
+    rig.hold()
+    assert rig.lock_released
+    assert rig.sink.types().count(EventType.EXIT_REQUEST) == 1
+
+
+def test_beams_bouncing_on_every_edge_count_one_person(rig: Rig) -> None:
+    a, b = rig.factory.pin(6), rig.factory.pin(13)
+    for pin, blocked in ((a, True), (b, True), (a, False), (b, False)):
+        on, off = (pin.drive_low, pin.drive_high) if blocked else (pin.drive_high, pin.drive_low)
+        on()
+        off()  # the edge bounces back once...
+        on()  # ...and settles
+        rig.hold(0.1)
+    assert rig.sink.types().count(EventType.OCCUPANCY_IN) == 1
+    assert rig.sink.site["occupancy"]["inside"] == 1

@@ -8,7 +8,9 @@ controller decides without it.
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -170,3 +172,18 @@ def test_keys_typed_before_the_card_are_not_part_of_the_pin(tmp_path: Path) -> N
         wait_for(lambda: running.released, "the right PIN to open the door")
     finally:
         running.stop()
+
+
+def test_a_flood_of_junk_keys_on_the_pin_pad_is_one_event(tmp_path: Path) -> None:
+    settings = site(tmp_path)
+    enrol(settings)
+    running = Running(settings)
+    try:
+        running.type(b"x" * 4096)  # a pad gone mad: 4,096 keys that are not keys
+        faults = running.ctl.core.faults
+        wait_for(lambda: faults.total("main.1.pinpad") == 4096, "every junk key counted")
+    finally:
+        running.stop()
+    with sqlite3.connect(settings.outbox_path) as db:
+        types = [json.loads(p)["type"] for (p,) in db.execute("SELECT payload FROM outbox")]
+    assert types.count("reader.error") == 1
