@@ -116,7 +116,7 @@ class Controller:
         for door, (state, readers) in list(self._published.items()):
             self.out.door(door, state, readers, age)
 
-    def settle(self, timeout: float = 10.0) -> bool:
+    def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no lookup or bookkeeping is on its way; False on timeout."""
         with self._idle:
             return self._idle.wait_for(lambda: self._inflight == 0, timeout)

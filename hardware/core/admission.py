@@ -120,11 +120,10 @@ class Admission:
         out: Effects,
     ) -> None:
         """The decision with the building as it is at ``now``, not when the lookup started."""
-        self.b.check_opening(now, out)
-        assert self.b.opening is not None
+        opening = self.b.current_opening(now, out)
         standing = looked.standing
         ctx = DoorContext(
-            opening=self.b.opening.state,
+            opening=opening.state,
             mode=slot.machine.state.mode,
             fire_alarm=self.b.fire_active,
             occupancy=self.b.occupancy.inside,

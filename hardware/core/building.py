@@ -18,6 +18,9 @@ from services.schedule import Opening, OpeningState, Schedule
 
 Effects = list[fx.Effect]
 
+# An opening state with no end in the schedule's look-ahead is asked again this often.
+RECHECK_OPEN_ENDED_S = 3600.0
+
 
 class Building:
     """Every door of one controller and the building-wide state around them."""
@@ -30,6 +33,7 @@ class Building:
         self.occupancy = Occupancy(cfg.rules.capacity, inside)
         self.fire_active = False
         self.opening: Opening | None = None
+        self._opening_checked = 0.0
         self.deadlines = Deadlines()
 
     @property
@@ -60,9 +64,27 @@ class Building:
             out.append(fx.SaveOccupancy(self.occupancy.inside))
         out.append(fx.PublishOccupancy(self.occupancy.inside, self.occupancy.capacity))
 
+    def current_opening(self, now: Now, out: Effects) -> Opening:
+        """The opening state at ``now``: the known one until it runs out, then the schedule's.
+
+        Asking the schedule costs a millisecond or more (holidays, look-ahead); a decision on
+        its way to the relay only pays that when the known state has ended.
+        """
+        known = self.opening
+        stale = known is None or (
+            now.wall >= known.until
+            if known.until is not None
+            else now.mono - self._opening_checked >= RECHECK_OPEN_ENDED_S
+        )
+        if stale:
+            self.check_opening(now, out)
+        assert self.opening is not None
+        return self.opening
+
     def check_opening(self, now: Now, out: Effects) -> None:
         """Follow the schedule: staffed hours stand the doors open; closing resets the count."""
         opening = self.schedule.at(now.wall)
+        self._opening_checked = now.mono
         previous, self.opening = self.opening, opening
         if opening.until is not None:
             # Wake at the change itself, so staffed hours end on the minute.

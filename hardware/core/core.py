@@ -86,7 +86,7 @@ class ControllerCore:
             case Tick():
                 for key in b.deadlines.pop_due(now.mono):
                     self._due(key, now, out)
-                b.check_opening(now, out)
+                b.current_opening(now, out)
             case CardPresented(reader, credential):
                 admission.card(self._door_of(reader), reader, credential, now, out)
             case PinTyped(reader, pin):
@@ -157,7 +157,7 @@ class ControllerCore:
             case FaultWindowDue(reader):
                 self._fault_window(reader, now, out)
             case OpeningDue():
-                pass  # a tick checks the opening after every deadline
+                pass  # the tick then finds the known opening state ended
 
     # --- readers -----------------------------------------------------------------------------
 

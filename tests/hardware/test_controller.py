@@ -102,13 +102,13 @@ class Rig:
         self.ctl.on_reader_input(f"{self.door}.0.em4100", CardRead(Credential.from_text(card)))
         if pin is not None:
             self.ctl.on_reader_input(f"{self.door}.1.pinpad", PinEntered(pin))
-        assert self.ctl.settle()  # the lookup's answer is back and applied
+        assert self.ctl.wait_idle()  # the lookup's answer is back and applied
 
     def hold(self, seconds: float = 0.05) -> None:
         """Let time pass beyond the inputs' settle time and tick."""
         self.clock.advance(seconds)
         self.ctl.tick()
-        assert self.ctl.settle()
+        assert self.ctl.wait_idle()
 
 
 DOOR = DoorSettings.model_validate(
@@ -223,7 +223,7 @@ def test_a_tag_lying_on_the_reader_counts_once(rig: Rig) -> None:
         rig.ctl.on_reader_input(READER, CardRead(Credential.from_text(CARD)))
         rig.clock.advance(0.2)
     rig.ctl.on_reader_input(PAD, PinEntered(PIN))
-    assert rig.ctl.settle()
+    assert rig.ctl.wait_idle()
     assert rig.sink.types().count(EventType.ACCESS_GRANTED) == 1
 
 

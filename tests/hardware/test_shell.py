@@ -142,7 +142,7 @@ def test_exit_releases_within_milliseconds_while_a_lookup_is_stuck(silent: Runni
 def test_a_fire_during_a_stuck_lookup_is_never_undone_by_its_answer(silent: Running) -> None:
     silent.stuck_lookup()
     silent.sim.fire(True)
-    assert silent.ctl.settle(10)  # the lookup gives up after its 2 s
+    assert silent.ctl.wait_idle(10)  # the lookup gives up after its 2 s
     entry = silent.ctl.core.doors["main"].entry
     assert entry.lookup is None and entry.last_decision is not None
     assert silent.released  # the fire still holds every door open
