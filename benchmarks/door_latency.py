@@ -3,7 +3,9 @@
 The whole controller runs as in production (`DoorService`), on gpiozero's MockFactory with
 real ptys, a real registry (SQLite, scrypt PIN hashes) and the durable outbox; once with a real
 Mosquitto and once with the broker down. Then the fire input is switched with four doors and the
-time to the last relay released is measured. Prints one JSON object.
+time to the last relay released is measured; and again, with the fire input and with the exit
+button, while a card's lookup hangs on a library system that accepts the connection and never
+answers (SIP2, timeout 5 s). Prints one JSON object.
 
     .venv/bin/python benchmarks/door_latency.py [--entries 1000] [--fires 300]
 """
@@ -17,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +34,14 @@ from services.settings import Settings  # noqa: E402
 from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
 from services.store.schema import create_schema  # noqa: E402
 from tests.conftest import Broker, free_port  # noqa: E402
+from tests.hardware.silent_library import SilentLibrary  # noqa: E402
 
 PIN = "2580"
 LOCK_PINS = (17, 16, 12, 7)
+EXIT_PIN = 24
 
 
-def site(data: Path, port: int, doors: int) -> Settings:
+def site(data: Path, port: int, doors: int, **extra: Any) -> Settings:
     """A site open for self-service all day, with ``doors`` doors; the first has pty readers."""
     every_day = {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     door_cfg: dict[str, Any] = {}
@@ -44,6 +49,7 @@ def site(data: Path, port: int, doors: int) -> Settings:
         door_cfg[f"d{n}"] = {
             "lock_pin": LOCK_PINS[n],
             "contact_pin": 20 + n,
+            "exit_button_pin": EXIT_PIN if n == 0 else None,
             "unlock_seconds": 30,
             "readers": [],
         }
@@ -56,9 +62,11 @@ def site(data: Path, port: int, doors: int) -> Settings:
             "site": {"id": "bench", "data_dir": str(data), "key_file": str(data / "site.key")},
             "schedule": {"self_service": every_day, "public_holidays_closed": False},
             "access": {"capacity": 100000},
-            "fire": {"input_pin": 5},
+            # The alarm clears at once here, so the next switch finds every door locked again.
+            "fire": {"input_pin": 5, "clear_after_s": 0},
             "mqtt": {"port": port},
             "doors": door_cfg,
+            **extra,
         }
     )
 
@@ -85,14 +93,14 @@ def run_entries(settings: Settings, cards: list[str]) -> list[float]:
         card_pty, pad_pty = sim.ptys["d0.0"].master, sim.ptys["d0.1"].master
         lock = sim.factory.pin(LOCK_PINS[0])
         assert service.controller is not None
-        door = service.controller.units["d0"]
+        entry = service.controller.core.doors["d0"].entry
         out: list[float] = []
         for card in cards:
             os.write(card_pty, encode_card("barcode", card))
             # The PIN follows the card, as a patron's does: the two ptys have their own reader
             # threads, and a PIN that overtook its card would be a PIN without a card.
             deadline = time.monotonic() + 2
-            while door.pending is None:
+            while entry.pending is None:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"card {card} was not read")
                 time.sleep(0.0002)
@@ -106,11 +114,29 @@ def run_entries(settings: Settings, cards: list[str]) -> list[float]:
                     raise RuntimeError(f"card {card} was not admitted")
                 time.sleep(0.0002)
             out.append((lock._last_change - t0) * 1000)
-            sim.contact("d0", True)  # the patron walks through; closing relocks at once
-            sim.contact("d0", False)
+            walk_through(sim, service)
+            assert service.controller.wait_idle(2)  # the PIN bookkeeping is written
         return out
     finally:
         service.stop()
+
+
+def walk_through(sim: Simulation, service: DoorService) -> None:
+    """The patron opens and closes the door; closing relocks it once the contact settles."""
+    lock = sim.factory.pin(LOCK_PINS[0])
+    sim.contact("d0", True)
+    time.sleep(0.05)  # beyond the contact's settle time
+    sim.contact("d0", False)
+    wait(lambda: not lock.state, "relock after the door closed")
+
+
+def wait(check: Callable[[], object], what: str, timeout: float = 2.0) -> None:
+    """Poll ``check`` until it holds; RuntimeError naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out: {what}")
+        time.sleep(0.0002)
 
 
 def run_fire(settings: Settings, fires: int) -> list[float]:
@@ -129,6 +155,53 @@ def run_fire(settings: Settings, fires: int) -> list[float]:
             out.append((max(p._last_change for p in locks) - t0) * 1000)
             sim.fire(False)
             time.sleep(0.002)
+        return out
+    finally:
+        service.stop()
+
+
+def run_during_lookup(settings: Settings, n: int, what: str) -> list[float]:
+    """Latency in ms of the fire input (``what`` = fire) or the exit button (exit) while a
+    card's lookup waits on the silent library system; a new card whenever one gives up."""
+    sim = Simulation(settings)
+    service = DoorService(sim.wire(), pin_factory=sim.factory, simulation=sim)
+    service.start()
+    try:
+        time.sleep(0.3)  # readers open their ptys
+        assert service.controller is not None
+        entry = service.controller.core.doors["d0"].entry
+        card_pty, pad_pty = sim.ptys["d0.0"].master, sim.ptys["d0.1"].master
+        locks = [sim.factory.pin(p) for p in LOCK_PINS[: len(settings.doors)]]
+        exit_pin = sim.factory.pin(EXIT_PIN)
+        out: list[float] = []
+        while len(out) < n:
+            if entry.lookup is None:
+                before = entry.last_decision
+                os.write(card_pty, encode_card("barcode", "30000000"))
+                wait(lambda: entry.pending is not None, "card read")
+                os.write(pad_pty, PIN.encode() + b"#")
+                # Once offline, the directory may answer at once (its probe found the
+                # connection busy): then try again with the next card.
+                wait(
+                    lambda b=before: entry.lookup is not None or entry.last_decision is not b,
+                    "lookup started",
+                )
+                if entry.lookup is None:
+                    continue
+            t0 = time.monotonic()
+            if what == "fire":
+                sim.fire(True)
+            else:
+                exit_pin.drive_low()
+            wait(lambda: all(p.state for p in locks), f"{what} release")
+            out.append((max(p._last_change for p in locks) - t0) * 1000)
+            if what == "fire":
+                sim.fire(False)
+                wait(lambda: not any(p.state for p in locks), "relock after the fire")
+            else:
+                exit_pin.drive_high()
+                walk_through(sim, service)
+                time.sleep(0.04)  # the button's settle time, so the next press counts
         return out
     finally:
         service.stop()
@@ -157,6 +230,20 @@ def main() -> None:
         down = site(data / "down", free_port(), 1)  # nothing listens there
         without_broker = run_entries(down, enrol(down, args.entries))
         fire = run_fire(site(data / "fire", free_port(), 4), args.fires)
+        library = SilentLibrary()
+        try:
+            silent = {
+                "patrons": {"directory": "sip2"},
+                "sip2": {"host": "127.0.0.1", "port": library.port, "timeout_s": 5},
+            }
+            fire_lookup = run_during_lookup(
+                site(data / "fire-lookup", free_port(), 4, **silent), args.fires, "fire"
+            )
+            exit_lookup = run_during_lookup(
+                site(data / "exit-lookup", free_port(), 1, **silent), args.fires, "exit"
+            )
+        finally:
+            library.close()
     print(
         json.dumps(
             {
@@ -167,6 +254,9 @@ def main() -> None:
                 "p99_ms_broker_down": round(p(without_broker, 0.99), 3),
                 "fire_release_p99_ms": round(p(fire, 0.99), 3),
                 "fire_n": len(fire),
+                "fire_release_p99_ms_during_lookup": round(p(fire_lookup, 0.99), 3),
+                "exit_release_p99_ms_during_lookup": round(p(exit_lookup, 0.99), 3),
+                "during_lookup_n": len(fire_lookup),
             }
         )
     )

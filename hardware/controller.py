@@ -1,98 +1,87 @@
-"""Reader -> decision -> door -> events: the door controller's one place of coordination.
+"""The shell around the controller core: inputs from many threads in, effects carried out.
 
-Inputs arrive on many threads (serial readers, gpiozero callbacks, MQTT, the timer); one lock
-serialises them, and every handler is short. On each input the lock relay is driven *first* and
-the events are written to the outbox after, so the patron never waits on a disk or a broker.
+Inputs arrive on many threads (serial readers, gpiozero callbacks, MQTT, the timer, the lookup
+workers). Each is handed to the pure :class:`~hardware.core.core.ControllerCore` under a lock
+that is held only while the core computes, the lock relays switch, the PIN pads forget their
+digits and lookups are handed to a worker (all in memory): no disk, no network. The
+rest of the effects (LED patterns, events into the outbox, retained states) are queued in the
+core's order and carried out after the lock is released, so a fire input never waits for an
+event of an earlier input to reach the disk. Lookups (the patron directory, SIP2, the PIN
+lockout store, the scrypt check) run on worker threads and come back as inputs.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from typing import Any
 
+from hardware.core import effects as fx
+from hardware.core import inputs as ci
+from hardware.core.core import ControllerCore
+from hardware.core_settings import core_config
 from hardware.devices import Beam, DoorDevices
-from hardware.door import DoorMachine, Step
-from hardware.gatekeeper import Building, Gatekeeper
+from hardware.door import DoorState
+from hardware.gatekeeper import Gatekeeper
 from hardware.output import Output, Sink
-from hardware.remote import apply_command
-from hardware.signals import pattern_for
-from services.core.access import AccessRules
-from services.core.commands import Command, Rejection, SeenIds, parse_command
-from services.core.credentials import Credential, SiteKey
+from hardware.saved_count import SavedCount
 from services.core.events import EventType
-from services.core.occupancy import BeamCounter, Occupancy
-from services.core.patrons import PatronDirectory
 from services.core.readers import CardRead, PinCleared, PinEntered, ReaderFault, ReaderInput
-from services.core.schedule import Opening, OpeningState, Schedule
-from services.patrons.pin_guard import PinGuard
+from services.core.schedule import Schedule
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SITE = "site"  # the source of building-wide events (fire, opening, occupancy)
-# EM4100 readers repeat their frame while a tag lies on them; one presentation is one read.
-REPEAT_S = 1.5
-
-
-@dataclass
-class _Pending:
-    credential: Credential
-    reader_id: str
-    since: float
-
-
-@dataclass
-class DoorUnit:
-    """One door's machine, devices, counter and the card waiting for its PIN."""
-
-    door_id: str
-    machine: DoorMachine
-    devices: DoorDevices
-    counter: BeamCounter | None
-    has_pinpad: bool
-    pin_timeout_s: float
-    pending: _Pending | None = None
-    last_card: tuple[str, float] | None = None  # (credential number, when) for REPEAT_S
-    readers: dict[str, bool] = field(default_factory=dict)  # reader id -> online
+# The timer ticks at least this often: that is the progress the watchdog vouches for.
+TICK_EVERY_S = 1.0
+# A loop that has not ticked for this long is stuck: systemd is no longer told it is well.
+PROGRESS_BOUND_S = 5.0
 
 
 class Controller:
-    """Decides and acts for every door of one controller."""
+    """Feeds the core and carries out its effects for every door of one controller."""
 
     def __init__(
         self,
         settings: Settings,
-        units: Mapping[str, DoorUnit],
-        directory: PatronDirectory,
-        key: SiteKey,
-        guard: PinGuard,
+        devices: Mapping[str, DoorDevices],
+        gate: Gatekeeper,
         schedule: Schedule,
         sink: Sink,
         *,
         wall: Callable[[], datetime],
         mono: Callable[[], float],
+        count: SavedCount | None = None,
+        tick_every_s: float = TICK_EVERY_S,
+        progress_bound_s: float = PROGRESS_BOUND_S,
     ) -> None:
         self.settings = settings
-        self.units = dict(units)
-        self._reader_door = {r: u.door_id for u in self.units.values() for r in u.readers}
-        self.schedule = schedule
+        self.devices = dict(devices)
+        self.gate = gate
         self.out = Output(sink, wall)
         self.wall, self.mono = wall, mono
-        a = settings.access
-        self.rules = AccessRules(a.pin_required, a.min_age_unstaffed, a.capacity)
-        self.gate = Gatekeeper(directory, key, guard, self.rules)
-        self.occupancy = Occupancy(a.capacity)
-        self.fire_active = False
-        self.reader_errors: dict[str, int] = {}
-        self._seen = SeenIds()
-        self._lock = threading.RLock()
-        self._wake = threading.Condition(self._lock)
-        self._deadlines: dict[str, float] = {}
-        self._opening: Opening | None = None
+        self.count = count
+        inside = count.load() if count is not None else 0
+        self.core = ControllerCore(core_config(settings), schedule, gate.key, inside=inside)
+        self.tick_every_s, self.progress_bound_s = tick_every_s, progress_bound_s
+        self._core_lock = threading.Lock()  # never held during I/O
+        self._out_lock = threading.Lock()  # keeps the effects of successive inputs in order
+        self._queue: deque[list[fx.Effect]] = deque()
+        self._pads: dict[str, list[Callable[[], None]]] = {}
+        self._published: dict[str, tuple[DoorState, Mapping[str, bool | None]]] = {}
+        # One lookup per door at a time, and its bookkeeping after: a stuck library system at
+        # one door never holds up another door's decision.
+        self._workers = ThreadPoolExecutor(2 * len(self.devices) + 1, thread_name_prefix="lookup")
+        self._inflight = 0
+        self._idle = threading.Condition()
+        self._wake = threading.Event()
+        self._next_wake: float | None = None
+        self._last_progress = mono()
+        self._tidy_day: date | None = None
         self._stopping = False
         self._timer = threading.Thread(target=self._run_timer, name="door-timer", daemon=True)
 
@@ -103,285 +92,204 @@ class Controller:
 
         Tests that drive time themselves pass ``timer=False`` and call :meth:`tick`.
         """
-        with self._lock:
-            self.out.event(EventType.CONTROLLER_STARTED, SITE, details={"doors": list(self.units)})
-            self._check_opening()
-            for unit in self.units.values():
-                opened = unit.devices.door_open
-                if opened:
-                    self._apply(unit, unit.machine.contact(True, self.mono()))
-                self._publish_door(unit)
-            self._publish_occupancy()
+        opened = {door: dev.door_open for door, dev in self.devices.items()}
+        self._feed(ci.Started(opened))
+        self._last_progress = self.mono()
         if timer:
             self._timer.start()
 
-    @property
-    def alive(self) -> bool:
-        """True while the timer runs: what the systemd watchdog vouches for."""
-        return self._timer.is_alive() and not self._stopping
+    def add_pin_pad(self, door_id: str, clear: Callable[[], None]) -> None:
+        """Register a PIN pad of ``door_id``: ``clear`` forgets its typed digits."""
+        self._pads.setdefault(door_id, []).append(clear)
+
+    def progress_age(self) -> float:
+        """Seconds since the loop last completed a tick."""
+        return self.mono() - self._last_progress
+
+    def healthy(self) -> bool:
+        """True while the loop makes progress: what the systemd watchdog vouches for."""
+        return not self._stopping and self.progress_age() <= self.progress_bound_s
+
+    def heartbeat(self) -> None:
+        """Republish every door's state with the loop's tick age (no lock: it may be stuck)."""
+        age = self.progress_age()
+        for door, (state, readers) in list(self._published.items()):
+            self.out.door(door, state, readers, age)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no lookup or bookkeeping is on its way; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0, timeout)
 
     def stop(self) -> None:
         """Stop the timer; the service then closes the devices (locking every door)."""
-        with self._lock:
-            self._stopping = True
-            self._wake.notify_all()
+        self._stopping = True
+        self._wake.set()
         if self._timer.is_alive():
             self._timer.join(2)
+        self._workers.shutdown(wait=False, cancel_futures=True)
         self.gate.close()
 
-    # --- readers ----------------------------------------------------------------------------
+    # --- inputs -----------------------------------------------------------------------------
 
     def on_reader_input(self, reader_id: str, item: ReaderInput) -> None:
         """A card, a PIN, a clear or a fault from any reader."""
-        with self._lock:
-            unit = self.units[self._reader_door[reader_id]]
-            now = self.mono()
-            if isinstance(item, CardRead):
-                self._on_card(unit, reader_id, item.credential, now)
-            elif isinstance(item, PinEntered):
-                self._on_pin(unit, item.pin, now)
-            elif isinstance(item, ReaderFault):
-                self.reader_errors[reader_id] = self.reader_errors.get(reader_id, 0) + 1
-                self.out.event(
-                    EventType.READER_ERROR,
-                    unit.door_id,
-                    reason=item.problem,
-                    details={"reader": reader_id, "errors": self.reader_errors[reader_id]},
-                )
-            elif isinstance(item, PinCleared):
-                log.debug("door %s: PIN entry cleared", unit.door_id)
+        if isinstance(item, CardRead):
+            self._feed(ci.CardPresented(reader_id, item.credential))
+        elif isinstance(item, PinEntered):
+            self._feed(ci.PinTyped(reader_id, item.pin))
+        elif isinstance(item, ReaderFault):
+            self._feed(ci.ReaderFaulted(reader_id, item.problem))
+        elif isinstance(item, PinCleared):
+            self._feed(ci.PinCleared(reader_id))
 
     def on_reader_status(self, reader_id: str, online: bool, problem: str | None) -> None:
-        """A reader went away (unplugged, I/O error) or came back."""
-        with self._lock:
-            unit = self.units[self._reader_door[reader_id]]
-            if unit.readers.get(reader_id) == online:
-                return
-            unit.readers[reader_id] = online
-            etype = EventType.READER_ONLINE if online else EventType.READER_OFFLINE
-            self.out.event(etype, unit.door_id, reason=problem, details={"reader": reader_id})
-            self._publish_door(unit)
-
-    def _on_card(self, unit: DoorUnit, reader_id: str, cred: Credential, now: float) -> None:
-        last, unit.last_card = unit.last_card, (cred.number, now)
-        if last is not None and last[0] == cred.number and now - last[1] < REPEAT_S:
-            return
-        needs_pin = self.rules.pin_required and unit.has_pinpad
-        staffed = self._opening is not None and self._opening.state is OpeningState.STAFFED
-        if needs_pin and not staffed:
-            unit.pending = _Pending(cred, reader_id, now)
-            self._set_deadline(unit.door_id + "/pin", now + unit.pin_timeout_s)
-            return
-        self._entry(unit, reader_id, cred, None)
-
-    def _on_pin(self, unit: DoorUnit, pin: str, now: float) -> None:
-        pending, unit.pending = unit.pending, None
-        self._deadlines.pop(unit.door_id + "/pin", None)
-        if pending is None or now - pending.since > unit.pin_timeout_s:
-            log.info("door %s: PIN without a card; ignored", unit.door_id)
-            return
-        self._entry(unit, pending.reader_id, pending.credential, pin)
-
-    # --- the decision -----------------------------------------------------------------------
-
-    def _entry(self, unit: DoorUnit, reader_id: str, cred: Credential, pin: str | None) -> None:
-        now = self.wall()
-        opening = self._opening or self.schedule.at(now)
-        building = Building(
-            opening.state, unit.machine.state.mode, self.fire_active, self.occupancy.inside
-        )
-        verdict = self.gate.decide(cred, pin, reader_id, building, now)
-        decision = verdict.decision
-        if decision.granted:
-            self._apply(unit, unit.machine.grant(self.mono()))
-        unit.devices.signal(pattern_for(decision))
-        # The door has acted; now the event and the bookkeeping.
-        details = {"reader": reader_id, "kind": str(cred.kind), "message": decision.message}
-        etype = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
-        self.out.event(
-            etype,
-            unit.door_id,
-            reason=str(decision.reason),
-            credential=verdict.pseudonym,
-            details=details,
-        )
-        for alarm, more in self.gate.record(verdict, reader_id, now):
-            self.out.event(
-                alarm,
-                unit.door_id,
-                credential=verdict.pseudonym,
-                details={"reader": reader_id, **more},
-            )
-
-    # --- door inputs ------------------------------------------------------------------------
+        """A reader went away (unplugged, I/O error, missing at start) or came back."""
+        self._feed(ci.ReaderStatus(reader_id, online, problem))
 
     def on_contact(self, door_id: str, opened: bool) -> None:
-        """The door contact changed."""
-        with self._lock:
-            unit = self.units[door_id]
-            self._apply(unit, unit.machine.contact(opened, self.mono()))
+        """The door contact line changed."""
+        self._feed(ci.ContactChanged(door_id, opened))
 
-    def on_exit(self, door_id: str) -> None:
-        """Someone pressed the exit button."""
-        with self._lock:
-            unit = self.units[door_id]
-            self._apply(unit, unit.machine.exit_request(self.mono()))
-            self.out.event(EventType.EXIT_REQUEST, door_id)
+    def on_exit(self, door_id: str, pressed: bool = True) -> None:
+        """The exit button line changed."""
+        self._feed(ci.ExitChanged(door_id, pressed))
 
     def on_beam(self, door_id: str, which: Beam, blocked: bool) -> None:
-        """A counter beam changed; a complete passage moves the count."""
-        with self._lock:
-            unit = self.units[door_id]
-            if unit.counter is None:
-                return
-            now = self.mono()
-            direction = unit.counter.beam(which, blocked, now)
-            if direction == "in":
-                just_full = self.occupancy.enter()
-                self._apply(unit, unit.machine.person_entered(now))
-                self.out.event(
-                    EventType.OCCUPANCY_IN, door_id, details={"inside": self.occupancy.inside}
-                )
-                if just_full:
-                    self.out.event(
-                        EventType.OCCUPANCY_FULL,
-                        SITE,
-                        details={
-                            "inside": self.occupancy.inside,
-                            "capacity": self.occupancy.capacity,
-                        },
-                    )
-            elif direction == "out":
-                self.occupancy.leave()
-                self.out.event(
-                    EventType.OCCUPANCY_OUT, door_id, details={"inside": self.occupancy.inside}
-                )
-            else:
-                return
-            self._publish_occupancy()
+        """A counter beam line changed."""
+        self._feed(ci.BeamChanged(door_id, which, blocked))
 
     def on_fire(self, active: bool) -> None:
-        """The fire panel: release every door at once, before anything is written."""
-        with self._lock:
-            if active == self.fire_active:
-                return
-            self.fire_active = active
-            now = self.mono()
-            steps = [(u, u.machine.fire(active, now)) for u in self.units.values()]
-            for unit, step in steps:
-                unit.devices.set_locked(step.locked)
-            self.out.event(EventType.FIRE_ALARM if active else EventType.FIRE_CLEARED, SITE)
-            for unit, step in steps:
-                self._apply(unit, step)
-
-    # --- commands ---------------------------------------------------------------------------
+        """The fire panel's input changed."""
+        self._feed(ci.FireChanged(active))
 
     def on_command(self, door_id: str, raw: bytes) -> None:
-        """A staff command from MQTT: validated, applied, answered with done or rejected."""
-        with self._lock:
-            unit = self.units.get(door_id)
-            result = parse_command(
-                raw,
-                door=door_id,
-                now=self.wall(),
-                max_age_s=self.settings.mqtt.command_max_age_s,
-                seen=self._seen,
-            )
-            if unit is None and isinstance(result, Command):
-                result = Rejection(f"unknown door {door_id!r}", result.id)
-            if isinstance(result, Rejection):
-                self.out.event(
-                    EventType.COMMAND_REJECTED,
-                    door_id,
-                    reason=result.reason,
-                    details={"command_id": result.command_id},
-                )
-                return
-            assert unit is not None
-            self._run_command(unit, result)
+        """A staff command from MQTT."""
+        self._feed(ci.CommandReceived(door_id, raw))
 
-    def _run_command(self, unit: DoorUnit, cmd: Command) -> None:
-        result = apply_command(unit.machine, cmd, self.mono())
-        self._apply(unit, result.step)
-        if result.mode_event is not None:
-            self.out.event(result.mode_event, unit.door_id, reason=cmd.reason)
-        details: dict[str, Any] = {"command_id": cmd.id, "action": cmd.action, "by": cmd.by}
-        if result.done:
-            details |= {"seconds": cmd.seconds, "mode": cmd.mode}
-            self.out.event(EventType.COMMAND_DONE, unit.door_id, reason=cmd.reason, details=details)
-        else:
-            self.out.event(
-                EventType.COMMAND_REJECTED, unit.door_id, reason=result.problem, details=details
+    def tick(self) -> None:
+        """Deliver the time to the core; once a day tidy the PIN failures away (on a worker)."""
+        self._feed(ci.Tick())
+        self._last_progress = self.mono()
+        wall = self.wall()
+        if wall.date() != self._tidy_day:
+            self._tidy_day = wall.date()
+            self._submit(self.gate.guard.tidy, wall, self.settings.retention.days)
+
+    # --- the core and its effects -----------------------------------------------------------
+
+    def _feed(self, item: ci.Input) -> None:
+        if self._stopping:
+            return  # a late lookup or callback: the service is locking every door now
+        with self._core_lock:
+            effects = self.core.handle(item, ci.Now(self.mono(), self.wall()))
+            rest: list[fx.Effect] = []
+            for effect in effects:
+                if isinstance(effect, fx.SetRelay):
+                    self.devices[effect.door].set_locked(effect.locked)
+                elif isinstance(effect, fx.StartLookup):
+                    self._submit(self._lookup, effect)  # no waiting for earlier events' writes
+                elif isinstance(effect, fx.RecordOutcome):
+                    # Its alarms come back as an input, so they queue after this batch anyway.
+                    self._submit(self._record, effect)
+                elif isinstance(effect, fx.ClearPinPads):
+                    # In memory, and before the next input: a digit typed right after the card
+                    # must not be wiped by a clear that runs late.
+                    for clear in self._pads.get(effect.door, ()):
+                        clear()
+                else:
+                    rest.append(effect)
+            self._queue.append(rest)
+        self._drain()
+
+    def _drain(self) -> None:
+        with self._out_lock:
+            while self._queue:
+                for effect in self._queue.popleft():
+                    try:
+                        self._execute(effect)
+                    except Exception:
+                        log.exception("effect %s failed", type(effect).__name__)
+
+    def _execute(self, effect: fx.Effect) -> None:
+        match effect:
+            case fx.Signal(door, pattern):
+                self.devices[door].signal(pattern)
+            case fx.ClearPinPads():
+                pass  # carried out with the relays, under the core's lock
+            case fx.Emit(etype, door, reason, credential, details):
+                self.out.event(etype, door, reason=reason, credential=credential, details=details)
+            case fx.PublishDoor(door, state, readers):
+                self._published[door] = (state, readers)
+                self.out.door(door, state, readers, self.progress_age())
+            case fx.PublishOccupancy(inside, capacity):
+                self.out.occupancy(inside, capacity)
+            case fx.SaveOccupancy(inside):
+                if self.count is not None:
+                    self.count.save(inside, self.wall())
+            case fx.PublishOpening(opening):
+                payload = self.out.opening(opening)
+                reason = str(opening.state)
+                self.out.event(EventType.OPENING_CHANGED, None, reason=reason, details=payload)
+            case fx.StartLookup() | fx.RecordOutcome():
+                pass  # handed to a worker under the core's lock
+            case fx.WakeAt(when):
+                self._next_wake = when
+                self._wake.set()
+
+    # --- workers ----------------------------------------------------------------------------
+
+    def _submit(self, job: Callable[..., Any], *args: Any) -> None:
+        with self._idle:
+            self._inflight += 1
+        try:
+            self._workers.submit(self._run_job, job, *args)
+        except RuntimeError:  # shut down: the controller is stopping
+            self._job_done()
+
+    def _run_job(self, job: Callable[..., Any], *args: Any) -> None:
+        try:
+            job(*args)
+        except Exception:
+            log.exception("worker job %s failed", getattr(job, "__name__", job))
+        finally:
+            self._job_done()
+
+    def _job_done(self) -> None:
+        with self._idle:
+            self._inflight -= 1
+            self._idle.notify_all()
+
+    def _lookup(self, request: fx.StartLookup) -> None:
+        looked: ci.Looked | None
+        try:
+            looked = self.gate.lookup(request.credential, request.pin, request.reader, self.wall())
+        except Exception:
+            log.exception("door %s: lookup failed", request.door)
+            looked = None
+        self._feed(ci.LookupFinished(request.ticket, looked))
+
+    def _record(self, request: fx.RecordOutcome) -> None:
+        alarms = self.gate.record(
+            request.credential_hash, request.reader, request.wrong, self.wall()
+        )
+        self._feed(
+            ci.OutcomeRecorded(
+                request.door,
+                request.reader,
+                request.pseudonym,
+                tuple((etype, details) for etype, details in alarms),
             )
+        )
 
     # --- time -------------------------------------------------------------------------------
 
-    def _set_deadline(self, key: str, when: float | None) -> None:
-        if when is None:
-            self._deadlines.pop(key, None)
-        else:
-            self._deadlines[key] = when
-        self._wake.notify()
-
     def _run_timer(self) -> None:
-        with self._lock:
-            while not self._stopping:
-                timeout = 30.0
-                if self._deadlines:
-                    timeout = max(0.0, min(min(self._deadlines.values()) - self.mono(), 30.0))
-                self._wake.wait(timeout)
-                if not self._stopping:
-                    self.tick()
-
-    def tick(self) -> None:
-        """Expire unlock windows, raise alarms, time out PIN entry, follow the schedule, tidy."""
-        with self._lock:
-            now = self.mono()
-            for unit in self.units.values():
-                due = self._deadlines.get(unit.door_id)
-                if due is not None and due <= now:
-                    self._apply(unit, unit.machine.tick(now))
-                pin_due = self._deadlines.get(unit.door_id + "/pin")
-                if pin_due is not None and pin_due <= now and unit.pending is not None:
-                    pending, unit.pending = unit.pending, None
-                    self._deadlines.pop(unit.door_id + "/pin", None)
-                    self._entry(unit, pending.reader_id, pending.credential, None)
-            self._check_opening()
-            self.gate.guard.tidy(self.wall(), self.settings.retention.days)
-
-    def _check_opening(self) -> None:
-        now = self.wall()
-        opening = self.schedule.at(now)
-        previous, self._opening = self._opening, opening
-        if opening.until is not None:
-            # Wake at the change itself, so staffed hours end on the minute, not up to 30 s late.
-            due = self.mono() + (opening.until - now).total_seconds()
-            self._set_deadline("opening", due)
-        if previous is not None and previous.state is opening.state:
-            return
-        staffed = opening.state is OpeningState.STAFFED
-        for unit in self.units.values():
-            self._apply(unit, unit.machine.set_staffed(staffed, self.mono()))
-        payload = self.out.opening(opening)
-        self.out.event(EventType.OPENING_CHANGED, SITE, reason=str(opening.state), details=payload)
-        if opening.state is OpeningState.CLOSED and previous is not None:
-            inside = self.occupancy.inside
-            self.occupancy.reset()
-            self.out.event(EventType.OCCUPANCY_RESET, SITE, details={"inside_at_closing": inside})
-            self._publish_occupancy()
-
-    # --- output -----------------------------------------------------------------------------
-
-    def _apply(self, unit: DoorUnit, step: Step) -> None:
-        unit.devices.set_locked(step.locked)
-        self._set_deadline(unit.door_id, step.deadline)
-        for ev in step.events:
-            self.out.event(ev.type, unit.door_id, reason=ev.reason, details=ev.details)
-        if step.events:
-            self._publish_door(unit)
-
-    def _publish_door(self, unit: DoorUnit) -> None:
-        self.out.door(unit.door_id, unit.machine.state, unit.readers)
-
-    def _publish_occupancy(self) -> None:
-        self.out.occupancy(self.occupancy)
+        while not self._stopping:
+            timeout = self.tick_every_s
+            if self._next_wake is not None:
+                timeout = max(0.0, min(self._next_wake - self.mono(), timeout))
+            self._wake.wait(timeout)
+            self._wake.clear()
+            if not self._stopping:
+                self.tick()

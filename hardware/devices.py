@@ -78,7 +78,7 @@ class DoorDevices:
     def bind(
         self,
         on_contact: Callable[[bool], None],
-        on_exit: Callable[[], None],
+        on_exit: Callable[[bool], None],
         on_beam: Callable[[Beam, bool], None],
     ) -> None:
         """Connect the inputs to the controller; each callback runs on gpiozero's thread."""
@@ -86,7 +86,9 @@ class DoorDevices:
             self.contact.when_deactivated = lambda: on_contact(True)
             self.contact.when_activated = lambda: on_contact(False)
         if self.exit_button is not None:
-            self.exit_button.when_activated = on_exit
+            # Both edges: the controller's settle time tells a press from the bounce of release.
+            self.exit_button.when_activated = lambda: on_exit(True)
+            self.exit_button.when_deactivated = lambda: on_exit(False)
         for name, beam in (("a", self.beam_a), ("b", self.beam_b)):
             if beam is not None:
                 which: Beam = "a" if name == "a" else "b"

@@ -74,7 +74,7 @@ class _Period:
 
     granted: int = 0
     entered: int = 0
-    reported: bool = False
+    reported: int = 0  # the "entered" count the last tailgating event carried; 0: none yet
     ends: float | None = None  # None while unlocked; after relock a grace for the counter's lag
 
 
@@ -102,6 +102,7 @@ class DoorMachine:
         self._opened_at = 0.0
         self._held_from: float | None = None  # when held-open supervision began; None if free
         self._period: _Period | None = None
+        self._owed: list[DoorEvent] = []  # a period's closing tailgating count, not yet stepped
 
     @property
     def state(self) -> DoorState:
@@ -201,9 +202,7 @@ class DoorMachine:
                 period = self._period = _Period(ends=now + self.unlock_seconds)
             period.entered += 1
             if period.entered > period.granted and not period.reported:
-                period.reported = True
-                details = {"granted": period.granted, "entered": period.entered}
-                events.append(DoorEvent(EventType.DOOR_TAILGATING, details=details))
+                events.append(_tailgating(period))
         return self._settle(now, events)
 
     def tick(self, now: float) -> Step:
@@ -226,8 +225,19 @@ class DoorMachine:
     def _current_period(self, now: float) -> _Period | None:
         period = self._period
         if period is None or (period.ends is not None and now >= period.ends):
+            self._end_period()
             return None
         return period
+
+    def _end_period(self) -> None:
+        """The period is over: if more came in after the alarm, say how many in the end.
+
+        The alarm goes out at the first person too many; a single report then said "entered 2"
+        for three people through on one grant.
+        """
+        period, self._period = self._period, None
+        if period is not None and period.reported and period.entered > period.reported:
+            self._owed.append(_tailgating(period))
 
     def _window_active(self, now: float) -> bool:
         return self._window_until is not None and now < self._window_until
@@ -275,6 +285,11 @@ class DoorMachine:
                 self._period.ends = now + self.unlock_seconds
             events.append(DoorEvent(EventType.DOOR_LOCKED))
         self._supervise_held_open(now, events)
+        period = self._period
+        if period is not None and period.ends is not None and now >= period.ends:
+            self._end_period()
+        events.extend(self._owed)
+        self._owed.clear()
         return Step(locked=self._locked, events=tuple(events), deadline=self._deadline())
 
     def _supervise_held_open(self, now: float, events: list[DoorEvent]) -> None:
@@ -297,4 +312,13 @@ class DoorMachine:
             times.append(self._hold_until)
         if self._open and self._alarm is None and self._held_from is not None:
             times.append(self._held_from + self.held_open_seconds)
+        period = self._period
+        if period is not None and period.ends is not None and period.entered > period.reported > 0:
+            times.append(period.ends)
         return min(times) if times else None
+
+
+def _tailgating(period: _Period) -> DoorEvent:
+    period.reported = period.entered
+    details = {"granted": period.granted, "entered": period.entered}
+    return DoorEvent(EventType.DOOR_TAILGATING, details=details)

@@ -8,15 +8,16 @@ from typing import Any, Protocol
 
 from hardware.door import DoorState
 from services.core.events import Event, EventType
-from services.core.occupancy import Occupancy
 from services.core.schedule import Opening
+
+SITE = "site"  # the source of building-wide events (fire, opening, occupancy)
 
 
 class Sink(Protocol):
     """Where the controller's output goes: durable events, retained states."""
 
-    def event(self, event: Event) -> None:
-        """Keep ``event`` durably and deliver it (outbox, then MQTT)."""
+    def event(self, event: Event, door: str | None = None) -> None:
+        """Keep ``event`` durably and deliver it (outbox, then MQTT): ``door``'s, or the site's."""
 
     def door_state(self, door_id: str, payload: Mapping[str, Any]) -> None:
         """Publish a door's retained state."""
@@ -35,26 +36,33 @@ class Output:
     def event(
         self,
         etype: EventType,
-        source: str,
+        door: str | None,
         *,
         reason: str | None = None,
         credential: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Emit one event from ``source`` (a door id, or the site)."""
+        """Emit one event from ``door``, or from the building when ``door`` is None."""
         self.sink.event(
             Event(
                 type=etype,
-                source=source,
+                source=SITE if door is None else door,
                 ts=self.wall(),
                 reason=reason,
                 credential=credential,
                 details=dict(details or {}),
-            )
+            ),
+            door,
         )
 
-    def door(self, door_id: str, state: DoorState, readers: Mapping[str, bool]) -> None:
-        """The retained ``door/<id>/state``."""
+    def door(
+        self,
+        door_id: str,
+        state: DoorState,
+        readers: Mapping[str, bool | None],
+        tick_age_s: float,
+    ) -> None:
+        """The retained ``door/<id>/state``; ``tick_age_s`` tells staff whether the loop runs."""
         self.sink.door_state(
             door_id,
             {
@@ -65,17 +73,18 @@ class Output:
                 "fire": state.fire,
                 "staffed": state.staffed,
                 "readers": {r: ("online" if ok else "offline") for r, ok in readers.items()},
+                "tick_age_s": round(tick_age_s, 3),
                 "updated": self.wall().isoformat(),
             },
         )
 
-    def occupancy(self, occupancy: Occupancy) -> None:
+    def occupancy(self, inside: int, capacity: int) -> None:
         """The retained ``occupancy``."""
         self.sink.site_state(
             "occupancy",
             {
-                "inside": occupancy.inside,
-                "capacity": occupancy.capacity,
+                "inside": inside,
+                "capacity": capacity,
                 "updated": self.wall().isoformat(),
             },
         )

@@ -37,7 +37,12 @@ def apply_command(machine: DoorMachine, cmd: Command, now: float) -> RemoteResul
     elif cmd.action == "pulse":
         step = machine.grant(now)
     elif cmd.action == "lock":
-        return RemoteResult(machine.lock(now), done=True)
+        step = machine.lock(now)
+        if machine.state.fire:
+            # The lock is refused by life safety: saying "done" would tell staff a door is
+            # locked that stands open.
+            return RemoteResult(step, done=False, problem="fire alarm: the door stays unlocked")
+        return RemoteResult(step, done=True)
     else:
         assert cmd.mode is not None  # parse_command guarantees a mode for action "mode"
         step = machine.set_mode(cmd.mode, now)

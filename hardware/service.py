@@ -21,19 +21,20 @@ from zoneinfo import ZoneInfo
 
 from gpiozero.pins import Factory
 
-from hardware.controller import SITE, Controller, DoorUnit
+from hardware.controller import Controller
+from hardware.core.config import reader_id
 from hardware.devices import DoorDevices, FireInput
-from hardware.door import DoorMachine
+from hardware.gatekeeper import Gatekeeper
 from hardware.identity import refuse_a_twin
+from hardware.output import SITE
+from hardware.saved_count import SavedCount
 from hardware.simulate import Simulation, SimulationError
 from hardware.wiegand import WiegandReader
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import TopicKind, Topics
 from services.core.events import Event
-from services.core.occupancy import BeamCounter
 from services.core.patrons import PatronDirectory
-from services.core.readers import PIN_TIMEOUT_S
 from services.patrons.directory import close_directory, open_directory
 from services.patrons.pin_guard import PinGuard
 from services.runtime.holiday_file import site_schedule
@@ -46,9 +47,8 @@ from services.store.schema import open_database
 log = logging.getLogger(__name__)
 
 
-def reader_id(door_id: str, index: int, reader: ReaderSettings) -> str:
-    """The id a reader has in events and door states: ``main.0.em4100``."""
-    return f"{door_id}.{index}.{reader.kind}"
+# How often the retained door states are republished with the loop's tick age.
+HEARTBEAT_S = 30.0
 
 
 class BusSink:
@@ -57,11 +57,15 @@ class BusSink:
     def __init__(self, outbox: Outbox, bus: MqttBus, topics: Topics, doors: set[str]) -> None:
         self.outbox, self.bus, self.topics, self.doors = outbox, bus, topics, doors
 
-    def event(self, event: Event) -> None:
-        """Append to the outbox (durable on return); the publisher delivers it."""
+    def event(self, event: Event, door: str | None = None) -> None:
+        """Append to the outbox (durable on return); the publisher delivers it.
+
+        The topic follows ``door``, never the event's source text: a door called ``site`` is
+        still a door, and building-wide events (``door`` None) go to the site's topic.
+        """
         topic = (
-            self.topics.door_event(event.source)
-            if event.source in self.doors
+            self.topics.door_event(door)
+            if door is not None and door in self.doors
             else self.topics.site_event
         )
         self.outbox.append(topic, event.to_json())
@@ -120,40 +124,21 @@ class DoorService:
         self.publisher = OutboxPublisher(self.outbox, self.bus)
         sink = BusSink(self.outbox, self.bus, topics, set(s.doors))
         self.directory = open_directory(s, engine, key, on_event=sink.event)
-        units = {door_id: self._unit(door_id) for door_id in s.doors}
         tz = ZoneInfo(s.site.timezone)
+        guard = PinGuard(sessions, s.access.lockout_policy())
         self.controller = Controller(
             s,
-            units,
-            self.directory,
-            key,
-            PinGuard(sessions, s.access.lockout_policy()),
+            self.devices,
+            Gatekeeper(self.directory, key, guard),
             site_schedule(s),
             sink,
             wall=lambda: datetime.now(tz),
             mono=time.monotonic,
+            count=SavedCount(sessions, s.site.id),
         )
         self.bus.subscribe(topics.all_door_commands, self._on_command)
         if self.simulation is not None:
             self.bus.subscribe(topics.all_sim_inputs, self._on_sim)
-
-    def _unit(self, door_id: str) -> DoorUnit:
-        cfg = self.settings.doors[door_id]
-        reader_ids = [reader_id(door_id, i, r) for i, r in enumerate(cfg.readers)]
-        pin_timeout = min(
-            (r.pin_timeout_s for r in cfg.readers if r.kind == "pinpad"), default=PIN_TIMEOUT_S
-        )
-        has_pad = any(r.kind == "pinpad" for r in cfg.readers)
-        counter = BeamCounter() if cfg.beam_a_pin is not None and cfg.entrance else None
-        return DoorUnit(
-            door_id,
-            DoorMachine(door_id, cfg.unlock_seconds, cfg.held_open_seconds),
-            self.devices[door_id],
-            counter,
-            has_pad,
-            pin_timeout,
-            readers={r: False for r in reader_ids},
-        )
 
     def start_inputs(self) -> None:
         """Readers and GPIO inputs start delivering; the fire input is applied first."""
@@ -171,21 +156,21 @@ class DoorService:
             )
         for door_id, cfg in self.settings.doors.items():
             for i, rcfg in enumerate(cfg.readers):
-                self._start_reader(reader_id(door_id, i, rcfg), rcfg, ctl)
+                self._start_reader(door_id, reader_id(door_id, i, rcfg.kind), rcfg, ctl)
 
-    def _start_reader(self, rid: str, rcfg: ReaderSettings, ctl: Controller) -> None:
+    def _start_reader(self, door_id: str, rid: str, rcfg: ReaderSettings, ctl: Controller) -> None:
         if rcfg.kind == "wiegand":
             assert rcfg.d0_pin is not None and rcfg.d1_pin is not None  # settings check this
-            self.readers.append(
-                WiegandReader(
-                    rid,
-                    rcfg.d0_pin,
-                    rcfg.d1_pin,
-                    ctl.on_reader_input,
-                    pin_factory=self.pin_factory,
-                    pin_timeout_s=rcfg.pin_timeout_s,
-                )
+            wiegand = WiegandReader(
+                rid,
+                rcfg.d0_pin,
+                rcfg.d1_pin,
+                ctl.on_reader_input,
+                pin_factory=self.pin_factory,
+                pin_timeout_s=rcfg.pin_timeout_s,
             )
+            self.readers.append(wiegand)
+            ctl.add_pin_pad(door_id, wiegand.clear_pin)
             ctl.on_reader_status(rid, True, None)  # GPIO lines cannot be unplugged unseen
             return
         assert rcfg.url is not None  # settings check this
@@ -199,6 +184,8 @@ class DoorService:
             pin_timeout_s=rcfg.pin_timeout_s,
         )
         self.readers.append(reader)
+        if rcfg.kind == "pinpad":
+            ctl.add_pin_pad(door_id, reader.clear_pin)
         reader.start()
 
     def start(self) -> None:
@@ -213,7 +200,14 @@ class DoorService:
         self.bus.start()
         self.publisher.start()
         notify("READY=1")
-        start_watchdog(lambda: self.controller is not None and self.controller.alive, self.stopped)
+        # The watchdog vouches for progress (the loop ticked lately), not for a live thread.
+        start_watchdog(self.controller.healthy, self.stopped)
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+
+    def _heartbeat(self) -> None:
+        while not self.stopped.wait(HEARTBEAT_S):
+            if self.controller is not None:
+                self.controller.heartbeat()
 
     def stop(self) -> None:
         """Stop inputs, lock every door, flush what the broker will take, close."""

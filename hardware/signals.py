@@ -28,6 +28,7 @@ SEE_STAFF = Pattern("red", 1, 2.0, 0.0, beep=True)  # blocked, expired, lost, lo
 NOT_NOW = Pattern("red", 3, 0.3, 0.3, beep=False)  # closed, full, under age, throttled
 NO_ENTRY = Pattern("red", 6, 0.1, 0.1, beep=True)  # fire, lockdown, out of service
 UNKNOWN = Pattern("red", 4, 0.1, 0.1, beep=True)  # unknown card, system unreachable
+WAIT = Pattern("green", 3, 0.1, 0.1, beep=False)  # a card is being checked: one moment
 
 _FAMILY: dict[Reason, Pattern] = {
     Reason.STAFFED: WELCOME,

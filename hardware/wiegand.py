@@ -63,6 +63,7 @@ class WiegandReader:
         self._frame_gap_s = frame_gap_s
         self._clock = clock
         self._keys = PinPadBuffer(pin_timeout_s)
+        self._keys_lock = threading.Lock()
         self._quiet = threading.Condition()
         self._bits: list[int] = []
         self._count = 0
@@ -142,9 +143,15 @@ class WiegandReader:
         else:
             result = decode_wiegand(bits)
         if isinstance(result, KeyPress):
-            result = self._keys.feed(result.key, self._clock())
+            with self._keys_lock:  # the controller clears the buffer from another thread
+                result = self._keys.feed(result.key, self._clock())
         if result is not None:
             self._output(result)
+
+    def clear_pin(self) -> None:
+        """Forget the keypad digits typed so far (a card was presented; its PIN starts now)."""
+        with self._keys_lock:
+            self._keys.clear()
 
     @property
     def errors(self) -> int:

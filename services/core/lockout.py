@@ -17,6 +17,15 @@ BLOCK_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
+class Standing:
+    """What the decision needs to know about a card and a reader before it looks at the PIN."""
+
+    locked_out: bool = False
+    blocked: bool = False
+    reader_throttled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CardLock:
     """A card's standing: locked until a time (None = not locked now), or blocked until reset."""
 

@@ -233,6 +233,10 @@ class PinPadBuffer:
         """How many digits have been entered so far (for a row of asterisks)."""
         return len(self._digits)
 
+    def clear(self) -> None:
+        """Forget the digits typed so far: a card was presented, and its PIN starts now."""
+        self._digits.clear()
+
     def feed(self, key: str, now: float) -> PinEntered | PinCleared | ReaderFault | None:
         """Take one key pressed at ``now`` (seconds, monotonic); the result, if the key ends one."""
         if self._last_key_at is not None and now - self._last_key_at > self._timeout_s:

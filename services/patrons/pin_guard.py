@@ -9,7 +9,6 @@ and a kiosk that share a database share the count.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,19 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.events import EventType
-from services.core.lockout import LockoutPolicy
+from services.core.lockout import LockoutPolicy, Standing
 from services.store import lockouts
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """What the decision needs to know about a card and a reader before it looks at the PIN."""
-
-    locked_out: bool = False
-    blocked: bool = False
-    reader_throttled: bool = False
 
 
 class PinGuard:

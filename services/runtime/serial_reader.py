@@ -160,14 +160,21 @@ class _Em4100Protocol(FramedPacket):  # type: ignore[misc]
 class _PinPadProtocol(Protocol):  # type: ignore[misc]
     """Serial PIN pads: one byte per key, collected by a :class:`PinPadBuffer`."""
 
-    def __init__(self, link: _Link, buffer: PinPadBuffer, clock: Callable[[], float]) -> None:
-        self._link, self._buffer, self._clock = link, buffer, clock
+    def __init__(
+        self,
+        link: _Link,
+        buffer: PinPadBuffer,
+        keys: threading.Lock,
+        clock: Callable[[], float],
+    ) -> None:
+        self._link, self._buffer, self._keys, self._clock = link, buffer, keys, clock
 
     def data_received(self, data: bytes) -> None:
         """Feed each key byte to the buffer; hand on what completes."""
         now = self._clock()
         for byte in serial.iterbytes(data):
-            result = self._buffer.feed(byte.decode("latin-1"), now)
+            with self._keys:  # the controller clears the buffer from another thread
+                result = self._buffer.feed(byte.decode("latin-1"), now)
             if result is not None:
                 self._link.emit(result)
 
@@ -204,14 +211,16 @@ class SerialReader:
             )
         if reopen_delay_s <= 0:
             raise ValueError(f"reader {reader_id}: reopen_delay_s must be positive")
-        PinPadBuffer(pin_timeout_s)  # validates the timeout now rather than at first connect
+        # One buffer for the reader's life (created now, so a bad timeout fails at once): the
+        # controller clears it when a card is presented, whichever connection is open.
+        self._pin_buffer = PinPadBuffer(pin_timeout_s)
+        self._keys = threading.Lock()
         self.reader_id = reader_id
         self.kind = kind
         self.url = url
         self._output = ReaderOutput(reader_id, on_input)
         self._baudrate = baudrate
         self._on_status = on_status
-        self._pin_timeout_s = pin_timeout_s
         self._clock = clock
         self._reopen_delay_s = reopen_delay_s
         self._lock = threading.Lock()
@@ -250,6 +259,16 @@ class SerialReader:
         if self._supervisor is not None:
             self._supervisor.join(timeout=5)
         self._online = False
+
+    def clear_pin(self) -> None:
+        """Forget the PIN digits typed so far (a card was presented; its PIN starts now)."""
+        with self._keys:
+            self._pin_buffer.clear()
+
+    @property
+    def pin_pending(self) -> int:
+        """How many PIN digits are typed and not yet submitted."""
+        return self._pin_buffer.pending
 
     def write(self, data: bytes) -> None:
         """Send bytes to the reader (a beep, LED or trigger command); on ``loop://`` they echo.
@@ -310,7 +329,7 @@ class SerialReader:
             return _LineProtocol(link, parse_magstripe, MAX_STRIPE_CHARS, "magnetic stripe")
         if self.kind == "em4100":
             return _Em4100Protocol(link)
-        return _PinPadProtocol(link, PinPadBuffer(self._pin_timeout_s), self._clock)
+        return _PinPadProtocol(link, self._pin_buffer, self._keys, self._clock)
 
     def _set_status(self, online: bool, problem: str | None) -> None:
         with self._lock:

@@ -54,6 +54,12 @@ class DoorSettings(_Model):
     beam_b_pin: Pin | None = Field(None, description="inner beam of the people counter")
     unlock_seconds: float = Field(5.0, gt=0, le=300)
     held_open_seconds: float = Field(30.0, gt=0)
+    settle_s: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description="a contact, exit button or beam change counts once it held this long",
+    )
     entrance: bool = Field(True, description="counts people and admits patrons")
     controller: ControllerId | None = Field(
         None, description="the controller (Pi) that drives this door; default site.controller"
@@ -89,3 +95,9 @@ class FireSettings(_Model):
 
     input_pin: Pin | None = None
     active_low: bool = Field(True, description="panel contact pulls the line to ground")
+    clear_after_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="the alarm clears once the input was quiet this long (it raises at once)",
+    )

@@ -39,6 +39,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MODEL_MODULES: tuple[str, ...] = (
     "services.store.patrons",
     "services.store.lockouts",
+    "services.store.occupancy",
     "services.sip2.cache",
     "services.store.catalogue",
     "services.store.recorder",

@@ -633,3 +633,16 @@ def test_invariants_hold_for_any_input_sequence(seed: int) -> None:
         assert step.deadline is None or step.deadline > now
         if not after.open:
             assert after.alarm is None
+
+
+def test_three_people_on_one_grant_are_reported_as_three(door: DoorMachine) -> None:
+    # the alarm goes out at the second person; the period's end tells the full count
+    door.grant(0.0)
+    door.contact(True, 1.0)
+    assert types(door.person_entered(2.0)) == []
+    assert only(door.person_entered(2.5), E.DOOR_TAILGATING).details["entered"] == 2
+    assert types(door.person_entered(3.0)) == []
+    step = door.contact(False, 4.0)  # relocks; the counter's grace runs for unlock_seconds
+    assert step.deadline == 4.0 + door.unlock_seconds  # the machine asks to be woken then
+    step = door.tick(4.0 + door.unlock_seconds)
+    assert only(step, E.DOOR_TAILGATING).details == {"granted": 1, "entered": 3}

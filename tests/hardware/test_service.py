@@ -292,3 +292,53 @@ def test_outbox_backlog_survives_broker_outage_and_sigkill(
             f"backlog event {event_id}",
         )
     assert os.path.exists(outbox)
+
+
+def test_lock_outputs_are_created_locked_before_storage_readers_or_network(
+    tmp_path: Path,
+) -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    from hardware.service import DoorService
+    from services.settings import Settings
+
+    settings = Settings.model_validate(
+        {
+            "site": {"id": "boot", "data_dir": str(tmp_path), "key_file": str(tmp_path / "k")},
+            # storage that cannot open (its folder is a file): start-up fails after the outputs
+            "store": {"url": f"sqlite:///{tmp_path / 'a-file' / 'db.sqlite'}"},
+            "doors": {
+                "strike": {"lock_pin": 17, "readers": [{"kind": "barcode", "url": "loop://"}]},
+                "maglock": {"lock_pin": 18, "fail_safe": True},
+            },
+        }
+    )
+    (tmp_path / "a-file").write_text("not a folder")
+    factory = MockFactory()
+    service = DoorService(settings, pin_factory=factory)
+    with pytest.raises(OSError, match="a-file"):
+        service.start()
+    # a fail-secure strike is locked unpowered, a fail-safe maglock is locked powered: both
+    # pins were driven before the database was touched
+    assert factory.pin(17).function == "output" and factory.pin(17).state is False
+    assert factory.pin(18).function == "output" and factory.pin(18).state is True
+    assert service.readers == [] and service.bus is None and service.controller is None
+
+
+def test_a_door_called_site_gets_its_own_topic_and_the_building_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    from hardware.service import BusSink
+    from services.bus.outbox import Outbox
+    from services.core.events import Event, EventType
+
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    bus = MqttBus(MqttSettings(port=1), "sink-test", "door", TOPICS)  # never started
+    sink = BusSink(outbox, bus, TOPICS, {"site"})
+    now = datetime.now().astimezone()
+    sink.event(Event(type=EventType.DOOR_UNLOCKED, source="site", ts=now), "site")
+    sink.event(Event(type=EventType.FIRE_ALARM, source="site", ts=now))
+    outbox.close()
+    with sqlite3.connect(tmp_path / "outbox.sqlite") as db:
+        topics = [t for (t,) in db.execute("SELECT topic FROM outbox ORDER BY seq")]
+    assert topics == [TOPICS.door_event("site"), TOPICS.site_event]

@@ -1,0 +1,162 @@
+"""Cards, PINs and lookups: from a card at the reader to the decision, with the building as it is
+when the lookup's answer arrives (see :mod:`hardware.core.entry` for a second card meanwhile)."""
+
+from __future__ import annotations
+
+import logging
+
+from hardware.core import effects as fx
+from hardware.core.building import Building, Effects
+from hardware.core.door_slot import DoorSlot
+from hardware.core.entry import InFlight, LastDecision, Pending
+from hardware.core.inputs import Looked, Now
+from hardware.core.timers import PinDue
+from hardware.signals import WAIT, pattern_for
+from services.core.access import Decision, DoorContext, Reason, decide
+from services.core.credentials import Credential, SiteKey
+from services.core.events import EventType
+from services.core.lockout import Standing
+from services.core.patrons import Authentication, PinCheck
+
+log = logging.getLogger(__name__)
+
+
+class Admission:
+    """Decides entries for every door of a :class:`Building`."""
+
+    def __init__(self, building: Building, key: SiteKey) -> None:
+        self.b = building
+        self.key = key
+        self._tickets = 0
+
+    def _needs_pin(self, slot: DoorSlot) -> bool:
+        return self.b.cfg.rules.pin_required and slot.cfg.pinpad and not self.b.staffed
+
+    def card(self, slot: DoorSlot, reader: str, cred: Credential, now: Now, out: Effects) -> None:
+        """A card at ``reader``: wait for its PIN, or look it up."""
+        entry, door = slot.entry, slot.cfg.door_id
+        again = entry.read_again(cred.number, now.mono)
+        if entry.lookup is not None:
+            out.append(fx.Signal(door, WAIT))  # one decision per door at a time
+            return
+        if entry.pending is not None and entry.pending.credential == cred:
+            return  # the tag lying on the reader: keep the entry and its digits
+        last = entry.just_decided(cred.number, now.mono)
+        if self._needs_pin(slot):
+            entry.pending = Pending(cred, reader, now.mono, repeat=again or last is not None)
+            self.b.deadlines.set(PinDue(door), now.mono + slot.cfg.pin_timeout_s)
+            out.append(fx.ClearPinPads(door))
+            return
+        if last is not None:
+            out.append(fx.Signal(door, last.pattern))  # its decision, shown again
+            return
+        self._lookup(slot, reader, cred, None, now, out)
+
+    def pin(self, slot: DoorSlot, pin: str, now: Now, out: Effects) -> None:
+        """A PIN typed at the door: the waiting card's lookup starts."""
+        entry = slot.entry
+        pending, entry.pending = entry.pending, None
+        self.b.deadlines.set(PinDue(slot.cfg.door_id), None)
+        if pending is None or now.mono - pending.since > slot.cfg.pin_timeout_s:
+            log.info("door %s: PIN without a card; ignored", slot.cfg.door_id)
+            if entry.lookup is not None:
+                out.append(fx.Signal(slot.cfg.door_id, WAIT))
+            return
+        self._lookup(slot, pending.reader, pending.credential, pin, now, out)
+
+    def pin_timeout(self, slot: DoorSlot, now: Now, out: Effects) -> None:
+        """No PIN came: decided without one (``pin_required``), unless it was a resting tag."""
+        pending, slot.entry.pending = slot.entry.pending, None
+        if pending is None or pending.repeat:
+            return  # a re-read right after a decision: a resting tag, not a forgotten PIN
+        self._lookup(slot, pending.reader, pending.credential, None, now, out)
+
+    def _lookup(
+        self,
+        slot: DoorSlot,
+        reader: str,
+        cred: Credential,
+        pin: str | None,
+        now: Now,
+        out: Effects,
+    ) -> None:
+        if self.b.staffed:
+            # The doors stand open: the card is not looked up, nothing is counted.
+            self._decide(slot, reader, cred, self._nobody(cred, reachable=True), now, out)
+            return
+        self._tickets += 1
+        slot.entry.lookup = InFlight(self._tickets, cred, reader, now.mono)
+        out.append(fx.StartLookup(self._tickets, slot.cfg.door_id, reader, cred, pin))
+
+    def _nobody(self, cred: Credential, *, reachable: bool) -> Looked:
+        auth = Authentication(None, PinCheck.NOT_GIVEN, reachable=reachable)
+        return Looked(auth, Standing(), self.key.credential_hash(cred), self.key.pseudonym(cred))
+
+    def finished(self, ticket: int, looked: Looked | None, now: Now, out: Effects) -> None:
+        """The lookup ``ticket`` is back (None: it failed): decide now."""
+        slot = next(
+            (
+                s
+                for s in self.b.doors.values()
+                if s.entry.lookup is not None and s.entry.lookup.ticket == ticket
+            ),
+            None,
+        )
+        if slot is None or slot.entry.lookup is None:
+            log.warning("lookup %d finished for no door; ignored", ticket)
+            return
+        flight, slot.entry.lookup = slot.entry.lookup, None
+        if looked is None:  # the lookup itself failed: as if the library system were away
+            looked = self._nobody(flight.credential, reachable=False)
+        self._decide(slot, flight.reader, flight.credential, looked, now, out)
+
+    def _decide(
+        self,
+        slot: DoorSlot,
+        reader: str,
+        cred: Credential,
+        looked: Looked,
+        now: Now,
+        out: Effects,
+    ) -> None:
+        """The decision with the building as it is at ``now``, not when the lookup started."""
+        opening = self.b.current_opening(now, out)
+        standing = looked.standing
+        ctx = DoorContext(
+            opening=opening.state,
+            mode=slot.machine.state.mode,
+            fire_alarm=self.b.fire_active,
+            occupancy=self.b.occupancy.inside,
+            reader_throttled=standing.reader_throttled,
+            pin_locked_out=standing.locked_out,
+            pin_blocked=standing.blocked,
+        )
+        decision = decide(now.wall, looked.auth, ctx, self.b.cfg.rules)
+        if decision.granted:
+            self.b.apply(slot, slot.machine.grant(now.mono), out)
+        pattern = pattern_for(decision)
+        out.append(fx.Signal(slot.cfg.door_id, pattern))
+        slot.entry.last_decision = LastDecision(cred.number, now.mono, pattern)
+        self._decision_events(slot, reader, cred, looked, decision, out)
+
+    def _decision_events(
+        self,
+        slot: DoorSlot,
+        reader: str,
+        cred: Credential,
+        looked: Looked,
+        decision: Decision,
+        out: Effects,
+    ) -> None:
+        door = slot.cfg.door_id
+        details = {"reader": reader, "kind": str(cred.kind), "message": decision.message}
+        etype = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
+        reason = str(decision.reason)
+        out.append(
+            fx.Emit(etype, door, reason=reason, credential=looked.pseudonym, details=details)
+        )
+        if decision.reason in (Reason.WRONG_PIN, Reason.GRANTED):
+            wrong = decision.reason is Reason.WRONG_PIN
+            out.append(
+                fx.RecordOutcome(door, reader, looked.credential_hash, looked.pseudonym, wrong)
+            )
