@@ -33,32 +33,94 @@ PROGRAM = ROOT / "config" / "demo-program.ics"
 STAFF_USER, STAFF_PASSWORD = "staff", "aabent-demo"
 AABENT = [sys.executable, "-m", "services.cli.main", "-c", str(CONFIG)]
 
-# (pause before, topic input, payload, what the narrator says)
-SCENARIO: tuple[tuple[float, str, str, bytes, str], ...] = (
-    (1.0, "main", "swipe", b'{"card": "10000001", "pin": "1234"}', "Karen: card + PIN"),
-    (1.0, "main", "contact", b"open", "Karen opens the door"),
-    (0.3, "main", "walk", b"in", "... and walks in"),
-    (0.3, "main", "walk", b"in", "... a friend slips in behind her"),
-    (0.5, "main", "contact", b"closed", "the door closes"),
-    (1.0, "main", "swipe", b'{"card": "0101800000", "pin": "2468"}', "Mads: yellow health card"),
-    (1.0, "main", "swipe", b'{"card": "10000003", "pin": "1111"}', "Freja (12), no consent"),
-    (1.0, "main", "swipe", b'{"card": "10000001", "pin": "0000"}', "someone mistypes a PIN"),
-    (1.0, "main", "swipe", b'{"card": "10000005", "pin": "3333"}', "Søren: blocked card"),
-    (1.0, "site", "fire", b"on", "FIRE: the panel's relay closes"),
-    (1.5, "site", "fire", b"off", "the fire alarm is reset"),
+# (pause before, topic input, payload, what the narrator says, the event type that answers it)
+# Each step waits for its answer before the next, so a slow start or a busy machine only slows
+# the story down: a door opened before its grant would tell another story.
+SCENARIO: tuple[tuple[float, str, str, bytes, str, str], ...] = (
+    (1.0, "main", "swipe", b'{"card": "10000001", "pin": "1234"}', "Karen: card + PIN", "access."),
+    (1.0, "main", "contact", b"open", "Karen opens the door", "door.opened"),
+    (0.3, "main", "walk", b"in", "... and walks in", "occupancy.in"),
+    (0.3, "main", "walk", b"in", "... a friend slips in behind her", "occupancy.in"),
+    (0.5, "main", "contact", b"closed", "the door closes", "door.closed"),
+    (
+        1.0,
+        "main",
+        "swipe",
+        b'{"card": "0101800000", "pin": "2468"}',
+        "Mads: yellow health card",
+        "access.",
+    ),
+    (
+        1.0,
+        "main",
+        "swipe",
+        b'{"card": "10000003", "pin": "1111"}',
+        "Freja (12), no consent",
+        "access.",
+    ),
+    (
+        1.0,
+        "main",
+        "swipe",
+        b'{"card": "10000001", "pin": "0000"}',
+        "someone mistypes a PIN",
+        "access.",
+    ),
+    (
+        1.0,
+        "main",
+        "swipe",
+        b'{"card": "10000005", "pin": "3333"}',
+        "Søren: blocked card",
+        "access.",
+    ),
+    (1.0, "site", "fire", b"on", "FIRE: the panel's relay closes", "fire.alarm"),
+    (1.5, "site", "fire", b"off", "the fire alarm is reset", "fire.cleared"),
 )
+STEP_TIMEOUT_S = 15.0
 
 
-def print_event(topic: str, payload: bytes) -> None:
-    """One readable line per event."""
+class EventLog:
+    """Prints every event as it comes, and lets the scenario wait for the one that answers it."""
+
+    def __init__(self) -> None:
+        self._seen: list[str] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        etype = print_event(topic, payload)
+        if etype is not None:
+            with self._cond:
+                self._seen.append(etype)
+                self._cond.notify_all()
+
+    def mark(self) -> int:
+        """Where the log stands now: :meth:`wait_for` looks only at events after it."""
+        with self._cond:
+            return len(self._seen)
+
+    def wait_for(self, prefix: str, since: int, timeout: float) -> bool:
+        """True once an event whose type starts with ``prefix`` arrived after ``since``."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: any(t.startswith(prefix) for t in self._seen[since:]), timeout
+            )
+
+
+def print_event(topic: str, payload: bytes) -> str | None:
+    """One readable line per event; its type, or None for a payload that is no event."""
     try:
         ev: dict[str, Any] = json.loads(payload)
     except ValueError:
-        return
-    when = ev.get("ts", "")[11:19]
+        return None
+    if not isinstance(ev, dict):
+        return None
+    when = str(ev.get("ts", ""))[11:19]
     reason = f" ({ev['reason']})" if ev.get("reason") else ""
     who = f" card {ev['credential']}" if ev.get("credential") else ""
-    print(f"  {when}  {ev.get('source', '?'):8} {ev.get('type', '?')}{reason}{who}", flush=True)
+    etype = str(ev.get("type", "?"))
+    print(f"  {when}  {ev.get('source', '?'):8} {etype}{reason}{who}", flush=True)
+    return etype
 
 
 def start_broker(port: int) -> subprocess.Popen[bytes]:
@@ -92,12 +154,27 @@ def load_data() -> None:
         )
 
 
-def play(bus: MqttBus, topics: Topics, say: Callable[[str], None]) -> None:
+def play(bus: MqttBus, topics: Topics, log: EventLog, say: Callable[[str], None]) -> None:
     """The scenario, through the same simulated inputs `aabent sim` uses."""
-    for pause, door, what, payload, line in SCENARIO:
+    for pause, door, what, payload, line, answer in SCENARIO:
         time.sleep(pause)
         say(f"> {line}")
+        since = log.mark()
         bus.publish(topics.sim(door, what), payload).wait(5)
+        if not log.wait_for(answer, since, STEP_TIMEOUT_S):
+            say(f"  (no {answer}… within {STEP_TIMEOUT_S:.0f} s; going on)")
+
+
+def wait_online(bus: MqttBus, topics: Topics, component: str, timeout: float) -> bool:
+    """True once ``component`` says it is online (its retained status), within ``timeout``."""
+    online = threading.Event()
+
+    def on_status(_topic: str, payload: bytes) -> None:
+        if payload == b"online":
+            online.set()
+
+    bus.subscribe(topics.status(component), on_status)
+    return online.wait(timeout)
 
 
 def banner(settings: Settings) -> str:
@@ -147,14 +224,17 @@ def main(argv: list[str] | None = None) -> int:
         procs.append(subprocess.Popen([*AABENT, "server"], cwd=ROOT))
         if args.kiosk and os.environ.get("DISPLAY"):
             procs.append(subprocess.Popen([*AABENT, "kiosk", "--windowed"], cwd=ROOT))
-        bus.subscribe(topics.all_door_events, print_event)
-        bus.subscribe(topics.site_event, print_event)
+        log = EventLog()
+        bus.subscribe(topics.all_door_events, log)
+        bus.subscribe(topics.site_event, log)
         bus.start()
         bus.wait_connected(10)
-        time.sleep(1.5)  # the controller opens its ptys and connects
+        # The controller is online once its readers, bus and subscriptions are up.
+        if not wait_online(bus, topics, settings.component, STEP_TIMEOUT_S):
+            print("aabent demo: the door controller did not come online", file=sys.stderr)
         print(banner(settings), flush=True)
         if not args.no_scenario:
-            play(bus, topics, lambda line: print(line, flush=True))
+            play(bus, topics, log, lambda line: print(line, flush=True))
         stop.wait(args.seconds or None)
     except KeyboardInterrupt:
         pass

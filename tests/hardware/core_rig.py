@@ -49,13 +49,16 @@ def settings(door: str = "main", **door_cfg: Any) -> Settings:
         "readers": [{"kind": "em4100", "url": "loop://"}, {"kind": "pinpad", "url": "loop://"}],
         **door_cfg,
     }
-    return Settings.model_validate(
+    s = Settings.model_validate(
         {
             "schedule": {"staffed": {"wed": "10:00-18:00"}},
             "access": {"capacity": 3},
-            "doors": {door: cfg},
+            "doors": {"main": cfg},
         }
     )
+    # Settings refuse door ids the bus uses for itself (site, opening, …); the core must not
+    # depend on that, so its tests may name a door so, past the check.
+    return s if door == "main" else s.model_copy(update={"doors": {door: s.doors["main"]}})
 
 
 def looked(pin: PinCheck = PinCheck.OK, card: str = CARD, **standing: bool) -> Looked:

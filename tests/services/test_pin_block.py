@@ -20,8 +20,7 @@ from sqlalchemy import Engine
 
 from services.cli.main import main
 from services.core.access import AccessRules, DoorContext, Reason, decide
-from services.core.credentials import Credential, SiteKey
-from services.core.lockout import LockoutPolicy
+from services.core.credentials import Credential
 from services.core.patrons import PatronStatus
 from services.core.schedule import OpeningState
 from services.patrons.pin_guard import PinGuard
@@ -43,9 +42,9 @@ class Door:
     def __init__(self, settings: Settings) -> None:
         self.engine = open_database(settings.database_url)
         sessions = make_sessionmaker(self.engine)
-        self.key = SiteKey.load_or_create(settings.site.key_file)
+        self.key = settings.site.site_key()
         self.registry = LocalRegistry(sessions, self.key)
-        self.guard = PinGuard(sessions, LockoutPolicy.from_settings(settings.access))
+        self.guard = PinGuard(sessions, settings.access.lockout_policy())
         self.now = NOW
 
     def enter(self, number: str, pin: str) -> Reason:

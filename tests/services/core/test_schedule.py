@@ -42,7 +42,11 @@ def schedule(*exceptions: ExceptionDay, **changes: object) -> Schedule:
 
 def unchecked(**fields: object) -> Schedule:
     """Hours check-config refuses (staff sticking out of self-service): the core still copes."""
-    return Schedule.from_settings(ScheduleSettings.model_construct(**fields), "Europe/Copenhagen")
+    return Schedule(
+        ScheduleSettings.model_construct(**fields).opening_hours(),
+        ZoneInfo("Europe/Copenhagen"),
+        DanishHolidays(public_holidays),
+    )
 
 
 def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0, fold: int = 0) -> datetime:
