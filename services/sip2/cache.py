@@ -15,31 +15,16 @@ Store functions take the session first; the caller owns the transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Date, DateTime, String, delete
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from services.core.credentials import Credential, SiteKey
 from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
-from services.store.base import Base
+from services.store.sip2_cache import CachedPatron
 
 UNKNOWN = "unknown"  # standing of a card the library system does not know
-
-
-class CachedPatron(Base):
-    """One card's last answer from the library system (needs an Alembic migration)."""
-
-    __tablename__ = "sip2_patron_cache"
-
-    credential_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    verifier: Mapped[str | None] = mapped_column(String(200))  # None: checked without a PIN
-    standing: Mapped[str] = mapped_column(String(16))  # PatronStatus value or "unknown"
-    patron_id: Mapped[str] = mapped_column(String(64), default="")
-    name: Mapped[str] = mapped_column(String(200), default="")
-    birth_date: Mapped[date | None] = mapped_column(Date)
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 def _utc(moment: datetime) -> datetime:

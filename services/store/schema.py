@@ -40,7 +40,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "services.store.patrons",
     "services.store.lockouts",
     "services.store.occupancy",
-    "services.sip2.cache",
+    "services.store.sip2_cache",
     "services.store.catalogue",
     "services.store.recorder",
     "services.store.dashboard",

@@ -13,10 +13,10 @@ from kiosk.background import Inline
 from kiosk.i18n import Translator
 from kiosk.viewmodels.account import AccountViewModel
 from services.patrons.account import Sip2Account
-from services.sip2.cache import CachedPatron
 from services.sip2.directory import Sip2Directory
 from services.store.base import Base
 from services.store.engine import make_engine
+from services.store.sip2_cache import CachedPatron
 from tests.services.sip2.conftest import SITE_KEY, Clock, tcp_client
 from tests.services.sip2.rogue_server import Rogue, RogueAcs
 

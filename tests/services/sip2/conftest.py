@@ -19,13 +19,13 @@ from sqlalchemy import Engine
 
 from services.core.credentials import SiteKey
 from services.core.events import Event
-from services.sip2.cache import CachedPatron
 from services.sip2.client import Backoff, Sip2Client
 from services.sip2.directory import Sip2Directory
 from services.sip2.requests import Terminal
 from services.sip2.transport import TcpTransport, Transport
 from services.store.base import Base
 from services.store.engine import make_engine
+from services.store.sip2_cache import CachedPatron
 from tests.services.sip2.faults import FaultProxy, SilentServer
 from tests.services.sip2.fbs_server import FbsServer
 from tests.services.sip2.library import INSTITUTION, LOGIN, TODAY

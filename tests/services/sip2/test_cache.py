@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from services.core.credentials import Credential, CredentialKind, SiteKey
 from services.core.patrons import Patron, PatronStatus, PinCheck
 from services.sip2 import cache
-from services.sip2.cache import CachedPatron
 from services.store.base import Base
+from services.store.sip2_cache import CachedPatron
 
 KEY = SiteKey(b"s" * 32)
 CARD = Credential(CredentialKind.CARD, "9000000001")

@@ -14,12 +14,12 @@ from services.core.credentials import Credential
 from services.core.events import Event, EventType
 from services.core.patrons import Patron, PatronDirectory, PatronStatus, PinCheck
 from services.sip2 import cache, fbs
-from services.sip2.cache import CachedPatron
 from services.sip2.client import Sip2Client
 from services.sip2.directory import Sip2Directory
 from services.sip2.errors import PatronRefused, Sip2Unavailable
 from services.sip2.requests import Terminal
 from services.sip2.transport import FbsHttpsTransport
+from services.store.sip2_cache import CachedPatron
 from tests.services.sip2.conftest import FBS_LOGIN, SITE_KEY, Clock, DoorRig
 from tests.services.sip2.faults import FaultProxy
 from tests.services.sip2.fbs_server import FbsServer
