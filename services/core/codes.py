@@ -1,7 +1,8 @@
 """One-time and time-limited PIN-pad codes, for a carer, a craftsman, a speaker. Pure.
 
 A code is digits only, typed at the PIN pad without a card. It is stored as a keyed hash
-(:meth:`~services.core.credentials.SiteKey.code_hash`), shown once when issued, and admits inside
+(the :meth:`~services.core.credentials.SiteKey.credential_hash` of a
+``CredentialKind.CODE`` credential), shown once when issued, and admits inside
 its window, for at most ``max_uses`` entries, at its doors (none named: every door).
 """
 
