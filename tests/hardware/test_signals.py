@@ -23,3 +23,8 @@ def test_a_typo_sounds_different_from_see_staff_and_from_closed() -> None:
     assert pattern_for(Decision.denied(Reason.PATRON_BLOCKED)) is SEE_STAFF
     assert pattern_for(Decision.denied(Reason.CLOSED)) is NOT_NOW
     assert len({TRY_AGAIN, SEE_STAFF, NOT_NOW}) == 3
+
+
+def test_a_ban_and_a_missing_signup_show_the_polite_see_staff() -> None:
+    assert pattern_for(Decision.denied(Reason.BANNED)) is SEE_STAFF
+    assert pattern_for(Decision.denied(Reason.SIGNUP_REQUIRED)) is SEE_STAFF
