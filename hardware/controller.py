@@ -273,7 +273,7 @@ class Controller:
 
     def _record(self, request: fx.RecordOutcome) -> None:
         alarms = self.gate.record(
-            request.credential_hash, request.reader, request.wrong, self.wall()
+            request.credential_hash, request.reader, request.wrong, self.wall(), request.code_used
         )
         self._feed(
             ci.OutcomeRecorded(

@@ -56,12 +56,18 @@ class Gatekeeper:
         return Looked(auth, pending.result(), cred_hash, self.key.pseudonym(cred), local)
 
     def record(
-        self, credential_hash: str, reader_id: str, wrong: bool, now: datetime
+        self,
+        credential_hash: str,
+        reader_id: str,
+        wrong: bool,
+        now: datetime,
+        code_used: bool = False,
     ) -> list[tuple[EventType, dict[str, Any]]]:
-        """After the door acted: count a wrong PIN or end a run of them; the alarms it tips."""
+        """After the door acted: count a wrong PIN or end a run of them, count a code's use;
+        the alarms it tips."""
         if wrong:
             return self.guard.failed(credential_hash, reader_id, now)
         self.guard.succeeded(credential_hash, now)
-        if self.lists is not None:
-            self.lists.code_used(credential_hash)  # counts only where the hash is a code's
+        if code_used and self.lists is not None:
+            self.lists.code_used(credential_hash)
         return []

@@ -192,6 +192,9 @@ class Admission:
         )
         if decision.reason in _WRONG or decision.reason in _RIGHT:
             wrong = decision.reason in _WRONG
+            used = decision.reason is Reason.CODE
             out.append(
-                fx.RecordOutcome(door, reader, looked.credential_hash, looked.pseudonym, wrong)
+                fx.RecordOutcome(
+                    door, reader, looked.credential_hash, looked.pseudonym, wrong, used
+                )
             )

@@ -22,7 +22,7 @@ from services.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from services.core.credentials import Credential, SiteKey
+    from services.core.credentials import SiteKey
     from services.patrons.registry import LocalRegistry
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -100,12 +100,6 @@ def _opened(settings: Settings) -> Iterator[tuple[LocalRegistry, sessionmaker[Se
         yield LocalRegistry(sessions, key), sessions, key
     finally:
         engine.dispose()
-
-
-def _credential(text: str) -> Credential:
-    from services.core.credentials import Credential
-
-    return Credential.from_text(text)
 
 
 def _fail(message: str) -> int:
@@ -238,22 +232,21 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
 
 def _signup(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons.access_lists import sign_up
-    from services.patrons.lists_cli import opened
+    from services.patrons.staff_edit import actor, credential, opened
 
-    credential = _credential(args.card)
     with opened(settings) as (session, key):
-        new = sign_up(session, key, getpass.getuser(), credential, via="desk")
+        new = sign_up(session, key, actor(), credential(args.card), via="desk")
     print("signed up for self-service" if new else "already signed up; nothing changed")
     return 0
 
 
 def _withdraw_signup(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons.access_lists import ListError, withdraw_signup
-    from services.patrons.lists_cli import opened
+    from services.patrons.staff_edit import actor, credential, opened
 
     try:
         with opened(settings) as (session, key):
-            withdraw_signup(session, key, getpass.getuser(), _credential(args.card))
+            withdraw_signup(session, key, actor(), credential(args.card))
     except ListError as exc:
         return _fail(str(exc))
     print("sign-up withdrawn")

@@ -109,7 +109,7 @@ class LocalLists:
         return LocalAnswer(door=door, code_typed=True, code=code)
 
     def code_used(self, code_hash: str) -> None:
-        """Count one entry on a code (a no-op for any other hash)."""
+        """Count one entry on the code of ``code_hash``."""
         with self.sessions() as session, session.begin():
             session.execute(
                 update(PadCodeRecord)

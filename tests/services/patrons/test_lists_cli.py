@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from services.cli.main import main
 from services.core.credentials import Credential
-from services.patrons.lists_cli import opened
+from services.patrons.staff_edit import opened
 from services.settings import load_settings
 from services.store.access_lists import ListAudit, PadCodeRecord
 from services.store.recorder import EventRecord
