@@ -5,7 +5,9 @@ real ptys, a real registry (SQLite, scrypt PIN hashes) and the durable outbox; o
 Mosquitto and once with the broker down. Then the fire input is switched with four doors and the
 time to the last relay released is measured; and again, with the fire input and with the exit
 button, while a card's lookup hangs on a library system that accepts the connection and never
-answers (SIP2, timeout 5 s). Prints one JSON object.
+answers (SIP2, timeout 5 s). And the entries once more with the door's copy of the local
+lists holding 10,000 group members, 10,000 bans and 1,000 codes (``p99_ms_large_lists``),
+loaded the way a controller gets them: one snapshot applied. Prints one JSON object.
 
     .venv/bin/python benchmarks/door_latency.py [--entries 1000] [--fires 300]
 """
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from hardware.service import DoorService  # noqa: E402
 from hardware.simulate import Simulation, encode_card  # noqa: E402
 from services.core.credentials import Credential  # noqa: E402
+from services.patrons import list_snapshot  # noqa: E402
 from services.patrons.registry import LocalRegistry  # noqa: E402
 from services.settings import Settings  # noqa: E402
 from services.store.engine import make_engine, make_sessionmaker  # noqa: E402
@@ -81,6 +84,49 @@ def enrol(settings: Settings, n: int) -> list[str]:
         registry.add_patron("Bench Patron", [Credential.from_text(card)], pin=PIN)
     engine.dispose()
     return cards
+
+
+def load_lists(settings: Settings, members: int, bans: int, codes: int) -> None:
+    """Apply one snapshot of that size to the door's own database (none of them are the
+    benchmark's cards, so each entry looks through full lists and finds nothing)."""
+    key = settings.site.site_key()
+    pin_hash = key.hash_pin("1357")  # one scrypt, shared: hashing 10,000 would take a minute
+    hashes = (key.credential_hash(Credential.from_text(f"9{i:07d}")) for i in range(10**7))
+    snapshot: dict[str, Any] = {
+        "version": 1,
+        "groups": [
+            {
+                "name": f"group {g}",
+                "windows": "mon-sun 05:00-23:00",
+                "doors": "",
+                "valid_from": None,
+                "valid_until": None,
+                "pin_required": True,
+                "when_armed": "refuse",
+                "members": [[next(hashes), None, pin_hash] for _ in range(members // 10)],
+            }
+            for g in range(10)
+        ],
+        "bans": [[next(hashes), None, ""] for _ in range(bans)],
+        "codes": [
+            [
+                next(hashes),
+                f"code {c}",
+                "2026-01-01T00:00:00+00:00",
+                "2099-01-01T00:00:00+00:00",
+                1,
+                0,
+                "",
+            ]
+            for c in range(codes)
+        ],
+        "signups": [],
+    }
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    with make_sessionmaker(engine).begin() as session:
+        list_snapshot.apply(session, snapshot)
+    engine.dispose()
 
 
 def run_entries(settings: Settings, cards: list[str]) -> list[float]:
@@ -225,6 +271,10 @@ def main() -> None:
             up = site(data / "up", broker.port, 1)
             cards = enrol(up, args.entries)
             with_broker = run_entries(up, cards)
+            large = site(data / "large", broker.port, 1)
+            large_cards = enrol(large, args.entries)
+            load_lists(large, members=10_000, bans=10_000, codes=1_000)
+            with_large_lists = run_entries(large, large_cards)
         finally:
             broker.stop()
         down = site(data / "down", free_port(), 1)  # nothing listens there
@@ -252,6 +302,9 @@ def main() -> None:
                 "p99_ms": round(p(with_broker, 0.99), 3),
                 "p50_ms_broker_down": round(statistics.median(without_broker), 3),
                 "p99_ms_broker_down": round(p(without_broker, 0.99), 3),
+                "p50_ms_large_lists": round(statistics.median(with_large_lists), 3),
+                "p99_ms_large_lists": round(p(with_large_lists, 0.99), 3),
+                "large_lists": {"members": 10_000, "bans": 10_000, "codes": 1_000},
                 "fire_release_p99_ms": round(p(fire, 0.99), 3),
                 "fire_n": len(fire),
                 "fire_release_p99_ms_during_lookup": round(p(fire_lookup, 0.99), 3),

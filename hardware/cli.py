@@ -26,6 +26,8 @@ def add_commands(sub: Any) -> None:
     swipe = acts.add_parser("swipe", help="present a card, then type its PIN")
     swipe.add_argument("card")
     swipe.add_argument("--pin", default=None)
+    pad = acts.add_parser("pad", help="type digits and '#' on the PIN pad (a code, companions)")
+    pad.add_argument("digits")
     acts.add_parser("open", help="open the door (contact)")
     acts.add_parser("close", help="close the door (contact)")
     acts.add_parser("exit", help="press the exit button")
@@ -68,6 +70,8 @@ def sim_message(args: argparse.Namespace, settings: Settings) -> tuple[str, str,
     door = args.door or next(iter(settings.doors), "main")
     if args.action == "swipe":
         return door, "swipe", json.dumps({"card": args.card, "pin": args.pin}).encode()
+    if args.action == "pad":
+        return door, "pad", args.digits.encode()
     if args.action in ("open", "close"):
         return door, "contact", b"open" if args.action == "open" else b"closed"
     if args.action == "exit":

@@ -263,7 +263,9 @@ class Controller:
     def _lookup(self, request: fx.StartLookup) -> None:
         looked: ci.Looked | None
         try:
-            looked = self.gate.lookup(request.credential, request.pin, request.reader, self.wall())
+            looked = self.gate.lookup(
+                request.credential, request.pin, request.reader, self.wall(), request.door
+            )
         except Exception:
             log.exception("door %s: lookup failed", request.door)
             looked = None
@@ -271,7 +273,7 @@ class Controller:
 
     def _record(self, request: fx.RecordOutcome) -> None:
         alarms = self.gate.record(
-            request.credential_hash, request.reader, request.wrong, self.wall()
+            request.credential_hash, request.reader, request.wrong, self.wall(), request.code_used
         )
         self._feed(
             ci.OutcomeRecorded(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hardware.core.config import CoreConfig, DoorConfig, reader_id
-from services.core.access import AccessRules
 from services.core.readers import PIN_TIMEOUT_S
 from services.settings import Settings
 
@@ -28,7 +27,7 @@ def core_config(settings: Settings) -> CoreConfig:
     a = settings.access
     return CoreConfig(
         doors=tuple(doors),
-        rules=AccessRules(a.pin_required, a.min_age_unstaffed, a.capacity),
+        rules=a.access_rules(),
         command_max_age_s=settings.mqtt.command_max_age_s,
         fire_clear_s=settings.fire.clear_after_s,
     )

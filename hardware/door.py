@@ -118,10 +118,13 @@ class DoorMachine:
 
     # --- inputs ----------------------------------------------------------------------------
 
-    def grant(self, now: float) -> Step:
-        """The access decision granted entry: unlock for ``unlock_seconds`` (normal mode only)."""
+    def grant(self, now: float, companions: int = 0) -> Step:
+        """The access decision granted entry: unlock for ``unlock_seconds`` (normal mode only).
+
+        ``companions`` stated at the pad pass with the card holder without a tailgating event.
+        """
         if self._mode is DoorMode.NORMAL and not self._free(now):
-            self._open_window(now, UnlockCause.GRANTED)
+            self._open_window(now, UnlockCause.GRANTED, companions)
         return self._settle(now, [])
 
     def exit_request(self, now: float) -> Step:
@@ -211,13 +214,13 @@ class DoorMachine:
 
     # --- rules -----------------------------------------------------------------------------
 
-    def _open_window(self, now: float, cause: UnlockCause) -> None:
+    def _open_window(self, now: float, cause: UnlockCause, companions: int = 0) -> None:
         period = self._current_period(now)
         if period is None:
             period = self._period = _Period()
         period.ends = None
         if cause is UnlockCause.GRANTED:
-            period.granted += 1
+            period.granted += 1 + companions
         self._window_start = now
         self._window_cause = cause
         self._window_until = now + self.unlock_seconds

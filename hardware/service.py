@@ -36,6 +36,8 @@ from services.bus.topics import TopicKind, Topics
 from services.core.events import Event
 from services.core.patrons import PatronDirectory
 from services.patrons.directory import close_directory, open_directory
+from services.patrons.list_distribution import ListReceiver
+from services.patrons.local_lookup import LocalLists
 from services.patrons.pin_guard import PinGuard
 from services.runtime.holiday_file import site_schedule
 from services.runtime.serial_reader import SerialReader
@@ -99,6 +101,7 @@ class DoorService:
     publisher: OutboxPublisher | None = None
     outbox: Outbox | None = None
     directory: PatronDirectory | None = None
+    lists: ListReceiver | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def build_outputs(self) -> None:
@@ -126,10 +129,11 @@ class DoorService:
         self.directory = open_directory(s, engine, key, on_event=sink.event)
         tz = ZoneInfo(s.site.timezone)
         guard = PinGuard(sessions, s.access.lockout_policy())
+        self.lists = ListReceiver(sessions)
         self.controller = Controller(
             s,
             self.devices,
-            Gatekeeper(self.directory, key, guard),
+            Gatekeeper(self.directory, key, guard, LocalLists(sessions, key)),
             site_schedule(s),
             sink,
             wall=lambda: datetime.now(tz),
@@ -137,6 +141,7 @@ class DoorService:
             count=SavedCount(sessions, s.site.id),
         )
         self.bus.subscribe(topics.all_door_commands, self._on_command)
+        self.bus.subscribe(topics.lists, self.lists.on_message)
         if self.simulation is not None:
             self.bus.subscribe(topics.all_sim_inputs, self._on_sim)
 
@@ -228,6 +233,8 @@ class DoorService:
             self.publisher.stop()
         if self.bus is not None:
             self.bus.stop()
+        if self.lists is not None:
+            self.lists.close()
         if self.outbox is not None:
             self.outbox.close()
         if self.simulation is not None:

@@ -49,6 +49,15 @@ _FAMILY: dict[Reason, Pattern] = {
     Reason.OUT_OF_SERVICE: NO_ENTRY,
     Reason.UNKNOWN_CARD: UNKNOWN,
     Reason.LIBRARY_SYSTEM_UNREACHABLE: UNKNOWN,
+    Reason.BANNED: SEE_STAFF,  # the polite pattern: a ban is for staff to explain
+    Reason.MEMBER: WELCOME,
+    Reason.SIGNUP_REQUIRED: SEE_STAFF,
+    Reason.TOO_MANY_COMPANIONS: TRY_AGAIN,
+    Reason.CODE: WELCOME,
+    Reason.UNKNOWN_CODE: UNKNOWN,
+    Reason.CODE_NOT_VALID_NOW: NOT_NOW,
+    Reason.CODE_USED_UP: NOT_NOW,
+    Reason.NOT_THIS_DOOR: NOT_NOW,
 }
 
 

@@ -130,6 +130,11 @@ class Simulation:
             self.sleep(PIN_AFTER_CARD_S)
             os.write(pad[0].master, encode_pin(pin))
 
+    def type_keys(self, door_id: str, digits: str) -> None:
+        """Type ``digits`` and '#' on the door's PIN pad, no card: a code, companions, a CPR."""
+        pad = self._reader(door_id, self.door(door_id), ("pinpad",))
+        os.write(pad[0].master, encode_pin(digits))
+
     def _reader(self, door_id: str, door: DoorSettings, kinds: tuple[str, ...]) -> tuple[_Pty, str]:
         for kind in kinds:
             for index, reader in enumerate(door.readers):
@@ -191,6 +196,8 @@ class Simulation:
             except (ValueError, KeyError, TypeError):
                 raise SimulationError('swipe wants {"card": "...", "pin": "..."}') from None
             self.swipe(door_id, card, None if pin is None else str(pin))
+        elif what == "pad":
+            self.type_keys(door_id, text)
         else:
             raise SimulationError(f"unknown simulated input {what!r} = {text[:20]!r}")
 

@@ -4,6 +4,7 @@ when the lookup's answer arrives (see :mod:`hardware.core.entry` for a second ca
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from hardware.core import effects as fx
 from hardware.core.building import Building, Effects
@@ -13,10 +14,15 @@ from hardware.core.inputs import Looked, Now
 from hardware.core.timers import PinDue
 from hardware.signals import WAIT, pattern_for
 from services.core.access import Decision, DoorContext, Reason, decide
-from services.core.credentials import Credential, SiteKey
+from services.core.credentials import Credential, CredentialKind, SiteKey
 from services.core.events import EventType
 from services.core.lockout import Standing
+from services.core.pad_entry import CodeTyped, CompanionsStated, CprTyped, PinForCard, read_pad
 from services.core.patrons import Authentication, PinCheck
+
+# After these the card's PIN bookkeeping is told: a wrong one counts, a right one ends the run.
+_WRONG = (Reason.WRONG_PIN, Reason.UNKNOWN_CODE)
+_RIGHT = (Reason.GRANTED, Reason.MEMBER, Reason.CODE)
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +58,42 @@ class Admission:
             return
         self._lookup(slot, reader, cred, None, now, out)
 
-    def pin(self, slot: DoorSlot, pin: str, now: Now, out: Effects) -> None:
-        """A PIN typed at the door: the waiting card's lookup starts."""
-        entry = slot.entry
-        pending, entry.pending = entry.pending, None
-        self.b.deadlines.set(PinDue(slot.cfg.door_id), None)
-        if pending is None or now.mono - pending.since > slot.cfg.pin_timeout_s:
-            log.info("door %s: PIN without a card; ignored", slot.cfg.door_id)
-            if entry.lookup is not None:
-                out.append(fx.Signal(slot.cfg.door_id, WAIT))
+    def pin(self, slot: DoorSlot, pin: str, now: Now, out: Effects, reader: str = "") -> None:
+        """Digits and '#' at the door: the waiting card's PIN or its companions; without a card
+        a CPR number or a code (the pad's language: :mod:`services.core.pad_entry`)."""
+        entry, door = slot.entry, slot.cfg.door_id
+        pending = entry.pending
+        if pending is not None and now.mono - pending.since > slot.cfg.pin_timeout_s:
+            pending = None
+        typed = read_pad(
+            pin, card_waiting=pending is not None, cpr_prefix=self.b.cfg.rules.cpr_pad_prefix
+        )
+        if isinstance(typed, CompanionsStated) and pending is not None:
+            # the PIN follows: its time starts again
+            entry.pending = replace(pending, since=now.mono, companions=typed.count)
+            self.b.deadlines.set(PinDue(door), now.mono + slot.cfg.pin_timeout_s)
             return
-        self._lookup(slot, pending.reader, pending.credential, pin, now, out)
+        entry.pending = None
+        self.b.deadlines.set(PinDue(door), None)
+        if isinstance(typed, PinForCard) and pending is not None:
+            self._lookup(
+                slot, pending.reader, pending.credential, typed.pin, now, out, pending.companions
+            )
+        elif isinstance(typed, CprTyped):
+            self.card(slot, reader, Credential(CredentialKind.CPR, typed.number), now, out)
+        elif isinstance(typed, CodeTyped) and entry.lookup is None:
+            self._lookup(slot, reader, Credential(CredentialKind.CODE, typed.code), None, now, out)
+        else:
+            log.info("door %s: digits without a card; ignored", door)
+            if entry.lookup is not None:
+                out.append(fx.Signal(door, WAIT))
 
     def pin_timeout(self, slot: DoorSlot, now: Now, out: Effects) -> None:
         """No PIN came: decided without one (``pin_required``), unless it was a resting tag."""
         pending, slot.entry.pending = slot.entry.pending, None
         if pending is None or pending.repeat:
             return  # a re-read right after a decision: a resting tag, not a forgotten PIN
-        self._lookup(slot, pending.reader, pending.credential, None, now, out)
+        self._lookup(slot, pending.reader, pending.credential, None, now, out, pending.companions)
 
     def _lookup(
         self,
@@ -79,13 +103,15 @@ class Admission:
         pin: str | None,
         now: Now,
         out: Effects,
+        companions: int = 0,
     ) -> None:
         if self.b.staffed:
             # The doors stand open: the card is not looked up, nothing is counted.
-            self._decide(slot, reader, cred, self._nobody(cred, reachable=True), now, out)
+            looked = self._nobody(cred, reachable=True)
+            self._decide(slot, reader, cred, looked, now, out, companions)
             return
         self._tickets += 1
-        slot.entry.lookup = InFlight(self._tickets, cred, reader, now.mono)
+        slot.entry.lookup = InFlight(self._tickets, cred, reader, now.mono, companions)
         out.append(fx.StartLookup(self._tickets, slot.cfg.door_id, reader, cred, pin))
 
     def _nobody(self, cred: Credential, *, reachable: bool) -> Looked:
@@ -108,7 +134,7 @@ class Admission:
         flight, slot.entry.lookup = slot.entry.lookup, None
         if looked is None:  # the lookup itself failed: as if the library system were away
             looked = self._nobody(flight.credential, reachable=False)
-        self._decide(slot, flight.reader, flight.credential, looked, now, out)
+        self._decide(slot, flight.reader, flight.credential, looked, now, out, flight.companions)
 
     def _decide(
         self,
@@ -118,6 +144,7 @@ class Admission:
         looked: Looked,
         now: Now,
         out: Effects,
+        companions: int = 0,
     ) -> None:
         """The decision with the building as it is at ``now``, not when the lookup started."""
         opening = self.b.current_opening(now, out)
@@ -131,13 +158,14 @@ class Admission:
             pin_locked_out=standing.locked_out,
             pin_blocked=standing.blocked,
         )
-        decision = decide(now.wall, looked.auth, ctx, self.b.cfg.rules)
+        local = replace(looked.local, door=slot.cfg.door_id, companions=companions)
+        decision = decide(now.wall, looked.auth, ctx, self.b.cfg.rules, local)
         if decision.granted:
-            self.b.apply(slot, slot.machine.grant(now.mono), out)
+            self.b.apply(slot, slot.machine.grant(now.mono, companions), out)
         pattern = pattern_for(decision)
         out.append(fx.Signal(slot.cfg.door_id, pattern))
         slot.entry.last_decision = LastDecision(cred.number, now.mono, pattern)
-        self._decision_events(slot, reader, cred, looked, decision, out)
+        self._decision_events(slot, reader, cred, looked, decision, out, companions)
 
     def _decision_events(
         self,
@@ -147,16 +175,26 @@ class Admission:
         looked: Looked,
         decision: Decision,
         out: Effects,
+        companions: int,
     ) -> None:
         door = slot.cfg.door_id
-        details = {"reader": reader, "kind": str(cred.kind), "message": decision.message}
+        details: dict[str, object] = {
+            "reader": reader,
+            "kind": str(cred.kind),
+            "message": decision.message,
+        }
+        if companions:
+            details["companions"] = companions
         etype = EventType.ACCESS_GRANTED if decision.granted else EventType.ACCESS_DENIED
         reason = str(decision.reason)
         out.append(
             fx.Emit(etype, door, reason=reason, credential=looked.pseudonym, details=details)
         )
-        if decision.reason in (Reason.WRONG_PIN, Reason.GRANTED):
-            wrong = decision.reason is Reason.WRONG_PIN
+        if decision.reason in _WRONG or decision.reason in _RIGHT:
+            wrong = decision.reason in _WRONG
+            used = decision.reason is Reason.CODE
             out.append(
-                fx.RecordOutcome(door, reader, looked.credential_hash, looked.pseudonym, wrong)
+                fx.RecordOutcome(
+                    door, reader, looked.credential_hash, looked.pseudonym, wrong, used
+                )
             )

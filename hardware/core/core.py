@@ -90,7 +90,7 @@ class ControllerCore:
             case CardPresented(reader, credential):
                 admission.card(self._door_of(reader), reader, credential, now, out)
             case PinTyped(reader, pin):
-                admission.pin(self._door_of(reader), pin, now, out)
+                admission.pin(self._door_of(reader), pin, now, out, reader=reader)
             case PinCleared():
                 pass  # the pad forgot its digits itself; the card still waits
             case ReaderFaulted(reader, problem):

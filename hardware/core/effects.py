@@ -91,13 +91,15 @@ class StartLookup:
 
 @dataclass(frozen=True, slots=True)
 class RecordOutcome:
-    """Count a wrong PIN (``wrong``) or end a run of them; answer with OutcomeRecorded."""
+    """Count a wrong PIN (``wrong``) or end a run of them; answer with OutcomeRecorded.
+    ``code_used``: the entry was on a PIN-pad code, whose uses go up by one."""
 
     door: str
     reader: str
     credential_hash: str
     pseudonym: str
     wrong: bool
+    code_used: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ class Pending:
     reader: str
     since: float
     repeat: bool  # re-presented right after its decision: times out silently
+    companions: int = 0  # stated at the pad before the PIN (services.core.pad_entry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class InFlight:
     credential: Credential
     reader: str
     started: float
+    companions: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from services.core.credentials import Credential
 from services.core.events import EventType
+from services.core.local_lists import NOTHING_LOCAL, LocalAnswer
 from services.core.lockout import Standing
 from services.core.patrons import Authentication
 
@@ -123,6 +124,7 @@ class Looked:
     standing: Standing
     credential_hash: str
     pseudonym: str
+    local: LocalAnswer = NOTHING_LOCAL  # the door's own lists: groups, bans, codes, sign-up
 
 
 @dataclass(frozen=True, slots=True)

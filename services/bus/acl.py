@@ -5,6 +5,10 @@ events and retained states of the doors it drives, the commands and simulated in
 them, its own availability and identity probe. A stolen Pi's password can therefore not publish
 another door's events or states, nor read another door's commands.
 
+The lists snapshot (``lists``: groups, bans, codes, sign-ups) is written by the server alone and
+read by the controllers; no kiosk, door or Home Assistant may write it, so a stolen Pi cannot
+unban a card or add itself to the staff group.
+
 The building-wide topics (``event``: fire, opening and occupancy changes; the retained
 ``opening`` and ``occupancy``) belong to no door. Every controller of the site runs the schedule,
 counts people and may have the fire input wired, so every controller of the site may write them,
@@ -42,6 +46,7 @@ def _controller_rules(settings: Settings, topics: Topics, controller: str) -> li
         f"topic write {topics.site_event}",
         f"topic write {topics.opening}",
         f"topic write {topics.occupancy}",
+        f"topic read {topics.lists}",  # groups, bans, codes, sign-ups: the server's, read-only
     ]
     # A live controller answers probes of its identity; a starting one (the same user) asks.
     lines += [f"topic readwrite {topics.presence(component, p)}" for p in PRESENCE_PARTS]
@@ -75,6 +80,7 @@ def acl_text(settings: Settings) -> str:
         "user server",
         f"topic read {base}/#",
         f"topic write {topics.all_door_commands}",
+        f"topic write {topics.lists}",
         f"topic write {topics.status('recorder')}",
         f"topic write {topics.status('dashboard')}",
         f"topic readwrite {settings.recorder.discovery_prefix}/#",

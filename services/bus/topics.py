@@ -28,6 +28,7 @@ class TopicKind(StrEnum):
     SIM = "sim"
     SITE_EVENT = "site_event"
     PRESENCE = "presence"
+    LISTS = "lists"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,11 @@ class Topics:
     def opening(self) -> str:
         """Retained opening state (staffed, self-service, closed)."""
         return f"{self.base}/opening"
+
+    @property
+    def lists(self) -> str:
+        """Retained, versioned snapshot of the local access lists; written by the server only."""
+        return f"{self.base}/lists"
 
     @property
     def site_event(self) -> str:
@@ -159,6 +165,8 @@ class Topics:
                 return Route(TopicKind.OPENING)
             case ["event"]:
                 return Route(TopicKind.SITE_EVENT)
+            case ["lists"]:
+                return Route(TopicKind.LISTS)
             case ["door", door, "state"]:
                 return Route(TopicKind.DOOR_STATE, door)
             case ["door", door, "event"]:

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "services.cli.check_config",
     "hardware.cli",
     "services.patrons.cli",
+    "services.patrons.lists_cli",
     "services.bus.cli",
     "services.catalogue.cli",
     "services.sip2.cli",

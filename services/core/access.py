@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from services.core.bans import active_ban
+from services.core.codes import CodeRefusal
+from services.core.groups import AccessGroup, admitting_group
+from services.core.local_lists import NOTHING_LOCAL, LocalAnswer
 from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
 from services.core.schedule import OpeningState
 
@@ -37,6 +41,16 @@ class Reason(StrEnum):
     CARD_LOST = "card_lost"
     UNDER_AGE = "under_age"
     BUILDING_FULL = "building_full"
+    # issue 13: groups, bans, sign-up, companions, codes
+    BANNED = "banned"
+    MEMBER = "member"
+    SIGNUP_REQUIRED = "signup_required"
+    TOO_MANY_COMPANIONS = "too_many_companions"
+    CODE = "code"
+    UNKNOWN_CODE = "unknown_code"
+    CODE_NOT_VALID_NOW = "code_not_valid_now"
+    CODE_USED_UP = "code_used_up"
+    NOT_THIS_DOOR = "not_this_door"
 
 
 class DoorMode(StrEnum):
@@ -67,6 +81,15 @@ PATRON_MESSAGE: dict[Reason, str] = {
     Reason.CARD_LOST: "Kortet er meldt mistet",
     Reason.UNDER_AGE: "Adgang uden personale kræver forældresamtykke",
     Reason.BUILDING_FULL: "Biblioteket er fuldt – prøv igen om lidt",
+    Reason.BANNED: "Kontakt biblioteket",
+    Reason.MEMBER: "Velkommen",
+    Reason.SIGNUP_REQUIRED: "Tilmeld dig selvbetjening ved kiosken",
+    Reason.TOO_MANY_COMPANIONS: "For mange ledsagere",
+    Reason.CODE: "Velkommen",
+    Reason.UNKNOWN_CODE: "Koden kendes ikke",
+    Reason.CODE_NOT_VALID_NOW: "Koden gælder ikke nu",
+    Reason.CODE_USED_UP: "Koden er brugt",
+    Reason.NOT_THIS_DOOR: "Ingen adgang ad denne dør",
 }
 
 
@@ -100,6 +123,9 @@ class AccessRules:
     pin_required: bool = True
     min_age_unstaffed: int = 15
     capacity: int = 150
+    signup_required: bool = False  # a patron must have signed up for self-service
+    max_companions: int = 0  # companions a card holder may state at the pad (0: none)
+    cpr_pad_prefix: str = ""  # digits before a CPR number typed at the pad ("": not allowed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,15 +157,31 @@ _STATUS_REASON = {
 }
 
 
-def decide(now: datetime, auth: Authentication, ctx: DoorContext, rules: AccessRules) -> Decision:
-    """Decide one entry. ``auth`` is what the patron directory answered for card + PIN."""
-    building = _building_state(ctx)
+def decide(
+    now: datetime,
+    auth: Authentication,
+    ctx: DoorContext,
+    rules: AccessRules,
+    local: LocalAnswer = NOTHING_LOCAL,
+) -> Decision:
+    """Decide one entry. ``auth`` is what the patron directory answered for card + PIN,
+    ``local`` what the door's own lists say (groups, bans, sign-up, codes, companions)."""
+    group = admitting_group(local.memberships, now, local.door)
+    building = _building_state(ctx, inside_own_hours=group is not None or local.code_typed)
     if building is not None:
         return building
     if ctx.opening is OpeningState.STAFFED:
         return Decision.grant(Reason.STAFFED)
     if ctx.reader_throttled:
         return Decision.denied(Reason.READER_THROTTLED)
+    if active_ban(local.bans, now, local.door) is not None:
+        return Decision.denied(Reason.BANNED)  # over every directory answer and cache
+    if local.code_typed:
+        return _code_opens(now, local)
+    if local.companions > rules.max_companions:
+        return Decision.denied(Reason.TOO_MANY_COMPANIONS)
+    if group is not None:
+        return _member_may_enter(group, local, ctx)
     if not auth.reachable and auth.patron is None:
         return Decision.denied(Reason.LIBRARY_SYSTEM_UNREACHABLE)
     if auth.patron is None:
@@ -151,17 +193,17 @@ def decide(now: datetime, auth: Authentication, ctx: DoorContext, rules: AccessR
     pin = _pin_reason(auth.pin, rules)
     if pin is not None:
         return Decision.denied(pin)
-    return _patron_may_enter(now, auth.patron, ctx, rules)
+    return _patron_may_enter(now, auth.patron, ctx, rules, local)
 
 
-def _building_state(ctx: DoorContext) -> Decision | None:
+def _building_state(ctx: DoorContext, *, inside_own_hours: bool) -> Decision | None:
     if ctx.fire_alarm:
         return Decision.denied(Reason.FIRE_ALARM)
     if ctx.mode is DoorMode.LOCKDOWN:
         return Decision.denied(Reason.LOCKDOWN)
     if ctx.mode is DoorMode.OUT_OF_SERVICE:
         return Decision.denied(Reason.OUT_OF_SERVICE)
-    if ctx.opening is OpeningState.CLOSED:
+    if ctx.opening is OpeningState.CLOSED and not inside_own_hours:
         return Decision.denied(Reason.CLOSED)
     return None
 
@@ -176,7 +218,7 @@ def _pin_reason(pin: PinCheck, rules: AccessRules) -> Reason | None:
 
 
 def _patron_may_enter(
-    now: datetime, patron: Patron, ctx: DoorContext, rules: AccessRules
+    now: datetime, patron: Patron, ctx: DoorContext, rules: AccessRules, local: LocalAnswer
 ) -> Decision:
     status_reason = _STATUS_REASON.get(patron.status)
     if status_reason is not None:
@@ -189,6 +231,38 @@ def _patron_may_enter(
         and not patron.guardian_consent
     ):
         return Decision.denied(Reason.UNDER_AGE)
-    if ctx.occupancy >= rules.capacity:
+    if rules.signup_required and not local.signed_up:
+        return Decision.denied(Reason.SIGNUP_REQUIRED)
+    if ctx.occupancy + local.companions >= rules.capacity:
         return Decision.denied(Reason.BUILDING_FULL)
     return Decision.grant()
+
+
+def _member_may_enter(group: AccessGroup, local: LocalAnswer, ctx: DoorContext) -> Decision:
+    # Members are held to the same PIN lockout as patrons; they pass capacity (the cleaners and
+    # the staff must get in when the building is full of patrons).
+    if ctx.pin_blocked:
+        return Decision.denied(Reason.PIN_BLOCKED)
+    if ctx.pin_locked_out:
+        return Decision.denied(Reason.PIN_LOCKED_OUT)
+    if group.pin_required and local.member_pin is not PinCheck.OK:
+        wrong = local.member_pin is PinCheck.WRONG
+        return Decision.denied(Reason.WRONG_PIN if wrong else Reason.PIN_REQUIRED)
+    return Decision.grant(Reason.MEMBER)
+
+
+_CODE_REASON = {
+    CodeRefusal.NOT_YET: Reason.CODE_NOT_VALID_NOW,
+    CodeRefusal.EXPIRED: Reason.CODE_NOT_VALID_NOW,
+    CodeRefusal.USED_UP: Reason.CODE_USED_UP,
+    CodeRefusal.OTHER_DOOR: Reason.NOT_THIS_DOOR,
+}
+
+
+def _code_opens(now: datetime, local: LocalAnswer) -> Decision:
+    if local.code is None:
+        return Decision.denied(Reason.UNKNOWN_CODE)
+    refusal = local.code.refusal(now, local.door)
+    if refusal is not None:
+        return Decision.denied(_CODE_REASON[refusal])
+    return Decision.grant(Reason.CODE)

@@ -27,6 +27,7 @@ class CredentialKind(StrEnum):
 
     CARD = "card"
     CPR = "cpr"
+    CODE = "code"  # a PIN-pad code (services.core.codes), typed without a card
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,8 @@ class Credential:
     number: str
 
     def __repr__(self) -> str:
-        return f"Credential({self.kind}, ****{self.number[-2:] if len(self.number) > 6 else ''})"
+        shown = len(self.number) > 6 and self.kind is not CredentialKind.CODE
+        return f"Credential({self.kind}, ****{self.number[-2:] if shown else ''})"
 
     __str__ = __repr__
 

@@ -215,10 +215,15 @@ def parse_em4100(payload: bytes) -> CardRead | ReaderFault:
 PIN_TIMEOUT_S = 10.0
 
 
+# The longest entry the pad's language has: a CPR number typed with its prefix
+# (services.core.pad_entry); PINs and codes are at most 8 digits.
+PAD_MAX_DIGITS = 16
+
+
 class PinPadBuffer:
     """Collects PIN digits: '0'-'9' add, '#' submits, '*' clears; a long pause forgets them."""
 
-    def __init__(self, timeout_s: float, max_len: int = 8) -> None:
+    def __init__(self, timeout_s: float, max_len: int = PAD_MAX_DIGITS) -> None:
         if timeout_s <= 0:
             raise ValueError(f"PIN timeout must be positive, got {timeout_s}")
         if max_len < 1:

@@ -42,7 +42,7 @@ def _iso_date(text: str) -> date:
 
 
 def add_commands(sub: Any) -> None:
-    """Register ``patrons import|add|block|unblock|set-pin|lift-pin-block|count``."""
+    """Register ``patrons import|add|block|unblock|set-pin|lift-pin-block|count|signup|…``."""
     patrons = sub.add_parser("patrons", help="the local patron registry")
     actions = patrons.add_subparsers(dest="patrons_action", required=True, metavar="ACTION")
 
@@ -76,6 +76,14 @@ def add_commands(sub: Any) -> None:
 
     p = actions.add_parser("count", help="how many patrons the registry holds")
     p.set_defaults(handler=_count)
+
+    for name, help_text, handler in (
+        ("signup", "record that CARD's holder accepted the self-service rules", _signup),
+        ("withdraw-signup", "forget CARD's sign-up for self-service", _withdraw_signup),
+    ):
+        p = actions.add_parser(name, help=help_text)
+        p.add_argument("card", metavar="CARD", help="card or CPR number, as the reader gives it")
+        p.set_defaults(handler=handler)
 
 
 @contextmanager
@@ -219,4 +227,27 @@ def _lift_pin_block(args: argparse.Namespace, settings: Settings) -> int:
 def _count(args: argparse.Namespace, settings: Settings) -> int:
     with _opened(settings) as (registry, _, _):
         print(registry.count())
+    return 0
+
+
+def _signup(args: argparse.Namespace, settings: Settings) -> int:
+    from services.patrons.access_lists import sign_up
+    from services.patrons.staff_edit import actor, credential, opened
+
+    with opened(settings) as (session, key):
+        new = sign_up(session, key, actor(), credential(args.card), via="desk")
+    print("signed up for self-service" if new else "already signed up; nothing changed")
+    return 0
+
+
+def _withdraw_signup(args: argparse.Namespace, settings: Settings) -> int:
+    from services.patrons.access_lists import ListError, withdraw_signup
+    from services.patrons.staff_edit import actor, credential, opened
+
+    try:
+        with opened(settings) as (session, key):
+            withdraw_signup(session, key, actor(), credential(args.card))
+    except ListError as exc:
+        return _fail(str(exc))
+    print("sign-up withdrawn")
     return 0

@@ -22,7 +22,10 @@ STATUS_VALUES = frozenset({"online", "offline"})
 EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT})
 # Commands are recorded through the door's command.done/command.rejected answers; sim inputs are
 # the demo's stand-ins for hardware and mean nothing once the door has reacted to them.
-IGNORED_TOPICS = frozenset({TopicKind.DOOR_COMMAND, TopicKind.SIM, TopicKind.PRESENCE})
+# The lists snapshot is the server's own (and large): the recorder neither keeps nor refuses it.
+IGNORED_TOPICS = frozenset(
+    {TopicKind.DOOR_COMMAND, TopicKind.SIM, TopicKind.PRESENCE, TopicKind.LISTS}
+)
 
 
 class Refusal(StrEnum):
@@ -118,13 +121,13 @@ def decode(topics: Topics, topic: str, payload: bytes, max_bytes: int) -> Item |
 
     Raises :class:`Refused` for anything malformed, oversized or outside the contract.
     """
+    route = topics.parse(topic)
+    if route is not None and route.kind in IGNORED_TOPICS:
+        return None
     if len(payload) > max_bytes:
         raise Refused(Refusal.OVERSIZED, f"{len(payload)} bytes, more than {max_bytes}")
-    route = topics.parse(topic)
     if route is None:
         raise Refused(Refusal.TOPIC, "not a topic of the contract")
-    if route.kind in IGNORED_TOPICS:
-        return None
     if route.kind in EVENT_TOPICS:
         return EventItem(decode_event(payload))
     key = state_key(route.kind, route.subject)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
+from services.patrons.list_distribution import ListPublisher
 from services.recorder.discovery import publish_discovery
 from services.recorder.notify import Notifier
 from services.recorder.recorder import COMPONENT, Recorder
@@ -56,6 +57,7 @@ class RecorderService:
         self.recorder = Recorder(
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
         )
+        self.lists = ListPublisher(sessions, bus.publish_state, bus.topics.lists)
         self._stop = threading.Event()
         self._purge = threading.Thread(
             target=run_daily,
@@ -77,11 +79,13 @@ class RecorderService:
         if self.settings.recorder.homeassistant_discovery:
             publish_discovery(self.bus, self.settings)
         self._purge.start()
+        self.lists.start()
         self.bus.start()
 
     def stop(self) -> None:
         """Write and acknowledge what was taken, leave the broker, send what is queued."""
         self._stop.set()
+        self.lists.stop()
         self.recorder.stop()
         self.bus.stop()
         self.notifier.stop()

@@ -37,6 +37,31 @@ class AccessSettings(_Model):
     )
     reader_attack_window_minutes: int = Field(_POLICY.attack_window_minutes, ge=1)
     reader_throttle_seconds: float = Field(_POLICY.throttle_seconds, ge=0)
+    signup_required: bool = Field(
+        _RULES.signup_required,
+        description="patrons must have signed up for self-service (desk or kiosk) first",
+    )
+    max_companions: int = Field(
+        _RULES.max_companions,
+        ge=0,
+        le=9,
+        description="companions a card holder may state at the PIN pad ('N#' before the PIN)",
+    )
+    cpr_pad_prefix: str = Field(
+        _RULES.cpr_pad_prefix,
+        pattern=r"^\d{0,3}$",
+        description="digits typed before a CPR number at the PIN pad (forgotten card); "
+        "empty: not allowed",
+    )
+
+    @model_validator(mode="after")
+    def _cpr_on_pad_needs_a_pin(self) -> AccessSettings:
+        if self.cpr_pad_prefix and not self.pin_required:
+            raise ValueError(
+                "cpr_pad_prefix: a CPR number typed at the pad must be followed by the PIN, "
+                "so it needs pin_required = true"
+            )
+        return self
 
     @model_validator(mode="after")
     def _lock_before_block(self) -> AccessSettings:
@@ -47,6 +72,17 @@ class AccessSettings(_Model):
                 "the card would be blocked before it is ever locked"
             )
         return self
+
+    def access_rules(self) -> AccessRules:
+        """The access decision's rules of these settings."""
+        return AccessRules(
+            pin_required=self.pin_required,
+            min_age_unstaffed=self.min_age_unstaffed,
+            capacity=self.capacity,
+            signup_required=self.signup_required,
+            max_companions=self.max_companions,
+            cpr_pad_prefix=self.cpr_pad_prefix,
+        )
 
     def lockout_policy(self) -> LockoutPolicy:
         """The PIN lockout policy of these settings."""

@@ -46,6 +46,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "services.store.dashboard",
     "services.store.program",
     "services.store.loans",
+    "services.store.access_lists",
 )
 
 # Tables that a database feature owns (SQLite FTS5 and its shadow tables, PostgreSQL's tsvector

@@ -31,6 +31,7 @@ from services.core.events import Event, EventType
 from services.core.holidays import DanishHolidays
 from services.core.readers import CardRead, PinEntered, ReaderFault
 from services.core.schedule import Schedule
+from services.patrons.local_lookup import LocalLists
 from services.patrons.pin_guard import PinGuard
 from services.patrons.registry import LocalRegistry
 from services.runtime.holidays_dk import public_holidays
@@ -161,7 +162,12 @@ def build_rig(
     ctl = Controller(
         settings,
         {door: devices},
-        Gatekeeper(registry, key, PinGuard(sessions, settings.access.lockout_policy())),
+        Gatekeeper(
+            registry,
+            key,
+            PinGuard(sessions, settings.access.lockout_policy()),
+            LocalLists(sessions, key),
+        ),
         Schedule(
             settings.schedule.opening_hours(),
             ZoneInfo("Europe/Copenhagen"),

@@ -13,7 +13,7 @@ def test_every_reason_has_a_pattern() -> None:
 def test_grant_is_green_and_every_denial_red() -> None:
     assert pattern_for(Decision.grant()) is WELCOME
     for reason in Reason:
-        if reason not in (Reason.GRANTED, Reason.STAFFED):
+        if reason not in (Reason.GRANTED, Reason.STAFFED, Reason.MEMBER, Reason.CODE):
             assert pattern_for(Decision.denied(reason)).led == "red"
 
 
@@ -23,3 +23,8 @@ def test_a_typo_sounds_different_from_see_staff_and_from_closed() -> None:
     assert pattern_for(Decision.denied(Reason.PATRON_BLOCKED)) is SEE_STAFF
     assert pattern_for(Decision.denied(Reason.CLOSED)) is NOT_NOW
     assert len({TRY_AGAIN, SEE_STAFF, NOT_NOW}) == 3
+
+
+def test_a_ban_and_a_missing_signup_show_the_polite_see_staff() -> None:
+    assert pattern_for(Decision.denied(Reason.BANNED)) is SEE_STAFF
+    assert pattern_for(Decision.denied(Reason.SIGNUP_REQUIRED)) is SEE_STAFF

@@ -1,0 +1,107 @@
+"""The lists between the server and the door controllers, over MQTT.
+
+The server publishes the whole snapshot, retained, on ``<prefix>/<site>/lists`` whenever the
+lists' version has moved (:class:`ListPublisher`); the broker ACL lets only the server write
+there. A controller applies a snapshot that is newer than its copy in one transaction
+(:class:`ListReceiver`), on a thread of its own so a large snapshot never holds up the bus. A
+controller that was offline gets the retained snapshot when it subscribes again, and decides
+from its last copy meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.patrons import list_snapshot
+from services.patrons.access_lists import current_version
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes], object]
+
+
+class ListPublisher:
+    """Publishes the server's lists when their version has changed since the last publish."""
+
+    def __init__(self, sessions: sessionmaker[Session], publish: Publish, topic: str) -> None:
+        self.sessions, self._publish, self.topic = sessions, publish, topic
+        self.published: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def publish_if_changed(self) -> int | None:
+        """Publish the snapshot if its version is not the one last published; that version."""
+        with self.sessions() as session:
+            if current_version(session) == self.published:
+                return None
+            snapshot = list_snapshot.take(session)
+        self._publish(self.topic, list_snapshot.encode(snapshot))
+        self.published = int(snapshot["version"])
+        log.info("lists version %d published", self.published)
+        return self.published
+
+    def start(self, every_s: float = 2.0) -> None:
+        """Check for changes every ``every_s`` seconds on a thread of its own."""
+        self._thread = threading.Thread(
+            target=self._run, args=(every_s,), name="lists", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, every_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.publish_if_changed()
+            except Exception:  # the database away: try again, keep running
+                log.exception("lists: could not publish the snapshot")
+            self._stop.wait(every_s)
+
+    def stop(self) -> None:
+        """End the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+
+
+class ListReceiver:
+    """Applies snapshots from the bus to this controller's own database."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="lists")
+
+    def on_message(self, _topic: str, payload: bytes) -> None:
+        """The bus's callback: hand the payload to the worker."""
+        self.submit(payload)
+
+    def submit(self, payload: bytes) -> Future[bool]:
+        """Apply ``payload`` on the worker; the future tells whether it was applied."""
+        return self._worker.submit(self.apply, payload)
+
+    def apply(self, payload: bytes) -> bool:
+        """Apply one payload; False when it was not newer or not usable (the copy stays)."""
+        if not payload:
+            return False  # the retained snapshot was cleared: keep deciding from the copy
+        try:
+            snapshot = list_snapshot.decode(payload)
+            with self.sessions.begin() as session:
+                applied = list_snapshot.apply(session, snapshot)
+        except list_snapshot.SnapshotError as exc:
+            log.error("lists: %s; the copy held stays", exc)
+            return False
+        if applied:
+            log.info("lists version %d applied", snapshot["version"])
+        return applied
+
+    def version(self) -> int:
+        """The version of the copy held here."""
+        with self.sessions() as session:
+            return current_version(session)
+
+    def close(self) -> None:
+        """Finish the snapshot being applied and end the worker."""
+        self._worker.shutdown(wait=True)

@@ -1,0 +1,172 @@
+"""The lists as one versioned snapshot: taken on the server, applied whole on a controller.
+
+The snapshot carries only what a door decides with: keyed hashes, windows, doors, dates, the
+members' PIN hashes; no names, notes or ban reasons. A controller applies a snapshot only when it
+is newer than its copy, in one transaction (every list replaced, or nothing), so a door never
+decides from half a change; the uses of a code counted at this door are kept.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from services.core.groups import WhenArmed, parse_windows
+from services.patrons.access_lists import current_version
+from services.store.access_lists import (
+    SNAPSHOT_TABLES,
+    AccessGroupRecord,
+    BanRecord,
+    GroupMemberRecord,
+    ListsVersion,
+    PadCodeRecord,
+    SignupRecord,
+)
+from services.store.base import utcnow
+
+
+class SnapshotError(ValueError):
+    """A snapshot that cannot be applied; the copy held stays as it was."""
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def take(session: Session) -> dict[str, Any]:
+    """The lists held in ``session``'s database, as a JSON-ready snapshot."""
+    groups = []
+    for g in session.scalars(select(AccessGroupRecord).order_by(AccessGroupRecord.name)):
+        groups.append(
+            {
+                "name": g.name,
+                "windows": g.windows,
+                "doors": g.doors,
+                "valid_from": _iso(g.valid_from),
+                "valid_until": _iso(g.valid_until),
+                "pin_required": g.pin_required,
+                "when_armed": g.when_armed,
+                "members": [[m.credential_hash, _iso(m.expires), m.pin_hash] for m in g.members],
+            }
+        )
+    bans = [[b.credential_hash, _iso(b.until), b.doors] for b in session.scalars(select(BanRecord))]
+    codes = [
+        [c.code_hash, c.label, _iso(c.valid_from), _iso(c.valid_until), c.max_uses, c.uses, c.doors]
+        for c in session.scalars(select(PadCodeRecord))
+    ]
+    signups = list(session.scalars(select(SignupRecord.credential_hash)))
+    return {
+        "version": current_version(session),
+        "groups": groups,
+        "bans": bans,
+        "codes": codes,
+        "signups": signups,
+    }
+
+
+def encode(snapshot: dict[str, Any]) -> bytes:
+    """The snapshot as the retained MQTT payload."""
+    return json.dumps(snapshot, separators=(",", ":")).encode()
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    """A payload back to a snapshot; :class:`SnapshotError` names what is wrong."""
+    try:
+        snapshot = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SnapshotError(f"lists snapshot is not JSON: {exc}") from None
+    if not isinstance(snapshot, dict) or not isinstance(snapshot.get("version"), int):
+        raise SnapshotError("lists snapshot has no integer 'version'")
+    for part in ("groups", "bans", "codes", "signups"):
+        if not isinstance(snapshot.get(part), list):
+            raise SnapshotError(f"lists snapshot has no list {part!r}")
+    return snapshot
+
+
+def _date(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _rows(snapshot: dict[str, Any], kept_uses: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    groups: list[dict[str, Any]] = []
+    members: list[dict[str, Any]] = []
+    for pk, g in enumerate(snapshot["groups"], start=1):
+        parse_windows(g["windows"])  # a bad window refuses the snapshot, not one swipe later
+        WhenArmed(g["when_armed"])
+        groups.append(
+            {
+                "id": pk,
+                "name": g["name"],
+                "windows": g["windows"],
+                "doors": g["doors"],
+                "valid_from": _date(g["valid_from"]),
+                "valid_until": _date(g["valid_until"]),
+                "pin_required": bool(g["pin_required"]),
+                "when_armed": g["when_armed"],
+            }
+        )
+        members.extend(
+            {"group_pk": pk, "credential_hash": h, "name": "", "expires": _date(e), "pin_hash": p}
+            for h, e, p in g["members"]
+        )
+    bans = [
+        {"credential_hash": h, "until": _instant(u), "doors": d, "reason": ""}
+        for h, u, d in snapshot["bans"]
+    ]
+    codes = [
+        {
+            "code_hash": h,
+            "label": label,
+            "valid_from": _instant(start),
+            "valid_until": _instant(end),
+            "max_uses": max_uses,
+            "uses": max(uses, kept_uses.get(h, 0)),
+            "doors": d,
+        }
+        for h, label, start, end, max_uses, uses, d in snapshot["codes"]
+    ]
+    signups = [{"credential_hash": h, "via": "desk"} for h in snapshot["signups"]]
+    return {"groups": groups, "members": members, "bans": bans, "codes": codes, "signups": signups}
+
+
+def apply(session: Session, snapshot: dict[str, Any]) -> bool:
+    """Replace the lists held here by ``snapshot`` if it is newer; True if it was applied.
+
+    The caller commits: everything or nothing changes.
+    """
+    version = int(snapshot["version"])
+    if version <= current_version(session):
+        return False
+    kept_uses = {
+        code_hash: uses
+        for code_hash, uses in session.execute(select(PadCodeRecord.code_hash, PadCodeRecord.uses))
+    }
+    try:
+        rows = _rows(snapshot, kept_uses)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SnapshotError(f"lists snapshot {version}: {exc!r}") from None
+    for table in SNAPSHOT_TABLES:
+        session.execute(delete(table))
+    for model, part in (
+        (AccessGroupRecord, "groups"),
+        (GroupMemberRecord, "members"),
+        (BanRecord, "bans"),
+        (PadCodeRecord, "codes"),
+        (SignupRecord, "signups"),
+    ):
+        if rows[part]:
+            session.execute(insert(model), rows[part])
+    row = session.get(ListsVersion, 1)
+    if row is None:
+        session.add(ListsVersion(id=1, version=version, changed=utcnow()))
+    else:
+        row.version, row.changed = version, utcnow()
+    return True

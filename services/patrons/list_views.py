@@ -1,0 +1,83 @@
+"""What staff see of the local lists: plain rows, never a hash, a PIN hash or a code's digits.
+
+The CLI prints them; the dashboard's admin pages are to be thin views over the same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from services.store.access_lists import AccessGroupRecord, BanRecord, PadCodeRecord
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A group's rules and how many members it has."""
+
+    name: str
+    windows: str
+    doors: str  # "" for every door
+    valid_from: date | None
+    valid_until: date | None
+    pin_required: bool
+    when_armed: str
+    members: int
+
+
+@dataclass(frozen=True, slots=True)
+class BanRow:
+    """A ban in force, by the credential's pseudonym, with the reason for staff."""
+
+    pseudonym: str
+    until: datetime | None
+    doors: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRow:
+    """An issued code: label, window, uses, doors (the digits are never kept)."""
+
+    label: str
+    valid_from: datetime
+    valid_until: datetime
+    uses: int
+    max_uses: int
+    doors: str
+
+
+def groups(session: Session) -> list[GroupRow]:
+    """Every group, by name."""
+    return [
+        GroupRow(
+            g.name,
+            g.windows,
+            g.doors,
+            g.valid_from,
+            g.valid_until,
+            g.pin_required,
+            g.when_armed,
+            len(g.members),
+        )
+        for g in session.scalars(select(AccessGroupRecord).order_by(AccessGroupRecord.name))
+    ]
+
+
+def bans_in_force(session: Session, now: datetime) -> list[BanRow]:
+    """The bans that still count at ``now``, oldest first."""
+    in_force = or_(BanRecord.until.is_(None), BanRecord.until > now)
+    query = select(BanRecord).where(in_force).order_by(BanRecord.created)
+    return [BanRow(b.pseudonym, b.until, b.doors, b.reason) for b in session.scalars(query)]
+
+
+def codes(session: Session) -> list[CodeRow]:
+    """Every issued code, by the start of its window."""
+    query = select(PadCodeRecord).order_by(PadCodeRecord.valid_from)
+    return [
+        CodeRow(c.label, c.valid_from, c.valid_until, c.uses, c.max_uses, c.doors)
+        for c in session.scalars(query)
+    ]
