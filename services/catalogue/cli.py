@@ -22,6 +22,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--format", choices=("marc", "csv"), help="default: from name and content")
     p.add_argument("--strict", action="store_true", help="import nothing if a record is corrupt")
+    p.add_argument(
+        "--encoding",
+        choices=("utf-8", "latin-1", "marc-8"),
+        help="character set of ISO 2709 records (default: detected per record)",
+    )
     p.set_defaults(handler=_import)
     p = jobs.add_parser("search", help="search as the kiosk does")
     p.add_argument("query")
@@ -78,7 +83,12 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         create_schema(engine)
         with make_sessionmaker(engine)() as session, session.begin():
             report = import_file(
-                session, args.file, format=args.format, strict=args.strict, progress=bar
+                session,
+                args.file,
+                format=args.format,
+                strict=args.strict,
+                progress=bar,
+                encoding=args.encoding,
             )
     except (ImportFailed, SQLAlchemyError) as exc:
         bar.close()

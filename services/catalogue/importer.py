@@ -31,6 +31,7 @@ from services.store.catalogue import (
     CatalogueCopy,
     CatalogueRecord,
     Entry,
+    FileNotice,
     ImportedRecord,
     ImportFailed,
     Problem,
@@ -210,6 +211,9 @@ def apply_import(
     report = ImportReport()
     batches = _Batches(session, report)
     for entry in entries:
+        if isinstance(entry, FileNotice):
+            report.warnings.append(entry)
+            continue
         report.read += 1
         if isinstance(entry, Problem):
             report.skipped.append(entry)
@@ -228,7 +232,9 @@ def apply_import(
     return report
 
 
-def _reader(path: Path, stream: BinaryIO, format: str | None) -> Iterator[Entry]:
+def _reader(
+    path: Path, stream: BinaryIO, format: str | None, encoding: str | None
+) -> Iterator[Entry]:
     if format is None:
         head = stream.read(64)
         stream.seek(0)
@@ -236,7 +242,7 @@ def _reader(path: Path, stream: BinaryIO, format: str | None) -> Iterator[Entry]
         marc = suffix in _MARC_SUFFIXES or looks_like_xml(head) or head[:5].isdigit()
         format = "marc" if marc and suffix != ".csv" else "csv"
     if format == "marc":
-        return read_marc(stream)
+        return read_marc(stream, encoding)
     if format == "csv":
         return read_csv(stream)
     raise ImportFailed(f"unknown format {format!r} (use marc or csv)")
@@ -249,8 +255,12 @@ def import_file(
     format: str | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
-    """Import a MARC (ISO 2709, MARCXML) or CSV file; ``ImportFailed`` names the file and why."""
+    """Import a MARC (ISO 2709, MARCXML) or CSV file; ``ImportFailed`` names the file and why.
+
+    ``encoding`` overrides the detected character set of ISO 2709 records (``encoding.py``).
+    """
     path = Path(path)
     try:
         with path.open("rb") as stream:
@@ -259,7 +269,7 @@ def import_file(
             def fraction() -> float | None:
                 return stream.tell() / size if size and not stream.closed else None
 
-            entries = _reader(path, stream, format)
+            entries = _reader(path, stream, format, encoding)
             return apply_import(
                 session, entries, strict=strict, progress=progress, fraction=fraction
             )

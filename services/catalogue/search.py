@@ -9,6 +9,7 @@ Titles rank above authors, authors above subjects.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +27,7 @@ from services.catalogue.folding import (
 from services.store.catalogue import CatalogueCopy, CatalogueRecord, CopyStatus
 
 MAX_TERMS = 8
+_ISBN_LABEL = re.compile(r"^\s*isbn(?:-1[03])?\s*:?\s*(?=[\d])", re.IGNORECASE)
 MIN_QUERY_CHARS = 2
 
 
@@ -90,7 +92,11 @@ class RecordNotFound(LookupError):
 
 
 def parse_query(query: str) -> list[fulltext.Term]:
-    """The index terms of what the patron typed; empty when there is nothing to search for."""
+    """The index terms of what the patron typed; empty when there is nothing to search for.
+
+    "isbn 978-87-..." (or "ISBN: ...") is the number alone, as patrons copy it off a cover.
+    """
+    query = _ISBN_LABEL.sub("", query)
     if looks_like_isbn(query):
         isbn = normalise_isbn(query)
         if isbn is not None:

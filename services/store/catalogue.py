@@ -146,24 +146,37 @@ def is_fiction_class(dk5: str) -> bool:
 
 
 def derive_shelf_mark(
-    dk5: str, fiction: bool, author: str, title: str, subdivision: str = ""
+    dk5: str,
+    fiction: bool,
+    author: str,
+    title: str,
+    subdivision: str = "",
+    *,
+    corporate: bool = False,
 ) -> str:
     """The shelf mark a public library files a title under when the source gives none.
 
     Fiction stands by the author's heading ("Adler-Olsen, Jussi"); non-fiction by its DK5
     number followed by the alphabetical subdivision (the biographee of a 99.4 biography) or the
-    author's surname, else the title's first word ("99.4 Andersen", "61.3 Hansen").
+    author's surname, else the title's first word ("99.4 Andersen", "61.3 Hansen"). A
+    ``corporate`` author (MARC 110: "United States") is filed as written, never inverted.
     Source: danMARC2 field 652 (alphabetical subdivision *a) and 096-099 (local shelf marks).
     """
-    heading = invert_name(author) if author else ""
+    heading = author if corporate else invert_name(author) if author else ""
     if fiction or not dk5:
         return heading or title
-    word = subdivision or split_name(heading)[0] or (title.split() or [""])[0]
+    name = heading if corporate else split_name(heading)[0]
+    word = subdivision or name or (title.split() or [""])[0]
     return f"{dk5} {word}".strip()
 
 
 class RecordError(ValueError):
     """One record cannot be used; the reader reports it with its position and skips it."""
+
+
+@dataclass(frozen=True)
+class FileNotice(Problem):
+    """Something about the file as a whole that was accepted with a warning (DBC's padding)."""
 
 
 class ImportFailed(Exception):
