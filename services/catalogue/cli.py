@@ -72,24 +72,23 @@ class ProgressBar:
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from services.catalogue.importer import import_file
+    from services.catalogue.staged import run_import
     from services.store.catalogue import ImportFailed
-    from services.store.engine import make_engine, make_sessionmaker
+    from services.store.engine import make_engine
     from services.store.schema import create_schema
 
     engine = make_engine(settings.database_url)
     bar = ProgressBar(sys.stderr)
     try:
         create_schema(engine)
-        with make_sessionmaker(engine)() as session, session.begin():
-            report = import_file(
-                session,
-                args.file,
-                format=args.format,
-                strict=args.strict,
-                progress=bar,
-                encoding=args.encoding,
-            )
+        report = run_import(
+            engine,
+            args.file,
+            format=args.format,
+            strict=args.strict,
+            progress=bar,
+            encoding=args.encoding,
+        )
     except (ImportFailed, SQLAlchemyError) as exc:
         bar.close()
         # A driver error's first line says what went wrong; the SQL after it helps nobody here.

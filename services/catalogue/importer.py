@@ -17,6 +17,7 @@ record marked deleted (danMARC2 004 *r d, MARC21 leader/05 d) is removed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -102,11 +103,15 @@ def _document(key: int, record: ImportedRecord) -> fulltext.Document:
     )
 
 
-class _Batches:
-    """Checks records against the rest of the file and writes them in batches."""
+class FileChecks:
+    """Checks records against the rest of the file and hands them on in batches to ``write``.
 
-    def __init__(self, session: Session, report: ImportReport) -> None:
-        self.session, self.report = session, report
+    The checks need only the file; where the batches go (the caller's transaction, or the
+    staging table of ``staged.py``) is ``write``'s business.
+    """
+
+    def __init__(self, report: ImportReport, write: Callable[[list[ImportedRecord]], None]) -> None:
+        self.report, self.write = report, write
         self.ids: dict[str, str] = {}
         self.barcodes: dict[str, str] = {}
         self.pending: list[ImportedRecord] = []
@@ -142,61 +147,97 @@ class _Batches:
         return None
 
     def flush(self) -> None:
-        """Write the queued records: update existing ids, insert new ones, replace copies."""
+        """Hand the queued records to ``write``."""
         batch, self.pending = self.pending, []
-        if not batch:
-            return
-        s = self.session
-        existing: dict[str, int] = {
-            rid: key
-            for rid, key in s.execute(
-                select(CatalogueRecord.record_id, CatalogueRecord.id).where(
-                    CatalogueRecord.record_id.in_([r.record_id for r in batch])
-                )
+        if batch:
+            self.write(batch)
+
+
+def apply_batch(session: Session, batch: list[ImportedRecord], report: ImportReport) -> None:
+    """Write checked records: update existing ids, insert new ones, replace copies, delete."""
+    existing: dict[str, int] = {
+        rid: key
+        for rid, key in session.execute(
+            select(CatalogueRecord.record_id, CatalogueRecord.id).where(
+                CatalogueRecord.record_id.in_([r.record_id for r in batch])
             )
-        }
-        touched = list(existing.values())
-        if touched:
-            s.execute(delete(CatalogueCopy).where(CatalogueCopy.record_key.in_(touched)))
-        live = [r for r in batch if not r.deleted]
-        barcodes = [c.barcode for r in live for c in r.copies]
-        if barcodes:
-            # A copy moved here from a title that is not in this file leaves that title.
-            s.execute(delete(CatalogueCopy).where(CatalogueCopy.barcode.in_(barcodes)))
-        self._delete(
-            [existing[r.record_id] for r in batch if r.deleted and r.record_id in existing]
         )
-        self._upsert(live, existing)
+    }
+    touched = list(existing.values())
+    if touched:
+        session.execute(delete(CatalogueCopy).where(CatalogueCopy.record_key.in_(touched)))
+    live = [r for r in batch if not r.deleted]
+    barcodes = [c.barcode for r in live for c in r.copies]
+    if barcodes:
+        # A copy moved here from a title that is not in this file leaves that title.
+        session.execute(delete(CatalogueCopy).where(CatalogueCopy.barcode.in_(barcodes)))
+    gone = [existing[r.record_id] for r in batch if r.deleted and r.record_id in existing]
+    if gone:
+        fulltext.delete_documents(session, gone)
+        session.execute(delete(CatalogueRecord).where(CatalogueRecord.id.in_(gone)))
+    report.deleted += len(gone)
+    _upsert(session, live, existing, report)
 
-    def _delete(self, keys: list[int]) -> None:
-        if keys:
-            fulltext.delete_documents(self.session, keys)
-            self.session.execute(delete(CatalogueRecord).where(CatalogueRecord.id.in_(keys)))
-        self.report.deleted += len(keys)
 
-    def _upsert(self, live: list[ImportedRecord], existing: dict[str, int]) -> None:
-        s = self.session
-        updates = [r for r in live if r.record_id in existing]
-        inserts = [r for r in live if r.record_id not in existing]
-        keys = dict(existing)
-        if updates:
-            s.execute(
-                update(CatalogueRecord), [{"id": keys[r.record_id], **_row(r)} for r in updates]
-            )
-        if inserts:
-            returned = s.execute(
-                insert(CatalogueRecord).returning(CatalogueRecord.record_id, CatalogueRecord.id),
-                [_row(r) for r in inserts],
-            )
-            keys.update((rid, key) for rid, key in returned)
-        copies = [{"record_key": keys[r.record_id], **vars(c)} for r in live for c in r.copies]
-        if copies:
-            s.execute(insert(CatalogueCopy), copies)
-        fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in updates], replace=True)
-        fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in inserts], replace=False)
-        self.report.updated += len(updates)
-        self.report.added += len(inserts)
-        self.report.copies += len(copies)
+def _upsert(
+    s: Session, live: list[ImportedRecord], existing: dict[str, int], report: ImportReport
+) -> None:
+    updates = [r for r in live if r.record_id in existing]
+    inserts = [r for r in live if r.record_id not in existing]
+    keys = dict(existing)
+    if updates:
+        s.execute(update(CatalogueRecord), [{"id": keys[r.record_id], **_row(r)} for r in updates])
+    if inserts:
+        returned = s.execute(
+            insert(CatalogueRecord).returning(CatalogueRecord.record_id, CatalogueRecord.id),
+            [_row(r) for r in inserts],
+        )
+        keys.update((rid, key) for rid, key in returned)
+    copies = [{"record_key": keys[r.record_id], **vars(c)} for r in live for c in r.copies]
+    if copies:
+        s.execute(insert(CatalogueCopy), copies)
+    fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in updates], replace=True)
+    fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in inserts], replace=False)
+    report.updated += len(updates)
+    report.added += len(inserts)
+    report.copies += len(copies)
+
+
+def check_entries(
+    entries: Iterable[Entry],
+    write: Callable[[list[ImportedRecord]], None],
+    *,
+    strict: bool,
+    progress: Progress | None,
+    fraction: Callable[[], float | None],
+) -> ImportReport:
+    """Check every entry of a file and hand the good ones to ``write``; ``strict`` fails on any bad.
+
+    ``ImportFailed`` (strict, a bad record) comes after everything was read, so the message
+    counts them all.
+    """
+    report = ImportReport()
+    checks = FileChecks(report, write)
+    for entry in entries:
+        if isinstance(entry, FileNotice):
+            report.warnings.append(entry)
+            continue
+        report.read += 1
+        if isinstance(entry, Problem):
+            report.skipped.append(entry)
+        else:
+            checks.add(entry)
+        if progress is not None and report.read % BATCH == 0:
+            progress(ImportProgress(report.read, len(report.skipped), fraction()))
+    checks.flush()
+    if progress is not None:
+        progress(ImportProgress(report.read, len(report.skipped), fraction()))
+    if strict and report.skipped:
+        first = report.skipped[0]
+        raise ImportFailed(
+            f"{len(report.skipped)} corrupt records, the first at {first}; nothing imported"
+        )
+    return report
 
 
 def apply_import(
@@ -207,28 +248,19 @@ def apply_import(
     progress: Progress | None = None,
     fraction: Callable[[], float | None] = lambda: None,
 ) -> ImportReport:
-    """Store every good record of ``entries`` in ``session``; the caller commits or rolls back."""
-    report = ImportReport()
-    batches = _Batches(session, report)
-    for entry in entries:
-        if isinstance(entry, FileNotice):
-            report.warnings.append(entry)
-            continue
-        report.read += 1
-        if isinstance(entry, Problem):
-            report.skipped.append(entry)
-        else:
-            batches.add(entry)
-        if progress is not None and report.read % BATCH == 0:
-            progress(ImportProgress(report.read, len(report.skipped), fraction()))
-    batches.flush()
-    if progress is not None:
-        progress(ImportProgress(report.read, len(report.skipped), fraction()))
-    if strict and report.skipped:
-        first = report.skipped[0]
-        raise ImportFailed(
-            f"{len(report.skipped)} corrupt records, the first at {first}; nothing imported"
-        )
+    """Store every good record of ``entries`` in ``session``; the caller commits or rolls back.
+
+    One transaction holds the database's write lock for the whole file: right for tests and
+    small files; ``staged.run_import`` is the way for a running library.
+    """
+    counts = ImportReport()
+
+    def write(batch: list[ImportedRecord]) -> None:
+        apply_batch(session, batch, counts)
+
+    report = check_entries(entries, write, strict=strict, progress=progress, fraction=fraction)
+    report.added, report.updated, report.deleted = counts.added, counts.updated, counts.deleted
+    report.copies = counts.copies
     return report
 
 
@@ -248,6 +280,33 @@ def _reader(
     raise ImportFailed(f"unknown format {format!r} (use marc or csv)")
 
 
+@contextmanager
+def open_source(
+    path: Path, format: str | None = None, encoding: str | None = None
+) -> Iterator[tuple[Iterator[Entry], Callable[[], float | None]]]:
+    """The entries of a catalogue file and how much of it has been read; ``ImportFailed`` names
+    the file and why it cannot be read."""
+    try:
+        with path.open("rb") as stream:
+            size = path.stat().st_size
+
+            def fraction() -> float | None:
+                return stream.tell() / size if size and not stream.closed else None
+
+            entries = _reader(path, stream, format, encoding)
+            try:
+                yield entries, fraction
+            finally:
+                # A reader left half-way (a failed or cut-off import) is closed before its file.
+                close = getattr(entries, "close", None)
+                if close is not None:
+                    close()
+    except ImportFailed as exc:
+        raise ImportFailed(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ImportFailed(f"{path}: {exc.strerror or exc}") from None
+
+
 def import_file(
     session: Session,
     path: Path | str,
@@ -261,19 +320,5 @@ def import_file(
 
     ``encoding`` overrides the detected character set of ISO 2709 records (``encoding.py``).
     """
-    path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            size = path.stat().st_size
-
-            def fraction() -> float | None:
-                return stream.tell() / size if size and not stream.closed else None
-
-            entries = _reader(path, stream, format, encoding)
-            return apply_import(
-                session, entries, strict=strict, progress=progress, fraction=fraction
-            )
-    except ImportFailed as exc:
-        raise ImportFailed(f"{path}: {exc}") from None
-    except OSError as exc:
-        raise ImportFailed(f"{path}: {exc.strerror or exc}") from None
+    with open_source(Path(path), format, encoding) as (entries, fraction):
+        return apply_import(session, entries, strict=strict, progress=progress, fraction=fraction)

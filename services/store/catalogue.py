@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Boolean, Connection, Date, Enum, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.catalogue.folding import fold, invert_name, split_name
@@ -78,9 +89,56 @@ class CatalogueCopy(Base):
     due_date: Mapped[date | None] = mapped_column(Date)
 
 
+class ImportState(enum.StrEnum):
+    """Where a staged import is: reading into staging, applying to the catalogue, or done."""
+
+    STAGING = "staging"
+    APPLYING = "applying"
+    DONE = "done"
+
+
+class CatalogueImport(Base):
+    """One run of ``catalogue import``: its file, its state and how many batches are applied.
+
+    The journal that lets an import apply in short transactions and still be all or nothing:
+    an import cut off while *staging* is discarded, one cut off while *applying* is finished by
+    the next import (``services/catalogue/staged.py``).
+    """
+
+    __tablename__ = "catalogue_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    state: Mapped[ImportState] = mapped_column(
+        Enum(
+            ImportState,
+            native_enum=False,
+            length=16,
+            values_callable=lambda members: [m.value for m in members],
+        )
+    )
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    batches: Mapped[int] = mapped_column(Integer, default=0)
+    applied: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogueImportBatch(Base):
+    """A batch of checked records of a staged import, as JSON, waiting to be applied."""
+
+    __tablename__ = "catalogue_import_batch"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("catalogue_import.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+
+
 CATALOGUE_TABLES: tuple[Table, ...] = (
     cast(Table, CatalogueRecord.__table__),
     cast(Table, CatalogueCopy.__table__),
+    cast(Table, CatalogueImport.__table__),
+    cast(Table, CatalogueImportBatch.__table__),
 )
 
 
