@@ -74,7 +74,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
     from services.catalogue.staged import run_import
     from services.store.catalogue import ImportFailed
-    from services.store.engine import make_engine
+    from services.store.engine import error_line, make_engine
     from services.store.schema import create_schema
 
     engine = make_engine(settings.database_url)
@@ -91,9 +91,9 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         )
     except (ImportFailed, SQLAlchemyError) as exc:
         bar.close()
-        # A driver error's first line says what went wrong; the SQL after it helps nobody here.
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        print(f"aabent: catalogue import failed, nothing imported: {reason}", file=sys.stderr)
+        print(
+            f"aabent: catalogue import failed, nothing imported: {error_line(exc)}", file=sys.stderr
+        )
         return 1
     finally:
         engine.dispose()
