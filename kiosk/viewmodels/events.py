@@ -132,16 +132,23 @@ class EventsViewModel(ViewModel):
         job = lambda: self._desk.check_in(uid, head_count=count)  # noqa: E731
         self.start(job, self._checked_in, self._failed)
 
+    @property
+    def wants_card(self) -> bool:
+        """True while a scanned card is for this screen: asked for, or on an event open for it."""
+        return self.mode == "scan" or (
+            self.mode == "detail" and (self.can_check_in or self.can_register)
+        )
+
     def scan(self, text: str) -> None:
         """A card scanned while waiting for one, or on an event the patron can act on.
 
         On an event's page the patron means what its button offers: check in while check-in is
         open, else register where registration is needed. Elsewhere a scan is not for this screen.
         """
-        if self.mode == "detail" and (self.can_check_in or self.can_register):
-            self._purpose = "check_in" if self.can_check_in else "register"
-        elif self.mode != "scan":
+        if not self.wants_card:
             return
+        if self.mode == "detail":
+            self._purpose = "check_in" if self.can_check_in else "register"
         credential = read_card(text)
         if credential is None:
             self._show(("account.not_recognised", {}), ok=False, mode="scan")

@@ -266,6 +266,14 @@ def test_slow_typing_is_a_typed_card_number_not_a_scan(k: Kiosk) -> None:
     assert account.vm.step == "pin"
 
 
+def test_a_card_scanned_slowly_on_search_opens_my_account_and_is_never_shown(k: Kiosk) -> None:
+    k.drive.tap(k.drive.screen("home").ids.go_search)
+    k.drive.scan(KAREN_CARD, gap=0.048)  # a cheap wedge scanner: 48 ms a key
+    assert k.app.current == "account" and k.drive.screen("account").vm.step == "pin"
+    assert k.app.search_vm.query == ""
+    assert not [text for text in k.drive.texts() if KAREN_CARD in text]
+
+
 def test_a_garbage_scan_says_card_not_recognised(k: Kiosk) -> None:
     k.drive.scan("%%ABC$$##")
     account = k.drive.screen("account")
