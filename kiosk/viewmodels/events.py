@@ -135,9 +135,8 @@ class EventsViewModel(ViewModel):
     @property
     def wants_card(self) -> bool:
         """True while a scanned card is for this screen: asked for, or on an event open for it."""
-        return self.mode == "scan" or (
-            self.mode == "detail" and (self.can_check_in or self.can_register)
-        )
+        offered = bool(self.can_check_in or self.can_register)
+        return self.mode == "scan" or (self.mode == "detail" and offered)
 
     def scan(self, text: str) -> None:
         """A card scanned while waiting for one, or on an event the patron can act on.
