@@ -229,9 +229,16 @@ class ItemViewModel(ViewModel):
         location = None
         if copy is not None and self.plan is not None:
             location = self.plan.locate(copy.department, copy.shelf_mark or d.shelf_mark)
-        if copy is None or location is None or not location.found:
+        if copy is None:
             self.where, self.room, self.shelf = "", [], []
-            self.note = cat.text("item.ask_staff") if d.copies else ""
+            self.note = cat.text("item.no_copies")
+            return
+        if location is None or not location.found:
+            # Not on the floor plan (a local 096 shelf mark, say): the mark still helps staff.
+            mark = copy.shelf_mark or d.shelf_mark
+            self.where = " · ".join(x for x in (copy.department, mark) if x)
+            self.room, self.shelf = [], []
+            self.note = cat.text("item.ask_staff")
             return
         mark = copy.shelf_mark or d.shelf_mark
         label = location.shelf.label if location.shelf else ""

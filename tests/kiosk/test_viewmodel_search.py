@@ -132,3 +132,24 @@ def test_the_count_is_of_every_title_found_not_of_the_rows_shown(
         total = find(session, "aa", 1000).total
     assert len(vm.results) == 2 and total > 2
     assert vm.status == f"{total} titler"
+
+
+def test_a_title_without_copies_says_so_plainly_and_a_copy_off_the_plan_gives_its_mark(
+    tr: Translator, seeded: Seeded
+) -> None:
+    from services.store.catalogue import CatalogueCopy, CatalogueRecord
+
+    with seeded.sessions.begin() as session:
+        bare = CatalogueRecord(record_id="x-none", title="Højskolesangbogen")
+        local = CatalogueRecord(record_id="x-096", title="Borgerbogen")
+        session.add_all([bare, local])
+        session.flush()
+        session.add(
+            CatalogueCopy(record_key=local.id, barcode="x-096/096-1", shelf_mark="65.01 Bor")
+        )
+    vm = ItemViewModel(tr, Inline(), item=looker(seeded), plan=PLAN)
+    vm.open("x-none")
+    assert vm.availability == "Biblioteket har ikke et eksemplar"
+    assert vm.note == "Biblioteket har ikke et eksemplar — spørg personalet" and vm.where == ""
+    vm.open("x-096")
+    assert vm.where == "65.01 Bor" and vm.note == "Spørg personalet — den står ikke på hylderne"
