@@ -110,8 +110,13 @@ class FileChecks:
     staging table of ``staged.py``) is ``write``'s business.
     """
 
-    def __init__(self, report: ImportReport, write: Callable[[list[ImportedRecord]], None]) -> None:
-        self.report, self.write = report, write
+    def __init__(
+        self,
+        report: ImportReport,
+        write: Callable[[list[ImportedRecord]], None],
+        batch: int = BATCH,
+    ) -> None:
+        self.report, self.write, self.batch = report, write, batch
         self.ids: dict[str, str] = {}
         self.barcodes: dict[str, str] = {}
         self.pending: list[ImportedRecord] = []
@@ -127,7 +132,7 @@ class FileChecks:
             self.barcodes[copy.barcode] = record.record_id
         self.report.warnings.extend(Problem(record.position, w) for w in record.warnings)
         self.pending.append(record)
-        if len(self.pending) >= BATCH:
+        if len(self.pending) >= self.batch:
             self.flush()
 
     def _conflict(self, record: ImportedRecord) -> Problem | None:
@@ -210,6 +215,7 @@ def check_entries(
     strict: bool,
     progress: Progress | None,
     fraction: Callable[[], float | None],
+    batch: int = BATCH,
 ) -> ImportReport:
     """Check every entry of a file and hand the good ones to ``write``; ``strict`` fails on any bad.
 
@@ -217,7 +223,7 @@ def check_entries(
     counts them all.
     """
     report = ImportReport()
-    checks = FileChecks(report, write)
+    checks = FileChecks(report, write, batch)
     for entry in entries:
         if isinstance(entry, FileNotice):
             report.warnings.append(entry)

@@ -71,6 +71,8 @@ class Fields:
         for tag, data in fields:
             self._by_tag.setdefault(tag, []).append(data)
         self.danmarc = any(_SUBFIELD in data for data in self._by_tag.get("001", ()))
+        # Each field is split once, on first use: a record is asked for 245 or 652 many times.
+        self._split: dict[str, list[list[tuple[str, str]]]] = {}
 
     @classmethod
     def of_record(cls, record: Record) -> Fields:
@@ -84,7 +86,13 @@ class Fields:
                 fields.append((field.tag, f"{field.indicator1}{field.indicator2}{subfields}"))
         return cls(str(record.leader), fields)
 
-    def _pairs(self, tag: str, data: str) -> list[tuple[str, str]]:
+    def _parsed(self, tag: str) -> list[list[tuple[str, str]]]:
+        found = self._split.get(tag)
+        if found is None:
+            found = self._split[tag] = [self._pairs(data) for data in self._by_tag.get(tag, ())]
+        return found
+
+    def _pairs(self, data: str) -> list[tuple[str, str]]:
         if _SUBFIELD not in data:
             return []
         parts = data.split(_SUBFIELD)[1:]
@@ -99,19 +107,16 @@ class Fields:
 
     def fields(self, tag: str) -> Iterator[dict[str, str]]:
         """Each ``tag`` field as {code: first value}, for fields read one by one (700, 096, 952)."""
-        for data in self._by_tag.get(tag, ()):
+        for pairs in self._parsed(tag):
             codes: dict[str, str] = {}
-            for code, value in self._pairs(tag, data):
+            for code, value in pairs:
                 codes.setdefault(code, value)
             yield codes
 
     def values(self, tag: str, codes: str) -> list[str]:
         """Every non-empty value of subfields ``codes`` in every ``tag`` field, in record order."""
         return [
-            value
-            for data in self._by_tag.get(tag, ())
-            for code, value in self._pairs(tag, data)
-            if code in codes and value
+            value for pairs in self._parsed(tag) for code, value in pairs if code in codes and value
         ]
 
     def first(self, tag: str, code: str) -> str:

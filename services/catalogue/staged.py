@@ -19,7 +19,7 @@ price of never holding the lock, and a title is never half written.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,35 +44,50 @@ from services.store.catalogue import (
     ImportState,
 )
 
+# Positional JSON: field names once here, not in every one of a million records.
+_RECORD_FIELDS = tuple(f.name for f in fields(ImportedRecord))
+_TUPLES = {"contributors", "isbns", "subjects", "warnings"}
+
+
+def _copy_row(copy: ImportedCopy) -> list[str | None]:
+    due = copy.due_date.isoformat() if copy.due_date else None
+    return [copy.barcode, copy.department, copy.shelf_mark, copy.status.value, due]
+
 
 def _encode(batch: list[ImportedRecord]) -> str:
-    def default(value: object) -> str:
-        if isinstance(value, date):
-            return value.isoformat()
-        raise TypeError(type(value).__name__)
+    rows = []
+    for record in batch:
+        row: list[Any] = [getattr(record, name) for name in _RECORD_FIELDS]
+        row[_RECORD_FIELDS.index("copies")] = [_copy_row(c) for c in record.copies]
+        rows.append(row)
+    return json.dumps(rows, ensure_ascii=False)
 
-    return json.dumps([asdict(record) for record in batch], default=default, ensure_ascii=False)
 
-
-def _copy(data: dict[str, Any]) -> ImportedCopy:
-    due = data["due_date"]
+def _copy(row: list[Any]) -> ImportedCopy:
+    barcode, department, shelf_mark, status, due = row
     return ImportedCopy(
-        barcode=data["barcode"],
-        department=data["department"],
-        shelf_mark=data["shelf_mark"],
-        status=CopyStatus(data["status"]),
+        barcode=barcode,
+        department=department,
+        shelf_mark=shelf_mark,
+        status=CopyStatus(status),
         due_date=date.fromisoformat(due) if due else None,
     )
 
 
 def _decode(payload: str) -> list[ImportedRecord]:
     records = []
-    for data in json.loads(payload):
+    for row in json.loads(payload):
+        data = dict(zip(_RECORD_FIELDS, row, strict=True))
         data["copies"] = tuple(_copy(c) for c in data["copies"])
-        for name in ("contributors", "isbns", "subjects", "warnings"):
+        for name in _TUPLES:
             data[name] = tuple(data[name])
         records.append(ImportedRecord(**data))
     return records
+
+
+# Records per staged batch: one batch is one transaction while applying, so this bounds how
+# long another writer (a check-in) waits; ≈ 0.1 s on a Raspberry Pi-class SQLite device.
+BATCH = 500
 
 
 def _discard_staging(engine: Engine) -> None:
@@ -168,7 +183,7 @@ def run_import(
     try:
         with open_source(path, format, encoding) as (entries, fraction):
             report = check_entries(
-                entries, stage, strict=strict, progress=progress, fraction=fraction
+                entries, stage, strict=strict, progress=progress, fraction=fraction, batch=BATCH
             )
     except BaseException:
         _discard_staging(engine)
