@@ -22,7 +22,7 @@ SLACK = 2.0  # pixels of rounding
 def _shown(widget: Widget) -> bool:
     node: Any = widget
     while node is not None and node is not node.parent:
-        if getattr(node, "opacity", 1) <= 0.01 or getattr(node, "disabled", False) and False:
+        if getattr(node, "opacity", 1) <= 0.01:
             return False
         node = node.parent
     return True
@@ -56,9 +56,9 @@ def _widest_word(label: Label) -> tuple[str, float]:
 
 def _labels(root: Widget) -> Iterator[Label]:
     for widget in root.walk(restrict=True):
-        if isinstance(widget, Label) and widget.text.strip() and widget.width > 1:
-            if _shown(widget):
-                yield widget
+        wanted = isinstance(widget, Label) and widget.text.strip() and widget.width > 1
+        if wanted and _shown(widget):
+            yield widget
 
 
 def layout_problems(root: Widget) -> list[str]:
@@ -82,5 +82,7 @@ def layout_problems(root: Widget) -> list[str]:
         room = (label.text_size[0] or label.width) - padding_x
         word, word_width = _widest_word(label)
         if label.text_size[0] and word_width > room + SLACK:
-            problems.append(f"{name}: the word {word!r} ({word_width:.0f} px) breaks in {room:.0f} px")
+            problems.append(
+                f"{name}: the word {word!r} ({word_width:.0f} px) breaks in {room:.0f} px"
+            )
     return problems
