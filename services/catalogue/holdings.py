@@ -63,6 +63,7 @@ def danmarc_copies(
                 shelf_mark=shelf or title_shelf,
                 status=status,
                 due_date=parse_due_date(field.get("v", "")),
+                status_given=any(code in field for code in "ruv"),
             )
         )
     return tuple(copies)
@@ -70,16 +71,19 @@ def danmarc_copies(
 
 def _holding_852(record_id: str, field: Holding, number: int, title_shelf: str) -> ImportedCopy:
     call = " ".join(filter(None, (field.get(code, "") for code in "khim")))
-    note = field.get("z", "")
+    note, given = field.get("z", ""), True
     try:
         status = parse_status(note) if note else CopyStatus.AVAILABLE
     except RecordError:
         status = CopyStatus.AVAILABLE  # a public note is free text; only known words count
+        given = False
+    given = given and bool(note)
     return ImportedCopy(
         barcode=_barcode(field.get("p", ""), record_id, "852", number),
         department=field.get("b", "") or field.get("c", ""),
         shelf_mark=call or title_shelf,
         status=status,
+        status_given=given,
     )
 
 

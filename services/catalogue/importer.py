@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -31,8 +32,10 @@ from services.catalogue.marc_files import looks_like_xml, read_marc
 from services.store.catalogue import (
     CatalogueCopy,
     CatalogueRecord,
+    CopyStatus,
     Entry,
     FileNotice,
+    ImportedCopy,
     ImportedRecord,
     ImportFailed,
     Problem,
@@ -168,10 +171,11 @@ def apply_batch(session: Session, batch: list[ImportedRecord], report: ImportRep
             )
         )
     }
+    live = [r for r in batch if not r.deleted]
+    kept = _kept_statuses(session, live)
     touched = list(existing.values())
     if touched:
         session.execute(delete(CatalogueCopy).where(CatalogueCopy.record_key.in_(touched)))
-    live = [r for r in batch if not r.deleted]
     barcodes = [c.barcode for r in live for c in r.copies]
     if barcodes:
         # A copy moved here from a title that is not in this file leaves that title.
@@ -181,11 +185,43 @@ def apply_batch(session: Session, batch: list[ImportedRecord], report: ImportRep
         fulltext.delete_documents(session, gone)
         session.execute(delete(CatalogueRecord).where(CatalogueRecord.id.in_(gone)))
     report.deleted += len(gone)
-    _upsert(session, live, existing, report)
+    _upsert(session, live, existing, report, kept)
+
+
+Kept = dict[str, tuple[CopyStatus, date | None]]
+
+
+def _kept_statuses(session: Session, live: list[ImportedRecord]) -> Kept:
+    """The stored status of each copy the file gives without one (kept over a re-import)."""
+    silent = [c.barcode for r in live for c in r.copies if not c.status_given]
+    if not silent:
+        return {}
+    rows = session.execute(
+        select(CatalogueCopy.barcode, CatalogueCopy.status, CatalogueCopy.due_date).where(
+            CatalogueCopy.barcode.in_(silent)
+        )
+    )
+    return {barcode: (status, due) for barcode, status, due in rows}
+
+
+def _copy_row(key: int, copy: ImportedCopy, kept: Kept) -> dict[str, Any]:
+    status, due = kept.get(copy.barcode, (copy.status, copy.due_date))
+    return {
+        "record_key": key,
+        "barcode": copy.barcode,
+        "department": copy.department,
+        "shelf_mark": copy.shelf_mark,
+        "status": status,
+        "due_date": due,
+    }
 
 
 def _upsert(
-    s: Session, live: list[ImportedRecord], existing: dict[str, int], report: ImportReport
+    s: Session,
+    live: list[ImportedRecord],
+    existing: dict[str, int],
+    report: ImportReport,
+    kept: Kept,
 ) -> None:
     updates = [r for r in live if r.record_id in existing]
     inserts = [r for r in live if r.record_id not in existing]
@@ -198,7 +234,7 @@ def _upsert(
             [_row(r) for r in inserts],
         )
         keys.update((rid, key) for rid, key in returned)
-    copies = [{"record_key": keys[r.record_id], **vars(c)} for r in live for c in r.copies]
+    copies = [_copy_row(keys[r.record_id], c, kept) for r in live for c in r.copies]
     if copies:
         s.execute(insert(CatalogueCopy), copies)
     fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in updates], replace=True)

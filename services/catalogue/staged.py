@@ -49,9 +49,10 @@ _RECORD_FIELDS = tuple(f.name for f in fields(ImportedRecord))
 _TUPLES = {"contributors", "isbns", "subjects", "warnings"}
 
 
-def _copy_row(copy: ImportedCopy) -> list[str | None]:
+def _copy_row(copy: ImportedCopy) -> list[str | bool | None]:
     due = copy.due_date.isoformat() if copy.due_date else None
-    return [copy.barcode, copy.department, copy.shelf_mark, copy.status.value, due]
+    return [copy.barcode, copy.department, copy.shelf_mark, copy.status.value, due,
+            copy.status_given]  # fmt: skip
 
 
 def _encode(batch: list[ImportedRecord]) -> str:
@@ -64,13 +65,14 @@ def _encode(batch: list[ImportedRecord]) -> str:
 
 
 def _copy(row: list[Any]) -> ImportedCopy:
-    barcode, department, shelf_mark, status, due = row
+    barcode, department, shelf_mark, status, due, given = row
     return ImportedCopy(
         barcode=barcode,
         department=department,
         shelf_mark=shelf_mark,
         status=CopyStatus(status),
         due_date=date.fromisoformat(due) if due else None,
+        status_given=given,
     )
 
 

@@ -155,13 +155,19 @@ def create_tables(connection: Connection) -> None:
 
 @dataclass(frozen=True)
 class ImportedCopy:
-    """A copy as a source file describes it; an empty shelf mark takes the title's."""
+    """A copy as a source file describes it; an empty shelf mark takes the title's.
+
+    ``status_given`` is False when the file says nothing of the copy's status (a holding
+    without a status subfield): a re-import then keeps the status the copy has (lent at the
+    kiosk, say) instead of putting it back on the shelf.
+    """
 
     barcode: str
     department: str = ""
     shelf_mark: str = ""
     status: CopyStatus = CopyStatus.AVAILABLE
     due_date: date | None = None
+    status_given: bool = True
 
 
 @dataclass(frozen=True)

@@ -133,3 +133,32 @@ def test_every_script_is_searchable(catalogue: Catalogue, query: str, title: str
     catalogue.load(iso2709(danmarc_latin1_records()), "dbc.iso")
     catalogue.load(iso2709(marc21_utf8_records()), "ils.mrc")
     assert title in catalogue.titles(query)
+
+
+def test_a_reimport_updates_withdraws_and_keeps_copy_statuses_the_file_does_not_give(
+    catalogue: Catalogue,
+) -> None:
+    from datetime import date
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from services.store.catalogue import CatalogueCopy
+
+    first = danmarc_latin1_records()
+    catalogue.load(iso2709(first), "dbc.iso")
+    with Session(catalogue.engine) as session, session.begin():  # lent at the kiosk meanwhile
+        session.execute(
+            update(CatalogueCopy)
+            .where(CatalogueCopy.barcode.in_(["22677780/096-2", "20183712/096-1"]))
+            .values(status=CopyStatus.ON_LOAN, due_date=date(2027, 1, 5))
+        )
+    again = danmarc_latin1_records()
+    again[1]["004"].data = again[1]["004"].data.replace("\x1frn", "\x1frd")  # withdrawn
+    report = catalogue.load(iso2709(again), "dbc.iso")
+    assert (report.updated, report.deleted) == (6, 1)
+    copies = {c.barcode: c for c in catalogue.item("22677780").copies}
+    assert copies["22677780/096-1"].status is CopyStatus.NOT_FOR_LOAN  # the file says so
+    assert copies["22677780/096-2"].status is CopyStatus.ON_LOAN  # the file says nothing
+    assert copies["22677780/096-2"].due_date == date(2027, 1, 5)
+    assert "Den danske kirkes historie" not in catalogue.titles("kirkes")
