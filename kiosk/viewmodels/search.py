@@ -26,7 +26,7 @@ MAX_QUERY_CHARS = 60
 
 
 def availability(cat: Catalog, available: int, copies: int) -> str:
-    """``2 af 3 hjemme`` / ``Alle er udlånt`` / ``Ingen eksemplarer``."""
+    """``2 af 3 hjemme`` / ``Alle er udlånt`` / ``Biblioteket har ikke et eksemplar``."""
     if copies == 0:
         return cat.text("search.no_copies")
     if available == 0:
