@@ -19,6 +19,8 @@ price of never holding the lock, and a title is never half written.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,6 +41,7 @@ from services.store.catalogue import (
     CatalogueImport,
     CatalogueImportBatch,
     CopyStatus,
+    Entry,
     ImportedCopy,
     ImportedRecord,
     ImportState,
@@ -157,17 +160,43 @@ def run_import(
     strict: bool = False,
     progress: Progress | None = None,
     encoding: str | None = None,
-    clock: Any = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ImportReport:
     """Import a catalogue file without holding the write lock; ``ImportFailed`` if it cannot be.
 
     Same file formats, checks and report as ``importer.import_file``.
     """
     path = Path(path)
+    return run_entries(
+        engine,
+        str(path),
+        lambda: open_source(path, format, encoding),
+        strict=strict,
+        progress=progress,
+        clock=clock,
+    )
+
+
+Source = Callable[[], AbstractContextManager[tuple[Iterator[Entry], Callable[[], float | None]]]]
+
+
+def run_entries(
+    engine: Engine,
+    name: str,
+    source: Source,
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ImportReport:
+    """Stage, then apply, the entries ``source`` opens (a file, an OAI-PMH harvest).
+
+    ``name`` goes into the journal (``catalogue_import.source``), with the time it started.
+    """
     resume(engine)
     with Session(engine) as session, session.begin():
         journal = CatalogueImport(
-            source=str(path), state=ImportState.STAGING, started_at=clock(), batches=0, applied=0
+            source=name, state=ImportState.STAGING, started_at=clock(), batches=0, applied=0
         )
         session.add(journal)
         session.flush()
@@ -183,7 +212,7 @@ def run_import(
         staged += 1
 
     try:
-        with open_source(path, format, encoding) as (entries, fraction):
+        with source() as (entries, fraction):
             report = check_entries(
                 entries, stage, strict=strict, progress=progress, fraction=fraction, batch=BATCH
             )
@@ -195,3 +224,17 @@ def run_import(
         staged_import.state, staged_import.batches = ImportState.APPLYING, staged
     _apply(engine, import_id, report, progress)
     return report
+
+
+def last_done(engine: Engine, name: str) -> datetime | None:
+    """When the last complete import of ``name`` started (an incremental harvest's "from")."""
+    with Session(engine) as session:
+        started = session.scalar(
+            select(CatalogueImport.started_at)
+            .where(CatalogueImport.source == name, CatalogueImport.state == ImportState.DONE)
+            .order_by(CatalogueImport.started_at.desc())
+            .limit(1)
+        )
+    if started is not None and started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)  # SQLite keeps no zone; it was written in UTC
+    return started
