@@ -41,6 +41,16 @@ class CopyStatus(enum.StrEnum):
     MISSING = "missing"
 
 
+def _text_enum(kind: type[enum.StrEnum]) -> Enum:
+    """A column of ``kind``'s values as text (no native enum: adding a value needs no DDL)."""
+    return Enum(
+        kind,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
 class CatalogueRecord(Base):
     """One title in the catalogue, with the fields the kiosk shows and searches."""
 
@@ -77,15 +87,7 @@ class CatalogueCopy(Base):
     barcode: Mapped[str] = mapped_column(String(64), unique=True)
     department: Mapped[str] = mapped_column(Text, default="")
     shelf_mark: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[CopyStatus] = mapped_column(
-        Enum(
-            CopyStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda members: [m.value for m in members],
-        ),
-        default=CopyStatus.AVAILABLE,
-    )
+    status: Mapped[CopyStatus] = mapped_column(_text_enum(CopyStatus), default=CopyStatus.AVAILABLE)
     due_date: Mapped[date | None] = mapped_column(Date)
 
 
@@ -109,14 +111,7 @@ class CatalogueImport(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(Text)
-    state: Mapped[ImportState] = mapped_column(
-        Enum(
-            ImportState,
-            native_enum=False,
-            length=16,
-            values_callable=lambda members: [m.value for m in members],
-        )
-    )
+    state: Mapped[ImportState] = mapped_column(_text_enum(ImportState))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     batches: Mapped[int] = mapped_column(Integer, default=0)
     applied: Mapped[int] = mapped_column(Integer, default=0)

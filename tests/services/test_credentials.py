@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from services.core.credentials import read_or_create_secret
+from services.settings.paths import read_or_create_secret
 
 
 def test_processes_starting_together_share_the_first_secret(tmp_path: Path) -> None:
