@@ -1,11 +1,15 @@
 """Catalogue import rate and search latency on a large synthetic Danish catalogue.
 
 Builds a CSV catalogue of ``--records`` titles (default 500,000) with Danish-looking titles,
-authors, subjects, ISBNs and 1-3 copies each, imports it through ``import_file`` (the real
-importer, one transaction), then times ``search`` for ``--queries`` mixed queries: title words,
+authors, subjects, ISBNs and 1-3 copies each, and the same titles as danMARC2 ISO 2709 (Latin-1,
+copies in 096, DBC's padding at the end). Imports the CSV, then the danMARC2 file into a second
+database, through ``staged.run_import`` (what ``aabent catalogue import`` runs) while guest
+check-ins go to that database every 100 ms; then times ``search`` for ``--queries`` mixed
+queries: title words,
 prefixes as typed, authors as "Last, First", ISBN-13 with hyphens and ISBN-10 without, subject
 words, and æ/ø/å written as ae/oe/aa (and back). Prints one JSON object:
-``{"p50_ms", "p95_ms", "import_records_per_s", "records", ...}``.
+``{"p50_ms", "p95_ms", "import_records_per_s", "import_marc_records_per_s",
+"checkin_during_import_ms" (the slowest check-in), "records", ...}``.
 
     .venv/bin/python benchmarks/search_latency.py                 # SQLite file, 500,000 titles
     .venv/bin/python benchmarks/search_latency.py --records 20000  # a quick run
@@ -21,18 +25,23 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from services.catalogue.folding import complete_isbn13, isbn13_to_10
-from services.catalogue.importer import import_file
+from services.catalogue.importer import ImportReport
 from services.catalogue.search import search
-from services.store.catalogue import create_tables
+from services.catalogue.staged import run_import
+from services.program.store import ActivitySpec, check_in, upsert_activities
 from services.store.engine import make_engine
+from services.store.schema import create_schema
 
 
 def _words(text: str) -> list[str]:
@@ -111,28 +120,72 @@ def _title_row(
     }
 
 
-def write_catalogue(path: Path, records: int, rng: random.Random) -> list[dict[str, str]]:
-    """Write the CSV catalogue (one row per copy); return a sample of titles for queries."""
+def _iso2709(fields: list[tuple[str, str]]) -> bytes:
+    """One danMARC2 record as DBC writes it: ISO 2709, ISO-8859-1, leader/09 blank."""
+    directory, data = [], []
+    offset = 0
+    for tag, value in fields:
+        chunk = value.encode("iso8859-1", "replace") + b"\x1e"
+        directory.append(f"{tag}{len(chunk):04d}{offset:05d}".encode("ascii"))
+        data.append(chunk)
+        offset += len(chunk)
+    head = b"".join(directory) + b"\x1e"
+    base = 24 + len(head)
+    length = base + offset + 1
+    leader = f"{length:05d}nam  22{base:05d}   4500".encode("ascii")
+    return leader + head + b"".join(data) + b"\x1d"
+
+
+def _danmarc(row: dict[str, str], copies: list[tuple[str, str, str, str]]) -> bytes:
+    surname, _, first = row["author"].partition(", ")
+    fields = [
+        ("001", f"00\x1fa{row['id']}\x1fb870970\x1ffa"),
+        ("004", "00\x1frn\x1fae"),
+        ("008", f"00\x1fa{row['year']}\x1fldan"),
+        ("021", f"00\x1fe{row['isbn']}"),
+        ("100", f"00\x1fa{surname}\x1fh{first}"),
+        ("245", f"00\x1fa{row['title']}"),
+        ("652", f"00\x1fm{row['dk5']}"),
+        *(("666", f"00\x1fs{subject}") for subject in row["subjects"].split("; ")),
+    ]
+    for barcode, department, status, due in copies:
+        held = f"00\x1fz726500\x1fx{barcode}\x1ff{department}\x1fu{status}"
+        fields.append(("096", held + (f"\x1fv{due}" if due else "")))
+    return _iso2709(fields)
+
+
+def write_catalogue(
+    path: Path, records: int, rng: random.Random, marc_path: Path | None = None
+) -> list[dict[str, str]]:
+    """Write the CSV catalogue (one row per copy) and, if asked, the same as danMARC2 ISO 2709;
+    return a sample of titles for queries."""
     vocabulary = COMMON + sorted({rare_word(rng) for _ in range(60_000)})
     surnames = SURNAMES + sorted({rare_word(rng).capitalize() + "sen" for _ in range(20_000)})
     sample: list[dict[str, str]] = []
     barcode = 5_000_000_000
+    marc = marc_path.open("wb") if marc_path is not None else None
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(TITLE_COLUMNS + COPY_COLUMNS)
         for n in range(records):
             row = _title_row(n, rng, vocabulary, surnames)
+            copies = []
             for copy in range(rng.choice((1, 1, 2, 2, 3))):
                 barcode += 1
                 status = rng.choice(COPY_STATUS)
                 due = "2025-06-30" if status == "on_loan" else ""
+                department = rng.choice(DEPARTMENTS)
+                copies.append((str(barcode), department, status, due))
                 # Only a title's first row carries its fields, as a library system exports it.
                 title = [row[k] if copy == 0 else "" for k in TITLE_COLUMNS[1:]]
-                writer.writerow(
-                    [row["id"], *title, str(barcode), rng.choice(DEPARTMENTS), status, due]
-                )
+                writer.writerow([row["id"], *title, str(barcode), department, status, due])
+            if marc is not None:
+                marc.write(_danmarc(row, copies))
             if rng.random() < 4000 / records:
                 sample.append(row)
+    if marc is not None:
+        marc.write(b"\x1a\x19\x19\x19")  # DBC's padding after the last record
+        marc.close()
     return sample
 
 
@@ -166,19 +219,62 @@ def make_queries(sample: list[dict[str, str]], count: int, rng: random.Random) -
     return [rng.choice(kinds)(rng.choice(sample)) for _ in range(count)]
 
 
+class CheckIns:
+    """Guest check-ins every 100 ms on another connection while an import runs: their latency."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.latencies_ms, self.failures = engine, [], 0
+        self.now = datetime.now(UTC)
+        with Session(engine) as session, session.begin():
+            spec = ActivitySpec("bench", "Strikkecafé", self.now, self.now + timedelta(hours=3))
+            upsert_activities(session, [spec])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.wait(0.1):
+            n += 1
+            started = time.perf_counter()
+            try:
+                with Session(self.engine) as session, session.begin():
+                    check_in(
+                        session, "bench", patron_id=None, head_count=1, kiosk="bench",
+                        event_id=f"bench-{n}", now=self.now, window=timedelta(minutes=30),
+                    )  # fmt: skip
+            except SQLAlchemyError:
+                self.failures += 1
+            self.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+    def __enter__(self) -> CheckIns:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _timed_import(engine: Engine, path: Path) -> tuple[float, ImportReport]:
+    started = time.perf_counter()
+    report = run_import(engine, path)
+    return time.perf_counter() - started, report
+
+
 def run(records: int, queries: int, url: str | None, seed: int) -> dict[str, object]:
-    """Build, import and search; the figures as a dict."""
+    """Build, import (CSV, then danMARC2 with check-ins meanwhile) and search; the figures."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="aabent-bench-") as folder:
-        csv_path = Path(folder) / "catalogue.csv"
-        sample = write_catalogue(csv_path, records, rng)
+        csv_path, marc_path = Path(folder) / "catalogue.csv", Path(folder) / "catalogue.iso"
+        sample = write_catalogue(csv_path, records, rng, marc_path)
         engine = make_engine(url or f"sqlite:///{Path(folder) / 'catalogue.sqlite'}")
-        with engine.begin() as connection:
-            create_tables(connection)
-        started = time.perf_counter()
-        with Session(engine) as session, session.begin():
-            report = import_file(session, csv_path)
-        import_seconds = time.perf_counter() - started
+        create_schema(engine)
+        import_seconds, report = _timed_import(engine, csv_path)
+        marc_engine = make_engine(f"sqlite:///{Path(folder) / 'marc.sqlite'}")
+        create_schema(marc_engine)
+        with CheckIns(marc_engine) as checkins:
+            marc_seconds, marc_report = _timed_import(marc_engine, marc_path)
+        marc_engine.dispose()
         if engine.dialect.name == "postgresql":
             with engine.begin() as connection:
                 connection.execute(text("ANALYZE"))
@@ -192,10 +288,18 @@ def run(records: int, queries: int, url: str | None, seed: int) -> dict[str, obj
                 empty += not hits
         engine.dispose()
     cuts = statistics.quantiles(latencies, n=100)
+    waits = sorted(checkins.latencies_ms)
     return {
         "p50_ms": round(cuts[49], 2),
         "p95_ms": round(cuts[94], 2),
         "import_records_per_s": round(records / import_seconds),
+        "import_marc_records_per_s": round(records / marc_seconds),
+        "marc_records_added": marc_report.added,
+        "marc_warnings": len(marc_report.warnings),
+        "checkin_during_import_ms": round(waits[-1], 1) if waits else None,
+        "checkin_during_import_p95_ms": round(waits[int(len(waits) * 0.95)], 1) if waits else None,
+        "checkins_during_import": len(waits),
+        "checkins_failed": checkins.failures,
         "records": records,
         "copies": report.copies,
         "queries": queries,

@@ -23,7 +23,7 @@ from kivy.uix.screenmanager import NoTransition, Screen
 
 from kiosk.background import Background, Runner
 from kiosk.i18n import Translator
-from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed
+from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed, scan_target
 from kiosk.privacy import IdleGuard, Phase
 from kiosk.screens import KV_DIR, account, events, home, hours, item, search
 from kiosk.screens import widgets as _widgets  # noqa: F401  (registers the kv classes)
@@ -231,6 +231,12 @@ class KioskApp(App):  # type: ignore[misc]
 
     def _pressed(self, key: str) -> None:
         if self.current == "search":
+            query = self.search_vm.query
+            if key == "enter" and scan_target("search", query, events_takes_it=False) == "account":
+                # A card number keyed in (or a scanner slower than any classifier) is a card.
+                self.search_vm.key("clear")
+                self.on_scan(query)
+                return
             self.search_vm.key("backspace") if key == "backspace" else self.search_vm.search_now()
         elif self.current == "account":
             self.account_vm.key("backspace" if key == "backspace" else "ok")
@@ -241,12 +247,13 @@ class KioskApp(App):  # type: ignore[misc]
         self.on_scan(result.credential.number if isinstance(result, CardRead) else "")
 
     def on_scan(self, text: str) -> None:
-        """A scan: a card for My account or a check-in, or an ISBN on the search screen."""
-        if self.current in ("search", "item"):
-            if text.strip():
-                self.search_vm.query = text.strip()
-                self.show("search")
-        elif self.current == "events":
+        """A scan goes where the patron meant it (``input.scan_target``): an ISBN to Search, a
+        card to My account or to the event waiting for it; never into the search box."""
+        target = scan_target(self.current, text, events_takes_it=self.events_vm.wants_card)
+        if target == "search":
+            self.search_vm.query = text.strip()
+            self.show("search")
+        elif target == "events":
             self.events_vm.scan(text)
         else:
             if self.current != "account":

@@ -29,7 +29,10 @@ def identify_with(directory: PatronDirectory, key: SiteKey) -> Identify:
     """Look a card up in ``directory`` without a PIN; the event pseudonym comes from ``key``."""
 
     def identify(credential: Credential) -> Identity | None:
-        auth = directory.authenticate(credential, None)
+        try:
+            auth = directory.authenticate(credential, None)
+        except Exception as exc:  # the directory's own store or network failed: same to a patron
+            raise LookupUnavailable(type(exc).__name__) from exc
         if not auth.reachable:
             raise LookupUnavailable("the directory cannot be asked")
         if auth.patron is None:

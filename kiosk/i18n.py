@@ -74,6 +74,10 @@ class Catalog:
         """The strings without placeholders or lists, for fixed captions in ``.kv`` rules."""
         return {k: v for k, v in self.strings.items() if isinstance(v, str)}
 
+    def number_text(self, n: int) -> str:
+        """``10.000`` in Danish, ``10,000`` in English."""
+        return f"{n:,}".replace(",", self.text("format.thousands"))
+
     def time_text(self, value: time | datetime) -> str:
         """``07:00``: the 24-hour clock, as in Danish and on the library's door."""
         return f"{value.hour:02d}:{value.minute:02d}"

@@ -15,11 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.catalogue.folding import normalise_isbn
 from services.core.card_rules import card_problem
 from services.core.credentials import Credential, CredentialKind
 from services.core.readers import CardRead, ReaderFault, ReaderInput, parse_line
 
-MAX_GAP_S = 0.05  # scanners send a key every 1-20 ms; a fast typist needs 80 ms or more
+# Scanners send a key every 1-50 ms (many cheap wedges 40-50 ms, and Kivy adds its own jitter);
+# a person at the kiosk types on the screen's keyboard, and on a real one rarely under 100 ms.
+MAX_GAP_S = 0.085
 MIN_SCAN_CHARS = 4
 ENTER_KEYS = (13, 271)  # Return, keypad Enter
 BACKSPACE_KEY = 8
@@ -108,6 +111,24 @@ def read_card(text: str) -> Credential | None:
     return card_from(parse_line(raw))
 
 
+def scan_target(screen: str, text: str, *, events_takes_it: bool) -> str:
+    """Where a scan on ``screen`` goes: ``"account"``, ``"events"`` or ``"search"``.
+
+    What the patron meant: on Search or a title an ISBN is a search (checked before the card
+    rules, which a 13-digit ISBN would pass); any card opens My account, never the search box,
+    where its number would show; on Events a card checks in or registers when the screen is
+    waiting for one or shows an event open for it. Anything else goes to My account, which says
+    "card not recognised".
+    """
+    if screen in ("search", "item") and normalise_isbn(text.strip()) is not None:
+        return "search"
+    if screen == "events" and events_takes_it:
+        return "events"
+    if screen in ("search", "item") and read_card(text) is None and text.strip():
+        return "search"
+    return "account"
+
+
 def card_from(result: ReaderInput) -> Credential | None:
     """The credential of a serial reader's result, if it is a usable card."""
     if not isinstance(result, CardRead):
@@ -185,4 +206,5 @@ __all__ = [
     "Typed",
     "card_from",
     "read_card",
+    "scan_target",
 ]

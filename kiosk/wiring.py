@@ -22,7 +22,7 @@ from kiosk.floorplan import FloorPlan, load_floorplan
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import Topics
-from services.catalogue.search import Hit, ItemDetail
+from services.catalogue.search import ItemDetail, Results
 from services.core.account import AccountService
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event
@@ -63,12 +63,12 @@ class KioskServices:
     engine: Engine
     _started: bool = field(default=False, repr=False)
 
-    def search(self, query: str) -> list[Hit]:
-        """Catalogue search, as the patron types."""
-        from services.catalogue.search import search
+    def search(self, query: str) -> Results:
+        """Catalogue search, as the patron types: the first rows and the count of all."""
+        from services.catalogue.search import find
 
         with self.sessions() as session:
-            return search(session, query, SEARCH_LIMIT)
+            return find(session, query, SEARCH_LIMIT)
 
     def item(self, record_id: str) -> ItemDetail:
         """One title with its copies."""

@@ -251,8 +251,8 @@ class AccountViewModel(ViewModel):
 
     def _loan_row(self, cat: Catalog, loan: Loan) -> dict[str, Any]:
         result = self._results.get(loan.item_id)
-        # A renewal (or one whose outcome is unknown) brings the due date as read afterwards.
-        fresh = result.due if result is not None and (result.renewed or result.unknown) else None
+        # A renewal's answer (renewed, refused or unknown) brings the due date as it is now.
+        fresh = result.due if result is not None else None
         due = fresh or loan.due
         if fresh is not None:
             overdue = fresh < self._today()

@@ -114,8 +114,11 @@ class EventsViewModel(ViewModel):
         self.relabel()
 
     def more_guests(self) -> None:
-        """One more guest."""
-        self.guests = min(MAX_HEAD_COUNT, self.guests + 1)
+        """One more guest, up to the seats left (and the most one check-in may count)."""
+        chosen = self._chosen()
+        seats = chosen.seats_left if chosen is not None else None
+        most = MAX_HEAD_COUNT if seats is None else max(1, min(MAX_HEAD_COUNT, seats))
+        self.guests = min(most, self.guests + 1)
 
     def fewer_guests(self) -> None:
         """One fewer guest."""
@@ -129,10 +132,22 @@ class EventsViewModel(ViewModel):
         job = lambda: self._desk.check_in(uid, head_count=count)  # noqa: E731
         self.start(job, self._checked_in, self._failed)
 
+    @property
+    def wants_card(self) -> bool:
+        """True while a scanned card is for this screen: asked for, or on an event open for it."""
+        offered = bool(self.can_check_in or self.can_register)
+        return self.mode == "scan" or (self.mode == "detail" and offered)
+
     def scan(self, text: str) -> None:
-        """A card scanned while waiting for one; anything else is "not recognised"."""
-        if self.mode != "scan":
+        """A card scanned while waiting for one, or on an event the patron can act on.
+
+        On an event's page the patron means what its button offers: check in while check-in is
+        open, else register where registration is needed. Elsewhere a scan is not for this screen.
+        """
+        if not self.wants_card:
             return
+        if self.mode == "detail":
+            self._purpose = "check_in" if self.can_check_in else "register"
         credential = read_card(text)
         if credential is None:
             self._show(("account.not_recognised", {}), ok=False, mode="scan")
@@ -157,6 +172,7 @@ class EventsViewModel(ViewModel):
         elif isinstance(outcome, RegisterOutcome):
             ok = outcome in (RegisterOutcome.REGISTERED, RegisterOutcome.NOT_NEEDED)
             self._show((f"events.outcome.{outcome.value}", {}), ok=ok)
+            self.load()  # a registration takes a seat
         else:
             self._checked_in(outcome)
 
@@ -168,9 +184,13 @@ class EventsViewModel(ViewModel):
         self.load()  # seats and attendance changed
 
     def _failed(self, error: BaseException) -> None:
-        if not isinstance(error, LookupUnavailable):
-            log.warning("check-in failed: %s", error.__class__.__name__)
-        self._show(("events.unavailable", {}), ok=False)
+        """The message fits the cause: the card could not be looked up, or nothing was stored."""
+        if isinstance(error, LookupUnavailable):
+            self._show(("events.unavailable", {}), ok=False)
+            return
+        log.warning("check-in failed: %s", error.__class__.__name__)
+        key = "events.not_stored_guests" if self._purpose == "guests" else "events.not_stored"
+        self._show((key, {}), ok=False)
 
     def _show(self, message: tuple[str, dict[str, Any]], *, ok: bool, mode: str = "done") -> None:
         self._message, self.message_ok, self.mode = message, ok, mode

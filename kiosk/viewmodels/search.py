@@ -18,7 +18,7 @@ from kiosk.background import Runner
 from kiosk.floorplan import FloorPlan
 from kiosk.i18n import Catalog, Translator
 from kiosk.viewmodels.base import ViewModel
-from services.catalogue.search import MIN_QUERY_CHARS, CopyDetail, Hit, ItemDetail
+from services.catalogue.search import MIN_QUERY_CHARS, CopyDetail, Hit, ItemDetail, Results
 from services.store.catalogue import CopyStatus
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ MAX_QUERY_CHARS = 60
 
 
 def availability(cat: Catalog, available: int, copies: int) -> str:
-    """``2 af 3 hjemme`` / ``Alle er udlånt`` / ``Ingen eksemplarer``."""
+    """``2 af 3 hjemme`` / ``Alle er udlånt`` / ``Biblioteket har ikke et eksemplar``."""
     if copies == 0:
         return cat.text("search.no_copies")
     if available == 0:
@@ -47,13 +47,14 @@ class SearchViewModel(ViewModel):
         tr: Translator,
         runner: Runner,
         *,
-        search: Callable[[str], list[Hit]],
+        search: Callable[[str], Results],
         debounce_s: float = 0.3,
         **kwargs: Any,
     ) -> None:
         super().__init__(tr, runner, **kwargs)
         self._search, self._failed = search, False
         self._hits: list[Hit] = []
+        self._total, self._more = 0, False
         self._debounce = debounce_s
         self._trigger = Clock.create_trigger(lambda _dt: self.search_now(), debounce_s)
         self.relabel()
@@ -93,8 +94,9 @@ class SearchViewModel(ViewModel):
         self.status = self.tr._("search.searching")
         self.start(lambda: self._search(query), self._found, self._broken)
 
-    def _found(self, hits: list[Hit]) -> None:
-        self._hits, self._failed, self.busy = hits, False, False
+    def _found(self, results: Results) -> None:
+        self._hits, self._failed, self.busy = results.hits, False, False
+        self._total, self._more = results.total, results.more
         self.relabel()
 
     def _broken(self, error: BaseException) -> None:
@@ -112,8 +114,12 @@ class SearchViewModel(ViewModel):
         elif len(self.query.strip().replace(" ", "")) < MIN_QUERY_CHARS:
             self.status = cat.text("search.type_more")
         elif not self.busy:
-            hits = len(self._hits)
-            self.status = cat.plural("search.count", hits) if hits else cat.text("search.none")
+            if not self._hits:
+                self.status = cat.text("search.none")
+            elif self._more:
+                self.status = cat.text("search.count_over", n=cat.number_text(self._total))
+            else:
+                self.status = cat.plural("search.count", self._total)
         self.results = [
             {
                 "record_id": h.record_id,
@@ -223,9 +229,16 @@ class ItemViewModel(ViewModel):
         location = None
         if copy is not None and self.plan is not None:
             location = self.plan.locate(copy.department, copy.shelf_mark or d.shelf_mark)
-        if copy is None or location is None or not location.found:
+        if copy is None:
             self.where, self.room, self.shelf = "", [], []
-            self.note = cat.text("item.ask_staff") if d.copies else ""
+            self.note = cat.text("item.no_copies")
+            return
+        if location is None or not location.found:
+            # Not on the floor plan (a local 096 shelf mark, say): the mark still helps staff.
+            mark = copy.shelf_mark or d.shelf_mark
+            self.where = " · ".join(x for x in (copy.department, mark) if x)
+            self.room, self.shelf = [], []
+            self.note = cat.text("item.ask_staff")
             return
         mark = copy.shelf_mark or d.shelf_mark
         label = location.shelf.label if location.shelf else ""

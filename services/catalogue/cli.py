@@ -22,7 +22,17 @@ def add_commands(sub: Any) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--format", choices=("marc", "csv"), help="default: from name and content")
     p.add_argument("--strict", action="store_true", help="import nothing if a record is corrupt")
+    p.add_argument(
+        "--encoding",
+        choices=("utf-8", "latin-1", "marc-8"),
+        help="character set of ISO 2709 records (default: detected per record)",
+    )
     p.set_defaults(handler=_import)
+    p = jobs.add_parser("harvest", help="apply what changed at an OAI-PMH endpoint since last time")
+    p.add_argument("endpoint", help="the repository's base URL")
+    p.add_argument("--prefix", default="marc21", help="metadataPrefix (default: marc21)")
+    p.add_argument("--set", dest="set_", help="harvest only this set")
+    p.set_defaults(handler=_harvest)
     p = jobs.add_parser("search", help="search as the kiosk does")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=20)
@@ -67,24 +77,28 @@ class ProgressBar:
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from services.catalogue.importer import import_file
+    from services.catalogue.staged import run_import
     from services.store.catalogue import ImportFailed
-    from services.store.engine import make_engine, make_sessionmaker
+    from services.store.engine import error_line, make_engine
     from services.store.schema import create_schema
 
     engine = make_engine(settings.database_url)
     bar = ProgressBar(sys.stderr)
     try:
         create_schema(engine)
-        with make_sessionmaker(engine)() as session, session.begin():
-            report = import_file(
-                session, args.file, format=args.format, strict=args.strict, progress=bar
-            )
+        report = run_import(
+            engine,
+            args.file,
+            format=args.format,
+            strict=args.strict,
+            progress=bar,
+            encoding=args.encoding,
+        )
     except (ImportFailed, SQLAlchemyError) as exc:
         bar.close()
-        # A driver error's first line says what went wrong; the SQL after it helps nobody here.
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        print(f"aabent: catalogue import failed, nothing imported: {reason}", file=sys.stderr)
+        print(
+            f"aabent: catalogue import failed, nothing imported: {error_line(exc)}", file=sys.stderr
+        )
         return 1
     finally:
         engine.dispose()
@@ -95,6 +109,29 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {label}: {problem}")
         if len(problems) > SHOWN_PROBLEMS:
             print(f"  ... and {len(problems) - SHOWN_PROBLEMS} more {label}")
+    return 0
+
+
+def _harvest(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.catalogue.oai import harvest
+    from services.store.catalogue import ImportFailed
+    from services.store.engine import error_line, make_engine
+    from services.store.schema import create_schema
+
+    engine = make_engine(settings.database_url)
+    try:
+        create_schema(engine)
+        report = harvest(engine, args.endpoint, metadata_prefix=args.prefix, set_=args.set_)
+    except (ImportFailed, SQLAlchemyError) as exc:
+        print(
+            f"aabent: catalogue harvest failed, nothing applied: {error_line(exc)}", file=sys.stderr
+        )
+        return 1
+    finally:
+        engine.dispose()
+    print(report.summary())
     return 0
 
 

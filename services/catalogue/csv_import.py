@@ -141,6 +141,7 @@ def _copy(row: dict[str, str], title_shelf: str) -> ImportedCopy | None:
         shelf_mark=clean(row.get("shelf_mark", "")) or title_shelf,
         status=parse_status(row.get("status", ""), due),
         due_date=due,
+        status_given=bool(clean(row.get("status", "")) or due),
     )
 
 

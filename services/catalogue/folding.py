@@ -4,7 +4,13 @@ The same functions fold the catalogue at import and the patron's query at search
 index and the query always meet in one alphabet: ``"Ålborg"`` and ``"Aalborg"`` both become
 ``aalborg``, ``"Ærø"`` becomes ``aeroe``. Folding to the digraph (and not the other way) is the
 choice that needs no dictionary: "aa" in "Aalborg" may be an old spelling of "å", but "ae" in
-"Michael" is not an "æ", and mapping the letter to the digraph is right in both cases.
+"Michael" is not an "æ", and mapping the letter to the digraph is right in both cases. Where
+the digraph meets the same vowel ("Høeg" -> "hoeeg"), the doubled vowel is one: an English
+keyboard writes "Hoeg".
+
+Every script is kept: the folding is Unicode's (NFKD, then case folding), dropping only the
+combining marks (accents, Arabic short vowels), so Cyrillic, Arabic, Persian and Greek titles
+are searchable by their own words.
 """
 
 from __future__ import annotations
@@ -20,18 +26,22 @@ _LETTERS = str.maketrans(
         "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i", "œ": "oe",
     }
 )  # fmt: skip
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_NON_WORD = re.compile(r"[\W_]+")
+_DOUBLED = re.compile(r"(?<=[ao])ee")
 _ISBN_CHARS = re.compile(r"[\s\-‐‑–]+")
 _ISBN_SHAPE = re.compile(r"^(?:\d{9}[\dX]|\d{13})$")
 
 
 def fold(text: str) -> str:
-    """Lower-case ``text``, spell æ/ø/å as ae/oe/aa, drop accents, keep words split by one space."""
+    """Case-fold ``text``, spell æ/ø/å as ae/oe/aa, drop accents, keep words split by one space."""
     lowered = text.casefold().translate(_LETTERS)
     if not lowered.isascii():
-        # NFKD splits "é" into "e" + a combining accent, which the word filter below drops.
+        # NFKD splits "é" into "e" + a combining accent, which is dropped here.
         lowered = unicodedata.normalize("NFKD", lowered)
         lowered = "".join(c for c in lowered if not unicodedata.combining(c)).translate(_LETTERS)
+        lowered = unicodedata.normalize("NFC", lowered)
+    if "ee" in lowered:
+        lowered = _DOUBLED.sub("e", lowered)
     return " ".join(_NON_WORD.sub(" ", lowered).split())
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.orm import Session
@@ -49,6 +50,13 @@ _PG_MATCH = text(
     "WHERE document @@ to_tsquery('simple', :q) ORDER BY record_key DESC LIMIT :candidates) AS c "
     f"ORDER BY ts_rank('{_TS_WEIGHTS}', document, to_tsquery('simple', :q)) DESC, "
     "record_key DESC LIMIT :limit"
+)
+_SQLITE_COUNT = text(
+    "SELECT count(*) FROM (SELECT 1 FROM catalogue_fts WHERE catalogue_fts MATCH :q LIMIT :cap)"
+)
+_PG_COUNT = text(
+    "SELECT count(*) FROM (SELECT 1 FROM catalogue_fts "
+    "WHERE document @@ to_tsquery('simple', :q) LIMIT :cap) AS c"
 )
 _SQLITE_INSERT = text(
     "INSERT INTO catalogue_fts (rowid, title, author, subjects, isbn) "
@@ -140,7 +148,8 @@ def add_documents(session: Session, documents: Sequence[Document], *, replace: b
 
 
 def _fts5_query(terms: Sequence[Term]) -> str:
-    # Words are [a-z0-9]+ after folding, so quoting them cannot break the MATCH syntax.
+    # Folded words are letters and digits only (any script), so quoting them cannot break
+    # the MATCH syntax.
     parts = []
     for term in terms:
         phrase = f'"{term.word}"' + ("*" if term.prefix else "")
@@ -157,6 +166,20 @@ def _tsquery(terms: Sequence[Term]) -> str:
     return " & ".join(parts)
 
 
+def _statement_and_query(session: Session, terms: Sequence[Term], pg: Any, sqlite: Any) -> Any:
+    if _dialect(session) == "postgresql":
+        return pg, _tsquery(terms)
+    return sqlite, _fts5_query(terms)
+
+
+def count(session: Session, terms: Sequence[Term], cap: int) -> int:
+    """How many titles contain every term, counted up to ``cap`` (a keystroke stays cheap)."""
+    if not terms:
+        return 0
+    statement, query = _statement_and_query(session, terms, _PG_COUNT, _SQLITE_COUNT)
+    return int(session.scalar(statement, {"q": query, "cap": cap}) or 0)
+
+
 def match(session: Session, terms: Sequence[Term], limit: int) -> list[int]:
     """Keys of the titles that contain every term, best first, at most ``limit``.
 
@@ -167,9 +190,6 @@ def match(session: Session, terms: Sequence[Term], limit: int) -> list[int]:
     """
     if not terms or limit <= 0:
         return []
-    if _dialect(session) == "postgresql":
-        statement, query = _PG_MATCH, _tsquery(terms)
-    else:
-        statement, query = _SQLITE_MATCH, _fts5_query(terms)
+    statement, query = _statement_and_query(session, terms, _PG_MATCH, _SQLITE_MATCH)
     rows = session.scalars(statement, {"q": query, "limit": limit, "candidates": CANDIDATES})
     return [int(key) for key in rows]

@@ -17,95 +17,45 @@ record marked deleted (danMARC2 004 *r d, MARC21 leader/05 d) is removed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from services.catalogue import fulltext
+from services.catalogue.apply import apply_batch
 from services.catalogue.csv_import import read_csv
 from services.catalogue.marc_files import looks_like_xml, read_marc
+from services.catalogue.report import ImportProgress, ImportReport, Progress
 from services.store.catalogue import (
-    CatalogueCopy,
-    CatalogueRecord,
     Entry,
+    FileNotice,
     ImportedRecord,
     ImportFailed,
     Problem,
 )
 
+__all__ = ["BATCH", "ImportProgress", "ImportReport", "Progress", "apply_batch", "apply_import",
+           "check_entries", "import_file", "open_source"]  # fmt: skip
+
 BATCH = 2000
 _MARC_SUFFIXES = {".mrc", ".marc", ".iso", ".iso2709", ".dat", ".xml", ".marcxml"}
 
 
-@dataclass
-class ImportReport:
-    """What an import did: titles added, updated and deleted, copies stored, records skipped."""
+class FileChecks:
+    """Checks records against the rest of the file and hands them on in batches to ``write``.
 
-    read: int = 0
-    added: int = 0
-    updated: int = 0
-    deleted: int = 0
-    copies: int = 0
-    skipped: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
+    The checks need only the file; where the batches go (the caller's transaction, or the
+    staging table of ``staged.py``) is ``write``'s business.
+    """
 
-    def summary(self) -> str:
-        """One line for a person: ``1200 records: 1150 added, 48 updated, ... 2 skipped``."""
-        return (
-            f"{self.read} records: {self.added} added, {self.updated} updated, "
-            f"{self.deleted} deleted, {self.copies} copies, {len(self.skipped)} skipped, "
-            f"{len(self.warnings)} warnings"
-        )
-
-
-@dataclass(frozen=True)
-class ImportProgress:
-    """How far an import has come; ``fraction`` of the file read, when the size is known."""
-
-    records: int
-    skipped: int
-    fraction: float | None
-
-
-Progress = Callable[[ImportProgress], None]
-
-
-def _row(record: ImportedRecord) -> dict[str, Any]:
-    return {
-        "record_id": record.record_id,
-        "title": record.title,
-        "subtitle": record.subtitle,
-        "author": record.author,
-        "contributors": "; ".join(record.contributors),
-        "year": record.year,
-        "isbns": " ".join(record.isbns),
-        "publisher": record.publisher,
-        "dk5": record.dk5,
-        "fiction": record.fiction,
-        "subjects": "; ".join(record.subjects),
-        "abstract": record.abstract,
-        "shelf_mark": record.shelf_mark,
-    }
-
-
-def _document(key: int, record: ImportedRecord) -> fulltext.Document:
-    return fulltext.document(
-        key,
-        title=f"{record.title} {record.subtitle}",
-        author=" ".join((record.author, *record.contributors)),
-        subjects=record.subjects,
-        isbns=record.isbns,
-    )
-
-
-class _Batches:
-    """Checks records against the rest of the file and writes them in batches."""
-
-    def __init__(self, session: Session, report: ImportReport) -> None:
-        self.session, self.report = session, report
+    def __init__(
+        self,
+        report: ImportReport,
+        write: Callable[[list[ImportedRecord]], None],
+        batch: int = BATCH,
+    ) -> None:
+        self.report, self.write, self.batch = report, write, batch
         self.ids: dict[str, str] = {}
         self.barcodes: dict[str, str] = {}
         self.pending: list[ImportedRecord] = []
@@ -121,7 +71,7 @@ class _Batches:
             self.barcodes[copy.barcode] = record.record_id
         self.report.warnings.extend(Problem(record.position, w) for w in record.warnings)
         self.pending.append(record)
-        if len(self.pending) >= BATCH:
+        if len(self.pending) >= self.batch:
             self.flush()
 
     def _conflict(self, record: ImportedRecord) -> Problem | None:
@@ -141,83 +91,40 @@ class _Batches:
         return None
 
     def flush(self) -> None:
-        """Write the queued records: update existing ids, insert new ones, replace copies."""
+        """Hand the queued records to ``write``."""
         batch, self.pending = self.pending, []
-        if not batch:
-            return
-        s = self.session
-        existing: dict[str, int] = {
-            rid: key
-            for rid, key in s.execute(
-                select(CatalogueRecord.record_id, CatalogueRecord.id).where(
-                    CatalogueRecord.record_id.in_([r.record_id for r in batch])
-                )
-            )
-        }
-        touched = list(existing.values())
-        if touched:
-            s.execute(delete(CatalogueCopy).where(CatalogueCopy.record_key.in_(touched)))
-        live = [r for r in batch if not r.deleted]
-        barcodes = [c.barcode for r in live for c in r.copies]
-        if barcodes:
-            # A copy moved here from a title that is not in this file leaves that title.
-            s.execute(delete(CatalogueCopy).where(CatalogueCopy.barcode.in_(barcodes)))
-        self._delete(
-            [existing[r.record_id] for r in batch if r.deleted and r.record_id in existing]
-        )
-        self._upsert(live, existing)
-
-    def _delete(self, keys: list[int]) -> None:
-        if keys:
-            fulltext.delete_documents(self.session, keys)
-            self.session.execute(delete(CatalogueRecord).where(CatalogueRecord.id.in_(keys)))
-        self.report.deleted += len(keys)
-
-    def _upsert(self, live: list[ImportedRecord], existing: dict[str, int]) -> None:
-        s = self.session
-        updates = [r for r in live if r.record_id in existing]
-        inserts = [r for r in live if r.record_id not in existing]
-        keys = dict(existing)
-        if updates:
-            s.execute(
-                update(CatalogueRecord), [{"id": keys[r.record_id], **_row(r)} for r in updates]
-            )
-        if inserts:
-            returned = s.execute(
-                insert(CatalogueRecord).returning(CatalogueRecord.record_id, CatalogueRecord.id),
-                [_row(r) for r in inserts],
-            )
-            keys.update((rid, key) for rid, key in returned)
-        copies = [{"record_key": keys[r.record_id], **vars(c)} for r in live for c in r.copies]
-        if copies:
-            s.execute(insert(CatalogueCopy), copies)
-        fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in updates], replace=True)
-        fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in inserts], replace=False)
-        self.report.updated += len(updates)
-        self.report.added += len(inserts)
-        self.report.copies += len(copies)
+        if batch:
+            self.write(batch)
 
 
-def apply_import(
-    session: Session,
+def check_entries(
     entries: Iterable[Entry],
+    write: Callable[[list[ImportedRecord]], None],
     *,
-    strict: bool = False,
-    progress: Progress | None = None,
-    fraction: Callable[[], float | None] = lambda: None,
+    strict: bool,
+    progress: Progress | None,
+    fraction: Callable[[], float | None],
+    batch: int = BATCH,
 ) -> ImportReport:
-    """Store every good record of ``entries`` in ``session``; the caller commits or rolls back."""
+    """Check every entry of a file and hand the good ones to ``write``; ``strict`` fails on any bad.
+
+    ``ImportFailed`` (strict, a bad record) comes after everything was read, so the message
+    counts them all.
+    """
     report = ImportReport()
-    batches = _Batches(session, report)
+    checks = FileChecks(report, write, batch)
     for entry in entries:
+        if isinstance(entry, FileNotice):
+            report.warnings.append(entry)
+            continue
         report.read += 1
         if isinstance(entry, Problem):
             report.skipped.append(entry)
         else:
-            batches.add(entry)
+            checks.add(entry)
         if progress is not None and report.read % BATCH == 0:
             progress(ImportProgress(report.read, len(report.skipped), fraction()))
-    batches.flush()
+    checks.flush()
     if progress is not None:
         progress(ImportProgress(report.read, len(report.skipped), fraction()))
     if strict and report.skipped:
@@ -228,7 +135,33 @@ def apply_import(
     return report
 
 
-def _reader(path: Path, stream: BinaryIO, format: str | None) -> Iterator[Entry]:
+def apply_import(
+    session: Session,
+    entries: Iterable[Entry],
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+    fraction: Callable[[], float | None] = lambda: None,
+) -> ImportReport:
+    """Store every good record of ``entries`` in ``session``; the caller commits or rolls back.
+
+    One transaction holds the database's write lock for the whole file: right for tests and
+    small files; ``staged.run_import`` is the way for a running library.
+    """
+    counts = ImportReport()
+
+    def write(batch: list[ImportedRecord]) -> None:
+        apply_batch(session, batch, counts)
+
+    report = check_entries(entries, write, strict=strict, progress=progress, fraction=fraction)
+    report.added, report.updated, report.deleted = counts.added, counts.updated, counts.deleted
+    report.copies = counts.copies
+    return report
+
+
+def _reader(
+    path: Path, stream: BinaryIO, format: str | None, encoding: str | None
+) -> Iterator[Entry]:
     if format is None:
         head = stream.read(64)
         stream.seek(0)
@@ -236,10 +169,37 @@ def _reader(path: Path, stream: BinaryIO, format: str | None) -> Iterator[Entry]
         marc = suffix in _MARC_SUFFIXES or looks_like_xml(head) or head[:5].isdigit()
         format = "marc" if marc and suffix != ".csv" else "csv"
     if format == "marc":
-        return read_marc(stream)
+        return read_marc(stream, encoding)
     if format == "csv":
         return read_csv(stream)
     raise ImportFailed(f"unknown format {format!r} (use marc or csv)")
+
+
+@contextmanager
+def open_source(
+    path: Path, format: str | None = None, encoding: str | None = None
+) -> Iterator[tuple[Iterator[Entry], Callable[[], float | None]]]:
+    """The entries of a catalogue file and how much of it has been read; ``ImportFailed`` names
+    the file and why it cannot be read."""
+    try:
+        with path.open("rb") as stream:
+            size = path.stat().st_size
+
+            def fraction() -> float | None:
+                return stream.tell() / size if size and not stream.closed else None
+
+            entries = _reader(path, stream, format, encoding)
+            try:
+                yield entries, fraction
+            finally:
+                # A reader left half-way (a failed or cut-off import) is closed before its file.
+                close = getattr(entries, "close", None)
+                if close is not None:
+                    close()
+    except ImportFailed as exc:
+        raise ImportFailed(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ImportFailed(f"{path}: {exc.strerror or exc}") from None
 
 
 def import_file(
@@ -249,21 +209,11 @@ def import_file(
     format: str | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
-    """Import a MARC (ISO 2709, MARCXML) or CSV file; ``ImportFailed`` names the file and why."""
-    path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            size = path.stat().st_size
+    """Import a MARC (ISO 2709, MARCXML) or CSV file; ``ImportFailed`` names the file and why.
 
-            def fraction() -> float | None:
-                return stream.tell() / size if size and not stream.closed else None
-
-            entries = _reader(path, stream, format)
-            return apply_import(
-                session, entries, strict=strict, progress=progress, fraction=fraction
-            )
-    except ImportFailed as exc:
-        raise ImportFailed(f"{path}: {exc}") from None
-    except OSError as exc:
-        raise ImportFailed(f"{path}: {exc.strerror or exc}") from None
+    ``encoding`` overrides the detected character set of ISO 2709 records (``encoding.py``).
+    """
+    with open_source(Path(path), format, encoding) as (entries, fraction):
+        return apply_import(session, entries, strict=strict, progress=progress, fraction=fraction)

@@ -15,36 +15,28 @@ ISBN          021 *a (ISBN-10), *e (-13)  020 $a
 class         652 *m, else *o ("sk")     084 $a with $2 dk5, else 652 $m
 subjects      666, 600, 610              650, 600, 610, 651, 653, 655
 abstract      504 *a (resumé)            520 $a $b (summary)
-copies        096 (local, see below)     952 (Koha items)
+copies        096 (local holdings)       852 (holdings), 952 (Koha items)
 ============  =========================  ==========================================
 
-danMARC2 leaves the subfields of the local shelf-mark field 096 to the library, apart from
-*u (availability), *r (code: a = not for loan) and *z (library number); following the format's
-own suggested definition, aabent reads one 096 per copy as *x barcode (eksemplar), *f department
-(fagsal/filial), *a shelf mark plus *b addition, *u status text, *v due date.
-In Koha's 952: $p barcode, $c shelving location (department), $o call number, $q date due,
-$7 not for loan, $1 lost.
+How each holdings field becomes a copy is in ``holdings.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
-from pymarc import Field, Record
+from pymarc import Record
 
+from services.catalogue import holdings
 from services.catalogue.folding import normalise_isbn
 from services.store.catalogue import (
-    CopyStatus,
-    ImportedCopy,
     ImportedRecord,
     RecordError,
     check_id,
     clean,
     derive_shelf_mark,
     is_fiction_class,
-    parse_due_date,
-    parse_status,
     parse_year,
 )
 
@@ -56,6 +48,7 @@ _SPACES = re.compile(r"\s+")
 
 _SUBFIELD = "\x1f"
 _TRAILING = " /:;,.="
+_DANMARC_MARKS = re.compile(r"@([0-9A-Fa-f]{4})|@(.)|¤")
 
 
 def strip_punctuation(value: str) -> str:
@@ -64,47 +57,66 @@ def strip_punctuation(value: str) -> str:
 
 
 class Fields:
-    """Subfield look-ups that read danMARC2's 001-009 (which carry subfields) like any field.
+    """Subfield look-ups over a record's (tag, data) fields, danMARC2's 001-009 included.
 
     ISO 2709 readers, pymarc included, treat tags below 010 as control fields without subfields;
     in danMARC2 they have them ("001 00 *a 12345678 *b 870970"), so their data is split here.
+    danMARC2 text also carries its own marks: ``¤`` before the words a title files under (not
+    shown) and ``@`` escaping the next character (``@*`` is "*") or a code point (``@00E9``).
     """
 
-    def __init__(self, record: Record) -> None:
-        self._by_tag: dict[str, list[Field]] = {}
+    def __init__(self, leader: str, fields: Iterable[tuple[str, str]]) -> None:
+        self.leader = leader
+        self._by_tag: dict[str, list[str]] = {}
+        for tag, data in fields:
+            self._by_tag.setdefault(tag, []).append(data)
+        self.danmarc = any(_SUBFIELD in data for data in self._by_tag.get("001", ()))
+        # Each field is split once, on first use: a record is asked for 245 or 652 many times.
+        self._split: dict[str, list[list[tuple[str, str]]]] = {}
+
+    @classmethod
+    def of_record(cls, record: Record) -> Fields:
+        """The fields of a pymarc record (as the MARCXML reader builds them)."""
+        fields = []
         for field in record.get_fields():
-            self._by_tag.setdefault(field.tag, []).append(field)
+            if field.control_field:
+                fields.append((field.tag, field.data or ""))
+            else:
+                subfields = "".join(f"{_SUBFIELD}{s.code}{s.value}" for s in field.subfields)
+                fields.append((field.tag, f"{field.indicator1}{field.indicator2}{subfields}"))
+        return cls(str(record.leader), fields)
 
-    def _pairs(self, field: Field) -> list[tuple[str, str]]:
-        if field.control_field:
-            parts = (field.data or "").split(_SUBFIELD)[1:]
-            return [(p[0], clean(p[1:])) for p in parts if p]
-        return [(s.code, clean(s.value)) for s in field.subfields]
+    def _parsed(self, tag: str) -> list[list[tuple[str, str]]]:
+        found = self._split.get(tag)
+        if found is None:
+            found = self._split[tag] = [self._pairs(data) for data in self._by_tag.get(tag, ())]
+        return found
 
-    def has_subfields(self, tag: str) -> bool:
-        """True if ``tag`` is present and has subfields (a danMARC2 001, not a MARC21 one)."""
-        return any(self._pairs(field) for field in self._by_tag.get(tag, ()))
+    def _pairs(self, data: str) -> list[tuple[str, str]]:
+        if _SUBFIELD not in data:
+            return []
+        parts = data.split(_SUBFIELD)[1:]
+        if self.danmarc:
+            return [(p[0], clean(danmarc_text(p[1:]))) for p in parts if p]
+        return [(p[0], clean(p[1:])) for p in parts if p]
 
     def control(self, tag: str) -> str:
         """The data of control field ``tag`` (MARC21 001, 008), or ``""``."""
         fields = self._by_tag.get(tag)
-        return (fields[0].data or "").strip() if fields and fields[0].control_field else ""
+        return fields[0].strip() if fields and _SUBFIELD not in fields[0] else ""
 
     def fields(self, tag: str) -> Iterator[dict[str, str]]:
         """Each ``tag`` field as {code: first value}, for fields read one by one (700, 096, 952)."""
-        for field in self._by_tag.get(tag, ()):
+        for pairs in self._parsed(tag):
             codes: dict[str, str] = {}
-            for code, value in self._pairs(field):
+            for code, value in pairs:
                 codes.setdefault(code, value)
             yield codes
 
     def values(self, tag: str, codes: str) -> list[str]:
         """Every non-empty value of subfields ``codes`` in every ``tag`` field, in record order."""
         return [
-            value
-            for field in self._by_tag.get(tag, ())
-            for code, value in self._pairs(field)
-            if code in codes and value
+            value for pairs in self._parsed(tag) for code, value in pairs if code in codes and value
         ]
 
     def first(self, tag: str, code: str) -> str:
@@ -122,12 +134,36 @@ class Fields:
         return tuple(seen)
 
 
+def danmarc_text(value: str) -> str:
+    """danMARC2 text as shown: ``¤`` dropped, ``@*`` -> ``*``, ``@00E9`` -> ``é``."""
+    if "@" not in value and "¤" not in value:
+        return value
+    return _DANMARC_MARKS.sub(_unmark, value)
+
+
+def _unmark(found: re.Match[str]) -> str:
+    if found.group(1):
+        return chr(int(found.group(1), 16))
+    return found.group(2) or ""
+
+
+Heads = dict[str, str]
+
+
+def record_from_fields(fields: Fields, position: str, heads: Heads | None = None) -> ImportedRecord:
+    """One record's fields, MARC21 or danMARC2, as an ImportedRecord; RecordError if unusable.
+
+    ``heads`` collects the titles of danMARC2 head records (004 *a h/s) read so far, so a
+    volume record (014 *a the head's faust) is titled "Danmarks historie. Bind 1".
+    """
+    if fields.danmarc:
+        return _from_danmarc(fields, position, {} if heads is None else heads)
+    return _from_marc21(fields, position)
+
+
 def record_from_marc(record: Record, position: str) -> ImportedRecord:
     """One pymarc record, MARC21 or danMARC2, as an ImportedRecord; RecordError if unusable."""
-    fields = Fields(record)
-    if fields.has_subfields("001"):
-        return _from_danmarc(fields, position)
-    return _from_marc21(fields, record, position)
+    return record_from_fields(Fields.of_record(record), position)
 
 
 def _heading(surname: str, forenames: str) -> str:
@@ -146,17 +182,32 @@ def _isbns(raw: list[str], warnings: list[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _from_danmarc(f: Fields, position: str) -> ImportedRecord:
-    record_id = check_id(_SPACES.sub("", f.first("001", "a")), "record id (001 *a)")
+def _danmarc_title(f: Fields, record_id: str, heads: Heads) -> str:
+    """245 *a; a volume or section record (245 *g/*n/*o) adds its number under its head's title."""
     title = strip_punctuation(" ; ".join(f.values("245", "a")))
+    parts = [strip_punctuation(v) for v in f.values("245", "gno")]
+    if parts:
+        head = heads.get(f.first("014", "a"), "")
+        title = ". ".join(p for p in (head, *parts, title) if p)
+    if f.first("004", "a") in ("h", "s") and title:
+        heads[record_id] = title
+    return title
+
+
+def _from_danmarc(f: Fields, position: str, heads: Heads) -> ImportedRecord:
+    record_id = check_id(_SPACES.sub("", f.first("001", "a")), "record id (001 *a)")
+    title = _danmarc_title(f, record_id, heads)
     deleted = f.first("004", "r") == "d"
     if not title and not deleted:
-        raise RecordError(f"record {record_id}: no title (245 *a)")
+        raise RecordError(f"record {record_id}: no title (245 *a, *g or *n)")
     warnings: list[str] = []
     dk5 = f.first("652", "m") or f.first("652", "o") or f.first("652", "n")
-    author = _heading(f.first("100", "a"), f.first("100", "h")) or f.first("110", "a")
+    person = _heading(f.first("100", "a"), f.first("100", "h"))
+    author = person or strip_punctuation(f.first("110", "a"))
     fiction = is_fiction_class(dk5)
-    shelf = derive_shelf_mark(dk5, fiction, author, title, f.first("652", "a"))
+    shelf = derive_shelf_mark(
+        dk5, fiction, author, title, f.first("652", "a"), corporate=not person
+    )
     return ImportedRecord(
         record_id=record_id,
         title=title,
@@ -174,35 +225,18 @@ def _from_danmarc(f: Fields, position: str) -> ImportedRecord:
         subjects=f.subjects(_DANMARC_SUBJECTS),
         abstract=" ".join(f.values("504", "a")),
         shelf_mark=shelf,
-        copies=tuple(_danmarc_copy(field, shelf) for field in f.fields("096") if "x" in field),
+        copies=holdings.danmarc_copies(record_id, f.fields("096"), shelf, warnings),
         deleted=deleted,
         warnings=tuple(warnings),
     )
 
 
-def _danmarc_copy(field: dict[str, str], title_shelf: str) -> ImportedCopy:
-    due = parse_due_date(field.get("v", ""))
-    if field.get("r") == "a":
-        status = CopyStatus.NOT_FOR_LOAN
-    else:
-        status = parse_status(field.get("u", ""), due)
-    shelf = " ".join(filter(None, (field.get("a", ""), field.get("b", ""))))
-    return ImportedCopy(
-        barcode=check_id(field["x"], "copy barcode (096 *x)"),
-        department=field.get("f", ""),
-        shelf_mark=shelf or title_shelf,
-        status=status,
-        due_date=due,
-    )
-
-
-def _marc21_fiction(record: Record, dk5: str) -> bool:
+def _marc21_fiction(f: Fields, dk5: str) -> bool:
     if is_fiction_class(dk5):
         return True
-    fixed = record.get("008")
-    data = (fixed.data or "") if fixed is not None else ""
+    data = f.control("008")
     # 008/33 is the literary form only for books (leader/06 a or t).
-    return record.leader[6] in "at" and len(data) > 33 and data[33] in _FICTION_FORMS
+    return f.leader[6:7] in ("a", "t") and len(data) > 33 and data[33] in _FICTION_FORMS
 
 
 def _marc21_dk5(f: Fields) -> str:
@@ -212,20 +246,22 @@ def _marc21_dk5(f: Fields) -> str:
     return f.first("652", "m")
 
 
-def _from_marc21(f: Fields, record: Record, position: str) -> ImportedRecord:
+def _from_marc21(f: Fields, position: str) -> ImportedRecord:
     record_id = check_id(f.control("001"), "record id (001)")
     title = strip_punctuation(" ".join(f.values("245", "a")))
-    deleted = record.leader[5] == "d"
+    deleted = f.leader[5:6] == "d"
     if not title and not deleted:
         raise RecordError(f"record {record_id}: no title (245 $a)")
     warnings: list[str] = []
     dk5 = _marc21_dk5(f)
-    fiction = _marc21_fiction(record, dk5)
-    author = strip_punctuation(f.first("100", "a")) or strip_punctuation(f.first("110", "a"))
-    shelf = derive_shelf_mark(dk5, fiction, author, title)
+    fiction = _marc21_fiction(f, dk5)
+    person = strip_punctuation(f.first("100", "a"))
+    author = person or strip_punctuation(f.first("110", "a"))
+    shelf = derive_shelf_mark(dk5, fiction, author, title, corporate=not person)
     year = parse_year(f.control("008")[7:11]) or parse_year(
         f.first("264", "c") or f.first("260", "c")
     )
+    copies = holdings.marc21_copies(record_id, f.fields("852"), f.fields("952"), shelf, warnings)
     return ImportedRecord(
         record_id=record_id,
         title=title,
@@ -241,24 +277,7 @@ def _from_marc21(f: Fields, record: Record, position: str) -> ImportedRecord:
         subjects=f.subjects(_MARC21_SUBJECTS),
         abstract=" ".join(f.values("520", "ab")),
         shelf_mark=shelf,
-        copies=tuple(_koha_copy(field, shelf) for field in f.fields("952") if "p" in field),
+        copies=copies,
         deleted=deleted,
         warnings=tuple(warnings),
-    )
-
-
-def _koha_copy(field: dict[str, str], title_shelf: str) -> ImportedCopy:
-    due = parse_due_date(field.get("q", "")[:10])
-    if field.get("1", "0") not in ("", "0"):
-        status = CopyStatus.MISSING
-    elif field.get("7", "0") not in ("", "0"):
-        status = CopyStatus.NOT_FOR_LOAN
-    else:
-        status = CopyStatus.ON_LOAN if due else CopyStatus.AVAILABLE
-    return ImportedCopy(
-        barcode=check_id(field["p"], "copy barcode (952 $p)"),
-        department=field.get("c", ""),
-        shelf_mark=field.get("o", "") or title_shelf,
-        status=status,
-        due_date=due,
     )

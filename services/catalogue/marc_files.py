@@ -2,24 +2,29 @@
 
 ISO 2709 is split on the record terminator (0x1D) here rather than by the length in each leader,
 as ``pymarc.MARCReader`` does: a record whose leader lies about its length then costs that one
-record, not every record after it. Each chunk is parsed by ``pymarc.Record``. MARCXML (and
-danMARC2's marcxchange) is parsed incrementally by a ``pymarc.XmlHandler``; XML that is not
-well-formed cannot be resynchronised, so it fails the whole import with its line and column.
+record, not every record after it. Each chunk is parsed by ``iso2709.parse_record``, in the
+encoding its bytes show (``encoding.py``); DBC's padding after the last record is a notice.
+MARCXML (and danMARC2's marcxchange) is parsed incrementally by a ``pymarc.XmlHandler``; XML
+that is not well-formed cannot be resynchronised, so it fails the whole import with its line and
+column.
 """
 
 from __future__ import annotations
 
 import xml.sax
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO
 
 from pymarc import Field, Leader, PymarcException, Record
 from pymarc.marcxml import XmlHandler
 
-from services.catalogue.marc import record_from_marc
-from services.store.catalogue import Entry, ImportFailed, Problem, RecordError
+from services.catalogue.encoding import codec_name
+from services.catalogue.iso2709 import RECORD_TERMINATOR, parse_record
+from services.catalogue.marc import Fields, Heads, record_from_fields, record_from_marc
+from services.store.catalogue import Entry, FileNotice, ImportFailed, Problem, RecordError
 
-RECORD_TERMINATOR = b"\x1d"
+_PADDING = b"\x1a\x19\x00 \r\n\t"
 _BLOCK = 1 << 20
 _XML_NAMESPACES = {None, "", "http://www.loc.gov/MARC21/slim", "info:lc/xmlns/marcxchange-v1"}
 
@@ -29,12 +34,20 @@ def looks_like_xml(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def read_marc(stream: BinaryIO) -> Iterator[Entry]:
-    """Records of a MARC file, ISO 2709 or MARCXML by its first bytes; corrupt ones as Problems."""
+def read_marc(stream: BinaryIO, encoding: str | None = None) -> Iterator[Entry]:
+    """Records of a MARC file, ISO 2709 or MARCXML by its first bytes; corrupt ones as Problems.
+
+    ``encoding`` (utf-8, latin-1, marc-8) overrides the per-record detection of ISO 2709 text;
+    XML declares its own.
+    """
+    if encoding is not None:
+        codec_name(encoding)  # an unknown name fails the import before anything is read
     head = stream.read(64)
     stream.seek(0)
-    reader = iter_marcxml if looks_like_xml(head) else iter_iso2709
-    yield from reader(stream)
+    if looks_like_xml(head):
+        yield from iter_marcxml(stream)
+    else:
+        yield from iter_iso2709(stream, encoding)
 
 
 def _chunks(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
@@ -55,33 +68,30 @@ def _chunks(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
         yield offset + len(pending) - len(pending.lstrip()), pending.lstrip()
 
 
-def parse_iso2709(chunk: bytes) -> Record:
-    """One ISO 2709 record: UTF-8 first, else as its leader says (MARC-8); RecordError if broken."""
-    if not chunk.endswith(RECORD_TERMINATOR):
-        raise RecordError("the file ends inside this record (no record terminator)")
-    if not chunk[:5].isdigit():
-        raise RecordError(f"the leader does not start with a record length: {chunk[:5]!r}")
-    if int(chunk[:5]) != len(chunk):
-        raise RecordError(f"the leader gives {int(chunk[:5])} bytes, the record has {len(chunk)}")
-    try:
-        try:
-            return Record(chunk, force_utf8=True)
-        except UnicodeDecodeError:
-            if chunk[9:10] == b"a":
-                raise RecordError("the leader says UTF-8 but the record is not UTF-8") from None
-            return Record(chunk)
-    except (PymarcException, ValueError, IndexError) as exc:
-        raise RecordError(f"not a valid ISO 2709 record ({type(exc).__name__} {exc})") from None
+def is_padding(tail: bytes) -> bool:
+    """True for what DBC and old DOS tools leave after the last record: 0x1A, 0x19, NUL, space."""
+    return not tail.strip(_PADDING)
 
 
-def iter_iso2709(stream: BinaryIO) -> Iterator[Entry]:
+def iter_iso2709(stream: BinaryIO, encoding: str | None = None) -> Iterator[Entry]:
     """Each record of an ISO 2709 file as an ``ImportedRecord``, or a ``Problem`` naming it."""
+    heads: Heads = {}
     for number, (offset, chunk) in enumerate(_chunks(stream), start=1):
         position = f"record {number} (byte {offset})"
+        if not chunk.endswith(RECORD_TERMINATOR) and is_padding(chunk):
+            yield FileNotice(
+                f"byte {offset}", f"{len(chunk)} bytes of padding after the last record, ignored"
+            )
+            continue
         try:
-            yield record_from_marc(parse_iso2709(chunk), position)
+            raw = parse_record(chunk, encoding)
+            record = record_from_fields(Fields(raw.leader, raw.fields), position, heads)
         except RecordError as exc:
             yield Problem(position, str(exc))
+            continue
+        if raw.warnings:
+            record = replace(record, warnings=(*raw.warnings, *record.warnings))
+        yield record
 
 
 class _Handler(XmlHandler):

@@ -9,6 +9,7 @@ Titles rank above authors, authors above subjects.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +27,8 @@ from services.catalogue.folding import (
 from services.store.catalogue import CatalogueCopy, CatalogueRecord, CopyStatus
 
 MAX_TERMS = 8
+COUNT_CAP = 10_000  # beyond this a count is "over 10,000": exact counts of "a" cost time
+_ISBN_LABEL = re.compile(r"^\s*isbn(?:-1[03])?\s*:?\s*(?=[\d])", re.IGNORECASE)
 MIN_QUERY_CHARS = 2
 
 
@@ -85,12 +88,25 @@ class ItemDetail:
         return sum(1 for c in self.copies if c.status is CopyStatus.AVAILABLE)
 
 
+@dataclass(frozen=True)
+class Results:
+    """The rows for one query, and how many titles match in all (``more``: over ``total``)."""
+
+    hits: list[Hit]
+    total: int
+    more: bool = False
+
+
 class RecordNotFound(LookupError):
     """No title has this record id (it was deleted, or the id is mistyped)."""
 
 
 def parse_query(query: str) -> list[fulltext.Term]:
-    """The index terms of what the patron typed; empty when there is nothing to search for."""
+    """The index terms of what the patron typed; empty when there is nothing to search for.
+
+    "isbn 978-87-..." (or "ISBN: ...") is the number alone, as patrons copy it off a cover.
+    """
+    query = _ISBN_LABEL.sub("", query)
     if looks_like_isbn(query):
         isbn = normalise_isbn(query)
         if isbn is not None:
@@ -107,9 +123,21 @@ def _split(joined: str, separator: str) -> tuple[str, ...]:
     return tuple(part for part in joined.split(separator) if part)
 
 
+def find(session: Session, query: str, limit: int = 20) -> Results:
+    """The first ``limit`` titles for ``query`` and how many match in all (up to COUNT_CAP)."""
+    terms = parse_query(query)
+    hits = _hits(session, terms, limit)
+    total = fulltext.count(session, terms, COUNT_CAP + 1) if len(hits) == limit else len(hits)
+    return Results(hits, min(total, COUNT_CAP), more=total > COUNT_CAP)
+
+
 def search(session: Session, query: str, limit: int = 20) -> list[Hit]:
     """Titles matching ``query``, best first, at most ``limit``, each with its availability."""
-    keys = fulltext.match(session, parse_query(query), limit)
+    return _hits(session, parse_query(query), limit)
+
+
+def _hits(session: Session, terms: list[fulltext.Term], limit: int) -> list[Hit]:
+    keys = fulltext.match(session, terms, limit)
     if not keys:
         return []
     records = {

@@ -9,7 +9,7 @@ the service. The implementations are in :mod:`services.patrons.account`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
@@ -143,6 +143,7 @@ class RenewRefusal(StrEnum):
     MAX_RENEWALS = "max_renewals"
     RESERVED = "reserved"
     NOT_ON_LOAN = "not_on_loan"
+    NOT_EXTENDED = "not_extended"  # renewing today would not move the due date
 
 
 @dataclass(frozen=True)
@@ -161,3 +162,13 @@ def renewal_refusal(patron: Patron, today: date) -> RenewRefusal | None:
     if patron.status is not PatronStatus.ACTIVE:
         return RenewRefusal.BLOCKED
     return None
+
+
+def renewed_due(due: date, today: date, rules: LoanRules) -> date | None:
+    """The due date a renewal today gives, or None when it would not move the loan's.
+
+    A renewal lends for ``renewal_days`` from today; a loan already due that late (renewed
+    earlier today, or lent for longer) would spend a renewal for nothing, so it is refused.
+    """
+    renewed = today + timedelta(days=rules.renewal_days)
+    return renewed if renewed > due else None

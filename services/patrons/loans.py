@@ -11,7 +11,7 @@ the SIP2 directory's are, so the kiosk shows either directory's answer alike.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from services.core.account import (
     RenewResult,
     Reservation,
     renewal_refusal,
+    renewed_due,
 )
 from services.core.patrons import Patron
 from services.store.catalogue import CatalogueCopy, CatalogueRecord, CopyStatus
@@ -164,9 +165,12 @@ def renew(
         refusal = RenewRefusal.MAX_RENEWALS
     if refusal is None and record_id and _someone_waits(session, record_id, patron.patron_id):
         refusal = RenewRefusal.RESERVED
-    if refusal is not None:
+    due = renewed_due(loan.due, today, rules)
+    if refusal is None and due is None:
+        refusal = RenewRefusal.NOT_EXTENDED
+    if refusal is not None or due is None:
         return RenewResult(barcode, False, loan.due, refusal, title)
-    loan.due = max(loan.due, today + timedelta(days=rules.renewal_days))
+    loan.due = due
     loan.renewals += 1
     _set_copy(session, barcode, CopyStatus.ON_LOAN, loan.due)
     session.flush()

@@ -40,7 +40,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from services.program.importer import ImportWindow, ProgramImportError, import_file
-    from services.store.engine import make_sessionmaker
+    from services.store.engine import error_line, make_sessionmaker
 
     engine = _database(settings)
     tz = ZoneInfo(settings.site.timezone)
@@ -52,7 +52,9 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"aabent: program import failed: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
-        print(f"aabent: program import failed, nothing imported: {exc}", file=sys.stderr)
+        print(
+            f"aabent: program import failed, nothing imported: {error_line(exc)}", file=sys.stderr
+        )
         return 1
     finally:
         engine.dispose()

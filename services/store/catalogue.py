@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Boolean, Connection, Date, Enum, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.catalogue.folding import fold, invert_name, split_name
@@ -28,6 +39,16 @@ class CopyStatus(enum.StrEnum):
     RESERVED = "reserved"
     NOT_FOR_LOAN = "not_for_loan"
     MISSING = "missing"
+
+
+def _text_enum(kind: type[enum.StrEnum]) -> Enum:
+    """A column of ``kind``'s values as text (no native enum: adding a value needs no DDL)."""
+    return Enum(
+        kind,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class CatalogueRecord(Base):
@@ -66,21 +87,53 @@ class CatalogueCopy(Base):
     barcode: Mapped[str] = mapped_column(String(64), unique=True)
     department: Mapped[str] = mapped_column(Text, default="")
     shelf_mark: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[CopyStatus] = mapped_column(
-        Enum(
-            CopyStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda members: [m.value for m in members],
-        ),
-        default=CopyStatus.AVAILABLE,
-    )
+    status: Mapped[CopyStatus] = mapped_column(_text_enum(CopyStatus), default=CopyStatus.AVAILABLE)
     due_date: Mapped[date | None] = mapped_column(Date)
+
+
+class ImportState(enum.StrEnum):
+    """Where a staged import is: reading into staging, applying to the catalogue, or done."""
+
+    STAGING = "staging"
+    APPLYING = "applying"
+    DONE = "done"
+
+
+class CatalogueImport(Base):
+    """One run of ``catalogue import``: its file, its state and how many batches are applied.
+
+    The journal that lets an import apply in short transactions and still be all or nothing:
+    an import cut off while *staging* is discarded, one cut off while *applying* is finished by
+    the next import (``services/catalogue/staged.py``).
+    """
+
+    __tablename__ = "catalogue_import"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    state: Mapped[ImportState] = mapped_column(_text_enum(ImportState))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    batches: Mapped[int] = mapped_column(Integer, default=0)
+    applied: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogueImportBatch(Base):
+    """A batch of checked records of a staged import, as JSON, waiting to be applied."""
+
+    __tablename__ = "catalogue_import_batch"
+
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("catalogue_import.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
 
 
 CATALOGUE_TABLES: tuple[Table, ...] = (
     cast(Table, CatalogueRecord.__table__),
     cast(Table, CatalogueCopy.__table__),
+    cast(Table, CatalogueImport.__table__),
+    cast(Table, CatalogueImportBatch.__table__),
 )
 
 
@@ -97,13 +150,19 @@ def create_tables(connection: Connection) -> None:
 
 @dataclass(frozen=True)
 class ImportedCopy:
-    """A copy as a source file describes it; an empty shelf mark takes the title's."""
+    """A copy as a source file describes it; an empty shelf mark takes the title's.
+
+    ``status_given`` is False when the file says nothing of the copy's status (a holding
+    without a status subfield): a re-import then keeps the status the copy has (lent at the
+    kiosk, say) instead of putting it back on the shelf.
+    """
 
     barcode: str
     department: str = ""
     shelf_mark: str = ""
     status: CopyStatus = CopyStatus.AVAILABLE
     due_date: date | None = None
+    status_given: bool = True
 
 
 @dataclass(frozen=True)
@@ -146,24 +205,37 @@ def is_fiction_class(dk5: str) -> bool:
 
 
 def derive_shelf_mark(
-    dk5: str, fiction: bool, author: str, title: str, subdivision: str = ""
+    dk5: str,
+    fiction: bool,
+    author: str,
+    title: str,
+    subdivision: str = "",
+    *,
+    corporate: bool = False,
 ) -> str:
     """The shelf mark a public library files a title under when the source gives none.
 
     Fiction stands by the author's heading ("Adler-Olsen, Jussi"); non-fiction by its DK5
     number followed by the alphabetical subdivision (the biographee of a 99.4 biography) or the
-    author's surname, else the title's first word ("99.4 Andersen", "61.3 Hansen").
+    author's surname, else the title's first word ("99.4 Andersen", "61.3 Hansen"). A
+    ``corporate`` author (MARC 110: "United States") is filed as written, never inverted.
     Source: danMARC2 field 652 (alphabetical subdivision *a) and 096-099 (local shelf marks).
     """
-    heading = invert_name(author) if author else ""
+    heading = author if corporate else invert_name(author) if author else ""
     if fiction or not dk5:
         return heading or title
-    word = subdivision or split_name(heading)[0] or (title.split() or [""])[0]
+    name = heading if corporate else split_name(heading)[0]
+    word = subdivision or name or (title.split() or [""])[0]
     return f"{dk5} {word}".strip()
 
 
 class RecordError(ValueError):
     """One record cannot be used; the reader reports it with its position and skips it."""
+
+
+@dataclass(frozen=True)
+class FileNotice(Problem):
+    """Something about the file as a whole that was accepted with a warning (DBC's padding)."""
 
 
 class ImportFailed(Exception):
@@ -190,6 +262,8 @@ def clean(value: str) -> str:
     Source files carry tabs, stray MARC delimiters and NUL bytes; PostgreSQL refuses NUL in text,
     which would fail the whole import for one bad byte.
     """
+    if value.isprintable() and "  " not in value and value == value.strip():
+        return value  # the common case, without a regex and a split
     return " ".join(_CONTROL.sub(" ", value).split())
 
 
@@ -219,6 +293,11 @@ def parse_due_date(text: str) -> date | None:
     text = text.strip()
     if not text:
         return None
+    if len(text) == 10 and text[4] == "-":
+        try:
+            return date.fromisoformat(text)  # the common spelling, without strptime's cost
+        except ValueError:
+            pass
     for pattern in ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d"):
         try:
             return datetime.strptime(text, pattern).date()

@@ -35,3 +35,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (they are handed to callers)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def error_line(exc: BaseException) -> str:
+    """A database error's first line, as a person needs it: the driver's reason, not the SQL."""
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]

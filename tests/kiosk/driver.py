@@ -80,10 +80,14 @@ class Driver:
                 return child
         raise AssertionError(f"no row with {match}")
 
-    def scan(self, text: str) -> None:
-        """A keyboard-wedge scanner: every character at once, then Enter."""
+    def scan(self, text: str, gap: float = 0.0) -> None:
+        """A keyboard-wedge scanner: a key every ``gap`` seconds (at once by default), Enter."""
         for char in text:
+            if gap:
+                self.mono.advance(gap)
+                self.pump(frames=1)  # the kiosk's flush timer runs between the keys
             Window.dispatch("on_textinput", char)
+        self.mono.advance(gap)
         Window.dispatch("on_key_down", 13, 40, None, [])
         self.pump(frames=3)
 

@@ -266,6 +266,14 @@ def test_slow_typing_is_a_typed_card_number_not_a_scan(k: Kiosk) -> None:
     assert account.vm.step == "pin"
 
 
+def test_a_card_scanned_slowly_on_search_opens_my_account_and_is_never_shown(k: Kiosk) -> None:
+    k.drive.tap(k.drive.screen("home").ids.go_search)
+    k.drive.scan(KAREN_CARD, gap=0.048)  # a cheap wedge scanner: 48 ms a key
+    assert k.app.current == "account" and k.drive.screen("account").vm.step == "pin"
+    assert k.app.search_vm.query == ""
+    assert not [text for text in k.drive.texts() if KAREN_CARD in text]
+
+
 def test_a_garbage_scan_says_card_not_recognised(k: Kiosk) -> None:
     k.drive.scan("%%ABC$$##")
     account = k.drive.screen("account")
@@ -369,3 +377,48 @@ def test_after_a_minute_without_a_touch_a_warning_then_no_trace_is_left(k: Kiosk
     assert account.vm.loans == [] and account.vm.reservations == [] and account.vm.step == "scan"
     assert k.drive.screen("search").vm.query == ""
     k.drive.screenshot("kiosk-home-after-reset-da")
+
+
+def test_large_text_fits_every_screen(k: Kiosk) -> None:
+    from tests.kiosk.layout import layout_problems
+
+    problems: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        k.drive.pump(0.1, frames=4)
+        k.drive.screenshot(f"kiosk-{name}-large-da")
+        found = layout_problems(k.app.root)
+        if found:
+            problems[name] = found
+
+    k.drive.tap(k.app.root.ids.large_text)
+    try:
+        check("home")
+        k.drive.tap(k.drive.screen("home").ids.go_search)
+        search = k.drive.screen("search")
+        for key in "de":
+            k.drive.key(search.ids.keyboard, key)
+        k.drive.wait(lambda: len(search.vm.results) > 3, what="results")
+        check("search")
+        rows = [w for w in search.ids.results.walk() if hasattr(w, "record_id")]
+        row_height = max(r.height for r in rows)
+        assert search.ids.results.height >= 3 * row_height, "fewer than 3 result rows show"
+        k.app.open_item("29000007")
+        item = k.drive.screen("item")
+        k.drive.wait(lambda: item.ids.title.text == "Kvinden i buret", what="the title")
+        check("item")
+        account = sign_in(k)
+        k.drive.wait(lambda: account.vm.step == "account", what="the loans")
+        check("account")
+        k.app.show("events")
+        events = k.drive.screen("events")
+        check("events")
+        events.vm.select(NOW_EVENT)
+        check("event")
+        events.vm.start_guests()
+        check("event-guests")
+        k.app.show("hours")
+        check("hours")
+    finally:
+        k.drive.tap(k.app.root.ids.large_text)
+    assert problems == {}, "\n".join(f"{k}: {p}" for k, v in problems.items() for p in v)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from kiosk.input import Pressed, ScanClassifier, Scanned, Typed, card_from, read_card
+from kiosk.input import (
+    Pressed,
+    ScanClassifier,
+    Scanned,
+    Typed,
+    card_from,
+    read_card,
+    scan_target,
+)
 from services.core.credentials import CredentialKind
 from services.core.readers import ReaderFault, parse_line
 
@@ -74,3 +82,35 @@ def test_a_serial_reader_fault_is_no_card() -> None:
     assert card_from(ReaderFault("barcode: empty line")) is None
     assert card_from(parse_line(b"10000002\r")) is not None
     assert card_from(parse_line(b"$$$$\r")) is None
+
+
+def test_a_scanner_sending_a_key_every_40_to_50_ms_is_still_a_scan() -> None:
+    c = ScanClassifier()
+    gaps = [0.040, 0.050, 0.045, 0.049, 0.041, 0.050, 0.047, 0.044, 0.050]
+    now, out = 0.0, []
+    for char, gap in zip("9000000010", [0.0, *gaps], strict=True):
+        now += gap
+        out += c.key(char, now)
+        out += c.flush(now + 0.01)  # the kiosk's flush timer runs between the keys
+    out += c.enter(now + 0.048)
+    assert out == [Scanned("9000000010")]
+
+
+def test_a_person_typing_on_a_keyboard_is_still_typing() -> None:
+    c = ScanClassifier()
+    out = feed(c, "krimi", 0.0, 0.15)
+    out += c.flush(0.9)
+    assert "".join(t.text for t in out if isinstance(t, Typed)) == "krimi"
+
+
+def test_a_card_scanned_on_any_screen_goes_where_the_patron_meant() -> None:
+    karen = "9000000010"
+    isbn = "9788702123456"  # a valid ISBN-13, which card rules would also accept
+    assert scan_target("search", karen, events_takes_it=False) == "account"
+    assert scan_target("item", karen, events_takes_it=False) == "account"
+    assert scan_target("home", karen, events_takes_it=False) == "account"
+    assert scan_target("events", karen, events_takes_it=True) == "events"
+    assert scan_target("events", karen, events_takes_it=False) == "account"
+    assert scan_target("search", isbn, events_takes_it=False) == "search"
+    assert scan_target("item", isbn, events_takes_it=False) == "search"
+    assert scan_target("account", "%%garbage", events_takes_it=False) == "account"

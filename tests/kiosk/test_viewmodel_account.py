@@ -161,3 +161,18 @@ def test_reset_leaves_no_trace_even_of_answers_still_on_their_way(
     assert (vm.step, vm.loans, vm.reservations, vm.message) == ("scan", [], [], "")
     assert vm.pin_mask == vm.typed_mask == ""
     assert vm._credential is None and vm._pin == ""
+
+
+def test_forny_twice_the_same_day_takes_one_renewal_and_shows_the_new_due_date(
+    tr: Translator, seeded: Seeded
+) -> None:
+    vm = account_vm(tr, seeded)
+    sign_in(vm)
+    renewed_to = tr.catalog.date_text(seeded.now.date() + timedelta(days=30))
+    vm.renew(OVERDUE[0])
+    vm.renew(OVERDUE[0])
+    row = next(r for r in vm.loans if r["item_id"] == OVERDUE[0])
+    assert (
+        row["outcome_text"] == "Ikke fornyet: den er allerede fornyet så langt, som den kan i dag"
+    )
+    assert renewed_to in row["due"] and not row["overdue"]

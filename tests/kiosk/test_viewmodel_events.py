@@ -78,9 +78,10 @@ def test_guests_by_head_count_until_the_event_is_full(tr: Translator, seeded: Se
     vm.select(NOW_EVENT)
     vm.start_guests()
     assert vm.prompt == "Hvor mange er I?"
-    for _ in range(4):
+    for _ in range(3):
         vm.more_guests()
     vm.fewer_guests()
+    vm.more_guests()
     assert vm.guests == 4
     vm.confirm_guests()
     assert vm.message == f"Velkommen! I er tjekket ind til {NOW_EVENT_TITLE}."
@@ -126,3 +127,46 @@ def test_reset_goes_back_to_the_list(tr: Translator, seeded: Seeded) -> None:
     vm.reset()
     assert (vm.mode, vm.selected, vm.message) == ("list", "", "")
     assert vm.event_title == "Vælg et arrangement"
+
+
+def test_the_guest_count_stops_at_the_seats_left(tr: Translator, seeded: Seeded) -> None:
+    vm = events_vm(tr, seeded)
+    vm.select(NOW_EVENT)  # 4 seats
+    vm.start_guests()
+    for _ in range(10):
+        vm.more_guests()
+    assert vm.guests == 4
+    vm.confirm_guests()
+    assert vm.message_ok
+
+
+def test_registering_updates_the_seats_shown(tr: Translator, seeded: Seeded) -> None:
+    vm = events_vm(tr, seeded)
+    vm.select(TALK_EVENT)
+    before = row(vm, TALK_EVENT)["seats"]
+    vm.start_registration()
+    vm.scan(KAREN_CARD)
+    assert vm.message == f"Du er tilmeldt {TALK_EVENT_TITLE}."
+    assert (before, row(vm, TALK_EVENT)["seats"]) == ("40 pladser tilbage", "39 pladser tilbage")
+
+
+def test_a_card_scanned_on_an_open_event_checks_the_patron_in(
+    tr: Translator, seeded: Seeded
+) -> None:
+    vm = events_vm(tr, seeded)
+    vm.select(NOW_EVENT)
+    vm.scan(KAREN_CARD)  # before tapping "Tjek ind": the patron meant to check in
+    assert vm.message == f"Velkommen! Du er tjekket ind til {NOW_EVENT_TITLE}."
+
+
+def test_a_guest_check_in_that_cannot_be_stored_does_not_blame_the_card(
+    tr: Translator, seeded: Seeded
+) -> None:
+    vm = events_vm(tr, seeded)
+    vm.select(NOW_EVENT)
+    vm.start_guests()
+    with seeded.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE program_checkins")
+    vm.confirm_guests()
+    assert not vm.message_ok
+    assert vm.message == "Vi kunne ikke tjekke jer ind lige nu. Prøv igen om et øjeblik."

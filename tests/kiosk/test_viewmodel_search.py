@@ -12,7 +12,7 @@ from kiosk.background import Inline
 from kiosk.floorplan import load_floorplan
 from kiosk.i18n import Translator
 from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
-from services.catalogue.search import Hit, ItemDetail, item, search
+from services.catalogue.search import ItemDetail, Results, find, item
 from services.store.engine import make_sessionmaker
 from tests.kiosk.conftest import Deferred, Seeded
 
@@ -20,9 +20,9 @@ PLAN = load_floorplan(Path(__file__).resolve().parents[2] / "config" / "floorpla
 
 
 def searcher(seeded: Seeded) -> Any:
-    def run(query: str) -> list[Hit]:
+    def run(query: str) -> Results:
         with seeded.sessions() as session:
-            return search(session, query, 20)
+            return find(session, query, 20)
 
     return run
 
@@ -74,9 +74,9 @@ def test_a_late_answer_to_an_old_query_is_dropped(
 def test_short_queries_and_a_broken_search_say_so(tr: Translator) -> None:
     broken = make_sessionmaker(create_engine("sqlite:////nonexistent-aabent/db.sqlite"))
 
-    def run(query: str) -> list[Hit]:
+    def run(query: str) -> Results:
         with broken() as session:
-            return search(session, query, 20)
+            return find(session, query, 20)
 
     vm = SearchViewModel(tr, Inline(), search=run, debounce_s=0)
     vm.type_text("k")
@@ -116,3 +116,40 @@ def test_an_unknown_title_and_reset(tr: Translator, seeded: Seeded) -> None:
     vm.open("29000007")
     vm.reset()
     assert (vm.title, vm.where, vm.copies, vm.shelf) == ("", "", [], [])
+
+
+def test_the_count_is_of_every_title_found_not_of_the_rows_shown(
+    tr: Translator, seeded: Seeded
+) -> None:
+    def first_two(query: str) -> Results:
+        with seeded.sessions() as session:
+            return find(session, query, 2)
+
+    vm = SearchViewModel(tr, Inline(), search=first_two, debounce_s=0)
+    vm.type_text("a")
+    vm.type_text("a")  # "aa": every Aalborg and Århus title
+    with seeded.sessions() as session:
+        total = find(session, "aa", 1000).total
+    assert len(vm.results) == 2 and total > 2
+    assert vm.status == f"{total} titler"
+
+
+def test_a_title_without_copies_says_so_plainly_and_a_copy_off_the_plan_gives_its_mark(
+    tr: Translator, seeded: Seeded
+) -> None:
+    from services.store.catalogue import CatalogueCopy, CatalogueRecord
+
+    with seeded.sessions.begin() as session:
+        bare = CatalogueRecord(record_id="x-none", title="Højskolesangbogen")
+        local = CatalogueRecord(record_id="x-096", title="Borgerbogen")
+        session.add_all([bare, local])
+        session.flush()
+        session.add(
+            CatalogueCopy(record_key=local.id, barcode="x-096/096-1", shelf_mark="65.01 Bor")
+        )
+    vm = ItemViewModel(tr, Inline(), item=looker(seeded), plan=PLAN)
+    vm.open("x-none")
+    assert vm.availability == "Biblioteket har ikke et eksemplar"
+    assert vm.note == "Biblioteket har ikke et eksemplar — spørg personalet" and vm.where == ""
+    vm.open("x-096")
+    assert vm.where == "65.01 Bor" and vm.note == "Spørg personalet — den står ikke på hylderne"

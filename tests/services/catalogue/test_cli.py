@@ -87,3 +87,21 @@ def test_import_into_an_empty_database_migrates_it_first(
     assert main(["catalogue", "import", str(DEMO)]) == 0
     assert main(["catalogue", "search", "blixen"]) == 0
     assert "Blixen" in capsys.readouterr().out
+
+
+def test_import_of_a_dbc_file_counts_its_warnings_and_encoding_can_be_chosen(
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.services.catalogue.corpus import DBC_PADDING, iso2709, marc21_latin1_records
+
+    file = tmp_path / "latin1.mrc"
+    file.write_bytes(iso2709(marc21_latin1_records()) + DBC_PADDING)
+    assert main(["catalogue", "import", "--strict", str(file)]) == 0
+    out, _ = capsys.readouterr()
+    assert out.startswith("1 records: 1 added") and "2 warnings" in out
+    assert "read as ISO-8859-1" in out or "reads as ISO-8859-1" in out
+    assert main(["catalogue", "import", "--encoding", "latin-1", str(file)]) == 0
+    out, _ = capsys.readouterr()
+    assert "1 updated" in out and "1 warnings" in out
+    assert main(["catalogue", "search", "blåbærgrød"]) == 0
+    assert "Blåbærgrød for øboere" in capsys.readouterr().out

@@ -23,7 +23,7 @@ from services.store.catalogue import (
     CopyStatus,
 )
 from services.store.engine import make_sessionmaker
-from services.store.loans import LOAN_TABLES
+from services.store.loans import LOAN_TABLES, LoanRecord
 from services.store.patrons import CredentialRecord, PatronRecord
 
 TODAY = date(2026, 3, 2)
@@ -112,13 +112,36 @@ def test_a_renewal_lends_for_the_renewal_period_from_today(lib: Library) -> None
 
 
 def test_renewals_stop_at_the_maximum(lib: Library) -> None:
+    days = iter([TODAY, TODAY + timedelta(days=10), TODAY + timedelta(days=20)])
+    today = [TODAY]
+    account = LocalAccount(
+        make_sessionmaker(lib.engine), lib.registry, today=lambda: today[0], rules=LoanRules(2, 30)
+    )
     with lib.session() as session:
         lend(session, lib.karen, "3740001001", TODAY, NOW)
-    assert lib.account.renew(KAREN, "1234", "3740001001").renewed
-    assert lib.account.renew(KAREN, "1234", "3740001001").renewed
-    third = lib.account.renew(KAREN, "1234", "3740001001")
+    today[0] = next(days)
+    assert account.renew(KAREN, "1234", "3740001001").renewed
+    today[0] = next(days)
+    assert account.renew(KAREN, "1234", "3740001001").renewed
+    today[0] = next(days)
+    third = account.renew(KAREN, "1234", "3740001001")
     assert not third.renewed and third.reason == RenewRefusal.MAX_RENEWALS
-    assert third.due == TODAY + timedelta(days=30)
+    assert third.due == TODAY + timedelta(days=40)
+
+
+def test_a_renewal_that_would_not_move_the_due_date_is_refused_and_takes_nothing(
+    lib: Library,
+) -> None:
+    with lib.session() as session:
+        lend(session, lib.karen, "3740001001", TODAY, NOW)
+    first = lib.account.renew(KAREN, "1234", "3740001001")
+    assert first.renewed and first.due == TODAY + timedelta(days=30)
+    again = lib.account.renew(KAREN, "1234", "3740001001")  # the same day: "Forny" once more
+    assert not again.renewed and again.reason == RenewRefusal.NOT_EXTENDED
+    assert again.due == TODAY + timedelta(days=30)
+    with lib.session() as session:
+        renewals = session.scalar(select(LoanRecord.renewals))
+    assert renewals == 1
 
 
 def test_a_title_someone_else_waits_for_cannot_be_renewed(lib: Library) -> None:

@@ -31,3 +31,25 @@ def test_the_demo_program_imports_and_lists_from_the_command_line(
     bad.write_text("navn\nx\n", encoding="utf-8")
     assert main(["program", "import", str(bad)]) == 1
     assert "missing columns" in capsys.readouterr().err
+
+
+def test_a_database_error_is_one_line_without_sql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import text
+
+    from services.settings import load_settings
+    from services.store.schema import open_database
+
+    monkeypatch.setenv("AABENT__SITE__DATA_DIR", json.dumps(str(tmp_path)))
+    monkeypatch.setenv("AABENT__SITE__KEY_FILE", json.dumps(str(tmp_path / "site.key")))
+    engine = open_database(load_settings().database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE program_checkins"))
+        connection.execute(text("DROP TABLE program_registrations"))
+        connection.execute(text("DROP TABLE program_events"))
+    engine.dispose()
+    assert main(["program", "import", str(ROOT / "config" / "demo-program.ics")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("aabent: program import failed, nothing imported: ")
+    assert "no such table" in err and "[SQL" not in err and len(err.splitlines()) == 1

@@ -1,0 +1,82 @@
+"""One ISO 2709 record from its bytes: leader, directory and fields, decoded in the right encoding.
+
+Written here rather than taken from ``pymarc.Record`` for two reasons. The encoding is chosen
+per record from what its bytes show (``encoding.py``), not from leader/09 alone: DBC's danMARC2
+files are ISO-8859-1 with leader/09 blank, which pymarc reads as MARC-8 and garbles. And the
+catalogue needs only tags and subfield strings, which this reads about four times faster than
+pymarc builds its objects, so large catalogues import at the speed of the CSV path.
+
+A field is kept as one string: control data, or the indicators followed by ``\\x1f``-separated
+subfields, as in the file; ``marc.Fields`` splits it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.catalogue.encoding import decode_fields
+from services.store.catalogue import RecordError
+
+RECORD_TERMINATOR = b"\x1d"
+FIELD_TERMINATOR = b"\x1e"
+LEADER_LENGTH = 24
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """A record's leader and its (tag, data) fields in file order, and what reading it noticed."""
+
+    leader: str
+    fields: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...] = ()
+
+
+def _directory(chunk: bytes) -> tuple[int, list[tuple[str, int, int]]]:
+    if not chunk[:5].isdigit():
+        raise RecordError(f"the leader does not start with a record length: {chunk[:5]!r}")
+    base_text = chunk[12:17]
+    if not base_text.isdigit() or not LEADER_LENGTH < int(base_text) < len(chunk):
+        raise RecordError(f"the leader's base address {base_text!r} is not inside the record")
+    base = int(base_text)
+    directory = chunk[LEADER_LENGTH : base - 1]
+    if len(directory) % 12 or chunk[base - 1 : base] != FIELD_TERMINATOR:
+        raise RecordError("the directory is not a whole number of 12-byte entries")
+    entries = []
+    for start in range(0, len(directory), 12):
+        entry = directory[start : start + 12]
+        if not entry[3:].isdigit():
+            raise RecordError(f"directory entry {entry!r} is not a tag, length and offset")
+        entries.append((entry[:3].decode("ascii", "replace"), int(entry[3:7]), int(entry[7:])))
+    return base, entries
+
+
+def parse_record(chunk: bytes, encoding: str | None = None) -> RawRecord:
+    """The record in ``chunk`` (ending in 0x1D); ``RecordError`` says what is broken.
+
+    A leader whose length is wrong while the directory accounts for every byte is only a
+    warning: a character set conversion changes the byte count and some tools do not fix the
+    leader, yet the record reads safely by its directory.
+    """
+    if not chunk.endswith(RECORD_TERMINATOR):
+        raise RecordError("the file ends inside this record (no record terminator)")
+    base, entries = _directory(chunk)
+    body_end = len(chunk) - 1
+    raw: list[tuple[str, bytes]] = []
+    end = base
+    for tag, length, offset in entries:
+        start, stop = base + offset, base + offset + length
+        if stop > body_end:
+            raise RecordError(f"field {tag} runs past the end of the record")
+        raw.append((tag, chunk[start : stop - 1]))
+        end = max(end, stop)
+    warnings: list[str] = []
+    stated = int(chunk[:5])
+    if stated != len(chunk):
+        if end != body_end:
+            raise RecordError(f"the leader gives {stated} bytes, the record has {len(chunk)}")
+        warnings.append(
+            f"the leader gives {stated} bytes, the record has {len(chunk)}; read by its directory"
+        )
+    leader = chunk[:LEADER_LENGTH].decode("ascii", "replace")
+    fields, notes = decode_fields(leader, raw, encoding)
+    return RawRecord(leader, fields, (*warnings, *notes))
