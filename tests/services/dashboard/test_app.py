@@ -95,11 +95,16 @@ def test_login_form_without_its_token_is_refused(app_client: TestClient) -> None
     assert response.status_code == 400
 
 
-def test_after_five_failures_even_the_right_password_is_refused(app_client: TestClient) -> None:
+def test_guesses_from_one_address_throttle_that_address_only(
+    app_client: TestClient, settings: Settings, sqlite_db: Engine
+) -> None:
     for _ in range(5):
         assert _login(app_client, "otto", "wrong password") == 401
-    assert _login(app_client, "otto") == 429
-    assert _login(app_client, "vera") == 429  # same address: it is throttled too
+    assert _login(app_client, "otto") == 429  # the guessed name, from the guessing address
+    assert _login(app_client, "vera") == 303  # a colleague at the same address logs in
+    app = app_client.app
+    with TestClient(app, base_url="https://testserver", client=("10.0.0.6", 50000)) as desk:
+        assert _login(desk, "otto") == 303  # otto, from his own desk, during the attack
 
 
 def test_viewer_cannot_command_and_changes_need_the_csrf_token(
