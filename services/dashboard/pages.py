@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -46,23 +48,23 @@ async def login(request: Request) -> Response:
     if not same_token(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE, "")):
         return await login_form(request, "The form expired; please try again.", 400)
     address = request.client.host if request.client else "unknown"
-    keys = ctx.throttle.keys(username, address)
 
-    def attempt(session: Session) -> tuple[str | None, str]:
+    def attempt(session: Session) -> tuple[str | None, timedelta | None]:
         now = ctx.clock()
-        if ctx.throttle.refused(session, keys, now):
-            return None, "throttled"
+        wait = ctx.throttle.retry_after(session, username, address, now)
+        if wait is not None:
+            return None, wait
         user = check_login(session, username, password)
         if user is None:
-            ctx.throttle.failed(session, keys, now)
-            return None, "wrong"
-        ctx.throttle.succeeded(session, keys[0])
-        return ctx.logins.open(session, user, now), "ok"
+            ctx.throttle.failed(session, username, address, now)
+            return None, None
+        ctx.throttle.succeeded(session, username, address)
+        return ctx.logins.open(session, user, now), None
 
-    token, outcome = await ctx.db(attempt)
+    token, wait = await ctx.db(attempt)
     if token is None:
-        if outcome == "throttled":
-            minutes = round(ctx.throttle.window.total_seconds() / 60)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
             message = f"Too many failed logins. Try again in {minutes} minutes."
             return await login_form(request, message, 429)
         return await login_form(request, "Wrong user name or password.", 401)
