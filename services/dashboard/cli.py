@@ -1,4 +1,4 @@
-"""``aabent server`` and ``aabent users add|passwd|role|remove|unthrottle|list`` (staff of the dashboard).
+"""``aabent server`` and ``aabent users add|passwd|role|remove|unthrottle|list`` (dashboard staff).
 
 Passwords are asked twice without echo (``getpass``), or read from standard input with
 ``--password-stdin`` for provisioning scripts; they are never taken from the command line,
