@@ -7,6 +7,7 @@ writes only the acknowledgement, through the recorder's own ``acknowledge_alarm`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from services.dashboard.auth import Login
 from services.dashboard.web import dashboard, guarded, refuse, render, wants_json
 from services.store.dashboard import Role
-from services.store.recorder import AlarmRecord, acknowledge_alarm
+from services.store.recorder import AlarmAcknowledgement, AlarmRecord, acknowledge_alarm
 
 MAX_COMMENT = 500
 _SEVERITY_ORDER = case((AlarmRecord.severity == "critical", 0), else_=1)
@@ -49,25 +50,53 @@ def recently_handled(session: Session, site: str, limit: int = 50) -> Sequence[A
     ).all()
 
 
-async def _open(request: Request) -> list[AlarmRecord]:
+def acknowledgements_of(
+    session: Session, alarms: Sequence[AlarmRecord]
+) -> dict[int, list[AlarmAcknowledgement]]:
+    """Every acknowledgement of ``alarms``, oldest first, by alarm id."""
+    found: dict[int, list[AlarmAcknowledgement]] = {}
+    if not alarms:
+        return found
+    rows = session.scalars(
+        select(AlarmAcknowledgement)
+        .where(AlarmAcknowledgement.alarm_id.in_([a.id for a in alarms]))
+        .order_by(AlarmAcknowledgement.ts, AlarmAcknowledgement.id)
+    )
+    for row in rows:
+        found.setdefault(row.alarm_id, []).append(row)
+    return found
+
+
+async def _open(request: Request) -> dict[str, Any]:
     ctx = dashboard(request)
     site = ctx.settings.site.id
-    return await ctx.db(lambda s: list(needing_attention(s, site)))
+
+    def read(session: Session) -> dict[str, Any]:
+        alarms = list(needing_attention(session, site))
+        return {"alarms": alarms, "acks": acknowledgements_of(session, alarms)}
+
+    return await ctx.db(read)
 
 
 @guarded(Role.VIEWER)
 async def panel(request: Request, login: Login) -> Response:
     """The alarm list as an HTML fragment, for the live view to refresh."""
-    return render(request, "alarm_panel.html", {"alarms": await _open(request)})
+    return render(request, "alarm_panel.html", await _open(request))
 
 
 @guarded(Role.VIEWER)
 async def page(request: Request, login: Login) -> Response:
-    """Alarms needing a person, and the ones recently handled."""
+    """Alarms needing a person, and the ones recently handled, each with its acknowledgements."""
     ctx = dashboard(request)
     site = ctx.settings.site.id
-    handled = await ctx.db(lambda s: list(recently_handled(s, site)))
-    return render(request, "alarms.html", {"alarms": await _open(request), "handled": handled})
+
+    def read(session: Session) -> dict[str, Any]:
+        alarms = list(needing_attention(session, site))
+        handled = list(recently_handled(session, site))
+        acks = acknowledgements_of(session, alarms + handled)
+        return {"alarms": alarms, "handled": handled, "acks": acks}
+
+    return render(request, "alarms.html", await ctx.db(read))
 
 
 @guarded(Role.OPERATOR)
@@ -78,9 +107,9 @@ async def acknowledge(request: Request, login: Login) -> Response:
     form = await request.form()
     comment = str(form.get("comment", "")).strip()
     if not comment:
-        return refuse(request, 400, "write what was done (the comment is kept with the alarm)")
+        return refuse(request, 400, "alarms.need_comment")
     if len(comment) > MAX_COMMENT:
-        return refuse(request, 400, f"the comment is longer than {MAX_COMMENT} characters")
+        return refuse(request, 400, "alarms.comment_too_long", n=MAX_COMMENT)
     site, by = ctx.settings.site.id, login.user.username
 
     def ack(session: Session) -> bool:
@@ -90,7 +119,7 @@ async def acknowledge(request: Request, login: Login) -> Response:
         return acknowledge_alarm(session, alarm_id, by, ctx.clock(), comment) is not None
 
     if not await ctx.db(ack):
-        return refuse(request, 404, f"no alarm {alarm_id}")
+        return refuse(request, 404, "alarms.no_alarm", id=alarm_id)
     if wants_json(request):
         return JSONResponse({"alarm_id": alarm_id, "acknowledged_by": by})
     return RedirectResponse("/alarms", status_code=303)

@@ -7,9 +7,14 @@ rendered pages, and nothing that needs a JavaScript build or a CDN.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -20,6 +25,8 @@ from services.dashboard import alarms, eventlog, pages, statistics
 from services.dashboard.web import Dashboard
 
 STATIC = Path(__file__).resolve().parent / "static"
+EXPIRY_S = 1.0  # how often unanswered commands are looked for
+log = logging.getLogger(__name__)
 
 # Only our own scripts and styles run: an injected <script> or inline handler does nothing.
 SECURITY_HEADERS = [
@@ -70,6 +77,8 @@ def routes() -> list[Route | Mount]:
         Route("/login", pages.login_form, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),
+        Route("/language", pages.language),
+        Route("/whoami", pages.whoami),
         Route("/live/stream", pages.stream),
         Route("/live/snapshot", pages.snapshot),
         Route("/doors/{door}/command", pages.command, methods=["POST"]),
@@ -88,9 +97,28 @@ def routes() -> list[Route | Mount]:
     ]
 
 
+async def _expire_commands(ctx: Dashboard) -> None:
+    """Turn commands nobody answered into "not delivered", so none stays pending for ever."""
+    while True:
+        await asyncio.sleep(EXPIRY_S)
+        try:
+            await run_in_threadpool(ctx.commander.expire)
+        except Exception:  # the database may be away for a while; try again next time
+            log.exception("could not expire unanswered commands")
+
+
 def create_app(ctx: Dashboard) -> Starlette:
     """The ASGI app serving ``ctx``; the server runs it under uvicorn."""
-    app = Starlette(routes=routes())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_expire_commands(ctx))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.dashboard = ctx
     return app
 

@@ -88,6 +88,21 @@ class SessionStore:
         record.last_seen = now
         return Login(user, record)
 
+    def holds(self, session: Session, token: str, login: Login, now: datetime) -> bool:
+        """True while the session behind ``token`` is still the one ``login`` saw: not ended,
+        not expired, its user still there with the same role and password.
+
+        For open live streams, asked a few times a second; it does not count as activity."""
+        record = session.get(StaffSession, self._hash(token))
+        if record is None or now >= record.expires:
+            return False
+        user = session.get(StaffUser, record.user_id)
+        return (
+            user is not None
+            and user.role == login.user.role
+            and user.password_changed == login.user.password_changed
+        )
+
     def close(self, session: Session, token: str | None) -> None:
         """End the session behind ``token`` (logout)."""
         if token:

@@ -24,12 +24,13 @@ from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.dashboard.app import asgi
 from services.dashboard.auth import LoginThrottle, SessionStore, load_or_create_secret
-from services.dashboard.commands import Commander
+from services.dashboard.commands import Commander, command_view
+from services.dashboard.i18n import Catalogue
 from services.dashboard.live import LiveHub
 from services.dashboard.web import TEMPLATES, Dashboard
 from services.runtime.holiday_file import site_schedule
 from services.runtime.systemd_notify import notify, start_watchdog
-from services.settings import Settings
+from services.settings import Settings, door_component
 from services.store.engine import make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,11 @@ def _templates(tz: ZoneInfo) -> Jinja2Templates:
     def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
         return "" if value is None else value.astimezone(tz).strftime(fmt)
 
+    def local(value: datetime | None) -> datetime | None:
+        return None if value is None else value.astimezone(tz)
+
     templates.env.filters["localtime"] = localtime
+    templates.env.filters["local"] = local
     return templates
 
 
@@ -76,7 +81,14 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
     d = settings.dashboard
     sessions = make_sessionmaker(engine)
     topics = bus.topics
-    hub = LiveHub(topics, {k: v.name or k for k, v in settings.doors.items()}, d.feed_size)
+    hub = LiveHub(
+        topics,
+        {k: v.name or k for k, v in settings.doors.items()},
+        d.feed_size,
+        connected=lambda: bus.connected,
+        door_components={k: door_component(settings.controller_of(k)) for k in settings.doors},
+        wall=lambda: datetime.now(tz),
+    )
 
     def clock() -> datetime:
         return datetime.now(tz)
@@ -88,8 +100,10 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         set(settings.doors),
         clock,
         settings.mqtt.command_max_age_s,
+        connected=lambda: bus.connected,
     )
     hub.add_event_listener(commander.outcome)
+    commander.add_listener(lambda audit: hub.publish("command", command_view(audit)))
     hub.attach(bus.subscribe)
     secret = load_or_create_secret(d.secret_file or settings.site.data_dir / "dashboard.secret")
     return Dashboard(
@@ -104,6 +118,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         schedule=site_schedule(settings),
         clock=clock,
         templates=_templates(tz),
+        catalogue=Catalogue.load(),
     )
 
 

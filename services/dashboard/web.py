@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 from services.core.schedule import Schedule
 from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
 from services.dashboard.commands import Commander
+from services.dashboard.i18n import LANG_COOKIE, Catalogue, Words
 from services.dashboard.live import LiveHub
 from services.settings import Settings
 from services.store.dashboard import Role
@@ -43,6 +44,7 @@ class Dashboard:
     schedule: Schedule
     clock: Callable[[], datetime]
     templates: Jinja2Templates
+    catalogue: Catalogue
 
     def db(self, work: Callable[[Session], T]) -> Awaitable[T]:
         """Run ``work(session)`` in one transaction on a worker thread (SQLAlchemy is sync)."""
@@ -70,24 +72,38 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+def words(request: Request) -> Words:
+    """The language of this request (its cookie, else the site's) and today's date."""
+    ctx = dashboard(request)
+    lang = ctx.catalogue.choose(request.cookies.get(LANG_COOKIE), ctx.settings.dashboard.language)
+    return Words(ctx.catalogue, lang, ctx.clock().date())
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
-    """Render a template with the login and its CSRF token available to every page."""
+    """Render a template with the login, its CSRF token and the words of the request's language."""
     ctx = dashboard(request)
     login: Login | None = getattr(request.state, "login", None)
+    t = words(request)
+    names = {d: cfg.name or d for d, cfg in ctx.settings.doors.items()}
     base = {
         "login": login,
         "role": Role(login.user.role) if login else None,
         "csrf": login.record.csrf if login else "",
         "site": ctx.settings.site,
         "path": request.url.path,
+        "t": t,
+        "lang": t.lang,
+        "door_names": names,
+        "sentence": lambda e: t.sentence(names.get(e.source, e.source), e.type, e.reason),
     }
     return ctx.templates.TemplateResponse(request, name, {**base, **context}, status_code)
 
 
-def refuse(request: Request, status_code: int, message: str) -> Response:
-    """An error as JSON for fetch() or as a page for a browser."""
+def refuse(request: Request, status_code: int, key: str, **values: object) -> Response:
+    """An error (catalogue ``key``) as JSON for fetch() or as a page for a browser."""
+    message = words(request)(key, **values)
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status_code)
     return render(request, "error.html", {"message": message}, status_code=status_code)
@@ -111,9 +127,9 @@ def guarded(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Res
                 return RedirectResponse("/login", status_code=303)
             request.state.login = login
             if not Role(login.user.role).allows(role):
-                return refuse(request, 403, f"this needs the {role.value} role")
+                return refuse(request, 403, "error.needs_role", role=words(request)(f"role.{role}"))
             if request.method in UNSAFE and not await _csrf_ok(request, login):
-                return refuse(request, 403, "the form is stale (CSRF token); reload the page")
+                return refuse(request, 403, "error.stale_form")
             return await handler(request, login)
 
         return endpoint

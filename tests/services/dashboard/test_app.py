@@ -155,7 +155,8 @@ def test_operator_acknowledges_an_alarm_with_a_comment(
         alarm_id = alarm.id
     assert _login(app_client, "otto") == 303
     panel = app_client.get("/alarms/panel")
-    assert "Door forced open" in panel.text and "critical" in panel.text
+    assert "Døren er brudt op" in panel.text and "kritisk" in panel.text
+    assert "Hovedindgang" in panel.text  # the door's name, not its code
     headers = {"accept": "application/json", "x-csrf-token": _csrf(app_client)}
     url = f"/alarms/{alarm_id}/ack"
     assert app_client.post(url, data={"comment": " "}, headers=headers).status_code == 400
@@ -164,7 +165,9 @@ def test_operator_acknowledges_an_alarm_with_a_comment(
         stored = s.get(AlarmRecord, alarm_id)
         assert stored is not None and stored.acknowledged_by == "otto"
         assert stored.comment == "checked, door shut"
-    assert "Acknowledged by otto" in app_client.get("/alarms/panel").text
+    assert "Kvitteret af otto" in app_client.get("/alarms/panel").text
+    english = app_client.get("/language?lang=en&next=/alarms/panel").text
+    assert "Acknowledged by otto" in english and "Door forced open" in english
 
 
 def test_statistics_event_log_and_year_pages_with_csv(
@@ -198,7 +201,9 @@ def test_statistics_event_log_and_year_pages_with_csv(
     peaks = app_client.get("/stats/export.csv?what=peaks").text.splitlines()
     assert peaks[1].endswith(",2")
     log = app_client.get("/events?type=access.denied")
-    assert "wrong_pin" in log.text and "occupancy.in</td>" not in log.text
+    assert "Hovedindgang: adgang nægtet — forkert PIN-kode" in log.text
+    assert 'data-type="occupancy.in"' not in log.text
+    assert "wrong_pin" in log.text  # the code stays, on hover
     exported = app_client.get("/events.csv?door=main").text.splitlines()
     assert len(exported) == 4
     year = app_client.get("/year")
