@@ -16,7 +16,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,6 +65,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+async def favicon(_request: Request) -> Response:
+    """The tab icon where browsers look for it first."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
 async def health(_request: Request) -> Response:
     """Liveness for monitoring: answers without a login."""
     return PlainTextResponse("ok")
@@ -93,6 +98,7 @@ def routes() -> list[Route | Mount]:
         Route("/events.csv", eventlog.event_log_csv),
         Route("/year", statistics.year),
         Route("/healthz", health),
+        Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

@@ -22,11 +22,11 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.bus.topics import TopicKind, Topics
-from services.core.events import Event, PayloadError
+from services.core.events import Event, EventType, PayloadError
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class LiveHub:
         self._doors: dict[str, dict[str, Any]] = {d: {} for d in door_names}
         self._site: dict[str, Any] = {"occupancy": None, "opening": None, "status": {}}
         self._feed: deque[dict[str, Any]] = deque(maxlen=feed_size)
+        self._tailgating: dict[date, int] = {}  # door.tailgating events per local day
         self._clients: set[_Client] = set()
         self._listeners: list[EventListener] = []
 
@@ -107,6 +108,7 @@ class LiveHub:
                 "status": dict(self._site["status"]),
                 "feed": list(self._feed),
                 "link": self._link_locked(),
+                "tailgating": self._tailgating.get(self._wall().date(), 0),
             }
 
     def link(self) -> dict[str, Any]:
@@ -172,6 +174,9 @@ class LiveHub:
         item = event.to_payload()
         with self._lock:
             self._feed.appendleft(item)
+            if event.type is EventType.DOOR_TAILGATING:
+                day = event.ts.astimezone(self._wall().tzinfo).date()
+                self._tailgating = {day: self._tailgating.get(day, 0) + 1}
         self._broadcast(sse("event", item))
         for listener in self._listeners:
             try:

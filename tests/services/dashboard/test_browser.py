@@ -61,40 +61,42 @@ def test_swipe_appears_live_and_operator_unlocks_remotely(
     page: Page, site: Site, artifacts: Path
 ) -> None:
     login(page, "otto")
-    expect(door_field(page, "lock")).to_have_text("locked")
+    expect(door_field(page, "lock")).to_have_text("låst")
     site.sim("main", "swipe", json.dumps({"card": "10000001", "pin": "1234"}).encode())
     granted = page.locator('#feed li[data-type="access.granted"]')
-    expect(granted.first).to_contain_text("main: access.granted")
-    expect(door_field(page, "lock")).to_have_text("locked", timeout=15_000)  # 5 s unlock ends
+    expect(granted.first).to_contain_text("Hovedindgang: adgang givet")
+    expect(door_field(page, "lock")).to_have_text("låst", timeout=15_000)  # 5 s unlock ends
 
     form = page.locator("#door-main form.command")
     form.locator("input[name=reason]").fill("Parcel delivery at the main door")
     form.locator("input[name=seconds]").fill("120")
     form.locator("button[value=unlock]").click()
-    expect(form.locator(".outcome")).to_have_text("Done: unlock")
-    expect(door_field(page, "lock")).to_have_text("unlocked")
+    expect(form.locator(".outcome")).to_have_text("Udført: lås op")
+    assert form.locator("input[name=reason]").input_value() == ""  # no stale reason
+    expect(door_field(page, "lock")).to_have_text("låst op")
     page.screenshot(path=str(artifacts / "dashboard-live-operator.png"), full_page=True)
 
+    form.locator("input[name=reason]").fill("Parcel delivered")
     form.locator("button[value=lock]").click()
-    expect(form.locator(".outcome")).to_have_text("Done: lock")
-    expect(door_field(page, "lock")).to_have_text("locked")
+    expect(form.locator(".outcome")).to_have_text("Udført: lås")
+    expect(door_field(page, "lock")).to_have_text("låst")
     page.goto("/commands")
-    expect(page.locator("tbody tr").first).to_contain_text("Parcel delivery")
-    expect(page.locator("tbody tr").first).to_contain_text("done")
+    expect(page.locator("tbody tr").nth(1)).to_contain_text("Parcel delivery")
+    expect(page.locator("tbody tr").nth(1)).to_contain_text("udført")
 
 
 def test_operator_acknowledges_a_forced_door(page: Page, site: Site, artifacts: Path) -> None:
     login(page, "otto")
     site.sim("main", "contact", b"open")  # opened while locked: forced open
-    expect(door_field(page, "alarm")).to_have_text("forced open")
+    expect(door_field(page, "alarm")).to_have_text("brudt op")
     alarm = page.locator("#alarm-panel li.sev-critical").first
-    expect(alarm).to_contain_text("critical")
+    expect(alarm).to_contain_text("kritisk")
     alarm.locator("input[name=comment]").fill("Checked on camera: staff member with a key")
     alarm.locator("button").click()
-    expect(page.locator("#alarm-panel")).to_contain_text("Acknowledged by otto")
+    expect(page.locator("#alarm-panel")).to_contain_text("Kvitteret af otto")
     page.screenshot(path=str(artifacts / "dashboard-alarm-acknowledged.png"), full_page=True)
     site.sim("main", "contact", b"closed")  # cleared and acknowledged: nothing left to do
-    expect(page.locator("#alarm-panel")).to_contain_text("No alarms need attention")
+    expect(page.locator("#alarm-panel")).to_contain_text("Ingen alarmer kræver opmærksomhed")
     page.goto("/alarms")
     handled = page.locator("table tbody tr").first
     expect(handled).to_contain_text("otto")
