@@ -120,7 +120,7 @@ class Words:
         return f"{value:.{decimals}f}".replace(".", self("format.decimal_mark"))
 
     def when(self, value: datetime | None, seconds: bool = False) -> str:
-        """A time with its day unless it is today: "14:03", "i går 23:10", "tirsd. 1. dec. 07:00"."""
+        """A time with its day unless today: "14:03", "i går 23:10", "tirsdag 1. december 07:00"."""
         if value is None:
             return ""
         clock = value.strftime("%H:%M:%S" if seconds else "%H:%M")

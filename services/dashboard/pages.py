@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from services.dashboard.auth import Login, same_token
-from services.dashboard.i18n import LANG_COOKIE
 from services.dashboard.commands import UNDELIVERED, CommandError, StaffAction, recent_commands
+from services.dashboard.i18n import LANG_COOKIE
+from services.recorder.contract import SITE_SOURCE
 from services.dashboard.users import check_login, list_users
 from services.dashboard.web import (
     LOGIN_COOKIE,
@@ -27,7 +28,6 @@ from services.dashboard.web import (
     words,
 )
 from services.store.dashboard import Role
-
 
 # The catalogue sections the live page's script writes with.
 SCRIPT_SECTIONS = (
@@ -136,10 +136,11 @@ async def live(request: Request, login: Login) -> Response:
     """The live view: doors, occupancy, opening state, alarms and the event feed."""
     ctx = dashboard(request)
     doors = [(d, cfg.name or d) for d, cfg in ctx.settings.doors.items()]
-    lang = words(request).lang
+    t = words(request)
+    lang = t.lang
     script_words = {
         "lang": lang,
-        "doors": dict(doors),
+        "doors": {SITE_SOURCE: t("live.building"), **dict(doors)},
         "t": ctx.catalogue.section(lang, *SCRIPT_SECTIONS),
     }
     return render(request, "live.html", {"doors": doors, "js_words": script_words})

@@ -19,6 +19,7 @@ from services.core.schedule import Schedule
 from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
 from services.dashboard.commands import Commander
 from services.dashboard.i18n import LANG_COOKIE, Catalogue, Words
+from services.recorder.contract import SITE_SOURCE
 from services.dashboard.live import LiveHub
 from services.settings import Settings
 from services.store.dashboard import Role
@@ -86,7 +87,8 @@ def render(
     ctx = dashboard(request)
     login: Login | None = getattr(request.state, "login", None)
     t = words(request)
-    names = {d: cfg.name or d for d, cfg in ctx.settings.doors.items()}
+    names = {SITE_SOURCE: t("live.building")}
+    names.update({d: cfg.name or d for d, cfg in ctx.settings.doors.items()})
     base = {
         "login": login,
         "role": Role(login.user.role) if login else None,

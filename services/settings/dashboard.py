@@ -30,4 +30,6 @@ class DashboardSettings(_Model):
     )
     tls_key_file: ConfigPath | None = None
     feed_size: int = Field(50, ge=1, le=1000, description="events kept in the live feed")
-    language: Literal["da", "en"] = Field("da", description="the pages' language until a user picks")
+    language: Literal["da", "en"] = Field(
+        "da", description="the pages' language until a user picks"
+    )
