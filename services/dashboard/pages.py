@@ -14,7 +14,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from services.dashboard.auth import Login, same_token
 from services.dashboard.commands import UNDELIVERED, CommandError, StaffAction, recent_commands
 from services.dashboard.i18n import LANG_COOKIE
-from services.recorder.contract import SITE_SOURCE
 from services.dashboard.users import check_login, list_users
 from services.dashboard.web import (
     LOGIN_COOKIE,
@@ -27,6 +26,7 @@ from services.dashboard.web import (
     wants_json,
     words,
 )
+from services.recorder.contract import SITE_SOURCE
 from services.store.dashboard import Role
 
 # The catalogue sections the live page's script writes with.

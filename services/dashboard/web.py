@@ -19,8 +19,8 @@ from services.core.schedule import Schedule
 from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
 from services.dashboard.commands import Commander
 from services.dashboard.i18n import LANG_COOKIE, Catalogue, Words
-from services.recorder.contract import SITE_SOURCE
 from services.dashboard.live import LiveHub
+from services.recorder.contract import SITE_SOURCE
 from services.settings import Settings
 from services.store.dashboard import Role
 

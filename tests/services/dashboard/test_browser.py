@@ -215,7 +215,9 @@ TEXTS = """() => {
     if (text) out.push(text);
   }
   for (const el of document.querySelectorAll("[placeholder], [aria-label]")) {
-    for (const a of ["placeholder", "aria-label"]) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    for (const a of ["placeholder", "aria-label"]) {
+      if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    }
   }
   return out;
 }"""
