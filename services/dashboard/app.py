@@ -91,6 +91,7 @@ def routes() -> list[Route | Mount]:
         Route("/users", pages.users),
         Route("/alarms", alarms.page),
         Route("/alarms/panel", alarms.panel),
+        Route("/alarms/ack", alarms.acknowledge_many, methods=["POST"]),
         Route("/alarms/{alarm_id:int}/ack", alarms.acknowledge, methods=["POST"]),
         Route("/stats", statistics.page),
         Route("/stats/export.csv", statistics.export),

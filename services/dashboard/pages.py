@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from services.bus.topics import SITE_SOURCE
 from services.dashboard.auth import Login, same_token
 from services.dashboard.commands import UNDELIVERED, CommandError, StaffAction, recent_commands
 from services.dashboard.i18n import LANG_COOKIE
@@ -26,7 +27,6 @@ from services.dashboard.web import (
     wants_json,
     words,
 )
-from services.recorder.contract import SITE_SOURCE
 from services.store.dashboard import Role
 
 # The catalogue sections the live page's script writes with.

@@ -15,14 +15,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from services.bus.topics import SITE_SOURCE
 from services.core.schedule import Schedule
 from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
 from services.dashboard.commands import Commander
 from services.dashboard.i18n import LANG_COOKIE, Catalogue, Words
 from services.dashboard.live import LiveHub
-from services.recorder.contract import SITE_SOURCE
 from services.settings import Settings
 from services.store.dashboard import Role
+from services.store.recorder import AUTO_ACK
 
 SESSION_COOKIE = "aabent_session"
 LOGIN_COOKIE = "aabent_login"  # double-submit token of the login form (no session yet)
@@ -98,6 +99,7 @@ def render(
         "t": t,
         "lang": t.lang,
         "door_names": names,
+        "auto_ack": AUTO_ACK,
         "sentence": lambda e: t.sentence(names.get(e.source, e.source), e.type, e.reason),
     }
     return ctx.templates.TemplateResponse(request, name, {**base, **context}, status_code)

@@ -10,10 +10,8 @@ occupancy changes. Everything else is refused (counted and logged by the recorde
 
 from __future__ import annotations
 
-from services.bus.topics import TopicKind
+from services.bus.topics import SITE_SOURCE, TopicKind
 from services.core.events import Event, EventType
-
-SITE_SOURCE = "site"  # the source of building-wide events (hardware/output.py)
 
 KIOSK_EVENTS = frozenset(
     {

@@ -21,7 +21,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -77,6 +77,7 @@ class Recorder:
             site_name=settings.site.name,
             retention_days=settings.retention.days,
             own_status=f"status/{component}",
+            self_resolved=timedelta(minutes=settings.recorder.self_resolved_minutes),
         )
         self._queue: queue.Queue[_Entry] = queue.Queue()
         self._lock = threading.Condition()

@@ -20,6 +20,10 @@ from services.core.alarms import LATCHED, AlarmKind
 from services.core.events import Event, EventType
 from services.store.base import Base, UtcDateTime
 
+AUTO_ACK = (
+    "aabent"  # the acknowledger of an outage that ended by itself (services/recorder/batch.py)
+)
+
 # Events whose details carry the id of the staff command they answer (dashboard: "did it work?").
 COMMAND_ANSWERS = frozenset({EventType.COMMAND_DONE, EventType.COMMAND_REJECTED})
 
@@ -207,6 +211,7 @@ RECORDER_TABLES: tuple[Table, ...] = tuple(
 )
 
 __all__ = [
+    "AUTO_ACK",
     "RECORDER_TABLES",
     "AlarmAcknowledgement",
     "AlarmKind",

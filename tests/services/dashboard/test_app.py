@@ -212,3 +212,44 @@ def test_statistics_event_log_and_year_pages_with_csv(
     local_year = now.astimezone(ZoneInfo("Europe/Copenhagen")).year
     assert year_csv[1].startswith(f"{local_year},2,0,0.0,168.0,")  # open 24/7, never staffed
     assert app_client.get("/users").status_code == 403  # admins only
+
+
+def test_several_alarms_acknowledged_at_once_with_one_comment_and_filtered(
+    app_client: TestClient, settings: Settings, sqlite_db: Engine
+) -> None:
+    sessions = make_sessionmaker(sqlite_db)
+    now = datetime.now(UTC)
+    ids = []
+    with sessions() as s, s.begin():
+        for source, severity in (
+            ("kiosk-foyer", "warning"),
+            ("sim", "warning"),
+            ("door-1", "critical"),
+        ):
+            alarm = AlarmRecord(
+                site=settings.site.id,
+                kind="offline",
+                source=source,
+                severity=severity,
+                raised_at=now,
+                message=f"{source} offline",
+            )
+            s.add(alarm)
+            s.flush()
+            ids.append(alarm.id)
+    assert _login(app_client, "otto") == 303
+    critical = app_client.get("/alarms?severity=critical").text
+    assert "door-1" in critical and "kiosk-foyer" not in critical
+    headers = {"accept": "application/json", "x-csrf-token": _csrf(app_client)}
+    form = {"alarm": [str(ids[0]), str(ids[1])], "comment": "genstart efter opdatering"}
+    answer = app_client.post("/alarms/ack", data=form, headers=headers)
+    assert answer.is_success and answer.json()["acknowledged"] == ids[:2]
+    with sessions() as s:
+        rows = {a.id: a for a in s.scalars(select(AlarmRecord))}
+    assert [rows[i].comment for i in ids] == ["genstart efter opdatering"] * 2 + [None]
+    assert (
+        app_client.post(
+            "/alarms/ack", data={"alarm": [], "comment": "x"}, headers=headers
+        ).status_code
+        == 400
+    )
