@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.dashboard import alarms, eventlog, pages, statistics
+from services.dashboard import alarms, eventlog, pages, staff, statistics
 from services.dashboard.web import Dashboard
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -88,7 +88,14 @@ def routes() -> list[Route | Mount]:
         Route("/live/snapshot", pages.snapshot),
         Route("/doors/{door}/command", pages.command, methods=["POST"]),
         Route("/commands", pages.commands),
-        Route("/users", pages.users),
+        Route("/users", staff.page),
+        Route("/users/add", staff.add, methods=["POST"]),
+        Route("/users/{username}/role", staff.role, methods=["POST"]),
+        Route("/users/{username}/password", staff.reset, methods=["POST"]),
+        Route("/users/{username}/remove", staff.remove, methods=["POST"]),
+        Route("/users/{username}/unthrottle", staff.unthrottle, methods=["POST"]),
+        Route("/account", staff.account),
+        Route("/account/password", staff.change_password, methods=["POST"]),
         Route("/alarms", alarms.page),
         Route("/alarms/panel", alarms.panel),
         Route("/alarms/ack", alarms.acknowledge_many, methods=["POST"]),

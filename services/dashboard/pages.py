@@ -15,7 +15,7 @@ from services.bus.topics import SITE_SOURCE
 from services.dashboard.auth import Login, same_token
 from services.dashboard.commands import UNDELIVERED, CommandError, StaffAction, recent_commands
 from services.dashboard.i18n import LANG_COOKIE
-from services.dashboard.users import check_login, list_users
+from services.dashboard.users import check_login
 from services.dashboard.web import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -208,11 +208,3 @@ async def commands(request: Request, login: Login) -> Response:
     timeout = ctx.commander.answer_timeout_s
     rows = await ctx.db(lambda s: list(recent_commands(s, 200, now=ctx.clock(), timeout_s=timeout)))
     return render(request, "commands.html", {"rows": rows})
-
-
-@guarded(Role.ADMIN)
-async def users(request: Request, login: Login) -> Response:
-    """The staff list (changed with ``aabent users``)."""
-    ctx = dashboard(request)
-    rows = await ctx.db(lambda s: list(list_users(s)))
-    return render(request, "users.html", {"rows": rows})

@@ -19,6 +19,7 @@ from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.dashboard.app import asgi
 from services.dashboard.server import build_dashboard
+from services.dashboard.users import check_login, find_user
 from services.settings import Settings
 from services.store.dashboard import CommandAudit, Role
 from services.store.engine import make_sessionmaker
@@ -253,3 +254,40 @@ def test_several_alarms_acknowledged_at_once_with_one_comment_and_filtered(
         ).status_code
         == 400
     )
+
+
+def test_an_admin_manages_staff_in_the_browser_and_everyone_changes_their_password(
+    app_client: TestClient, sqlite_db: Engine
+) -> None:
+    sessions = make_sessionmaker(sqlite_db)
+    add_staff(sessions, "ada", Role.ADMIN)
+    assert _login(app_client, "vera") == 303
+    headers = {"x-csrf-token": _csrf(app_client)}
+    new = {"username": "bo", "role": "operator", "password": "x" * 12, "password_again": "x" * 12}
+    assert app_client.post("/users/add", data=new, headers=headers).status_code == 403
+    own = {"current": "wrong", "password": "y" * 12, "password_again": "y" * 12}
+    assert app_client.post("/account/password", data=own, headers=headers).status_code == 400
+    own["current"] = PASSWORD
+    moved = app_client.post("/account/password", data=own, headers=headers, follow_redirects=False)
+    assert moved.headers["location"] == "/login"
+    assert app_client.get("/", follow_redirects=False).status_code == 303  # logged out
+    assert _login(app_client, "vera", "y" * 12) == 303
+
+    assert _login(app_client, "ada") == 303
+    headers = {"x-csrf-token": _csrf(app_client)}
+    assert app_client.post("/users/add", data=new, headers=headers).is_success
+    weak = {**new, "username": "cai", "password": "short", "password_again": "short"}
+    assert "mindst 10 tegn" in app_client.post("/users/add", data=weak, headers=headers).text
+    assert app_client.post("/users/bo/role", data={"role": "viewer"}, headers=headers).is_success
+    reset = {"password": "z" * 12, "password_again": "z" * 12}
+    assert app_client.post("/users/bo/password", data=reset, headers=headers).is_success
+    assert app_client.post("/users/ada/remove", headers=headers).status_code == 400  # not yourself
+    with sessions() as s:
+        bo = find_user(s, "bo")
+        assert bo is not None and bo.role == "viewer"
+        assert check_login(s, "bo", "z" * 12) is not None
+    assert app_client.post("/users/bo/remove", headers=headers).is_success
+    with sessions() as s:
+        assert find_user(s, "bo") is None
+    listed = app_client.get("/users").text
+    assert 'data-user="ada"' in listed and 'data-user="bo"' not in listed
