@@ -104,6 +104,7 @@ def routes() -> list[Route | Mount]:
         Route("/stats/export.csv", statistics.export),
         Route("/events", eventlog.event_log),
         Route("/events.csv", eventlog.event_log_csv),
+        Route("/events/patron", eventlog.patron, methods=["POST"]),
         Route("/year", statistics.year),
         Route("/healthz", health),
         Route("/favicon.ico", favicon),

@@ -119,6 +119,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         clock=clock,
         templates=_templates(tz),
         catalogue=Catalogue.load(),
+        site_key=settings.site.site_key(),
     )
 
 

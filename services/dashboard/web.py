@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from services.bus.topics import SITE_SOURCE
+from services.core.credentials import SiteKey
 from services.core.schedule import Schedule
 from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
 from services.dashboard.commands import Commander
@@ -47,6 +48,7 @@ class Dashboard:
     clock: Callable[[], datetime]
     templates: Jinja2Templates
     catalogue: Catalogue
+    site_key: SiteKey  # turns a typed card number into the pseudonym events carry
 
     def db(self, work: Callable[[Session], T]) -> Awaitable[T]:
         """Run ``work(session)`` in one transaction on a worker thread (SQLAlchemy is sync)."""

@@ -291,3 +291,43 @@ def test_an_admin_manages_staff_in_the_browser_and_everyone_changes_their_passwo
         assert find_user(s, "bo") is None
     listed = app_client.get("/users").text
     assert 'data-user="ada"' in listed and 'data-user="bo"' not in listed
+
+
+def test_staff_find_one_card_s_events_by_its_number_which_stays_out_of_urls(
+    app_client: TestClient, settings: Settings, sqlite_db: Engine
+) -> None:
+    from services.core.credentials import Credential
+
+    key = settings.site.site_key()
+    card, other = key.pseudonym(Credential.from_text("10000001")), "0123456789ab"
+    now = datetime.now(UTC)
+    with make_sessionmaker(sqlite_db)() as s, s.begin():
+        for i, credential in enumerate([card, other, card]):
+            s.add(
+                EventRecord(
+                    id=f"00000000-0000-4000-8000-00000000010{i}",
+                    site=settings.site.id,
+                    ts=now,
+                    type="access.denied",
+                    source="main",
+                    reason="wrong_pin",
+                    credential=credential,
+                    command_id=None,
+                    details={},
+                    received=now,
+                )
+            )
+    assert _login(app_client, "vera") == 303
+    headers = {"x-csrf-token": _csrf(app_client)}
+    refused = app_client.post("/events/patron", data={"number": "10000001"}, headers=headers)
+    assert refused.status_code == 403  # viewers see pseudonyms, they do not look people up
+    assert _login(app_client, "otto") == 303
+    headers = {"x-csrf-token": _csrf(app_client)}
+    found = app_client.post(
+        "/events/patron", data={"number": " 10000001 "}, headers=headers, follow_redirects=False
+    )
+    location = found.headers["location"]
+    assert f"credential={card}" in location and "10000001" not in location
+    page = app_client.get(location).text
+    assert page.count(f"<code>{card}</code>") == 2 and other not in page
+    assert "10000001" not in page
