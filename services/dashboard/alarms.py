@@ -19,7 +19,12 @@ from services.core.alarms import Severity
 from services.dashboard.auth import Login
 from services.dashboard.web import Dashboard, dashboard, guarded, refuse, render, wants_json
 from services.store.dashboard import Role
-from services.store.recorder import AlarmAcknowledgement, AlarmRecord, acknowledge_alarm
+from services.store.recorder import (
+    AlarmAcknowledgement,
+    AlarmNotification,
+    AlarmRecord,
+    acknowledge_alarm,
+)
 
 MAX_COMMENT = 500
 _SEVERITY_ORDER = case((AlarmRecord.severity == "critical", 0), else_=1)
@@ -96,13 +101,37 @@ def acknowledgements_of(
     return found
 
 
+def notifications_of(
+    session: Session, alarms: Sequence[AlarmRecord]
+) -> dict[int, list[AlarmNotification]]:
+    """The latest delivery attempt per channel of each of ``alarms``: was anyone reached?"""
+    latest: dict[tuple[int, str], AlarmNotification] = {}
+    if alarms:
+        rows = session.scalars(
+            select(AlarmNotification)
+            .where(AlarmNotification.alarm_id.in_([a.id for a in alarms]))
+            .order_by(AlarmNotification.ts, AlarmNotification.id)
+        )
+        for row in rows:
+            latest[(row.alarm_id, row.channel)] = row
+    found: dict[int, list[AlarmNotification]] = {}
+    for (alarm_id, _channel), row in sorted(latest.items()):
+        found.setdefault(alarm_id, []).append(row)
+    return found
+
+
 async def _open(request: Request) -> dict[str, Any]:
     ctx = dashboard(request)
     site, only = ctx.settings.site.id, AlarmFilter.of(request)
 
     def read(session: Session) -> dict[str, Any]:
         alarms = list(needing_attention(session, site, only=only))
-        return {"alarms": alarms, "acks": acknowledgements_of(session, alarms), "only": only}
+        return {
+            "alarms": alarms,
+            "acks": acknowledgements_of(session, alarms),
+            "sent": notifications_of(session, alarms),
+            "only": only,
+        }
 
     return await ctx.db(read)
 
@@ -128,6 +157,7 @@ async def page(request: Request, login: Login) -> Response:
             "alarms": alarms,
             "handled": handled,
             "acks": acks,
+            "sent": notifications_of(session, alarms + handled),
             "only": only,
             "sources": sources,
         }

@@ -102,6 +102,24 @@ class AlarmAcknowledgement(Base):
     comment: Mapped[str | None] = mapped_column(String(500))
 
 
+class AlarmNotification(Base):
+    """One attempt to send an alarm out (e-mail, webhook, Apprise) and how it went.
+
+    ``outcome`` is ``sent``, ``retrying`` (this attempt failed, another follows) or ``failed``
+    (given up): staff see on the alarm whether the on-call person was reached.
+    """
+
+    __tablename__ = "alarm_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(10))
+    attempt: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 def _command_id(event: Event) -> str | None:
     value = event.details.get("command_id") if event.type in COMMAND_ANSWERS else None
     if not isinstance(value, str):
@@ -207,7 +225,7 @@ def acknowledgements(session: Session, alarm_id: int) -> Sequence[AlarmAcknowled
 
 RECORDER_TABLES: tuple[Table, ...] = tuple(
     cast(Table, model.__table__)
-    for model in (EventRecord, ComponentState, AlarmRecord, AlarmAcknowledgement)
+    for model in (EventRecord, ComponentState, AlarmRecord, AlarmAcknowledgement, AlarmNotification)
 )
 
 __all__ = [
@@ -215,6 +233,7 @@ __all__ = [
     "RECORDER_TABLES",
     "AlarmAcknowledgement",
     "AlarmKind",
+    "AlarmNotification",
     "AlarmRecord",
     "ComponentState",
     "EventRecord",

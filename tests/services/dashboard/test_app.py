@@ -23,7 +23,7 @@ from services.dashboard.users import check_login, find_user
 from services.settings import Settings
 from services.store.dashboard import CommandAudit, Role
 from services.store.engine import make_sessionmaker
-from services.store.recorder import AlarmRecord, EventRecord
+from services.store.recorder import AlarmNotification, AlarmRecord, EventRecord
 from tests.conftest import Broker
 from tests.services.dashboard.conftest import PASSWORD, add_staff, site_settings
 
@@ -154,8 +154,23 @@ def test_operator_acknowledges_an_alarm_with_a_comment(
         s.add(alarm)
         s.flush()
         alarm_id = alarm.id
+        s.add(
+            AlarmNotification(
+                alarm_id=alarm_id,
+                channel="webhook",
+                outcome="failed",
+                attempt=4,
+                error="500",
+                ts=now,
+            )
+        )
+        s.add(
+            AlarmNotification(alarm_id=alarm_id, channel="email", outcome="sent", attempt=1, ts=now)
+        )
     assert _login(app_client, "otto") == 303
     panel = app_client.get("/alarms/panel")
+    assert "Ikke leveret med webhook efter 4 forsøg" in panel.text
+    assert "Sendt med e-mail" in panel.text
     assert "Døren er brudt op" in panel.text and "kritisk" in panel.text
     assert "Hovedindgang" in panel.text  # the door's name, not its code
     headers = {"accept": "application/json", "x-csrf-token": _csrf(app_client)}

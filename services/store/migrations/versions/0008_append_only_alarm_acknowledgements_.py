@@ -1,8 +1,8 @@
-"""append-only alarm acknowledgements, undelivered commands (dashboard)
+"""append-only alarm acknowledgements, notification outcomes, undelivered commands (dashboard)
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-12-01 22:10:38.461869
+Create Date: 2026-12-01 22:29:30.272129
 """
 
 from __future__ import annotations
@@ -41,6 +41,28 @@ def upgrade() -> None:
             batch_op.f("ix_alarm_acknowledgements_alarm_id"), ["alarm_id"], unique=False
         )
 
+    op.create_table(
+        "alarm_notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("alarm_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("outcome", sa.String(length=10), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("error", sa.String(length=300), nullable=True),
+        sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["alarm_id"],
+            ["alarms.id"],
+            name=op.f("fk_alarm_notifications_alarm_id_alarms"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alarm_notifications")),
+    )
+    with op.batch_alter_table("alarm_notifications", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_alarm_notifications_alarm_id"), ["alarm_id"], unique=False
+        )
+
     with op.batch_alter_table("command_audit", schema=None) as batch_op:
         batch_op.alter_column(
             "result",
@@ -69,6 +91,10 @@ def downgrade() -> None:
             existing_nullable=False,
         )
 
+    with op.batch_alter_table("alarm_notifications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_alarm_notifications_alarm_id"))
+
+    op.drop_table("alarm_notifications")
     with op.batch_alter_table("alarm_acknowledgements", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alarm_acknowledgements_alarm_id"))
 
