@@ -46,7 +46,7 @@ class AlarmFilter:
             severity if severity in known else None, request.query_params.get("source") or None
         )
 
-    def apply(self, stmt: Select[tuple[AlarmRecord]]) -> Select[tuple[AlarmRecord]]:
+    def apply(self, stmt: Select[AlarmRecord]) -> Select[AlarmRecord]:
         """``stmt`` narrowed to this filter."""
         if self.severity:
             stmt = stmt.where(AlarmRecord.severity == self.severity)

@@ -77,7 +77,7 @@ class Catalogue:
 
     def choose(self, wanted: str | None, default: str) -> str:
         """``wanted`` if there is a catalogue for it, else ``default``."""
-        return wanted if wanted in self.texts else default
+        return wanted if wanted is not None and wanted in self.texts else default
 
     def text(self, lang: str, key: str, **values: object) -> str:
         """The text of ``key`` in ``lang``, with ``{placeholders}`` filled in."""

@@ -49,6 +49,7 @@ DOOR_EVENTS = (
 
 def forbidden(kind: TopicKind, subject: str | None, event: Event) -> str | None:
     """Why ``event`` may not arrive on a topic of ``kind`` naming ``subject``; None if it may."""
+    source: str | None
     if kind is TopicKind.SITE_EVENT:
         allowed, source = SITE_EVENTS, SITE_SOURCE
     elif kind is TopicKind.DOOR_EVENT:
