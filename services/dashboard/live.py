@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -75,6 +75,12 @@ class LiveHub:
         self._tailgating: dict[date, int] = {}  # door.tailgating events per local day
         self._clients: set[_Client] = set()
         self._listeners: list[EventListener] = []
+
+    def preload(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Start the feed with recorded events (newest first), so a restart leaves it not empty."""
+        with self._lock:
+            for item in reversed(events):
+                self._feed.appendleft(dict(item))
 
     def add_event_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` (network thread) for every event, e.g. command outcomes."""

@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 from starlette.templating import Jinja2Templates
 
 from services.bus.client import MqttBus
@@ -32,6 +33,7 @@ from services.runtime.holiday_file import site_schedule
 from services.runtime.systemd_notify import notify, start_watchdog
 from services.settings import Settings, door_component
 from services.store.engine import make_sessionmaker
+from services.store.recorder import EventRecord
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,28 @@ def _templates(tz: ZoneInfo) -> Jinja2Templates:
     return templates
 
 
+def recent_feed(session: Session, site: str, limit: int) -> list[dict[str, Any]]:
+    """The site's newest recorded events, newest first, as the live feed shows them."""
+    rows = session.scalars(
+        select(EventRecord)
+        .where(EventRecord.site == site)
+        .order_by(EventRecord.ts.desc(), EventRecord.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": e.id,
+            "type": e.type,
+            "source": e.source,
+            "ts": e.ts.isoformat(),
+            "reason": e.reason,
+            "credential": e.credential,
+            "details": e.details,
+        }
+        for e in rows
+    ]
+
+
 def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboard:
     """The dashboard's context, wired to ``bus`` and ``engine``."""
     tz = ZoneInfo(settings.site.timezone)
@@ -102,6 +126,8 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         settings.mqtt.command_max_age_s,
         connected=lambda: bus.connected,
     )
+    with sessions() as session:
+        hub.preload(recent_feed(session, settings.site.id, d.feed_size))
     hub.add_event_listener(commander.outcome)
     commander.add_listener(lambda audit: hub.publish("command", command_view(audit)))
     hub.attach(bus.subscribe)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -346,3 +346,28 @@ def test_staff_find_one_card_s_events_by_its_number_which_stays_out_of_urls(
     page = app_client.get(location).text
     assert page.count(f"<code>{card}</code>") == 2 and other not in page
     assert "10000001" not in page
+
+
+def test_after_a_restart_the_feed_starts_with_the_recorded_events(
+    settings: Settings, sqlite_db: Engine
+) -> None:
+    now = datetime.now(UTC)
+    with make_sessionmaker(sqlite_db)() as s, s.begin():
+        for i in range(3):
+            s.add(
+                EventRecord(
+                    id=f"00000000-0000-4000-8000-00000000020{i}",
+                    site=settings.site.id,
+                    ts=now.replace(microsecond=0) - timedelta(minutes=3 - i),
+                    type="door.opened",
+                    source="main",
+                    reason=None,
+                    credential=None,
+                    command_id=None,
+                    details={},
+                    received=now,
+                )
+            )
+    bus = MqttBus(settings.mqtt, "test-feed", "dashboard-test", Topics("aabent", settings.site.id))
+    feed = build_dashboard(settings, sqlite_db, bus).hub.snapshot()["feed"]
+    assert [e["id"][-1] for e in feed] == ["2", "1", "0"]  # newest first, as live
