@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.bus.topics import Topics
 from services.core.events import EventType
-from services.recorder.inbox import EventItem, Refusal, Refused, decode
+from services.recorder.inbox import EventItem, Refusal, decode
 from tests.services.recorder.conftest import event
-
-TOPICS = Topics("aabent", "glo")
-MAX = 65536
-
-
-def _refusal(topic: str, payload: bytes) -> Refusal:
-    with pytest.raises(Refused) as info:
-        decode(TOPICS, topic, payload, MAX)
-    return info.value.reason
+from tests.services.recorder.test_inbox import MAX, TOPICS, _refusal
 
 
 @pytest.mark.parametrize(
