@@ -210,7 +210,9 @@ TEXTS = """() => {
   const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walk.nextNode()) {
     const node = walk.currentNode, el = node.parentElement;
-    if (!el || el.closest("script, style, code, [hidden]") || !el.checkVisibility()) continue;
+    // Staff's own words (reasons, comments) are marked translate="no", as HTML intends.
+    if (!el || el.closest("script, style, code, [hidden], [translate=no]")) continue;
+    if (!el.checkVisibility()) continue;
     const text = node.textContent.trim();
     if (text) out.push(text);
   }
