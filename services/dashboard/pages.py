@@ -143,7 +143,8 @@ async def live(request: Request, login: Login) -> Response:
         "doors": {SITE_SOURCE: t("live.building"), **dict(doors)},
         "t": ctx.catalogue.section(lang, *SCRIPT_SECTIONS),
     }
-    return render(request, "live.html", {"doors": doors, "js_words": script_words})
+    context = {"doors": doors, "js_words": script_words, "plan": ctx.plan}
+    return render(request, "live.html", context)
 
 
 @guarded(Role.VIEWER)

@@ -26,6 +26,7 @@ from services.bus.topics import Topics
 from services.dashboard.app import asgi
 from services.dashboard.auth import LoginThrottle, SessionStore, load_or_create_secret
 from services.dashboard.commands import Commander, command_view
+from services.dashboard.floorplan import load_plan
 from services.dashboard.i18n import Catalogue
 from services.dashboard.live import LiveHub
 from services.dashboard.web import TEMPLATES, Dashboard
@@ -146,6 +147,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         templates=_templates(tz),
         catalogue=Catalogue.load(),
         site_key=settings.site.site_key(),
+        plan=load_plan(settings.floorplan_path, set(settings.doors)),
     )
 
 

@@ -20,6 +20,7 @@ from services.core.credentials import SiteKey
 from services.core.schedule import Schedule
 from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
 from services.dashboard.commands import Commander
+from services.dashboard.floorplan import Plan
 from services.dashboard.i18n import LANG_COOKIE, Catalogue, Words
 from services.dashboard.live import LiveHub
 from services.settings import Settings
@@ -49,6 +50,7 @@ class Dashboard:
     templates: Jinja2Templates
     catalogue: Catalogue
     site_key: SiteKey  # turns a typed card number into the pseudonym events carry
+    plan: Plan | None = None  # the doors on the floor plan, if the plan places any
 
     def db(self, work: Callable[[Session], T]) -> Awaitable[T]:
         """Run ``work(session)`` in one transaction on a worker thread (SQLAlchemy is sync)."""

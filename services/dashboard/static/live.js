@@ -69,6 +69,12 @@
     setField(card, "mode", code("mode", s.mode) || "–", s.mode === "normal" ? "" : "bad", s.mode);
     const alarm = s.fire ? "fire" : (s.alarm || "none");
     setField(card, "alarm", code("door_alarm", alarm), alarm === "none" ? "good" : "bad", alarm);
+    const dot = document.getElementById("plan-" + id); // the door on the floor plan, coloured alike
+    if (dot) {
+      const tone = alarm !== "none" ? "bad" : (s.lock === "locked" && s.contact === "closed" ? "good" : "warn");
+      dot.setAttribute("class", "plan-door " + tone);
+      dot.querySelector("title").textContent = `${doorName(id)}: ${code("lock", s.lock)}, ${code("contact", s.contact)}`;
+    }
     drawBanners();
   }
 
@@ -147,6 +153,7 @@
       const card = document.getElementById("door-" + id);
       if (!card) continue;
       card.classList.toggle("stale", d.stale);
+      document.getElementById("plan-" + id)?.classList.toggle("stale", d.stale);
       setField(card, "age", d.stale ? t("js.door_stale", {ago: ago(d.age_s)}) : "", d.stale ? "bad" : "");
     }
     markStale(!link.broker);

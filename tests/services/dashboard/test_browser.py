@@ -67,6 +67,7 @@ def test_swipe_appears_live_and_operator_unlocks_remotely(
 ) -> None:
     login(page, "otto")
     expect(door_field(page, "lock")).to_have_text("låst")
+    expect(page.locator("#plan-main")).to_have_class("plan-door good")  # on the floor plan
     site.sim("main", "swipe", json.dumps({"card": "10000001", "pin": "1234"}).encode())
     granted = page.locator('#feed li[data-type="access.granted"]')
     expect(granted.first).to_contain_text("Hovedindgang: adgang givet")
@@ -79,6 +80,7 @@ def test_swipe_appears_live_and_operator_unlocks_remotely(
     expect(form.locator(".outcome")).to_have_text("Udført: lås op")
     assert form.locator("input[name=reason]").input_value() == ""  # no stale reason
     expect(door_field(page, "lock")).to_have_text("låst op")
+    expect(page.locator("#plan-main")).to_have_class("plan-door warn")
     page.screenshot(path=str(artifacts / "dashboard-live-operator.png"), full_page=True)
 
     form.locator("input[name=reason]").fill("Parcel delivered")
