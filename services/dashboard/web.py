@@ -131,7 +131,8 @@ def guarded(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Res
             login = await ctx.db(lambda s: ctx.logins.find(s, token, ctx.clock()))
             if login is None:
                 if wants_json(request) or request.method in UNSAFE:
-                    return JSONResponse({"error": "not logged in"}, status_code=401)
+                    message = words(request)("error.not_logged_in")
+                    return JSONResponse({"error": message}, status_code=401)
                 return RedirectResponse("/login", status_code=303)
             request.state.login = login
             if not Role(login.user.role).allows(role):
