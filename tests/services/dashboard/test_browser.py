@@ -299,3 +299,29 @@ def test_every_page_fits_a_360_px_phone(browser: Browser, site: Site, artifacts:
             phone.screenshot(path=str(artifacts / f"dashboard-{slug}-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_several_alarms_are_acknowledged_at_once_with_one_comment(page: Page, site: Site) -> None:
+    from datetime import UTC, datetime
+
+    from services.store.recorder import AlarmRecord
+
+    with make_sessionmaker(site.engine)() as session, session.begin():
+        for source in ("kiosk-a", "kiosk-b"):
+            session.add(
+                AlarmRecord(
+                    site=site.settings.site.id,
+                    kind="offline",
+                    source=source,
+                    severity="warning",
+                    raised_at=datetime.now(UTC),
+                    message=f"{source} offline",
+                )
+            )
+    login(page, "otto")
+    panel = page.locator("#alarm-panel")
+    for source in ("kiosk-a", "kiosk-b"):
+        panel.locator(f'li:has-text("{source}") input[type=checkbox]').check()
+    panel.locator("#bulk-ack input[name=comment]").fill("Genstart efter opdatering")
+    panel.locator("#bulk-ack button").click()
+    expect(panel.locator("p.ack", has_text="Kvitteret af otto")).to_have_count(2)
