@@ -4,7 +4,16 @@ Starts a Mosquitto on a free port and ``aabent server`` (recorder + dashboard) i
 logs a viewer in with headless Chromium, then publishes door events one at a time. In the page a
 MutationObserver stamps each new feed row with ``performance.timeOrigin + performance.now()``;
 the publisher stamps ``time.time()`` just before publishing. Both read the same system clock.
-Prints JSON: {"p50_ms", "p95_ms", "max_ms", "n"}.
+Then the two ways the page must stop showing what is not so:
+
+- ``stale_shown_s``: the broker is killed (SIGKILL) with the page open; seconds until the page
+  shows its "no longer current" banner (target <= 5 s).
+- ``stream_closed_after_logout_ms``: the same user logs out in a second tab; milliseconds from
+  the click until the server has closed the first tab's live stream (target <= 1000 ms), and
+  ``logged_out_shown_ms`` until that tab says "logged out".
+
+Prints JSON: {"p50_ms", "p95_ms", "max_ms", "n", "stale_shown_s", "stream_closed_after_logout_ms",
+"logged_out_shown_ms"}.
 
     .venv/bin/python benchmarks/live_latency.py [-n 200] [--gap-ms 20]
 """
@@ -18,12 +27,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
@@ -72,7 +82,10 @@ def measure(n: int, gap_s: float) -> dict[str, float | int]:
         try:
             with sync_playwright() as p:
                 browser = launch_chromium(p)
-                page = browser.new_page(base_url=f"http://127.0.0.1:{settings.dashboard.port}")
+                context = browser.new_context(
+                    base_url=f"http://127.0.0.1:{settings.dashboard.port}"
+                )
+                page = context.new_page()
                 page.goto("/login")
                 page.fill("input[name=username]", "vera")
                 page.fill("input[name=password]", PASSWORD)
@@ -87,6 +100,12 @@ def measure(n: int, gap_s: float) -> dict[str, float | int]:
                     time.sleep(gap_s)
                 page.wait_for_function(f"Object.keys(window.__seen).length >= {n}", timeout=30_000)
                 seen: dict[str, float] = page.evaluate("window.__seen")
+                assert server.dashboard is not None
+                hub = server.dashboard.hub
+                closed_ms, shown_ms = _logout_elsewhere(page, lambda: hub.clients)
+                page.goto("/")
+                page.wait_for_selector("#conn.on")
+                stale_s = _kill_broker(page, broker)
                 browser.close()
         finally:
             door.stop()
@@ -99,7 +118,41 @@ def measure(n: int, gap_s: float) -> dict[str, float | int]:
         "p95_ms": round(percentile(latencies, 0.95), 1),
         "max_ms": round(max(latencies), 1),
         "n": len(latencies),
+        "stale_shown_s": round(stale_s, 2),
+        "stream_closed_after_logout_ms": round(closed_ms, 1),
+        "logged_out_shown_ms": round(shown_ms, 1),
     }
+
+
+def _logout_elsewhere(page: Page, streams: Callable[[], int]) -> tuple[float, float]:
+    """Log out in a second tab of the same browser; the first tab's stream must end."""
+    before = streams()
+    other = page.context.new_page()
+    other.goto("/commands")
+    clicked = time.monotonic()
+    other.click("header form.logout button")
+    while streams() >= before:
+        if time.monotonic() - clicked > 10:
+            raise RuntimeError("the live stream outlived its session")
+        time.sleep(0.002)
+    closed = time.monotonic()
+    page.wait_for_selector("#logged-out", state="visible")
+    shown = time.monotonic()
+    other.goto("/login")
+    other.fill("input[name=username]", "vera")
+    other.fill("input[name=password]", PASSWORD)
+    other.click("button[type=submit]")
+    other.close()
+    return (closed - clicked) * 1000, (shown - clicked) * 1000
+
+
+def _kill_broker(page: Page, broker: Broker) -> float:
+    """SIGKILL the broker with the page open; seconds until the page calls its view stale."""
+    assert broker.proc is not None
+    broker.proc.kill()
+    killed = time.monotonic()
+    page.wait_for_selector("#banners [data-banner=stale]", state="visible", timeout=30_000)
+    return time.monotonic() - killed
 
 
 def main() -> int:

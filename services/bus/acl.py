@@ -69,9 +69,10 @@ def acl_text(settings: Settings) -> str:
     for controller in settings.controllers:
         out += [*_controller_rules(settings, topics, controller), ""]
     out += [
-        "# Kiosks: their own events; they show the opening state and how full the house is.",
+        "# The kiosk: its own events only (the recorder accepts check-ins and its PIN and",
+        "# reader events there, nothing else); it shows the opening state and how full it is.",
         "user kiosk",
-        f"topic write {base}/kiosk/+/event",
+        f"topic write {topics.kiosk_event(settings.kiosk.id)}",
         f"topic read {topics.opening}",
         f"topic read {topics.occupancy}",
         "",

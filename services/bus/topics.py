@@ -15,6 +15,10 @@ _FORBIDDEN = ("/", "+", "#", "\0")
 PRESENCE_PARTS = ("probe", "here")
 
 
+# The ``source`` of building-wide events, the ones on the site's event topic.
+SITE_SOURCE = "site"
+
+
 class TopicKind(StrEnum):
     """What a topic of the contract carries."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -247,3 +247,15 @@ def from_state(
     if kind == "status" and subject:
         return _status(subject, payload.get("status"), open_keys, now)
     return []
+
+
+# An outage this kind of alarm reports that ended by itself soon (a restart, a brief network
+# hiccup) is a notice, not an alarm a person must acknowledge with a comment.
+SELF_RESOLVING = frozenset({AlarmKind.OFFLINE, AlarmKind.READER_OFFLINE})
+
+
+def resolved_itself(
+    kind: str, raised_at: datetime, cleared_at: datetime, within: timedelta
+) -> bool:
+    """True when an alarm of ``kind`` cleared by itself within ``within`` of being raised."""
+    return kind in SELF_RESOLVING and cleared_at - raised_at <= within

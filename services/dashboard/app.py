@@ -7,19 +7,26 @@ rendered pages, and nothing that needs a JavaScript build or a CDN.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.dashboard import alarms, eventlog, pages, statistics
+from services.dashboard import alarms, eventlog, pages, staff, statistics
 from services.dashboard.web import Dashboard
 
 STATIC = Path(__file__).resolve().parent / "static"
+EXPIRY_S = 1.0  # how often unanswered commands are looked for
+log = logging.getLogger(__name__)
 
 # Only our own scripts and styles run: an injected <script> or inline handler does nothing.
 SECURITY_HEADERS = [
@@ -58,6 +65,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+async def favicon(_request: Request) -> Response:
+    """The tab icon where browsers look for it first."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
 async def health(_request: Request) -> Response:
     """Liveness for monitoring: answers without a login."""
     return PlainTextResponse("ok")
@@ -70,27 +82,58 @@ def routes() -> list[Route | Mount]:
         Route("/login", pages.login_form, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),
+        Route("/language", pages.language),
+        Route("/whoami", pages.whoami),
         Route("/live/stream", pages.stream),
         Route("/live/snapshot", pages.snapshot),
         Route("/doors/{door}/command", pages.command, methods=["POST"]),
         Route("/commands", pages.commands),
-        Route("/users", pages.users),
+        Route("/users", staff.page),
+        Route("/users/add", staff.add, methods=["POST"]),
+        Route("/users/{username}/role", staff.role, methods=["POST"]),
+        Route("/users/{username}/password", staff.reset, methods=["POST"]),
+        Route("/users/{username}/remove", staff.remove, methods=["POST"]),
+        Route("/users/{username}/unthrottle", staff.unthrottle, methods=["POST"]),
+        Route("/account", staff.account),
+        Route("/account/password", staff.change_password, methods=["POST"]),
         Route("/alarms", alarms.page),
         Route("/alarms/panel", alarms.panel),
+        Route("/alarms/ack", alarms.acknowledge_many, methods=["POST"]),
         Route("/alarms/{alarm_id:int}/ack", alarms.acknowledge, methods=["POST"]),
         Route("/stats", statistics.page),
         Route("/stats/export.csv", statistics.export),
         Route("/events", eventlog.event_log),
         Route("/events.csv", eventlog.event_log_csv),
+        Route("/events/patron", eventlog.patron, methods=["POST"]),
         Route("/year", statistics.year),
         Route("/healthz", health),
+        Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
 
+async def _expire_commands(ctx: Dashboard) -> None:
+    """Turn commands nobody answered into "not delivered", so none stays pending for ever."""
+    while True:
+        await asyncio.sleep(EXPIRY_S)
+        try:
+            await run_in_threadpool(ctx.commander.expire)
+        except Exception:  # the database may be away for a while; try again next time
+            log.exception("could not expire unanswered commands")
+
+
 def create_app(ctx: Dashboard) -> Starlette:
     """The ASGI app serving ``ctx``; the server runs it under uvicorn."""
-    app = Starlette(routes=routes())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_expire_commands(ctx))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = Starlette(routes=routes(), lifespan=lifespan)
     app.state.dashboard = ctx
     return app
 

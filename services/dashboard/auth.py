@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
@@ -89,6 +88,21 @@ class SessionStore:
         record.last_seen = now
         return Login(user, record)
 
+    def holds(self, session: Session, token: str, login: Login, now: datetime) -> bool:
+        """True while the session behind ``token`` is still the one ``login`` saw: not ended,
+        not expired, its user still there with the same role and password.
+
+        For open live streams, asked a few times a second; it does not count as activity."""
+        record = session.get(StaffSession, self._hash(token))
+        if record is None or now >= record.expires:
+            return False
+        user = session.get(StaffUser, record.user_id)
+        return (
+            user is not None
+            and user.role == login.user.role
+            and user.password_changed == login.user.password_changed
+        )
+
     def close(self, session: Session, token: str | None) -> None:
         """End the session behind ``token`` (logout)."""
         if token:
@@ -102,12 +116,19 @@ class SessionStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-class LoginThrottle:
-    """Refuses logins for a user name or an address after too many recent failures.
+ADDRESS_FACTOR = 3  # one address may fail this many times the per-user limit (a shared desk)
+FIRST_BACKOFF = timedelta(seconds=30)
 
-    Counting by name stops guessing one account from many addresses; counting by address stops
-    one address trying many names. Once refused, even the right password is refused until the
-    window has passed, so a guesser learns nothing from the answer.
+
+class LoginThrottle:
+    """Refuses logins after too many recent failures per (user, address) and per address.
+
+    Counting a name per address keeps a guesser from locking a named operator out: five wrong
+    guesses from one machine refuse that name *from that machine*, never her right password from
+    her own desk. Counting the address stops one machine trying many names. Past the limit each
+    further failure doubles the wait (30 s, 1 min, 2 min, … up to the window); refused, even the
+    right password is refused until the wait is over, so a guesser learns nothing from the
+    answer. An admin can clear a name's or an address's count (``aabent users unthrottle``).
     """
 
     def __init__(self, max_failures: int, window: timedelta) -> None:
@@ -115,28 +136,70 @@ class LoginThrottle:
         self.window = window
 
     @staticmethod
-    def keys(username: str, address: str) -> tuple[str, str]:
-        """The two counters a login attempt touches."""
-        return f"user:{username.lower()[:64]}", f"ip:{address[:64]}"
+    def _keys(username: str, address: str) -> dict[str, int]:
+        return {
+            f"user:{username.lower()[:64]}@{address[:64]}": 1,
+            f"ip:{address[:64]}": ADDRESS_FACTOR,
+        }
 
-    def refused(self, session: Session, keys: Sequence[str], now: datetime) -> bool:
-        """True when any of ``keys`` has reached the limit within the window."""
+    def retry_after(
+        self, session: Session, username: str, address: str, now: datetime
+    ) -> timedelta | None:
+        """How long this name from this address must wait before trying again; None: go."""
         since = now - self.window
-        for key in keys:
-            count = session.scalar(
-                select(func.count())
-                .select_from(LoginFailure)
-                .where(LoginFailure.key == key, LoginFailure.ts > since)
-            )
-            if (count or 0) >= self.max_failures:
-                return True
-        return False
+        waits: list[timedelta] = []
+        for key, factor in self._keys(username, address).items():
+            count, last = session.execute(
+                select(func.count(), func.max(LoginFailure.ts)).where(
+                    LoginFailure.key == key, LoginFailure.ts > since
+                )
+            ).one()
+            over = (count or 0) - self.max_failures * factor
+            if last is None or over < 0:
+                continue
+            wait = min(self.window, FIRST_BACKOFF * 2**over)
+            left = _aware(last) + wait - now
+            if left > timedelta(0):
+                waits.append(left)
+        return max(waits) if waits else None
 
-    def failed(self, session: Session, keys: Sequence[str], now: datetime) -> None:
-        """Count one failure against each key; forget failures older than the window."""
+    def refused(self, session: Session, username: str, address: str, now: datetime) -> bool:
+        """True while this name from this address, or this address, must wait."""
+        return self.retry_after(session, username, address, now) is not None
+
+    def failed(self, session: Session, username: str, address: str, now: datetime) -> None:
+        """Count one failure for the name at the address and for the address; forget old ones."""
         session.execute(delete(LoginFailure).where(LoginFailure.ts <= now - self.window))
-        session.add_all(LoginFailure(key=key, ts=now) for key in keys)
+        session.add_all(LoginFailure(key=key, ts=now) for key in self._keys(username, address))
 
-    def succeeded(self, session: Session, user_key: str) -> None:
-        """A correct login clears the user's count (the address keeps its own)."""
+    def succeeded(self, session: Session, username: str, address: str) -> None:
+        """A correct login clears the name's count at that address (the address keeps its own)."""
+        user_key = next(iter(self._keys(username, address)))
         session.execute(delete(LoginFailure).where(LoginFailure.key == user_key))
+
+    @staticmethod
+    def clear(session: Session, username: str | None = None, address: str | None = None) -> int:
+        """Forget the failures of ``username`` (from every address) and/or of ``address``."""
+        cleared = 0
+        if username:
+            prefix = f"user:{username.lower()[:64]}@"
+            result = session.execute(
+                delete(LoginFailure).where(LoginFailure.key.startswith(prefix, autoescape=True))
+            )
+            cleared += int(getattr(result, "rowcount", 0) or 0)
+        if address:
+            keys = [f"ip:{address[:64]}"]
+            result = session.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys)))
+            cleared += int(getattr(result, "rowcount", 0) or 0)
+            result = session.execute(
+                delete(LoginFailure).where(
+                    LoginFailure.key.endswith(f"@{address[:64]}", autoescape=True)
+                )
+            )
+            cleared += int(getattr(result, "rowcount", 0) or 0)
+        return cleared
+
+
+def _aware(ts: datetime) -> datetime:
+    """``ts`` with its time zone (stored times are UTC; an aggregate may lose the zone)."""
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""``aabent server`` and ``aabent users add|passwd|role|remove|list`` (staff of the dashboard).
+"""``aabent server`` and ``aabent users add|passwd|role|remove|unthrottle|list`` (dashboard staff).
 
 Passwords are asked twice without echo (``getpass``), or read from standard input with
 ``--password-stdin`` for provisioning scripts; they are never taken from the command line,
@@ -36,7 +36,10 @@ def add_commands(sub: Any) -> None:
     p = actions.add_parser("passwd", help="set a new password; ends the user's sessions")
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    p = actions.add_parser("role", help="change what a staff member may do")
+    p = actions.add_parser("unthrottle", help="forget failed logins of a user and/or an address")
+    p.add_argument("username", nargs="?", default="")
+    p.add_argument("--address", default="", help="also the failures counted for this address")
+    p = actions.add_parser("role", help="change what a staff member may do; ends their sessions")
     p.add_argument("username")
     p.add_argument("role", choices=ROLES)
     p = actions.add_parser("remove", help="delete a staff member and their sessions")
@@ -98,7 +101,14 @@ def run_users(args: argparse.Namespace, sessions: sessionmaker[Session], ask: As
                 print(f"new password for {name}; their sessions ended")
             elif action == "role":
                 set_role(session, name, Role(args.role))
-                print(f"{name} is now {args.role}")
+                print(f"{name} is now {args.role}; their sessions ended")
+            elif action == "unthrottle":
+                from services.dashboard.auth import LoginThrottle
+
+                if not (name or args.address):
+                    raise UserError("name a user, an --address, or both")
+                cleared = LoginThrottle.clear(session, name or None, args.address or None)
+                print(f"{cleared} failed logins forgotten")
             elif action == "remove":
                 remove_user(session, name)
                 print(f"removed {name}")

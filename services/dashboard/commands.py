@@ -3,6 +3,12 @@
 Every command is written to the audit table *before* it is published, so an attempt is on
 record even if the broker is away; the door's ``command.done`` / ``command.rejected`` event,
 matched by ``details.command_id``, fills in the result.
+
+A command never stays "pending" for ever. While the dashboard has no broker connection it is
+not sent at all (paho would queue it and deliver it late) and is audited as ``undelivered``.
+One that goes out but gets no answer within the door's age limit (``mqtt.command_max_age_s``,
+after which the door refuses it anyway) plus a moment for the answer becomes ``undelivered``
+too; a late answer from the door still wins, since it is what happened.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -34,7 +40,12 @@ from services.store.recorder import COMMAND_ANSWERS, EventRecord
 log = logging.getLogger(__name__)
 
 MAX_REASON = MAX_REASON_CHARS  # the door refuses a longer one
+ANSWER_GRACE_S = 5.0  # after the door's age limit, this long for its answer to reach us
 Publish = Callable[[str, bytes], object]
+Settled = Callable[[CommandAudit], object]
+PENDING, UNDELIVERED = "pending", "undelivered"
+NO_BROKER = "no connection to the broker"
+NO_ANSWER = "no answer from the door"
 
 
 class StaffAction(StrEnum):
@@ -47,7 +58,13 @@ class StaffAction(StrEnum):
 
 
 class CommandError(ValueError):
-    """A command that cannot be sent; the message is shown to the operator."""
+    """A command that cannot be sent: ``key`` and ``values`` are the operator's words for it
+    (the dashboard's catalogue), the message the same in English for the log."""
+
+    def __init__(self, message: str, key: str, **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 def command_payload(
@@ -75,7 +92,12 @@ def _checked_seconds(action: StaffAction, seconds: int | None) -> int | None:
     if action is not StaffAction.UNLOCK:
         return None
     if seconds is None or not MIN_UNLOCK_S <= seconds <= MAX_UNLOCK_S:
-        raise CommandError(f"unlock needs seconds between {MIN_UNLOCK_S} and {MAX_UNLOCK_S}")
+        raise CommandError(
+            f"unlock needs seconds between {MIN_UNLOCK_S} and {MAX_UNLOCK_S}",
+            "command_error.seconds",
+            low=MIN_UNLOCK_S,
+            high=MAX_UNLOCK_S,
+        )
     return seconds
 
 
@@ -90,6 +112,8 @@ class Commander:
         doors: Collection[str],
         clock: Callable[[], datetime],
         max_age_s: float,
+        *,
+        connected: Callable[[], bool],
     ) -> None:
         self._publish = publish
         self._topics = topics
@@ -97,18 +121,36 @@ class Commander:
         self._doors = doors
         self._clock = clock
         self._max_age_s = max_age_s
+        self._connected = connected
+        self._listeners: list[Settled] = []
+        self.answer_timeout_s = max_age_s + ANSWER_GRACE_S
+
+    def add_listener(self, listener: Settled) -> None:
+        """Call ``listener(audit)`` when a command is settled (answered or not delivered)."""
+        self._listeners.append(listener)
+
+    def _settled(self, audit: CommandAudit) -> None:
+        for listener in self._listeners:
+            try:
+                listener(audit)
+            except Exception:
+                log.exception("command listener failed", extra={"command_id": audit.command_id})
 
     def send(
         self, username: str, door: str, action: StaffAction, reason: str, seconds: int | None
     ) -> CommandAudit:
         """Audit and publish one command; raises CommandError for a command not worth sending."""
         if door not in self._doors:
-            raise CommandError(f"no door {door!r}")
+            raise CommandError(f"no door {door!r}", "command_error.no_door", door=door)
         reason = reason.strip()
         if not reason:
-            raise CommandError("give a reason: it goes into the audit log")
+            raise CommandError("give a reason: it goes into the audit log", "command_error.reason")
         if len(reason) > MAX_REASON:
-            raise CommandError(f"the reason is longer than {MAX_REASON} characters")
+            raise CommandError(
+                f"the reason is longer than {MAX_REASON} characters",
+                "command_error.too_long",
+                n=MAX_REASON,
+            )
         seconds = _checked_seconds(action, seconds)
         now = self._clock()
         command_id = str(uuid.uuid4())
@@ -124,7 +166,9 @@ class Commander:
         # The door's own parser is the judge of the format: never send what it would refuse.
         parsed = parse_command(raw, door=door, now=now, max_age_s=self._max_age_s, seen=SeenIds())
         if not isinstance(parsed, Command):
-            raise CommandError(f"command not valid: {parsed.reason}")
+            raise CommandError(
+                f"command not valid: {parsed.reason}", "command_error.invalid", why=parsed.reason
+            )
         audit = CommandAudit(
             command_id=command_id,
             ts=now,
@@ -133,13 +177,27 @@ class Commander:
             action=action.value,
             seconds=seconds,
             reason=reason,
-            result="pending",
+            result=PENDING,
         )
+        if not self._connected():
+            audit.result, audit.result_reason, audit.result_at = UNDELIVERED, NO_BROKER, now
         with self._sessions() as session, session.begin():
             session.add(audit)
+        if audit.result == UNDELIVERED:
+            log.warning("command not sent: %s", NO_BROKER, extra={"command_id": command_id})
+            return audit
         self._publish(self._topics.door_command(door), raw)
         log.info("command sent", extra={"door": door, "command_id": command_id, "action": action})
         return audit
+
+    def expire(self) -> int:
+        """Mark commands unanswered past the timeout as not delivered; returns how many."""
+        now = self._clock()
+        with self._sessions() as session, session.begin():
+            expired = expire_pending(session, now, self.answer_timeout_s)
+        for audit in expired:
+            self._settled(audit)
+        return len(expired)
 
     def outcome(self, event: Event) -> CommandAudit | None:
         """Record a door's answer to one of our commands; None if it answers nothing of ours."""
@@ -150,19 +208,53 @@ class Commander:
             return None
         with self._sessions() as session, session.begin():
             audit = session.get(CommandAudit, command_id)
-            if audit is None or audit.result != "pending":
+            if audit is None or audit.result not in (PENDING, UNDELIVERED):
                 return audit
             audit.result = "done" if event.type is EventType.COMMAND_DONE else "rejected"
             audit.result_reason = (event.reason or "")[:MAX_REASON] or None
             audit.result_at = event.ts
-            return audit
+        self._settled(audit)
+        return audit
 
 
-def recent_commands(session: Session, limit: int = 100) -> Sequence[CommandAudit]:
-    """The newest audited commands first, outcomes the live path missed filled in from events."""
+def command_view(audit: CommandAudit) -> dict[str, Any]:
+    """A settled command as the live page hears of it."""
+    return {
+        "command_id": audit.command_id,
+        "door": audit.door,
+        "action": audit.action,
+        "result": audit.result,
+        "result_reason": audit.result_reason,
+    }
+
+
+def recent_commands(
+    session: Session,
+    limit: int = 100,
+    *,
+    now: datetime | None = None,
+    timeout_s: float | None = None,
+) -> Sequence[CommandAudit]:
+    """The newest audited commands first, outcomes the live path missed filled in from events;
+    with ``now`` and ``timeout_s``, the ones unanswered for longer are read as not delivered."""
     rows = session.scalars(select(CommandAudit).order_by(CommandAudit.ts.desc()).limit(limit)).all()
-    settle_from_events(session, [r for r in rows if r.result == "pending"])
+    settle_from_events(session, [r for r in rows if r.result in (PENDING, UNDELIVERED)])
+    if now is not None and timeout_s is not None:
+        expire_pending(session, now, timeout_s)
     return rows
+
+
+def expire_pending(session: Session, now: datetime, timeout_s: float) -> list[CommandAudit]:
+    """Commands still pending ``timeout_s`` after they were sent become ``undelivered``."""
+    cutoff = now - timedelta(seconds=timeout_s)
+    stale = session.scalars(
+        select(CommandAudit).where(CommandAudit.result == PENDING, CommandAudit.ts < cutoff)
+    ).all()
+    settle_from_events(session, stale)
+    expired = [row for row in stale if row.result == PENDING]
+    for row in expired:
+        row.result, row.result_reason, row.result_at = UNDELIVERED, NO_ANSWER, now
+    return expired
 
 
 def settle_from_events(session: Session, pending: Sequence[CommandAudit]) -> int:
@@ -178,7 +270,7 @@ def settle_from_events(session: Session, pending: Sequence[CommandAudit]) -> int
     settled = 0
     for event in answers:
         row = by_id.get(event.command_id or "")
-        if row is not None and row.result == "pending":
+        if row is not None and row.result in (PENDING, UNDELIVERED):
             row.result = "done" if event.type == EventType.COMMAND_DONE else "rejected"
             row.result_reason = (event.reason or "")[:MAX_REASON] or None
             row.result_at = event.ts

@@ -4,6 +4,13 @@ Messages arrive on paho's network thread; the hub keeps the latest state of ever
 occupancy, the opening state and a short feed, and hands each change to every connected browser
 through its asyncio queue (``call_soon_threadsafe``). The database is not on this path, so the
 latency seen by staff is the broker's plus a JSON encode.
+
+What the hub holds can be old, and the page must say so. Every second each stream carries a
+``link`` beat: whether the dashboard's own broker connection is up, and each door's last word
+(the age of its retained state, which a controller republishes every 30 s) and its controller's
+status. A browser that hears no beat knows the server itself is gone. Each stream also asks
+``still_valid`` a few times a second and ends with ``ended`` when its session is over (logout,
+user removed, password or role changed, from this process or the CLI).
 """
 
 from __future__ import annotations
@@ -13,17 +20,23 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.bus.topics import TopicKind, Topics
-from services.core.events import Event, PayloadError
+from services.core.events import Event, EventType, PayloadError
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000  # a browser this far behind is dropped; it reconnects and gets a snapshot
+BEAT_S = 1.0  # the link beat; the page calls the view stale after missing a few
+SESSION_CHECK_S = 0.3  # how often a stream asks whether its session still holds
+# A controller republishes each door's state every 30 s; older than this, its last word is stale.
+DOOR_STALE_S = 75.0
 EventListener = Callable[[Event], object]
+StillValid = Callable[[], Awaitable[bool]]
 
 
 def sse(kind: str, data: Mapping[str, Any]) -> str:
@@ -40,15 +53,34 @@ class _Client:
 class LiveHub:
     """Latest state of the site from MQTT, and a feed of events, pushed to every browser."""
 
-    def __init__(self, topics: Topics, door_names: Mapping[str, str], feed_size: int) -> None:
+    def __init__(
+        self,
+        topics: Topics,
+        door_names: Mapping[str, str],
+        feed_size: int,
+        *,
+        connected: Callable[[], bool] = lambda: True,
+        door_components: Mapping[str, str] | None = None,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.topics = topics
         self.door_names = dict(door_names)
+        self._connected = connected
+        self._door_components = dict(door_components or {})
+        self._wall = wall
         self._lock = threading.Lock()
         self._doors: dict[str, dict[str, Any]] = {d: {} for d in door_names}
         self._site: dict[str, Any] = {"occupancy": None, "opening": None, "status": {}}
         self._feed: deque[dict[str, Any]] = deque(maxlen=feed_size)
+        self._tailgating: dict[date, int] = {}  # door.tailgating events per local day
         self._clients: set[_Client] = set()
         self._listeners: list[EventListener] = []
+
+    def preload(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Start the feed with recorded events (newest first), so a restart leaves it not empty."""
+        with self._lock:
+            for item in reversed(events):
+                self._feed.appendleft(dict(item))
 
     def add_event_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` (network thread) for every event, e.g. command outcomes."""
@@ -81,7 +113,30 @@ class LiveHub:
                 "opening": self._site["opening"],
                 "status": dict(self._site["status"]),
                 "feed": list(self._feed),
+                "link": self._link_locked(),
+                "tailgating": self._tailgating.get(self._wall().date(), 0),
             }
+
+    def link(self) -> dict[str, Any]:
+        """Whether what the page shows is current: the broker link and each door's last word."""
+        with self._lock:
+            return self._link_locked()
+
+    def _link_locked(self) -> dict[str, Any]:
+        now = self._wall()
+        broker = self._connected()
+        doors: dict[str, Any] = {}
+        for door, state in self._doors.items():
+            age = _age_s(state.get("updated"), now)
+            component = self._door_components.get(door)
+            status = self._site["status"].get(component) if component else None
+            stale = not broker or age is None or age > DOOR_STALE_S or status == "offline"
+            doors[door] = {"age_s": age, "stale": stale, "component": component}
+        return {"broker": broker, "now": now.isoformat(), "doors": doors}
+
+    def publish(self, kind: str, data: Mapping[str, Any]) -> None:
+        """Send one SSE event of our own (e.g. a command's outcome) to every browser."""
+        self._broadcast(sse(kind, data))
 
     def on_message(self, topic: str, payload: bytes) -> None:
         """Handle one MQTT message (network thread); bad payloads are logged and skipped."""
@@ -125,6 +180,9 @@ class LiveHub:
         item = event.to_payload()
         with self._lock:
             self._feed.appendleft(item)
+            if event.type is EventType.DOOR_TAILGATING:
+                day = event.ts.astimezone(self._wall().tzinfo).date()
+                self._tailgating = {day: self._tailgating.get(day, 0) + 1}
         self._broadcast(sse("event", item))
         for listener in self._listeners:
             try:
@@ -153,11 +211,14 @@ class LiveHub:
         with self._lock:
             self._clients.discard(client)
 
-    async def stream(self, lifetime_s: float, keepalive_s: float = 15.0) -> AsyncIterator[str]:
-        """SSE text for one browser: a snapshot, then every change, for at most ``lifetime_s``.
+    async def stream(
+        self, lifetime_s: float, still_valid: StillValid | None = None
+    ) -> AsyncIterator[str]:
+        """SSE text for one browser: a snapshot, then every change, while the session holds.
 
-        Comments every ``keepalive_s`` keep proxies from closing an idle stream; at the end an
-        ``expired`` event tells the page to check its login.
+        A ``link`` beat every second tells the page how current it is (and keeps proxies from
+        closing an idle stream); ``ended`` says the session is over, ``expired`` that its
+        lifetime ran out: either way the page shows that it is logged out.
         """
         loop = asyncio.get_running_loop()
         client = _Client(loop)
@@ -165,12 +226,21 @@ class LiveHub:
         with self._lock:
             self._clients.add(client)
         try:
-            yield "retry: 2000\n\n" + sse("snapshot", self.snapshot())
-            while (left := end - loop.time()) > 0:
+            yield "retry: 1000\n\n" + sse("snapshot", self.snapshot())
+            next_beat = next_check = loop.time()
+            while (now := loop.time()) < end:
+                if still_valid is not None and now >= next_check:
+                    if not await still_valid():
+                        yield sse("ended", {})
+                        return
+                    next_check = now + SESSION_CHECK_S
+                if now >= next_beat:
+                    yield sse("link", self.link())
+                    next_beat = now + BEAT_S
+                wait = min(next_beat, end, next_check if still_valid else next_beat) - now
                 try:
-                    message = await asyncio.wait_for(client.queue.get(), min(keepalive_s, left))
+                    message = await asyncio.wait_for(client.queue.get(), max(wait, 0.01))
                 except TimeoutError:
-                    yield ": keepalive\n\n"
                     continue
                 if message is None:
                     return
@@ -184,3 +254,16 @@ class LiveHub:
         """How many browsers are connected."""
         with self._lock:
             return len(self._clients)
+
+
+def _age_s(updated: object, now: datetime) -> float | None:
+    """Seconds since an ISO ``updated`` stamp; None when there is none (never heard)."""
+    if not isinstance(updated, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(updated)
+    except ValueError:
+        return None
+    if ts.tzinfo is None:
+        return None
+    return round(max(0.0, (now - ts).total_seconds()), 1)

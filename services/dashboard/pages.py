@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from services.bus.topics import SITE_SOURCE
 from services.dashboard.auth import Login, same_token
-from services.dashboard.commands import CommandError, StaffAction, recent_commands
-from services.dashboard.users import check_login, list_users
+from services.dashboard.commands import UNDELIVERED, CommandError, StaffAction, recent_commands
+from services.dashboard.i18n import LANG_COOKIE
+from services.dashboard.users import check_login
 from services.dashboard.web import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -21,8 +25,25 @@ from services.dashboard.web import (
     render,
     secure,
     wants_json,
+    words,
 )
 from services.store.dashboard import Role
+
+# The catalogue sections the live page's script writes with.
+SCRIPT_SECTIONS = (
+    "js.",
+    "event.",
+    "reason.",
+    "lock.",
+    "contact.",
+    "mode.",
+    "door_alarm.",
+    "result.",
+    "action.",
+    "opening.",
+    "time.",
+    "severity.",
+)
 
 
 async def login_form(request: Request, error: str = "", status_code: int = 200) -> Response:
@@ -44,28 +65,28 @@ async def login(request: Request) -> Response:
     username = str(form.get("username", "")).strip().lower()
     password = str(form.get("password", ""))
     if not same_token(str(form.get("csrf", "")), request.cookies.get(LOGIN_COOKIE, "")):
-        return await login_form(request, "The form expired; please try again.", 400)
+        return await login_form(request, words(request)("login.expired_form"), 400)
     address = request.client.host if request.client else "unknown"
-    keys = ctx.throttle.keys(username, address)
 
-    def attempt(session: Session) -> tuple[str | None, str]:
+    def attempt(session: Session) -> tuple[str | None, timedelta | None]:
         now = ctx.clock()
-        if ctx.throttle.refused(session, keys, now):
-            return None, "throttled"
+        wait = ctx.throttle.retry_after(session, username, address, now)
+        if wait is not None:
+            return None, wait
         user = check_login(session, username, password)
         if user is None:
-            ctx.throttle.failed(session, keys, now)
-            return None, "wrong"
-        ctx.throttle.succeeded(session, keys[0])
-        return ctx.logins.open(session, user, now), "ok"
+            ctx.throttle.failed(session, username, address, now)
+            return None, None
+        ctx.throttle.succeeded(session, username, address)
+        return ctx.logins.open(session, user, now), None
 
-    token, outcome = await ctx.db(attempt)
+    token, wait = await ctx.db(attempt)
     if token is None:
-        if outcome == "throttled":
-            minutes = round(ctx.throttle.window.total_seconds() / 60)
-            message = f"Too many failed logins. Try again in {minutes} minutes."
+        if wait is not None:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            message = words(request)("login.throttled", minutes=minutes)
             return await login_form(request, message, 429)
-        return await login_form(request, "Wrong user name or password.", 401)
+        return await login_form(request, words(request)("login.wrong"), 401)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -77,6 +98,26 @@ async def login(request: Request) -> Response:
     )
     response.delete_cookie(LOGIN_COOKIE)
     return response
+
+
+async def language(request: Request) -> Response:
+    """Switch the pages' language (a cookie, no login needed) and go back where one was."""
+    ctx = dashboard(request)
+    lang = ctx.catalogue.choose(request.query_params.get("lang"), ctx.settings.dashboard.language)
+    back = request.query_params.get("next", "/")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/"  # only our own pages: no open redirect
+    response = RedirectResponse(back, status_code=303)
+    response.set_cookie(
+        LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure(request)
+    )
+    return response
+
+
+@guarded(Role.VIEWER)
+async def whoami(request: Request, login: Login) -> Response:
+    """Who is logged in: the live page asks when its stream ends, to tell logged out from gone."""
+    return JSONResponse({"username": login.user.username, "role": login.user.role})
 
 
 @guarded(Role.VIEWER)
@@ -95,16 +136,29 @@ async def live(request: Request, login: Login) -> Response:
     """The live view: doors, occupancy, opening state, alarms and the event feed."""
     ctx = dashboard(request)
     doors = [(d, cfg.name or d) for d, cfg in ctx.settings.doors.items()]
-    return render(request, "live.html", {"doors": doors})
+    t = words(request)
+    lang = t.lang
+    script_words = {
+        "lang": lang,
+        "doors": {SITE_SOURCE: t("live.building"), **dict(doors)},
+        "t": ctx.catalogue.section(lang, *SCRIPT_SECTIONS),
+    }
+    context = {"doors": doors, "js_words": script_words, "plan": ctx.plan}
+    return render(request, "live.html", context)
 
 
 @guarded(Role.VIEWER)
 async def stream(request: Request, login: Login) -> Response:
-    """Server-Sent Events for the live view; ends with the session, and the browser logs in."""
+    """Server-Sent Events for the live view; ends the moment the session does."""
     ctx = dashboard(request)
+    token = request.cookies.get(SESSION_COOKIE) or ""
     remaining = (login.record.expires - ctx.clock()).total_seconds()
+
+    async def still_valid() -> bool:
+        return await ctx.db(lambda s: ctx.logins.holds(s, token, login, ctx.clock()))
+
     return StreamingResponse(
-        ctx.hub.stream(max(remaining, 1.0)),
+        ctx.hub.stream(max(remaining, 1.0), still_valid),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -132,14 +186,17 @@ async def command(request: Request, login: Login) -> Response:
     try:
         action = StaffAction(str(form.get("action", "")))
     except ValueError:
-        return refuse(request, 400, "unknown action")
+        return refuse(request, 400, "commands.unknown_action")
     reason = str(form.get("reason", ""))
     seconds = _seconds(str(form.get("seconds", "")))
     username = login.user.username
     try:
         audit = await asyncio.to_thread(ctx.commander.send, username, door, action, reason, seconds)
     except CommandError as exc:
-        return refuse(request, 400, str(exc))
+        return refuse(request, 400, exc.key, **exc.values)
+    if audit.result == UNDELIVERED:
+        why = words(request).code("result", audit.result_reason)
+        return refuse(request, 503, "js.not_delivered", reason=why)
     if wants_json(request):
         return JSONResponse({"command_id": audit.command_id, "result": audit.result})
     return RedirectResponse("/commands", status_code=303)
@@ -149,13 +206,6 @@ async def command(request: Request, login: Login) -> Response:
 async def commands(request: Request, login: Login) -> Response:
     """The command audit: who sent what, when, why, and what the door answered."""
     ctx = dashboard(request)
-    rows = await ctx.db(lambda s: list(recent_commands(s, 200)))
+    timeout = ctx.commander.answer_timeout_s
+    rows = await ctx.db(lambda s: list(recent_commands(s, 200, now=ctx.clock(), timeout_s=timeout)))
     return render(request, "commands.html", {"rows": rows})
-
-
-@guarded(Role.ADMIN)
-async def users(request: Request, login: Login) -> Response:
-    """The staff list (changed with ``aabent users``)."""
-    ctx = dashboard(request)
-    rows = await ctx.db(lambda s: list(list_users(s)))
-    return render(request, "users.html", {"rows": rows})

@@ -13,24 +13,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 from starlette.templating import Jinja2Templates
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.dashboard.app import asgi
 from services.dashboard.auth import LoginThrottle, SessionStore, load_or_create_secret
-from services.dashboard.commands import Commander
+from services.dashboard.commands import Commander, command_view
+from services.dashboard.floorplan import load_plan
+from services.dashboard.i18n import Catalogue
 from services.dashboard.live import LiveHub
 from services.dashboard.web import TEMPLATES, Dashboard
 from services.runtime.holiday_file import site_schedule
 from services.runtime.systemd_notify import notify, start_watchdog
-from services.settings import Settings
+from services.settings import Settings, door_component
 from services.store.engine import make_sessionmaker
+from services.store.recorder import EventRecord
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +70,34 @@ def _templates(tz: ZoneInfo) -> Jinja2Templates:
     def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
         return "" if value is None else value.astimezone(tz).strftime(fmt)
 
+    def local(value: datetime | None) -> datetime | None:
+        return None if value is None else value.astimezone(tz)
+
     templates.env.filters["localtime"] = localtime
+    templates.env.filters["local"] = local
     return templates
+
+
+def recent_feed(session: Session, site: str, limit: int) -> list[dict[str, Any]]:
+    """The site's newest recorded events, newest first, as the live feed shows them."""
+    rows = session.scalars(
+        select(EventRecord)
+        .where(EventRecord.site == site)
+        .order_by(EventRecord.ts.desc(), EventRecord.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": e.id,
+            "type": e.type,
+            "source": e.source,
+            "ts": e.ts.isoformat(),
+            "reason": e.reason,
+            "credential": e.credential,
+            "details": e.details,
+        }
+        for e in rows
+    ]
 
 
 def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboard:
@@ -76,7 +106,14 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
     d = settings.dashboard
     sessions = make_sessionmaker(engine)
     topics = bus.topics
-    hub = LiveHub(topics, {k: v.name or k for k, v in settings.doors.items()}, d.feed_size)
+    hub = LiveHub(
+        topics,
+        {k: v.name or k for k, v in settings.doors.items()},
+        d.feed_size,
+        connected=lambda: bus.connected,
+        door_components={k: door_component(settings.controller_of(k)) for k in settings.doors},
+        wall=lambda: datetime.now(tz),
+    )
 
     def clock() -> datetime:
         return datetime.now(tz)
@@ -88,8 +125,12 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         set(settings.doors),
         clock,
         settings.mqtt.command_max_age_s,
+        connected=lambda: bus.connected,
     )
+    with sessions() as session:
+        hub.preload(recent_feed(session, settings.site.id, d.feed_size))
     hub.add_event_listener(commander.outcome)
+    commander.add_listener(lambda audit: hub.publish("command", command_view(audit)))
     hub.attach(bus.subscribe)
     secret = load_or_create_secret(d.secret_file or settings.site.data_dir / "dashboard.secret")
     return Dashboard(
@@ -104,6 +145,9 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         schedule=site_schedule(settings),
         clock=clock,
         templates=_templates(tz),
+        catalogue=Catalogue.load(),
+        site_key=settings.site.site_key(),
+        plan=load_plan(settings.floorplan_path, set(settings.doors)),
     )
 
 

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from services.dashboard.auth import Login
 from services.dashboard.charts import stacked_bars
-from services.dashboard.web import Dashboard, dashboard, guarded, render
+from services.dashboard.web import Dashboard, dashboard, guarded, render, words
 from services.recorder import stats
 from services.recorder.stats import Period
 from services.store.dashboard import Role
@@ -118,6 +118,7 @@ async def page(request: Request, login: Login) -> Response:
     period = _period(request.query_params, span)
     data = await ctx.db(_reader(ctx, span, period))
     labels = [e.start.strftime(LABELS[period]) for e in data.entries]
+    t = words(request)
     return render(
         request,
         "stats.html",
@@ -129,7 +130,8 @@ async def page(request: Request, login: Login) -> Response:
             "labels": labels,
             "entry_chart": stacked_bars(labels, [e.counted_entries for e in data.entries]),
             "opening_chart": stacked_bars(
-                [o.state for o in data.by_opening], [o.counted_entries for o in data.by_opening]
+                [t.code("opening", o.state) for o in data.by_opening],
+                [o.counted_entries for o in data.by_opening],
             ),
             "peak_chart": stacked_bars(
                 [str(p.day) for p in data.peaks], [p.peak for p in data.peaks]

@@ -68,8 +68,14 @@ def set_password(session: Session, username: str, password: str) -> StaffUser:
 
 
 def set_role(session: Session, username: str, role: Role) -> StaffUser:
-    """Change what ``username`` may do; takes effect on the next request."""
+    """Change what ``username`` may do and end their sessions: they log in again in the new role.
+
+    Ending the sessions also ends their open live streams, so a viewer demoted from operator
+    stops seeing what the old role showed at once, not at the next page load.
+    """
     user = _existing(session, username)
+    if user.role != role.value:
+        session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     user.role = role.value
     return user
 

@@ -15,12 +15,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from services.bus.topics import SITE_SOURCE
+from services.core.credentials import SiteKey
 from services.core.schedule import Schedule
 from services.dashboard.auth import Login, LoginThrottle, SessionStore, same_token
 from services.dashboard.commands import Commander
+from services.dashboard.floorplan import Plan
+from services.dashboard.i18n import LANG_COOKIE, Catalogue, Words
 from services.dashboard.live import LiveHub
 from services.settings import Settings
 from services.store.dashboard import Role
+from services.store.recorder import AUTO_ACK
 
 SESSION_COOKIE = "aabent_session"
 LOGIN_COOKIE = "aabent_login"  # double-submit token of the login form (no session yet)
@@ -43,6 +48,9 @@ class Dashboard:
     schedule: Schedule
     clock: Callable[[], datetime]
     templates: Jinja2Templates
+    catalogue: Catalogue
+    site_key: SiteKey  # turns a typed card number into the pseudonym events carry
+    plan: Plan | None = None  # the doors on the floor plan, if the plan places any
 
     def db(self, work: Callable[[Session], T]) -> Awaitable[T]:
         """Run ``work(session)`` in one transaction on a worker thread (SQLAlchemy is sync)."""
@@ -70,24 +78,40 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+def words(request: Request) -> Words:
+    """The language of this request (its cookie, else the site's) and today's date."""
+    ctx = dashboard(request)
+    lang = ctx.catalogue.choose(request.cookies.get(LANG_COOKIE), ctx.settings.dashboard.language)
+    return Words(ctx.catalogue, lang, ctx.clock().date())
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
-    """Render a template with the login and its CSRF token available to every page."""
+    """Render a template with the login, its CSRF token and the words of the request's language."""
     ctx = dashboard(request)
     login: Login | None = getattr(request.state, "login", None)
+    t = words(request)
+    names = {SITE_SOURCE: t("live.building")}
+    names.update({d: cfg.name or d for d, cfg in ctx.settings.doors.items()})
     base = {
         "login": login,
         "role": Role(login.user.role) if login else None,
         "csrf": login.record.csrf if login else "",
         "site": ctx.settings.site,
         "path": request.url.path,
+        "t": t,
+        "lang": t.lang,
+        "door_names": names,
+        "auto_ack": AUTO_ACK,
+        "sentence": lambda e: t.sentence(names.get(e.source, e.source), e.type, e.reason),
     }
     return ctx.templates.TemplateResponse(request, name, {**base, **context}, status_code)
 
 
-def refuse(request: Request, status_code: int, message: str) -> Response:
-    """An error as JSON for fetch() or as a page for a browser."""
+def refuse(request: Request, status_code: int, key: str, **values: object) -> Response:
+    """An error (catalogue ``key``) as JSON for fetch() or as a page for a browser."""
+    message = words(request)(key, **values)
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status_code)
     return render(request, "error.html", {"message": message}, status_code=status_code)
@@ -107,13 +131,14 @@ def guarded(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Res
             login = await ctx.db(lambda s: ctx.logins.find(s, token, ctx.clock()))
             if login is None:
                 if wants_json(request) or request.method in UNSAFE:
-                    return JSONResponse({"error": "not logged in"}, status_code=401)
+                    message = words(request)("error.not_logged_in")
+                    return JSONResponse({"error": message}, status_code=401)
                 return RedirectResponse("/login", status_code=303)
             request.state.login = login
             if not Role(login.user.role).allows(role):
-                return refuse(request, 403, f"this needs the {role.value} role")
+                return refuse(request, 403, "error.needs_role", role=words(request)(f"role.{role}"))
             if request.method in UNSAFE and not await _csrf_ok(request, login):
-                return refuse(request, 403, "the form is stale (CSRF token); reload the page")
+                return refuse(request, 403, "error.stale_form")
             return await handler(request, login)
 
         return endpoint

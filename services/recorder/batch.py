@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.core.alarms import AlarmKind, Clear, OpenKey, Raise
+from services.core.alarms import AlarmKind, Clear, OpenKey, Raise, resolved_itself
 from services.core.alarms import from_event as alarms_from_event
 from services.core.alarms import from_state as alarms_from_state
 from services.recorder.inbox import EventItem, Item, StateItem
 from services.recorder.notify import AlarmNotice
 from services.recorder.retention import past_retention
 from services.store.recorder import (
+    AUTO_ACK,
+    AlarmAcknowledgement,
     AlarmRecord,
     delete_state,
     event_row,
@@ -46,6 +48,8 @@ class BatchContext:
     site_name: str
     retention_days: int
     own_status: str  # the recorder's own status/<component>: its queued last will is no alarm
+    # An outage over within this long acknowledges itself (services.core.alarms.resolved_itself)
+    self_resolved: timedelta
 
 
 @dataclass
@@ -67,7 +71,7 @@ def write_batch(session: Session, batch: Sequence[Received], ctx: BatchContext) 
     fresh = insert_events(session, list(rows.values()))
     events = sum(isinstance(r.item, EventItem) for r in batch)
     outcome = Outcome(stored=len(fresh), duplicates=events - len(fresh))
-    alarms = _OpenAlarms(session, ctx.site)
+    alarms = _OpenAlarms(session, ctx.site, ctx.self_resolved)
     raised: list[AlarmRecord] = []
     latest: dict[str, StateItem] = {}
     for r in batch:
@@ -110,8 +114,8 @@ def _notice(alarm: AlarmRecord, site_name: str) -> AlarmNotice:
 class _OpenAlarms:
     """The site's open alarms during one batch, updated as actions are applied."""
 
-    def __init__(self, session: Session, site: str) -> None:
-        self.session, self.site = session, site
+    def __init__(self, session: Session, site: str, self_resolved: timedelta) -> None:
+        self.session, self.site, self.self_resolved = session, site, self_resolved
         known = {str(k) for k in AlarmKind}
         self._open: dict[OpenKey, AlarmRecord] = {
             (AlarmKind(a.kind), a.source): a for a in open_alarms(session, site) if a.kind in known
@@ -130,6 +134,7 @@ class _OpenAlarms:
                 alarm = self._open.pop(key, None)
                 if alarm is not None:
                     alarm.cleared_at = action.at
+                    self._acknowledge_if_resolved(alarm)
                 continue
             alarm = AlarmRecord(
                 site=self.site,
@@ -144,3 +149,13 @@ class _OpenAlarms:
             self._open[key] = alarm
             raised.append(alarm)
         return raised
+
+    def _acknowledge_if_resolved(self, alarm: AlarmRecord) -> None:
+        at = alarm.cleared_at
+        if at is None or alarm.acknowledged_at is not None:
+            return
+        if resolved_itself(alarm.kind, alarm.raised_at, at, self.self_resolved):
+            alarm.acknowledged_at, alarm.acknowledged_by = at, AUTO_ACK
+            if alarm.id is None:
+                self.session.flush()  # raised in this very batch: it needs its id first
+            self.session.add(AlarmAcknowledgement(alarm_id=alarm.id, username=AUTO_ACK, ts=at))

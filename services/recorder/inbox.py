@@ -17,6 +17,7 @@ from typing import Any
 
 from services.bus.topics import TopicKind, Topics
 from services.core.events import Event, PayloadError
+from services.recorder.contract import forbidden
 
 STATUS_VALUES = frozenset({"online", "offline"})
 EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT})
@@ -37,6 +38,7 @@ class Refusal(StrEnum):
     EVENT = "event"
     STATE = "state"
     STATUS = "status"
+    FORBIDDEN = "forbidden"  # a valid event its topic's component may not emit
     DATABASE = "database"
 
 
@@ -129,7 +131,11 @@ def decode(topics: Topics, topic: str, payload: bytes, max_bytes: int) -> Item |
     if route is None:
         raise Refused(Refusal.TOPIC, "not a topic of the contract")
     if route.kind in EVENT_TOPICS:
-        return EventItem(decode_event(payload))
+        event = decode_event(payload)
+        problem = forbidden(route.kind, route.subject, event)
+        if problem is not None:
+            raise Refused(Refusal.FORBIDDEN, problem)
+        return EventItem(event)
     key = state_key(route.kind, route.subject)
     if key is None:  # a topic kind added to the contract but not yet to the recorder
         raise Refused(Refusal.TOPIC, f"no recorder rule for {route.kind}")

@@ -1,8 +1,11 @@
-"""Critical alarms out of the building: e-mail (SMTP) and a JSON webhook, off the recorder's thread.
+"""Alarms out of the building, off the recorder's thread: e-mail (SMTP), a JSON webhook, and
+Apprise (SMS gateways, Teams, Slack, ntfy, … where the on-call person is).
 
 A notice is queued and sent by one worker thread, each channel tried ``attempts`` times with a
-doubling wait, so a slow mail server never holds up recording. Failures are logged with the
-alarm and the channel, never with a card number (a notice carries none).
+doubling wait, so a slow mail server never holds up recording. Each channel takes the severities
+it is configured for (e-mail and webhook: critical). Every attempt's outcome is handed to
+``record`` (the recorder stores it in ``alarm_notifications``, where staff see it), and logged
+with the alarm and the channel, never with a card number (a notice carries none).
 """
 
 from __future__ import annotations
@@ -16,16 +19,40 @@ import threading
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
-from services.settings import AlarmSettings, EmailSettings, WebhookSettings
+from services.settings import AlarmSettings, AppriseSettings, EmailSettings, WebhookSettings
 from services.settings.paths import read_secret
 
 log = logging.getLogger(__name__)
 
 Sender = Callable[["AlarmNotice"], None]
+CRITICAL_ONLY = frozenset({"critical"})
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A way out: how to send, and which severities go this way."""
+
+    send: Sender
+    severities: frozenset[str] = CRITICAL_ONLY
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One attempt to send one alarm by one channel: ``sent``, ``retrying`` or ``failed``."""
+
+    alarm_id: int
+    channel: str
+    outcome: str
+    attempt: int
+    error: str | None
+    at: datetime
+
+
+Record = Callable[[Delivery], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +118,41 @@ def post_webhook(settings: WebhookSettings, notice: AlarmNotice) -> None:
             raise OSError(f"webhook answered {response.status}")
 
 
-def channels(settings: AlarmSettings) -> dict[str, Sender]:
-    """The configured channels by name: "email" and/or "webhook"."""
-    out: dict[str, Sender] = {}
+def apprise_urls(settings: AppriseSettings) -> list[str]:
+    """The Apprise URLs of the secret file, one a line, comments and blanks skipped."""
+    text = read_secret(settings.urls_file, "alarms.apprise.urls_file") or ""
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def send_apprise(settings: AppriseSettings, notice: AlarmNotice) -> None:
+    """Send the notice to every Apprise URL; raises unless every one took it."""
+    import apprise  # the server extra's; imported only when the channel is used
+
+    sender = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
+    for url in apprise_urls(settings):
+        if not sender.add(url):
+            raise ValueError("alarms.apprise.urls_file: a line is not an Apprise URL")
+    title = f"[aabent {notice.site_name}] {notice.message}"
+    body = (
+        f"{notice.message}\n{notice.source} · {notice.raised_at.isoformat()} · #{notice.alarm_id}"
+    )
+    if not sender.notify(title=title, body=body):
+        raise OSError("apprise: not every service took the notice")
+
+
+def channels(settings: AlarmSettings) -> dict[str, Channel]:
+    """The configured channels by name: "email", "webhook" and/or "apprise"."""
+    out: dict[str, Channel] = {}
     if settings.email.host and settings.email.to:
-        out["email"] = lambda notice: send_email(settings.email, notice)
+        out["email"] = Channel(lambda notice: send_email(settings.email, notice))
     if settings.webhook.url:
-        out["webhook"] = lambda notice: post_webhook(settings.webhook, notice)
+        out["webhook"] = Channel(lambda notice: post_webhook(settings.webhook, notice))
+    if settings.apprise.urls_file is not None:
+        out["apprise"] = Channel(
+            lambda notice: send_apprise(settings.apprise, notice),
+            frozenset(settings.apprise.severities),
+        )
     return out
 
 
@@ -106,12 +161,18 @@ class Notifier:
 
     def __init__(
         self,
-        senders: Mapping[str, Sender],
+        senders: Mapping[str, Channel | Sender],
         *,
         attempts: int = 4,
         retry_seconds: float = 5.0,
+        record: Record | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.senders = dict(senders)
+        self.senders = {
+            name: c if isinstance(c, Channel) else Channel(c) for name, c in senders.items()
+        }
+        self._record = record
+        self._clock = clock
         self.attempts = attempts
         self.retry_seconds = retry_seconds
         self.sent: dict[str, int] = {name: 0 for name in self.senders}
@@ -123,10 +184,13 @@ class Notifier:
         self._thread = threading.Thread(target=self._run, name="alarm-notifier", daemon=True)
 
     @classmethod
-    def from_settings(cls, settings: AlarmSettings) -> Notifier:
+    def from_settings(cls, settings: AlarmSettings, record: Record | None = None) -> Notifier:
         """A notifier with the channels and retry policy of ``[alarms]``."""
         return cls(
-            channels(settings), attempts=settings.attempts, retry_seconds=settings.retry_seconds
+            channels(settings),
+            attempts=settings.attempts,
+            retry_seconds=settings.retry_seconds,
+            record=record,
         )
 
     def start(self) -> None:
@@ -141,8 +205,8 @@ class Notifier:
             self._thread.join(timeout)
 
     def notify(self, notice: AlarmNotice) -> None:
-        """Queue ``notice``; returns at once."""
-        if not self.senders:
+        """Queue ``notice`` for the channels that take its severity; returns at once."""
+        if not any(notice.severity in c.severities for c in self.senders.values()):
             return
         with self._idle:
             self._pending += 1
@@ -158,8 +222,9 @@ class Notifier:
             notice = self._queue.get()
             if notice is None:
                 return
-            for name, sender in self.senders.items():
-                self._deliver(name, sender, notice)
+            for name, channel in self.senders.items():
+                if notice.severity in channel.severities:
+                    self._deliver(name, channel.send, notice)
             with self._idle:
                 self._pending -= 1
                 self._idle.notify_all()
@@ -179,11 +244,14 @@ class Notifier:
                     self.attempts,
                     exc,
                 )
+                last = attempt == self.attempts
+                self._note(notice, name, "failed" if last else "retrying", attempt, str(exc))
                 if attempt < self.attempts:
                     self._stopping.wait(delay)  # a stop cuts the wait short, not the attempts
                     delay *= 2
                 continue
             self.sent[name] += 1
+            self._note(notice, name, "sent", attempt, None)
             log.info("alarm %s (%s) sent by %s", notice.alarm_id, notice.kind, name)
             return
         self.failed[name] += 1
@@ -194,3 +262,16 @@ class Notifier:
             name,
             self.attempts,
         )
+
+    def _note(
+        self, notice: AlarmNotice, channel: str, outcome: str, attempt: int, error: str | None
+    ) -> None:
+        if self._record is None:
+            return
+        delivery = Delivery(
+            notice.alarm_id, channel, outcome, attempt, error and error[:300], self._clock()
+        )
+        try:
+            self._record(delivery)
+        except Exception:  # the audit's database may be away: the sending goes on
+            log.exception("could not record the delivery of alarm %s", notice.alarm_id)

@@ -3,7 +3,7 @@
 The MQTT thread only decodes and queues; one writer thread takes whatever has arrived (up to
 ``recorder.batch_size``) and commits it as one batch: events (a redelivered id is skipped by the
 database), the latest states, and the alarms they raise or clear. While a commit runs the next
-batch gathers, so batches grow with the load. Critical alarms go to the notifier after the
+batch gathers, so batches grow with the load. Raised alarms go to the notifier after the
 commit, so a notice never announces something not stored.
 
 A message is acknowledged to the broker only after its batch is committed (or it was refused),
@@ -21,14 +21,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
-from services.core.alarms import Severity
 from services.recorder.batch import BatchContext, Outcome, Received, write_batch
 from services.recorder.inbox import Refusal, Refused, decode
 from services.recorder.notify import Notifier
@@ -77,6 +76,7 @@ class Recorder:
             site_name=settings.site.name,
             retention_days=settings.retention.days,
             own_status=f"status/{component}",
+            self_resolved=timedelta(minutes=settings.recorder.self_resolved_minutes),
         )
         self._queue: queue.Queue[_Entry] = queue.Queue()
         self._lock = threading.Condition()
@@ -277,5 +277,5 @@ class Recorder:
                 notice.source,
                 notice.message,
             )
-            if self.notifier is not None and notice.severity == Severity.CRITICAL:
+            if self.notifier is not None:  # each channel takes the severities it is set for
                 self.notifier.notify(notice)

@@ -19,10 +19,11 @@ from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.patrons.list_distribution import ListPublisher
 from services.recorder.discovery import publish_discovery
-from services.recorder.notify import Notifier
+from services.recorder.notify import Delivery, Notifier
 from services.recorder.recorder import COMPONENT, Recorder
 from services.recorder.retention import run_daily
 from services.settings import Settings
+from services.store.recorder import AlarmNotification
 
 
 def recorder_bus(settings: Settings) -> MqttBus:
@@ -52,8 +53,9 @@ class RecorderService:
         component: str = COMPONENT,
     ) -> None:
         self.settings = settings
+        self._sessions = sessions
         self.bus = bus = recorder_bus(settings)
-        self.notifier = Notifier.from_settings(settings.alarms)
+        self.notifier = Notifier.from_settings(settings.alarms, record=self._record_delivery)
         self.recorder = Recorder(
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
         )
@@ -71,6 +73,20 @@ class RecorderService:
             name="retention",
             daemon=True,
         )
+
+    def _record_delivery(self, delivery: Delivery) -> None:
+        """Keep one delivery attempt on the alarm's record (the notifier's thread)."""
+        with self._sessions() as session, session.begin():
+            session.add(
+                AlarmNotification(
+                    alarm_id=delivery.alarm_id,
+                    channel=delivery.channel,
+                    outcome=delivery.outcome,
+                    attempt=delivery.attempt,
+                    error=delivery.error,
+                    ts=delivery.at,
+                )
+            )
 
     def start(self) -> None:
         """Start sending notices, subscribe, publish discovery, schedule the purge, connect."""

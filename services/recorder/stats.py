@@ -253,8 +253,16 @@ def yearly_figures(session: Session, site: str, year: int, schedule: Schedule) -
     )
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date | datetime) else value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value  # shown as text; the quote is visible, so nothing is hidden
+    return value
 
 
 def write_csv(rows: Sequence[Any], out: TextIO) -> None:

@@ -8,7 +8,12 @@ driving the wrong relay.
 from __future__ import annotations
 
 from services.settings.access import AccessSettings
-from services.settings.alarms import AlarmSettings, EmailSettings, WebhookSettings
+from services.settings.alarms import (
+    AlarmSettings,
+    AppriseSettings,
+    EmailSettings,
+    WebhookSettings,
+)
 from services.settings.base import ConfigError
 from services.settings.dashboard import DashboardSettings
 from services.settings.doors import BCM_PINS, DoorSettings, FireSettings, Pin, ReaderSettings
@@ -29,6 +34,7 @@ __all__ = [
     "ENV_PREFIX",
     "AccessSettings",
     "AlarmSettings",
+    "AppriseSettings",
     "ConfigError",
     "DashboardSettings",
     "DoorSettings",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 
 from services.settings.base import _Model
@@ -31,10 +33,25 @@ class WebhookSettings(_Model):
     timeout_s: float = Field(5.0, gt=0)
 
 
+class AppriseSettings(_Model):
+    """Alarms through Apprise (SMS gateways, Teams, Slack, ntfy, e-mail, …); no file sends none.
+
+    The URLs carry tokens, so they live in a secret file, one Apprise URL per line (``#``
+    comments allowed), e.g. ``ntfy://ntfy.sh/glostrup-vagt`` or ``msteams://…``.
+    """
+
+    urls_file: SecretFile | None = Field(None, description="file of Apprise URLs, one a line")
+    severities: tuple[Literal["critical", "warning"], ...] = Field(
+        ("critical",), description="which alarms go out this way"
+    )
+    timeout_s: float = Field(10.0, gt=0)
+
+
 class AlarmSettings(_Model):
     """Where critical alarms go besides the dashboard, and how hard sending is tried."""
 
     email: EmailSettings = EmailSettings()
     webhook: WebhookSettings = WebhookSettings()
+    apprise: AppriseSettings = AppriseSettings()
     attempts: int = Field(4, ge=1, le=20, description="tries per channel before giving up")
     retry_seconds: float = Field(5.0, gt=0, description="wait before the first retry; doubles")

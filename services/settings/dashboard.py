@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from services.settings.base import _Model
@@ -28,3 +30,6 @@ class DashboardSettings(_Model):
     )
     tls_key_file: ConfigPath | None = None
     feed_size: int = Field(50, ge=1, le=1000, description="events kept in the live feed")
+    language: Literal["da", "en"] = Field(
+        "da", description="the pages' language until a user picks"
+    )

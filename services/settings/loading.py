@@ -136,6 +136,12 @@ class Settings(_Model):
         return self.model_copy(update={"doors": own})
 
     @property
+    def floorplan_path(self) -> Path:
+        """The building's floor plan (kiosk map, dashboard doors): ``kiosk.floorplan``, or
+        ``floorplan.toml`` beside the default settings file."""
+        return self.kiosk.floorplan or DEFAULT_CONFIG.parent / "floorplan.toml"
+
+    @property
     def outbox_path(self) -> Path:
         """The outbox file of this controller."""
         return self.store.outbox or self.site.data_dir / "outbox.sqlite"

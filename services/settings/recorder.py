@@ -13,6 +13,9 @@ class RecorderSettings(_Model):
     """The server's recorder: write batching, Home Assistant discovery and the daily purge."""
 
     batch_size: int = Field(500, ge=1, le=10000, description="events per commit at most")
+    self_resolved_minutes: float = Field(
+        5.0, ge=0, description="an outage over within this acknowledges itself (a restart)"
+    )
     max_payload_bytes: int = Field(65536, ge=1024, description="larger messages are rejected")
     homeassistant_discovery: bool = Field(True, description="publish Home Assistant discovery")
     discovery_prefix: str = Field("homeassistant", description="Home Assistant's MQTT prefix")

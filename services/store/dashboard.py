@@ -82,7 +82,8 @@ class CommandAudit(Base):
     action: Mapped[str] = mapped_column(String(20))  # as offered: unlock, lock, lockdown, …
     seconds: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(String(500))
-    result: Mapped[str] = mapped_column(String(10), default="pending")  # pending, done, rejected
+    # pending, done, rejected, or undelivered (never sent, or no answer within the age limit)
+    result: Mapped[str] = mapped_column(String(12), default="pending")
     result_reason: Mapped[str | None] = mapped_column(String(500))
     result_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Integer, String, Table, delete, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -19,6 +19,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from services.core.alarms import LATCHED, AlarmKind
 from services.core.events import Event, EventType
 from services.store.base import Base, UtcDateTime
+
+AUTO_ACK = (
+    "aabent"  # the acknowledger of an outage that ended by itself (services/recorder/batch.py)
+)
 
 # Events whose details carry the id of the staff command they answer (dashboard: "did it work?").
 COMMAND_ANSWERS = frozenset({EventType.COMMAND_DONE, EventType.COMMAND_REJECTED})
@@ -80,6 +84,40 @@ class AlarmRecord(Base):
 
     def __repr__(self) -> str:
         return f"AlarmRecord({self.kind!r}, source={self.source!r}, open={self.cleared_at is None})"
+
+
+class AlarmAcknowledgement(Base):
+    """One acknowledgement of an alarm: who, when and what they wrote. Only ever added to.
+
+    An alarm may be acknowledged more than once (one person takes it, another closes it); each
+    word stays on record under its own author. The alarm keeps the first acknowledger and time.
+    """
+
+    __tablename__ = "alarm_acknowledgements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    comment: Mapped[str | None] = mapped_column(String(500))
+
+
+class AlarmNotification(Base):
+    """One attempt to send an alarm out (e-mail, webhook, Apprise) and how it went.
+
+    ``outcome`` is ``sent``, ``retrying`` (this attempt failed, another follows) or ``failed``
+    (given up): staff see on the alarm whether the on-call person was reached.
+    """
+
+    __tablename__ = "alarm_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(10))
+    attempt: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 def _command_id(event: Event) -> str | None:
@@ -160,30 +198,47 @@ def open_alarms(session: Session, site: str) -> list[AlarmRecord]:
 def acknowledge_alarm(
     session: Session, alarm_id: int, by: str, at: datetime, comment: str | None = None
 ) -> AlarmRecord | None:
-    """Staff saw the alarm; a latched one (no end condition, e.g. a PIN attack) is cleared too."""
+    """Staff saw the alarm: their acknowledgement is added to its record, never replacing one.
+
+    The first acknowledgement also marks the alarm acknowledged (by whom, when, its comment); a
+    latched alarm (no end condition, e.g. a PIN attack) is cleared by it.
+    """
     alarm = session.get(AlarmRecord, alarm_id)
     if alarm is None:
         return None
+    session.add(AlarmAcknowledgement(alarm_id=alarm_id, username=by, ts=at, comment=comment))
     if alarm.acknowledged_at is None:
-        alarm.acknowledged_at, alarm.acknowledged_by = at, by
-    if comment is not None:
-        alarm.comment = comment
+        alarm.acknowledged_at, alarm.acknowledged_by, alarm.comment = at, by, comment
     if alarm.cleared_at is None and alarm.kind in {str(k) for k in LATCHED}:
         alarm.cleared_at = at
     return alarm
 
 
+def acknowledgements(session: Session, alarm_id: int) -> Sequence[AlarmAcknowledgement]:
+    """Every acknowledgement of the alarm, oldest first."""
+    return session.scalars(
+        select(AlarmAcknowledgement)
+        .where(AlarmAcknowledgement.alarm_id == alarm_id)
+        .order_by(AlarmAcknowledgement.ts, AlarmAcknowledgement.id)
+    ).all()
+
+
 RECORDER_TABLES: tuple[Table, ...] = tuple(
-    cast(Table, model.__table__) for model in (EventRecord, ComponentState, AlarmRecord)
+    cast(Table, model.__table__)
+    for model in (EventRecord, ComponentState, AlarmRecord, AlarmAcknowledgement, AlarmNotification)
 )
 
 __all__ = [
+    "AUTO_ACK",
     "RECORDER_TABLES",
+    "AlarmAcknowledgement",
     "AlarmKind",
+    "AlarmNotification",
     "AlarmRecord",
     "ComponentState",
     "EventRecord",
     "acknowledge_alarm",
+    "acknowledgements",
     "delete_state",
     "event_row",
     "insert_events",

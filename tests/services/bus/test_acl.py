@@ -246,3 +246,14 @@ def _check_secret_modes(tmp_path: Path) -> None:
     assert read_as("daemon", group, secret).returncode == 0
     assert read_as("nobody", "nogroup", secret).returncode != 0
     assert read_as("daemon", group, str(secrets / "mqtt-homeassistant.password")).returncode != 0
+
+
+def test_the_kiosk_writes_its_own_event_topic_only(connect: Connect) -> None:
+    """The site names no kiosk, so its kiosk is the default one, `kiosk1`."""
+    observer = connect("observer", f"{TOPICS.base}/kiosk/+/event", TOPICS.all_door_events)
+    observer.drain()
+    kiosk = connect("kiosk")
+    kiosk.send(TOPICS.kiosk_event("other"), b"in another kiosk's name")
+    kiosk.send(TOPICS.door_event("main"), b"a forced door")
+    kiosk.send(TOPICS.kiosk_event("kiosk1"), b"its own")
+    assert observer.drain() == {(TOPICS.kiosk_event("kiosk1"), b"its own")}

@@ -69,28 +69,58 @@ def test_logout_ends_the_session(db: sessionmaker[Session]) -> None:
         assert store.find(s, token, T0) is None
 
 
-def test_five_failures_refuse_the_user_for_fifteen_minutes(db: sessionmaker[Session]) -> None:
+def test_guesses_from_one_address_do_not_lock_the_user_out_elsewhere(
+    db: sessionmaker[Session],
+) -> None:
     throttle = LoginThrottle(5, timedelta(minutes=15))
-    keys = throttle.keys("anne", "10.0.0.5")
-    other_address = throttle.keys("anne", "10.0.0.6")
-    other_user = throttle.keys("bo", "10.0.0.7")
     with db() as s, s.begin():
         for i in range(5):
-            assert not throttle.refused(s, keys, T0 + timedelta(seconds=i))
-            throttle.failed(s, keys, T0 + timedelta(seconds=i))
-        later = T0 + timedelta(minutes=1)
-        assert throttle.refused(s, keys, later)
-        assert throttle.refused(s, other_address, later)  # the name is counted on its own
-        assert not throttle.refused(s, other_user, later)
-        assert not throttle.refused(s, keys, T0 + timedelta(minutes=15, seconds=5))
+            assert not throttle.refused(s, "anne", "10.0.0.5", T0 + timedelta(seconds=i))
+            throttle.failed(s, "anne", "10.0.0.5", T0 + timedelta(seconds=i))
+        later = T0 + timedelta(seconds=10)
+        assert throttle.refused(s, "anne", "10.0.0.5", later)
+        assert not throttle.refused(s, "anne", "10.0.0.6", later)  # her own desk
+        assert not throttle.refused(s, "bo", "10.0.0.5", later)  # the address has its own limit
+
+
+def test_refusals_back_off_and_end(db: sessionmaker[Session]) -> None:
+    throttle = LoginThrottle(5, timedelta(minutes=15))
+    with db() as s, s.begin():
+        for i in range(5):
+            throttle.failed(s, "anne", "10.0.0.5", T0 + timedelta(seconds=i))
+        last = T0 + timedelta(seconds=4)
+        first_wait = throttle.retry_after(s, "anne", "10.0.0.5", last)
+        assert first_wait is not None and first_wait > timedelta(0)
+        assert not throttle.refused(s, "anne", "10.0.0.5", last + first_wait)
+        throttle.failed(s, "anne", "10.0.0.5", last + first_wait)
+        second_wait = throttle.retry_after(s, "anne", "10.0.0.5", last + first_wait)
+        assert second_wait is not None and second_wait == 2 * first_wait  # doubled
+        assert not throttle.refused(s, "anne", "10.0.0.5", T0 + timedelta(minutes=16))
 
 
 def test_one_address_trying_many_names_is_refused(db: sessionmaker[Session]) -> None:
     throttle = LoginThrottle(5, timedelta(minutes=15))
     with db() as s, s.begin():
-        for i in range(5):
-            throttle.failed(s, throttle.keys(f"user{i}", "10.0.0.9"), T0)
-        assert throttle.refused(s, throttle.keys("someone", "10.0.0.9"), T0)
+        for i in range(15):
+            throttle.failed(s, f"user{i}", "10.0.0.9", T0)
+        assert throttle.refused(s, "someone", "10.0.0.9", T0)
+        assert not throttle.refused(s, "someone", "10.0.0.8", T0)
+
+
+def test_an_admin_clears_a_throttle(db: sessionmaker[Session]) -> None:
+    throttle = LoginThrottle(5, timedelta(minutes=15))
+    with db() as s, s.begin():
+        for _ in range(5):
+            throttle.failed(s, "anne", "10.0.0.5", T0)
+        for name in ("bo", "cai", "dina"):
+            for _ in range(5):
+                throttle.failed(s, name, "10.0.0.9", T0)
+        assert throttle.refused(s, "anne", "10.0.0.5", T0)
+        assert throttle.clear(s, username="anne") == 5
+        assert not throttle.refused(s, "anne", "10.0.0.5", T0)
+        assert throttle.refused(s, "eva", "10.0.0.9", T0)  # 15 guesses from there: the address
+        throttle.clear(s, address="10.0.0.9")
+        assert not throttle.refused(s, "eva", "10.0.0.9", T0)
 
 
 def test_secret_file_is_created_private_and_reused(tmp_path: Path) -> None:

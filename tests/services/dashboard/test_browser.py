@@ -7,6 +7,8 @@ tests/artifacts/ for a person to look at.
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from services.dashboard.users import list_users, remove_user, set_password, set_role
+from services.store.dashboard import Role
+from services.store.engine import make_sessionmaker
 from tests.conftest import Broker
-from tests.services.dashboard.conftest import PASSWORD
-from tests.services.dashboard.harness import Site, launch_chromium, running_site
+from tests.services.dashboard.conftest import PASSWORD, add_staff
+from tests.services.dashboard.harness import Site, launch_chromium, running_site, wait_until
 
 DESK = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -61,40 +66,44 @@ def test_swipe_appears_live_and_operator_unlocks_remotely(
     page: Page, site: Site, artifacts: Path
 ) -> None:
     login(page, "otto")
-    expect(door_field(page, "lock")).to_have_text("locked")
+    expect(door_field(page, "lock")).to_have_text("låst")
+    expect(page.locator("#plan-main")).to_have_class("plan-door good")  # on the floor plan
     site.sim("main", "swipe", json.dumps({"card": "10000001", "pin": "1234"}).encode())
     granted = page.locator('#feed li[data-type="access.granted"]')
-    expect(granted.first).to_contain_text("main: access.granted")
-    expect(door_field(page, "lock")).to_have_text("locked", timeout=15_000)  # 5 s unlock ends
+    expect(granted.first).to_contain_text("Hovedindgang: adgang givet")
+    expect(door_field(page, "lock")).to_have_text("låst", timeout=15_000)  # 5 s unlock ends
 
     form = page.locator("#door-main form.command")
     form.locator("input[name=reason]").fill("Parcel delivery at the main door")
     form.locator("input[name=seconds]").fill("120")
     form.locator("button[value=unlock]").click()
-    expect(form.locator(".outcome")).to_have_text("Done: unlock")
-    expect(door_field(page, "lock")).to_have_text("unlocked")
+    expect(form.locator(".outcome")).to_have_text("Udført: lås op")
+    assert form.locator("input[name=reason]").input_value() == ""  # no stale reason
+    expect(door_field(page, "lock")).to_have_text("låst op")
+    expect(page.locator("#plan-main")).to_have_class("plan-door warn")
     page.screenshot(path=str(artifacts / "dashboard-live-operator.png"), full_page=True)
 
+    form.locator("input[name=reason]").fill("Parcel delivered")
     form.locator("button[value=lock]").click()
-    expect(form.locator(".outcome")).to_have_text("Done: lock")
-    expect(door_field(page, "lock")).to_have_text("locked")
+    expect(form.locator(".outcome")).to_have_text("Udført: lås")
+    expect(door_field(page, "lock")).to_have_text("låst")
     page.goto("/commands")
-    expect(page.locator("tbody tr").first).to_contain_text("Parcel delivery")
-    expect(page.locator("tbody tr").first).to_contain_text("done")
+    expect(page.locator("tbody tr").nth(1)).to_contain_text("Parcel delivery")
+    expect(page.locator("tbody tr").nth(1)).to_contain_text("udført")
 
 
 def test_operator_acknowledges_a_forced_door(page: Page, site: Site, artifacts: Path) -> None:
     login(page, "otto")
     site.sim("main", "contact", b"open")  # opened while locked: forced open
-    expect(door_field(page, "alarm")).to_have_text("forced open")
+    expect(door_field(page, "alarm")).to_have_text("brudt op")
     alarm = page.locator("#alarm-panel li.sev-critical").first
-    expect(alarm).to_contain_text("critical")
+    expect(alarm).to_contain_text("kritisk")
     alarm.locator("input[name=comment]").fill("Checked on camera: staff member with a key")
     alarm.locator("button").click()
-    expect(page.locator("#alarm-panel")).to_contain_text("Acknowledged by otto")
+    expect(page.locator("#alarm-panel")).to_contain_text("Kvitteret af otto")
     page.screenshot(path=str(artifacts / "dashboard-alarm-acknowledged.png"), full_page=True)
     site.sim("main", "contact", b"closed")  # cleared and acknowledged: nothing left to do
-    expect(page.locator("#alarm-panel")).to_contain_text("No alarms need attention")
+    expect(page.locator("#alarm-panel")).to_contain_text("Ingen alarmer kræver opmærksomhed")
     page.goto("/alarms")
     handled = page.locator("table tbody tr").first
     expect(handled).to_contain_text("otto")
@@ -140,3 +149,179 @@ def test_viewer_sees_no_commands_and_is_refused(
         page.screenshot(path=str(artifacts / "dashboard-viewer-phone.png"), full_page=True)
     finally:
         context.close()
+
+
+# --- sessions that really end -------------------------------------------------------------------
+
+
+def _stream_count(site: Site) -> int:
+    assert site.server.dashboard is not None
+    return site.server.dashboard.hub.clients
+
+
+def _closed_within(site: Site, before: int, limit_s: float) -> float:
+    started = time.monotonic()
+    wait_until(lambda: _stream_count(site) < before, timeout=limit_s)
+    return time.monotonic() - started
+
+
+def test_logging_out_in_another_tab_ends_this_tab_s_stream_at_once(
+    page: Page, site: Site, artifacts: Path
+) -> None:
+    login(page, "otto")
+    other = page.context.new_page()
+    other.goto("/commands")
+    before = _stream_count(site)
+    other.click("header form.logout button")
+    took = _closed_within(site, before, 1.0)
+    expect(page.locator("#logged-out")).to_be_visible(timeout=2_000)
+    expect(page.locator("main")).to_be_hidden()
+    expect(page.locator("#alarm-panel form")).to_have_count(0)
+    assert took < 1.0
+    page.screenshot(path=str(artifacts / "dashboard-logged-out-da.png"), full_page=True)
+
+
+@pytest.mark.parametrize("change", ["remove", "passwd", "role"])
+def test_removing_a_user_or_changing_password_or_role_ends_their_stream(
+    page: Page, site: Site, change: str
+) -> None:
+    name = f"tove-{change}"
+    add_staff(make_sessionmaker(site.engine), name, Role.OPERATOR)
+    login(page, name)
+    before = _stream_count(site)
+    with make_sessionmaker(site.engine)() as session, session.begin():  # as `aabent users` does
+        if change == "remove":
+            remove_user(session, name)
+        elif change == "passwd":
+            set_password(session, name, "a brand new long secret")
+        else:
+            set_role(session, name, Role.VIEWER)
+    assert _closed_within(site, before, 1.0) < 1.0
+    expect(page.locator("#logged-out")).to_be_visible(timeout=2_000)
+
+
+# --- Danish first, English one click away, on a desk and on a 360 px phone ----------------------
+
+PAGES = ["/", "/alarms", "/commands", "/stats", "/events", "/year", "/users"]
+PHONE_360 = {"width": 360, "height": 780}
+# Words that are the same in both languages by nature: names, numbers, codes.
+SAME_IN_BOTH = re.compile(r"^[\d\s.,:;/–\-+%()·|]*$|^aabent\b|^Alarm$")
+
+TEXTS = """() => {
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const node = walk.currentNode, el = node.parentElement;
+    // Staff's own words (reasons, comments) are marked translate="no", as HTML intends.
+    if (!el || el.closest("script, style, code, [hidden], [translate=no]")) continue;
+    if (!el.checkVisibility()) continue;
+    const text = node.textContent.trim();
+    if (text) out.push(text);
+  }
+  for (const el of document.querySelectorAll("[placeholder], [aria-label]")) {
+    for (const a of ["placeholder", "aria-label"]) {
+      if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    }
+  }
+  return out;
+}"""
+
+
+def _visible_texts(page: Page, lang: str, path: str, artifacts: Path, shot: str) -> set[str]:
+    page.context.add_cookies([{"name": "aabent_lang", "value": lang, "url": page.url}])
+    page.goto(path)
+    if path == "/":
+        expect(page.locator("#conn")).to_have_text("live" if lang == "da" else "live now")
+        expect(page.locator("#alarm-panel")).not_to_contain_text("…")
+    assert page.locator("html").get_attribute("lang") == lang
+    page.screenshot(path=str(artifacts / shot), full_page=True)
+    return set(page.evaluate(TEXTS))
+
+
+def test_every_page_in_danish_and_english_with_no_untranslated_string(
+    page: Page, site: Site, artifacts: Path
+) -> None:
+    add_staff(make_sessionmaker(site.engine), "ada", Role.ADMIN)
+    login(page, "ada")
+    names = {site.settings.site.name, "ada", *(d.name or k for k, d in site.settings.doors.items())}
+    names |= set(site.settings.doors) | {"door-1", "door-main", "kiosk", "recorder", "dashboard"}
+    with make_sessionmaker(site.engine)() as session:
+        names |= {u.username for u in list_users(session)}
+    for path in PAGES:
+        slug = path.strip("/") or "live"
+        texts = {
+            lang: _visible_texts(page, lang, path, artifacts, f"dashboard-{slug}-{lang}.png")
+            for lang in ("da", "en")
+        }
+        same = {
+            t for t in texts["da"] & texts["en"] if not SAME_IN_BOTH.match(t) and t not in names
+        }
+        same = {t for t in same if not any(t.startswith(n) for n in names)}
+        assert not same, f"{path}: untranslated (the same in Danish and English): {sorted(same)}"
+    page.context.clear_cookies()
+    for lang in ("da", "en"):
+        page.context.add_cookies([{"name": "aabent_lang", "value": lang, "url": site.url}])
+        page.goto("/login")
+        assert page.locator("html").get_attribute("lang") == lang
+        page.screenshot(path=str(artifacts / f"dashboard-login-{lang}.png"), full_page=True)
+
+
+def test_an_english_string_in_the_danish_page_is_caught(page: Page, site: Site) -> None:
+    """The check above is not blind: an untranslated string on a page is found."""
+    login(page, "otto")
+    page.goto("/commands")
+    page.evaluate("document.querySelector('h1').textContent = 'Commands'")
+    danish = set(page.evaluate(TEXTS))
+    page.context.add_cookies([{"name": "aabent_lang", "value": "en", "url": site.url}])
+    page.goto("/commands")
+    assert "Commands" in danish & set(page.evaluate(TEXTS))
+
+
+def test_every_page_fits_a_360_px_phone(browser: Browser, site: Site, artifacts: Path) -> None:
+    context = browser.new_context(viewport=PHONE_360, base_url=site.url, is_mobile=True)
+    context.set_default_timeout(10_000)
+    phone = context.new_page()
+    try:
+        add_staff(make_sessionmaker(site.engine), "adam", Role.ADMIN)
+        login(phone, "adam")
+        for path in PAGES:
+            phone.goto(path)
+            if path == "/":
+                expect(phone.locator("#conn")).to_have_text("live")
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE_360["width"], f"{path} is {width} px wide on a 360 px phone"
+            nav = phone.evaluate(
+                "[...document.querySelectorAll('header nav a')].every(a => "
+                "a.getBoundingClientRect().right <= innerWidth)"
+            )
+            assert nav, f"{path}: a menu item is off-screen"
+            slug = path.strip("/") or "live"
+            phone.screenshot(path=str(artifacts / f"dashboard-{slug}-phone.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_several_alarms_are_acknowledged_at_once_with_one_comment(page: Page, site: Site) -> None:
+    from datetime import UTC, datetime
+
+    from services.store.recorder import AlarmRecord
+
+    with make_sessionmaker(site.engine)() as session, session.begin():
+        for source in ("kiosk-a", "kiosk-b"):
+            session.add(
+                AlarmRecord(
+                    site=site.settings.site.id,
+                    kind="offline",
+                    source=source,
+                    severity="warning",
+                    raised_at=datetime.now(UTC),
+                    message=f"{source} offline",
+                )
+            )
+    login(page, "otto")
+    panel = page.locator("#alarm-panel")
+    for source in ("kiosk-a", "kiosk-b"):
+        panel.locator(f'li:has-text("{source}") input[type=checkbox]').check()
+    panel.locator("#bulk-ack input[name=comment]").fill("Genstart efter opdatering")
+    panel.locator("#bulk-ack button").click()
+    expect(panel.locator("p.ack", has_text="Kvitteret af otto")).to_have_count(2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,3 +49,37 @@ def test_errors_are_messages_and_change_nothing(
 def test_password_is_not_an_argument() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["users", "add", "anne", "--password", PASSWORD])
+
+
+def test_unthrottle_forgets_a_user_s_failed_logins(
+    db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from services.dashboard.auth import LoginThrottle
+
+    throttle = LoginThrottle(5, timedelta(minutes=15))
+    now = datetime.now(UTC)
+    with db() as s, s.begin():
+        for _ in range(5):
+            throttle.failed(s, "anne", "10.0.0.5", now)
+    assert _run(db, "unthrottle") == 1  # neither a name nor an address
+    assert _run(db, "unthrottle", "anne") == 0
+    assert "5 failed logins forgotten" in capsys.readouterr().out
+    with db() as s:
+        assert not throttle.refused(s, "anne", "10.0.0.5", now)
+
+
+def test_a_role_change_ends_the_user_s_sessions(db: sessionmaker[Session]) -> None:
+    from sqlalchemy import func, select
+
+    from services.dashboard.auth import SessionStore
+    from services.store.dashboard import StaffSession
+
+    assert _run(db, "add", "anne", "--role", "operator") == 0
+    store = SessionStore(b"k" * 32, timedelta(hours=1), timedelta(hours=1))
+    with db() as s, s.begin():
+        user = find_user(s, "anne")
+        assert user is not None
+        store.open(s, user, datetime.now(UTC))
+    assert _run(db, "role", "anne", "viewer") == 0
+    with db() as s:
+        assert s.scalar(select(func.count()).select_from(StaffSession)) == 0

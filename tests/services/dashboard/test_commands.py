@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,14 +83,20 @@ def wire(mqtt_broker: Broker) -> Iterator[_Wire]:
     w.stop()
 
 
-def _commander(db: sessionmaker[Session], wire: _Wire) -> Commander:
+def _commander(
+    db: sessionmaker[Session],
+    wire: _Wire,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    connected: Callable[[], bool] | None = None,
+) -> Commander:
     return Commander(
         lambda topic, raw: wire.bus.publish(topic, raw),
         TOPICS,
         db,
         {"main"},
-        lambda: datetime.now(UTC),
+        clock,
         10.0,
+        connected=connected or (lambda: wire.bus.connected),
     )
 
 
@@ -174,3 +180,45 @@ def test_outcome_missed_live_is_taken_from_the_recorded_events(
     with db() as s:
         stored = s.get(CommandAudit, audit.command_id)
         assert stored is not None and stored.result == "done"
+
+
+def test_a_command_while_the_broker_is_away_is_not_delivered_and_not_sent_later(
+    db: sessionmaker[Session], wire: _Wire
+) -> None:
+    commander = _commander(db, wire, connected=lambda: False)
+    audit = commander.send("anne", "main", StaffAction.UNLOCK, "parcel", 60)
+    assert audit.result == "undelivered"
+    with db() as s:
+        row = s.get(CommandAudit, audit.command_id)
+        assert row is not None and row.result == "undelivered" and row.result_reason
+    with pytest.raises(queue.Empty):
+        wire.received.get(timeout=0.3)
+
+
+def test_a_command_the_door_never_answers_ends_as_not_delivered(
+    db: sessionmaker[Session], wire: _Wire
+) -> None:
+    now = [datetime.now(UTC)]
+    commander = _commander(db, wire, clock=lambda: now[0])
+    settled: list[CommandAudit] = []
+    commander.add_listener(settled.append)
+    audit = commander.send("anne", "main", StaffAction.LOCK, "closing", None)
+    assert commander.expire() == 0  # still within the door's age limit
+    now[0] += timedelta(seconds=commander.answer_timeout_s + 1)
+    assert commander.expire() == 1
+    assert [(a.command_id, a.result) for a in settled] == [(audit.command_id, "undelivered")]
+    with db() as s, s.begin():
+        rows = recent_commands(s)
+        assert [(r.command_id, r.result) for r in rows] == [(audit.command_id, "undelivered")]
+
+
+def test_a_pending_command_left_by_a_restart_is_read_as_not_delivered(
+    db: sessionmaker[Session], wire: _Wire
+) -> None:
+    old = datetime.now(UTC) - timedelta(hours=1)
+    audit = _commander(db, wire, clock=lambda: old).send(
+        "anne", "main", StaffAction.LOCK, "x", None
+    )
+    with db() as s, s.begin():
+        rows = recent_commands(s, now=datetime.now(UTC), timeout_s=15.0)
+    assert [(r.command_id, r.result) for r in rows] == [(audit.command_id, "undelivered")]

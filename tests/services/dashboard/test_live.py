@@ -29,7 +29,7 @@ async def _collect(
     chunks = [await anext(stream)]  # the snapshot; from here on we are subscribed
     for topic, payload in messages:
         await asyncio.to_thread(lambda t=topic, p=payload: bus.publish(t, p).wait(5))
-    while len([c for c in chunks if not c.startswith("event: status")]) < want:
+    while len([c for c in chunks if not c.startswith(("event: status", "event: link"))]) < want:
         chunks.append(await asyncio.wait_for(anext(stream), 5))
     await stream.aclose()
     return chunks
@@ -66,7 +66,7 @@ def test_state_and_events_from_the_broker_reach_a_browser_stream(mqtt_broker: Br
         listen.stop()
         door.stop()
     kinds = [_parse(c) for c in chunks[1:]]
-    kinds = [k for k in kinds if k[0] != "status"]
+    kinds = [k for k in kinds if k[0] not in ("status", "link")]
     assert kinds[0] == ("door", {"door": "main", "name": "Hovedindgang", **state})
     assert kinds[1][0] == "event" and kinds[1][1]["id"] == event.id
     assert kinds[2] == ("occupancy", {"inside": 3, "capacity": 150})
@@ -75,3 +75,66 @@ def test_state_and_events_from_the_broker_reach_a_browser_stream(mqtt_broker: Br
     assert snap["doors"]["main"]["lock"] == "unlocked"
     assert snap["feed"][0]["id"] == event.id
     assert hub.clients == 0  # closing the stream forgot the browser
+
+
+def _kinds(chunks: list[str]) -> list[str]:
+    return [_parse(c)[0] for c in chunks]
+
+
+def test_a_stream_ends_within_a_second_of_its_session_ending() -> None:
+    hub = LiveHub(TOPICS, {"main": "Hovedindgang"}, feed_size=3)
+    valid = [True]
+
+    async def still_valid() -> bool:
+        return valid[0]
+
+    async def watch() -> tuple[list[str], float]:
+        loop = asyncio.get_running_loop()
+        stream = hub.stream(lifetime_s=30, still_valid=still_valid)
+        chunks = [await anext(stream)]
+        await asyncio.sleep(0.5)
+        valid[0] = False  # logged out elsewhere
+        ended = loop.time()
+        chunks += [chunk async for chunk in stream]
+        return chunks, loop.time() - ended
+
+    chunks, took = asyncio.run(watch())
+    assert _kinds(chunks)[-1] == "ended"
+    assert took < 1.0
+    assert hub.clients == 0
+
+
+def test_the_link_beat_says_when_the_broker_is_away_and_doors_are_stale() -> None:
+    now = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    up = [True]
+    hub = LiveHub(
+        TOPICS,
+        {"main": "Hovedindgang", "back": "Bagdør"},
+        feed_size=3,
+        connected=lambda: up[0],
+        door_components={"main": "door-1", "back": "door-1"},
+        wall=lambda: now,
+    )
+    fresh = {"lock": "locked", "updated": "2026-12-01T19:59:50+00:00"}
+    old = {"lock": "locked", "updated": "2026-12-01T19:50:00+00:00"}
+    hub.on_message(TOPICS.door_state("main"), json.dumps(fresh).encode())
+    hub.on_message(TOPICS.door_state("back"), json.dumps(old).encode())
+    link = hub.link()
+    assert link["broker"] is True
+    assert link["doors"]["main"] == {"age_s": 10.0, "stale": False, "component": "door-1"}
+    assert link["doors"]["back"]["stale"] is True  # ten minutes without a word
+    hub.on_message(TOPICS.status("door-1"), b"offline")
+    assert hub.link()["doors"]["main"]["stale"] is True  # its controller's last will
+    hub.on_message(TOPICS.status("door-1"), b"online")
+    up[0] = False
+    assert hub.link()["broker"] is False and hub.link()["doors"]["main"]["stale"] is True
+
+    async def first_beat() -> list[str]:
+        stream = hub.stream(lifetime_s=5)
+        chunks = [await anext(stream), await anext(stream)]
+        await stream.aclose()
+        return chunks
+
+    chunks = asyncio.run(first_beat())
+    assert _parse(chunks[1]) == ("link", hub.link())
+    assert json.loads(chunks[0].split("data: ", 1)[1])["link"]["broker"] is False

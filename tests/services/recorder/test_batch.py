@@ -13,7 +13,13 @@ from services.recorder.inbox import EventItem, StateItem
 from services.store.recorder import AlarmRecord, ComponentState
 from tests.services.recorder.conftest import T0, event
 
-CTX = BatchContext(site="glo", site_name="Glostrup", retention_days=30, own_status="status/rec")
+CTX = BatchContext(
+    site="glo",
+    site_name="Glostrup",
+    retention_days=30,
+    own_status="status/rec",
+    self_resolved=timedelta(minutes=5),
+)
 
 
 def test_an_event_twice_in_one_batch_is_stored_and_alarmed_once(
@@ -64,3 +70,27 @@ def test_the_last_state_per_key_is_written_with_its_own_arrival_time(
         "occupancy": ({"inside": 1}, t1),
         "status/rec": ({"status": "offline"}, t2),
     }
+
+
+def test_a_component_back_online_within_minutes_leaves_a_notice_not_an_alarm_to_acknowledge(
+    sessions: sessionmaker[Session],
+) -> None:
+    from services.store.recorder import AUTO_ACK, acknowledgements
+
+    def outage(component: str, minutes: float) -> None:
+        back = T0 + timedelta(minutes=minutes)
+        batch = [
+            Received(StateItem(f"status/{component}", {"status": "offline"}), T0),
+            Received(StateItem(f"status/{component}", {"status": "online"}), back),
+        ]
+        with sessions.begin() as session:
+            write_batch(session, batch, CTX)
+
+    outage("kiosk-foyer", 2)  # a restart
+    outage("door-1", 20)  # a real outage
+    with sessions() as session:
+        alarms = {a.source: a for a in session.scalars(select(AlarmRecord))}
+        restart, outage_alarm = alarms["kiosk-foyer"], alarms["door-1"]
+        assert restart.cleared_at is not None and restart.acknowledged_by == AUTO_ACK
+        assert [a.username for a in acknowledgements(session, restart.id)] == [AUTO_ACK]
+        assert outage_alarm.cleared_at is not None and outage_alarm.acknowledged_at is None

@@ -22,8 +22,11 @@ def _refusal(topic: str, payload: bytes) -> Refusal:
 
 
 def test_events_from_doors_the_site_and_kiosks_are_recorded() -> None:
-    e = event(EventType.DOOR_OPENED)
-    for topic in (TOPICS.door_event("main"), TOPICS.site_event, TOPICS.kiosk_event("k1")):
+    for topic, e in (
+        (TOPICS.door_event("main"), event(EventType.DOOR_OPENED)),
+        (TOPICS.site_event, event(EventType.FIRE_ALARM, "site")),
+        (TOPICS.kiosk_event("k1"), event(EventType.ACTIVITY_CHECKIN, "k1")),
+    ):
         item = decode(TOPICS, topic, e.to_json(), MAX)
         assert isinstance(item, EventItem) and item.event == e
 

@@ -103,3 +103,24 @@ def test_acknowledging_clears_a_latched_alarm_but_not_one_with_an_end_condition(
         assert still_open[0].acknowledged_by == "anne" and still_open[0].comment == "kigger på det"
         done = session.get(AlarmRecord, attack.id)
         assert done is not None and done.cleared_at == later and done.acknowledged_at == later
+
+
+def test_acknowledgements_are_appended_never_overwritten(
+    sessions: sessionmaker[Session],
+) -> None:
+    from services.store.recorder import acknowledgements
+
+    with sessions.begin() as session:
+        held = _alarm("held_open")
+        session.add(held)
+    first, second = T0 + timedelta(minutes=1), T0 + timedelta(minutes=4)
+    with sessions.begin() as session:
+        acknowledge_alarm(session, held.id, "anne", first, "ringer til vagten")
+    with sessions.begin() as session:
+        acknowledge_alarm(session, held.id, "bo", second, "døren er lukket igen")
+    with sessions() as session:
+        trail = [(a.username, a.ts, a.comment) for a in acknowledgements(session, held.id)]
+        alarm = session.get(AlarmRecord, held.id)
+        assert alarm is not None
+        assert (alarm.acknowledged_by, alarm.acknowledged_at) == ("anne", first)
+    assert trail == [("anne", first, "ringer til vagten"), ("bo", second, "døren er lukket igen")]

@@ -229,9 +229,9 @@ def test_the_recorder_records_the_branch_as_the_server_user(
         door = _connect(clients, broker, "door-1")
         kiosk = _connect(clients, broker, "kiosk")
         opened = event(EventType.DOOR_OPENED, ts=datetime.now(UTC))
-        checkin = event(EventType.ACTIVITY_CHECKIN, "k1", ts=datetime.now(UTC), event_id="e1")
+        checkin = event(EventType.ACTIVITY_CHECKIN, "foyer", ts=datetime.now(UTC), event_id="e1")
         door.send(TOPICS.door_event("main"), opened.to_json())
-        kiosk.send(TOPICS.kiosk_event("k1"), checkin.to_json())
+        kiosk.send(TOPICS.kiosk_event("foyer"), checkin.to_json())
         assert wait_until(lambda: recorder.stored == 2)
     finally:
         recorder.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import logging
@@ -173,3 +174,42 @@ def test_no_channel_configured_means_nothing_queued() -> None:
     notifier = Notifier(channels(AlarmSettings()))
     notifier.notify(NOTICE)
     assert notifier.wait_idle(0)
+
+
+def test_apprise_reaches_the_on_call_service_and_every_attempt_is_recorded(
+    tmp_path: Path,
+) -> None:
+    from services.recorder.notify import Delivery
+
+    hook, dead = WebhookServer(fail=1), free_port()
+    try:
+        urls = tmp_path / "apprise.urls"
+        host = hook.url.removeprefix("http://")
+        urls.write_text(f"# the on-call phone's ntfy topic, here a JSON endpoint\njson://{host}\n")
+        settings = AlarmSettings.model_validate(
+            {"apprise": {"urls_file": str(urls), "severities": ["critical", "warning"]}}
+        )
+        unreachable = tmp_path / "dead.urls"
+        unreachable.write_text(f"json://127.0.0.1:{dead}/hook\n")
+        broken = AlarmSettings.model_validate({"apprise": {"urls_file": str(unreachable)}})
+        seen: list[Delivery] = []
+        good = Notifier(channels(settings), attempts=3, retry_seconds=0.01, record=seen.append)
+        bad = Notifier(channels(broken), attempts=2, retry_seconds=0.01, record=seen.append)
+        warning = dataclasses.replace(NOTICE, alarm_id=8, severity="warning")
+        for notifier in (good, bad):
+            notifier.start()
+        good.notify(warning)  # Apprise is set for warnings too here
+        bad.notify(warning)  # ... but the broken one only for critical: not sent at all
+        bad.notify(NOTICE)
+        assert good.wait_idle(10) and bad.wait_idle(10)
+        good.stop()
+        bad.stop()
+        assert hook.wait_for(1)
+        assert NOTICE.message in str(hook.bodies[0])  # Apprise's JSON carries title and body
+        outcomes = [(d.alarm_id, d.channel, d.outcome, d.attempt) for d in seen]
+        assert (8, "apprise", "retrying", 1) in outcomes and (8, "apprise", "sent", 2) in outcomes
+        failed = [d for d in seen if d.alarm_id == NOTICE.alarm_id]
+        assert [(d.outcome, d.attempt) for d in failed] == [("retrying", 1), ("failed", 2)]
+        assert all(d.error for d in failed)
+    finally:
+        hook.close()

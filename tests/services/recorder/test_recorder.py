@@ -97,7 +97,8 @@ def test_every_event_is_stored_once_even_when_delivered_twice(harness: Harness) 
     recorder = harness.start()
     events = [event(EventType.ACCESS_GRANTED, credential="p:01", reader="main.0.em4100")]
     events += [event(EventType.DOOR_OPENED), event(EventType.FIRE_ALARM, "site")]
-    harness.send(*events)
+    harness.send(events[0], events[1])
+    harness.send(events[2], topic=harness.topics.site_event)
     harness.send(events[0], events[1])  # a redelivery after a door restart
     harness.send(events[2], topic=harness.topics.site_event)
     assert wait_until(lambda: recorder.stored + recorder.duplicates == 6)
@@ -258,3 +259,23 @@ def test_an_event_already_past_retention_is_stored_without_identifying_detail(
     with harness.sessions() as session:
         row = session.get(EventRecord, old.id)
     assert row is not None and row.credential is None and row.details == {"kind": "card"}
+
+
+def test_events_forged_on_a_kiosk_topic_are_refused_counted_and_not_counted_as_visits(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = harness.start()
+    kiosk = harness.topics.kiosk_event("foyer")
+    forged = [event(EventType.DOOR_FORCED_OPEN, "main")]
+    forged += [event(EventType.OCCUPANCY_IN, "main", door="main") for _ in range(20)]
+    checkin = event(EventType.ACTIVITY_CHECKIN, "foyer", activity_uid="a1")
+    with caplog.at_level(logging.WARNING):
+        harness.send(*forged, checkin, topic=kiosk)
+        assert wait_until(lambda: recorder.stored == 1)
+        assert recorder.wait_idle(TIMEOUT)
+    assert recorder.rejected == {"forbidden": 21}
+    assert harness.alarms() == []  # no forced door
+    with harness.sessions() as session:
+        # The statistics count visits from the stored occupancy.in events: none were stored.
+        assert list(session.scalars(select(EventRecord.id))) == [checkin.id]
+    assert "forbidden" in caplog.text and "door.forced_open" in caplog.text
