@@ -130,6 +130,7 @@ class Admission:
             reader_throttled=standing.reader_throttled,
             pin_locked_out=standing.locked_out,
             pin_blocked=standing.blocked,
+            building_hold=self.b.hold(now.wall),
         )
         decision = decide(now.wall, looked.auth, ctx, self.b.cfg.rules)
         if decision.granted:

@@ -37,6 +37,9 @@ class Reason(StrEnum):
     CARD_LOST = "card_lost"
     UNDER_AGE = "under_age"
     BUILDING_FULL = "building_full"
+    # Held by the building's evening (hardware/core/evening.py): DoorContext.building_hold.
+    LAST_ENTRY = "last_entry"
+    ALARM_ARMED = "alarm_armed"
 
 
 class DoorMode(StrEnum):
@@ -67,6 +70,8 @@ PATRON_MESSAGE: dict[Reason, str] = {
     Reason.CARD_LOST: "Kortet er meldt mistet",
     Reason.UNDER_AGE: "Adgang uden personale kræver forældresamtykke",
     Reason.BUILDING_FULL: "Biblioteket er fuldt – prøv igen om lidt",
+    Reason.LAST_ENTRY: "Biblioteket lukker snart – ingen adgang nu",
+    Reason.ALARM_ARMED: "Biblioteket er endnu ikke åbent",
 }
 
 
@@ -113,6 +118,8 @@ class DoorContext:
     reader_throttled: bool = False
     pin_locked_out: bool = False
     pin_blocked: bool = False
+    # The building's own hold on new entries (last entry, alarm armed); exits always work.
+    building_hold: Reason | None = None
 
 
 def age_on(birth: date, day: date) -> int:
@@ -163,6 +170,8 @@ def _building_state(ctx: DoorContext) -> Decision | None:
         return Decision.denied(Reason.OUT_OF_SERVICE)
     if ctx.opening is OpeningState.CLOSED:
         return Decision.denied(Reason.CLOSED)
+    if ctx.building_hold is not None:
+        return Decision.denied(ctx.building_hold)
     return None
 
 

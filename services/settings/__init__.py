@@ -10,6 +10,7 @@ from __future__ import annotations
 from services.settings.access import AccessSettings
 from services.settings.alarms import AlarmSettings, EmailSettings, WebhookSettings
 from services.settings.base import ConfigError
+from services.settings.building import BuildingSettings
 from services.settings.dashboard import DashboardSettings
 from services.settings.doors import BCM_PINS, DoorSettings, FireSettings, Pin, ReaderSettings
 from services.settings.environment import ENV_PREFIX
@@ -25,6 +26,7 @@ from services.settings.store import RetentionSettings, StoreSettings
 
 __all__ = [
     "BCM_PINS",
+    "BuildingSettings",
     "DEFAULT_CONFIG",
     "ENV_PREFIX",
     "AccessSettings",
