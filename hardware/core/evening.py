@@ -84,6 +84,7 @@ class Evening:
         self._planned_at: datetime | None = None
         self._blocked: PlannedStep | None = None
         self._waiting: _Waiting | None = None
+        self._sent_for: str | None = None  # the step whose arm or disarm was sent
         self._sweep_retry_at: float | None = None  # monotonic
         self._panel_retry_at: float | None = None
         self._entries: deque[dict[str, str]] = deque(maxlen=LAST_ENTRIES)
@@ -217,10 +218,10 @@ class Evening:
             return True
         if self.panel["armed"] is arm:
             # Confirmed by the panel, or it already was (after a restart): never sent twice.
-            if self._waiting is not None:
+            if self._sent_for == step.key:
                 etype = EventType.ALARM_ARMED if arm else EventType.ALARM_DISARMED
                 out.append(fx.Emit(etype, None, details={"step": step.key}))
-            self._waiting = self._panel_retry_at = None
+            self._waiting = self._panel_retry_at = self._sent_for = None
             self._finish(step, Outcome.DONE)
             return True
         if self._waiting is not None:
@@ -237,6 +238,7 @@ class Evening:
             return False
         self._panel_retry_at = None
         out.append(fx.SetPanel(arm))
+        self._sent_for = step.key
         self._waiting = _Waiting(arm, now.mono + self.cfg.feedback_timeout_s)
         return False
 

@@ -26,11 +26,11 @@ from services.settings.store import RetentionSettings, StoreSettings
 
 __all__ = [
     "BCM_PINS",
-    "BuildingSettings",
     "DEFAULT_CONFIG",
     "ENV_PREFIX",
     "AccessSettings",
     "AlarmSettings",
+    "BuildingSettings",
     "ConfigError",
     "DashboardSettings",
     "DoorSettings",

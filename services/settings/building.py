@@ -149,9 +149,13 @@ class BuildingSettings(_Model):
     audio: AudioSettings = AudioSettings()
     messages: dict[str, MessageSettings] = Field(default_factory=lambda: dict(_MESSAGES))
     sequences: SequenceSettings = SequenceSettings()
-    feedback_timeout_s: float = Field(FEEDBACK_TIMEOUT_S, gt=0, description="the panel must confirm by then")
+    feedback_timeout_s: float = Field(
+        FEEDBACK_TIMEOUT_S, gt=0, description="the panel must confirm by then"
+    )
     sweep_retry_s: float = Field(SWEEP_RETRY_S, gt=0, description="people inside: ask again after")
-    stale_after_s: float = Field(STALE_AFTER_S, ge=0, description="an announcement later is not played")
+    stale_after_s: float = Field(
+        STALE_AFTER_S, ge=0, description="an announcement later is not played"
+    )
 
     @model_validator(mode="after")
     def _targets_exist(self) -> BuildingSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -92,9 +93,7 @@ def test_an_exception_day_closed_has_no_evening_and_the_day_before_arms_as_usual
     [(date(2026, 3, 29), 2), (date(2026, 10, 25), 1)],
     ids=["summer-time-begins", "summer-time-ends"],
 )
-def test_dst_days_keep_steps_at_their_wall_times_and_real_minutes(
-    day: date, offset_h: int
-) -> None:
+def test_dst_days_keep_steps_at_their_wall_times_and_real_minutes(day: date, offset_h: int) -> None:
     got = day_plan(schedule(), day)
     assert ("06:50", "disarm:") in got and ("21:45", "announce:closing_15") in got
     start = datetime.combine(day, time(), CPH)
@@ -154,7 +153,7 @@ def test_changes_of_a_week_are_in_order_and_alternate() -> None:
     found = changes(schedule(), local(2026, 11, 23, 0, 0), local(2026, 11, 30, 0, 0))
     assert len(found) == 14
     assert [k for _, k in found] == [Change.OPENS, Change.CLOSES] * 7
-    assert all(a < b for (a, _), (b, _) in zip(found, found[1:], strict=False))
+    assert all(a < b for (a, _), (b, _) in itertools.pairwise(found))
 
 
 def test_step_keys_are_stable_and_only_steps_after_closing_wait_for_the_sweep() -> None:
