@@ -28,6 +28,8 @@ class TopicKind(StrEnum):
     SIM = "sim"
     SITE_EVENT = "site_event"
     PRESENCE = "presence"
+    BUILDING = "building"
+    BUILDING_COMMAND = "building_command"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,16 @@ class Topics:
     def opening(self) -> str:
         """Retained opening state (staffed, self-service, closed)."""
         return f"{self.base}/opening"
+
+    @property
+    def building(self) -> str:
+        """Retained state of the building's evening: phase, next step, panel, lights, equipment."""
+        return f"{self.base}/building"
+
+    @property
+    def building_command(self) -> str:
+        """Staff commands to the building's evening (extend, swept, announce)."""
+        return f"{self.base}/building/command"
 
     @property
     def site_event(self) -> str:
@@ -159,6 +171,10 @@ class Topics:
                 return Route(TopicKind.OPENING)
             case ["event"]:
                 return Route(TopicKind.SITE_EVENT)
+            case ["building"]:
+                return Route(TopicKind.BUILDING)
+            case ["building", "command"]:
+                return Route(TopicKind.BUILDING_COMMAND)
             case ["door", door, "state"]:
                 return Route(TopicKind.DOOR_STATE, door)
             case ["door", door, "event"]:

@@ -22,7 +22,9 @@ STATUS_VALUES = frozenset({"online", "offline"})
 EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT})
 # Commands are recorded through the door's command.done/command.rejected answers; sim inputs are
 # the demo's stand-ins for hardware and mean nothing once the door has reacted to them.
-IGNORED_TOPICS = frozenset({TopicKind.DOOR_COMMAND, TopicKind.SIM, TopicKind.PRESENCE})
+IGNORED_TOPICS = frozenset(
+    {TopicKind.DOOR_COMMAND, TopicKind.BUILDING_COMMAND, TopicKind.SIM, TopicKind.PRESENCE}
+)
 
 
 class Refusal(StrEnum):
@@ -108,7 +110,7 @@ def state_key(kind: TopicKind, subject: str | None) -> str | None:
         return f"door/{subject}"
     if kind is TopicKind.STATUS:
         return f"status/{subject}"
-    if kind in (TopicKind.OPENING, TopicKind.OCCUPANCY):
+    if kind in (TopicKind.OPENING, TopicKind.OCCUPANCY, TopicKind.BUILDING):
         return str(kind)
     return None
 

@@ -40,6 +40,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "services.store.patrons",
     "services.store.lockouts",
     "services.store.occupancy",
+    "services.store.building",
     "services.sip2.cache",
     "services.store.catalogue",
     "services.store.recorder",
