@@ -80,13 +80,17 @@ class BuildingDevices:
             return None
         return bool(found[1].value)
 
-    def set_panel(self, armed: bool) -> None:
-        """Arm or disarm: hold the level, or give one pulse (the panel toggles)."""
+    def set_panel(self, armed: bool, *, restore: bool = False) -> None:
+        """Arm or disarm: hold the level, or give one pulse (the panel toggles).
+
+        ``restore`` (at start) puts a level back as it was before the restart; a pulse panel
+        kept its own state, and a pulse now would toggle it.
+        """
         if self.arm is None or self.panel is None:
             return
         if self.panel.arm_mode == "level":
             self.arm.value = armed
-        else:
+        elif not restore:
             self.arm.blink(on_time=self.panel.pulse_s, off_time=0, n=1, background=True)
 
     def read_panel(self) -> dict[str, bool]:

@@ -75,8 +75,8 @@ class BuildingShell:
         match effect:
             case fx.SetOutput(kind, name, on):
                 self.devices.set_output(kind, name, on)
-            case fx.SetPanel(armed):
-                self.devices.set_panel(armed)
+            case fx.SetPanel(armed, restore):
+                self.devices.set_panel(armed, restore=restore)
             case fx.Announce(message):
                 self.played.append(self._audio.submit(self._announce, message))
             case fx.PublishBuilding(state):

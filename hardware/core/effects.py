@@ -111,9 +111,13 @@ class SetOutput:
 
 @dataclass(frozen=True, slots=True)
 class SetPanel:
-    """Ask the intruder alarm panel to arm (True) or disarm; its feedback comes as an input."""
+    """Ask the intruder alarm panel to arm (True) or disarm; its feedback comes as an input.
+
+    ``restore``: the order given before a restart, put back on a level output (never a pulse).
+    """
 
     armed: bool
+    restore: bool = False
 
 
 @dataclass(frozen=True, slots=True)

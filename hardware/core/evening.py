@@ -101,6 +101,8 @@ class Evening:
             out.append(fx.SetOutput("lights", zone, on))
         for group, on in self.progress.equipment.items():
             out.append(fx.SetOutput("equipment", group, on))
+        if self.cfg.panel and self.progress.panel is not None:
+            out.append(fx.SetPanel(self.progress.panel, restore=True))
         self._saved = self.progress.to_json()  # what was read is what is on disk
         self.advance(now, out)
 
@@ -238,6 +240,7 @@ class Evening:
             return False
         self._panel_retry_at = None
         out.append(fx.SetPanel(arm))
+        self.progress.panel = arm
         self._sent_for = step.key
         self._waiting = _Waiting(arm, now.mono + self.cfg.feedback_timeout_s)
         return False

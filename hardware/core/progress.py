@@ -31,6 +31,7 @@ class Progress:
     swept: set[str] = field(default_factory=set)
     lights: dict[str, bool] = field(default_factory=dict)
     equipment: dict[str, bool] = field(default_factory=dict)
+    panel: bool | None = None  # the last order to the panel: armed (True) or disarmed
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready object (sorted, so equal progress saves equal text)."""
@@ -40,6 +41,7 @@ class Progress:
             "swept": sorted(self.swept),
             "lights": dict(sorted(self.lights.items())),
             "equipment": dict(sorted(self.equipment.items())),
+            "panel": self.panel,
         }
 
     @classmethod
@@ -59,12 +61,14 @@ class Progress:
             except ValueError:
                 continue
         swept = data.get("swept")
+        panel = data.get("panel")
         return cls(
             done=done,
             extended={k: v for k, v in _map("extended", int).items() if not isinstance(v, bool)},
             swept={str(s) for s in swept} if isinstance(swept, list) else set(),
             lights=_map("lights", bool),
             equipment=_map("equipment", bool),
+            panel=panel if isinstance(panel, bool) else None,
         )
 
     def keep_only(self, keys: set[str], changes: set[str]) -> None:

@@ -93,7 +93,8 @@ def announced(rig: CoreRig) -> list[str]:
 
 
 def panel_orders(rig: CoreRig) -> list[bool]:
-    return [e.armed for e in rig.effects if isinstance(e, fx.SetPanel)]
+    """The orders to the panel (not the levels a restart puts back)."""
+    return [e.armed for e in rig.effects if isinstance(e, fx.SetPanel) and not e.restore]
 
 
 def outputs(rig: CoreRig) -> list[tuple[str, str, bool]]:
