@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
+from hardware.building_shell import BuildingShell
 from hardware.core import effects as fx
 from hardware.core import inputs as ci
 from hardware.core.core import ControllerCore
-from hardware.building_shell import BuildingShell
 from hardware.core_settings import core_config
 from hardware.devices import Beam, DoorDevices
 from hardware.door import DoorState

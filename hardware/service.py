@@ -292,7 +292,7 @@ class DoorService:
             log.warning("simulated input %s rejected: %s", topic, exc)
 
 
-def run_door(settings: Settings, *, simulate: bool = False) -> int:
+def run_door(settings: Settings, *, simulate: bool = False, clock_offset_min: int = 0) -> int:
     """Run the controller until SIGTERM/SIGINT; returns the exit code."""
     simulation: Simulation | None = None
     factory: Factory | None = None
@@ -302,7 +302,12 @@ def run_door(settings: Settings, *, simulate: bool = False) -> int:
         factory = simulation.factory
         for line in simulation.describe():
             print(f"simulated {line}", flush=True)
-    service = DoorService(settings, pin_factory=factory, simulation=simulation)
+    service = DoorService(
+        settings,
+        pin_factory=factory,
+        simulation=simulation,
+        clock_offset=timedelta(minutes=clock_offset_min),
+    )
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
