@@ -182,6 +182,10 @@ class Evening:
                 if not self._run(step, now, out):
                     self._blocked = step
                     break
+        if self._blocked is None:
+            # Nothing waits: a retry or feedback deadline left from a superseded step would
+            # wake the shell at once, and again, for ever.
+            self._waiting = self._sweep_retry_at = self._panel_retry_at = None
         self._wake(now)
         self._publish(now, out)
 
@@ -328,6 +332,7 @@ class Evening:
         wakes = [w for w in (self._sweep_retry_at, self._panel_retry_at) if w is not None]
         if self._waiting is not None:
             wakes.append(self._waiting.deadline)
+        wakes = [w for w in wakes if w > now.mono]
         nxt = self._next(now)
         if nxt is not None:
             wakes.append(now.mono + (self._at(nxt) - now.wall).total_seconds())
