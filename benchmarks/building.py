@@ -66,6 +66,7 @@ class Month:
         self.lateness_ms: list[float] = []
         self.waited_for_sweep = 0
         self.waited_for_panel = 0
+        self._sent: set[str] = set()  # the panel steps whose first order was measured
         self.wrong_arms = 0
         self.wrong_admits = 0
         self.inputs = 0
@@ -189,8 +190,6 @@ class Month:
                 self.lateness_ms.append(late_s * 1000 + cpu_ms)
         if self.rng.random() >= 0.02:
             self.at(self.now + self.rng.uniform(0.2, 3.0), ci.PanelChanged("armed", armed))
-
-    _sent: set[str] = set()
 
     def measure(self, done_before: dict[str, Outcome], cpu_ms: float) -> None:
         evening = self.core.evening
