@@ -8,6 +8,7 @@ import pytest
 
 from hardware.core import effects as fx
 from hardware.core import inputs as ci
+from hardware.core.timers import EveningDue
 from services.core.events import EventType
 from tests.hardware.core_rig import CoreRig
 from tests.hardware.evening_rig import (
@@ -306,3 +307,11 @@ def test_a_sweep_still_waiting_in_the_morning_gives_way_to_the_opening() -> None
 def test_a_corrupt_progress_is_read_as_none(rig: CoreRig | None = None) -> None:
     rig = build(start=at(build(), 21, 46), progress={"done": {"x": "nonsense"}, "swept": 3})
     assert ("equipment", "public_pcs", False) in outputs(rig)
+
+
+def test_a_superseded_sweep_leaves_no_deadline_in_the_past() -> None:
+    # A retry deadline left from the superseded sweep woke the shell at once, for ever.
+    rig = build(start=at(build(), 21, 59), inside=1)
+    run_until(rig, at(rig, 6, 51, days=1), step_s=30)
+    due = rig.core.building.deadlines.get(EveningDue())
+    assert due is None or due > rig.mono
