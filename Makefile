@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # Debian packages: the broker, a pty bridge for the simulated readers, venv support.
-APT_PACKAGES ?= mosquitto socat python3-venv chromium xvfb xauth libgl1 libgl1-mesa-dri libegl1 libgles2 libmtdev1
+APT_PACKAGES ?= mosquitto socat python3-venv chromium xvfb xauth libgl1 libgl1-mesa-dri libegl1 libgles2 libmtdev1 espeak-ng sox alsa-utils
 
 .PHONY: demo test lint system-packages venv clean
 

@@ -18,6 +18,13 @@ def add_commands(sub: Any) -> None:
         action="store_true",
         help="MockFactory pins and pty readers instead of real hardware",
     )
+    door.add_argument(
+        "--clock-offset",
+        type=int,
+        default=0,
+        metavar="MINUTES",
+        help="with --simulate: run the clock this many minutes ahead (a demo evening by day)",
+    )
     door.set_defaults(handler=_door)
 
     sim = sub.add_parser("sim", help="drive a controller started with `aabent door --simulate`")
@@ -35,6 +42,9 @@ def add_commands(sub: Any) -> None:
     walk.add_argument("direction", choices=["in", "out"])
     fire = acts.add_parser("fire", help="the fire panel's alarm input")
     fire.add_argument("state", choices=["on", "off"])
+    panel = acts.add_parser("panel", help="an output of the intruder alarm panel")
+    panel.add_argument("line", choices=["armed", "alarm", "fault"])
+    panel.add_argument("state", choices=["on", "off"])
     sim.set_defaults(handler=_sim)
 
 
@@ -56,7 +66,8 @@ def _door(args: argparse.Namespace, settings: Settings) -> int:
         with data_folder_lock(own.site.data_dir):
             if not args.simulate:
                 default_pin_factory()  # one line instead of BadPinFactory's traceback
-            return run_door(own, simulate=args.simulate)
+            offset = args.clock_offset if args.simulate else 0
+            return run_door(own, simulate=args.simulate, clock_offset_min=offset)
     except IdentityTaken as exc:
         print(f"aabent door: {exc}", file=sys.stderr)
         return 2
@@ -78,6 +89,8 @@ def sim_message(args: argparse.Namespace, settings: Settings) -> tuple[str, str,
         return door, "exit", b"press"
     if args.action == "walk":
         return door, "walk", args.direction.encode()
+    if args.action == "panel":
+        return "site", f"panel_{args.line}", args.state.encode()
     return "site", "fire", args.state.encode()
 
 

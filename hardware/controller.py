@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
+from hardware.building_shell import BuildingShell
 from hardware.core import effects as fx
 from hardware.core import inputs as ci
 from hardware.core.core import ControllerCore
@@ -56,6 +57,7 @@ class Controller:
         wall: Callable[[], datetime],
         mono: Callable[[], float],
         count: SavedCount | None = None,
+        building: BuildingShell | None = None,
         tick_every_s: float = TICK_EVERY_S,
         progress_bound_s: float = PROGRESS_BOUND_S,
     ) -> None:
@@ -66,7 +68,11 @@ class Controller:
         self.wall, self.mono = wall, mono
         self.count = count
         inside = count.load() if count is not None else 0
-        self.core = ControllerCore(core_config(settings), schedule, gate.key, inside=inside)
+        self.building = building
+        progress = building.load() if building is not None else None
+        self.core = ControllerCore(
+            core_config(settings), schedule, gate.key, inside=inside, progress=progress
+        )
         self.tick_every_s, self.progress_bound_s = tick_every_s, progress_bound_s
         self._core_lock = threading.Lock()  # never held during I/O
         self._out_lock = threading.Lock()  # keeps the effects of successive inputs in order
@@ -93,7 +99,8 @@ class Controller:
         Tests that drive time themselves pass ``timer=False`` and call :meth:`tick`.
         """
         opened = {door: dev.door_open for door, dev in self.devices.items()}
-        self._feed(ci.Started(opened))
+        panel = self.building.devices.read_panel() if self.building is not None else {}
+        self._feed(ci.Started(opened, panel))
         self._last_progress = self.mono()
         if timer:
             self._timer.start()
@@ -129,6 +136,8 @@ class Controller:
             self._timer.join(2)
         self._workers.shutdown(wait=False, cancel_futures=True)
         self.gate.close()
+        if self.building is not None:
+            self.building.close()
 
     # --- inputs -----------------------------------------------------------------------------
 
@@ -166,6 +175,15 @@ class Controller:
     def on_command(self, door_id: str, raw: bytes) -> None:
         """A staff command from MQTT."""
         self._feed(ci.CommandReceived(door_id, raw))
+
+    def on_panel(self, line: str, active: bool) -> None:
+        """An input of the intruder alarm panel changed (armed, alarm, fault)."""
+        if line in ("armed", "alarm", "fault"):
+            self._feed(ci.PanelChanged(line, active))  # type: ignore[arg-type]
+
+    def on_building_command(self, raw: bytes) -> None:
+        """A staff command to the building's evening, from MQTT."""
+        self._feed(ci.BuildingCommand(raw))
 
     def tick(self) -> None:
         """Deliver the time to the core; once a day tidy the PIN failures away (on a worker)."""
@@ -233,6 +251,15 @@ class Controller:
                 self.out.event(EventType.OPENING_CHANGED, None, reason=reason, details=payload)
             case fx.StartLookup() | fx.RecordOutcome():
                 pass  # handed to a worker under the core's lock
+            case (
+                fx.SetOutput()
+                | fx.SetPanel()
+                | fx.Announce()
+                | fx.PublishBuilding()
+                | fx.SaveProgress()
+            ):
+                if self.building is not None:
+                    self.building.execute(effect)
             case fx.WakeAt(when):
                 self._next_wake = when
                 self._wake.set()

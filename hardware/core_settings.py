@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hardware.core.config import CoreConfig, DoorConfig, reader_id
+from hardware.core.config import CoreConfig, DoorConfig, EveningConfig, reader_id
 from services.core.readers import PIN_TIMEOUT_S
 from services.settings import Settings
 
@@ -30,4 +30,22 @@ def core_config(settings: Settings) -> CoreConfig:
         rules=a.access_rules(),
         command_max_age_s=settings.mqtt.command_max_age_s,
         fire_clear_s=settings.fire.clear_after_s,
+        evening=evening_config(settings),
+    )
+
+
+def evening_config(settings: Settings) -> EveningConfig | None:
+    """The evening's view of ``[building]``; None when the site does not run it here."""
+    b = settings.building
+    if not b.enabled:
+        return None
+    return EveningConfig(
+        rules=b.sequences.rules(),
+        zones=tuple(b.lights),
+        groups=tuple(b.equipment),
+        panel=b.panel is not None,
+        messages=frozenset(b.messages),
+        feedback_timeout_s=b.feedback_timeout_s,
+        sweep_retry_s=b.sweep_retry_s,
+        stale_after_s=b.stale_after_s,
     )

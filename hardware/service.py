@@ -15,12 +15,15 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from gpiozero.pins import Factory
 
+from hardware.audio import Speaker
+from hardware.building_devices import BuildingDevices
+from hardware.building_shell import BuildingShell, SavedProgress
 from hardware.controller import Controller
 from hardware.core.config import reader_id
 from hardware.devices import DoorDevices, FireInput
@@ -95,6 +98,7 @@ class DoorService:
     simulation: Simulation | None = None
     devices: dict[str, DoorDevices] = field(default_factory=dict)
     fire: FireInput | None = None
+    building_devices: BuildingDevices | None = None
     readers: list[SerialReader | WiegandReader] = field(default_factory=list)
     controller: Controller | None = None
     bus: MqttBus | None = None
@@ -103,6 +107,7 @@ class DoorService:
     directory: PatronDirectory | None = None
     lists: ListReceiver | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
+    clock_offset: timedelta = timedelta()  # the demo's evening, at any hour of the day
 
     def build_outputs(self) -> None:
         """Lock relays first, in their locked state; then the other pins."""
@@ -110,6 +115,15 @@ class DoorService:
             self.devices[door_id] = DoorDevices(door_id, cfg, pin_factory=self.pin_factory)
         if self.settings.fire.input_pin is not None:
             self.fire = FireInput(self.settings.fire, pin_factory=self.pin_factory)
+        if self.settings.building.enabled:
+            self.building_devices = BuildingDevices(
+                self.settings.building, self._publish_output, pin_factory=self.pin_factory
+            )
+
+    def _publish_output(self, topic: str, payload: bytes) -> None:
+        """A light or equipment output of the building automation (retained ON/OFF)."""
+        if self.bus is not None:
+            self.bus.publish_state(topic, payload)
 
     def build(self) -> None:
         """Storage, directory, bus, controller and readers, wired together."""
@@ -128,20 +142,44 @@ class DoorService:
         sink = BusSink(self.outbox, self.bus, topics, set(s.doors))
         self.directory = open_directory(s, engine, key, on_event=sink.event)
         tz = ZoneInfo(s.site.timezone)
+
+        def wall() -> datetime:
+            return datetime.now(tz) + self.clock_offset
+
         guard = PinGuard(sessions, s.access.lockout_policy())
         self.lists = ListReceiver(sessions)
+        building = None
+        if self.building_devices is not None:
+            bus = self.bus
+
+            def publish_building(payload: bytes) -> None:
+                bus.publish_state(topics.building, payload)
+
+            building = BuildingShell(
+                self.building_devices,
+                Speaker(s.building, wall=wall),
+                SavedProgress(sessions, s.site.id),
+                publish_building,
+                wall,
+            )
         self.controller = Controller(
             s,
             self.devices,
             Gatekeeper(self.directory, key, guard, LocalLists(sessions, key)),
             site_schedule(s),
             sink,
-            wall=lambda: datetime.now(tz),
+            wall=wall,
             mono=time.monotonic,
             count=SavedCount(sessions, s.site.id),
+            building=building,
         )
         self.bus.subscribe(topics.all_door_commands, self._on_command)
         self.bus.subscribe(topics.lists, self.lists.on_message)
+        if building is not None:
+            ctl = self.controller
+            self.bus.subscribe(
+                topics.building_command, lambda _t, raw: ctl.on_building_command(raw)
+            )
         if self.simulation is not None:
             self.bus.subscribe(topics.all_sim_inputs, self._on_sim)
 
@@ -153,6 +191,8 @@ class DoorService:
             self.fire.bind(ctl.on_fire)
             if self.fire.active:
                 ctl.on_fire(True)
+        if self.building_devices is not None:
+            self.building_devices.bind(ctl.on_panel)
         for door_id, dev in self.devices.items():
             dev.bind(
                 functools.partial(ctl.on_contact, door_id),
@@ -226,6 +266,8 @@ class DoorService:
             dev.close()
         if self.fire is not None:
             self.fire.close()
+        if self.building_devices is not None:
+            self.building_devices.close()
         if self.directory is not None:
             close_directory(self.directory)
         if self.publisher is not None:
@@ -257,7 +299,7 @@ class DoorService:
             log.warning("simulated input %s rejected: %s", topic, exc)
 
 
-def run_door(settings: Settings, *, simulate: bool = False) -> int:
+def run_door(settings: Settings, *, simulate: bool = False, clock_offset_min: int = 0) -> int:
     """Run the controller until SIGTERM/SIGINT; returns the exit code."""
     simulation: Simulation | None = None
     factory: Factory | None = None
@@ -267,7 +309,12 @@ def run_door(settings: Settings, *, simulate: bool = False) -> int:
         factory = simulation.factory
         for line in simulation.describe():
             print(f"simulated {line}", flush=True)
-    service = DoorService(settings, pin_factory=factory, simulation=simulation)
+    service = DoorService(
+        settings,
+        pin_factory=factory,
+        simulation=simulation,
+        clock_offset=timedelta(minutes=clock_offset_min),
+    )
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())

@@ -44,6 +44,8 @@ _FAMILY: dict[Reason, Pattern] = {
     Reason.BUILDING_FULL: NOT_NOW,
     Reason.UNDER_AGE: NOT_NOW,
     Reason.READER_THROTTLED: NOT_NOW,
+    Reason.LAST_ENTRY: NOT_NOW,
+    Reason.ALARM_ARMED: NOT_NOW,
     Reason.FIRE_ALARM: NO_ENTRY,
     Reason.LOCKDOWN: NO_ENTRY,
     Reason.OUT_OF_SERVICE: NO_ENTRY,

@@ -172,6 +172,15 @@ class Simulation:
         pin = self.factory.pin(cfg.input_pin)
         (pin.drive_low if active == cfg.active_low else pin.drive_high)()
 
+    def panel(self, line: str, active: bool) -> None:
+        """The intruder alarm panel's ``armed``, ``alarm`` or ``fault`` output (active low)."""
+        panel = self.settings.building.panel
+        number = None if panel is None else getattr(panel, f"{line}_pin", None)
+        if number is None:
+            raise SimulationError(f"no building.panel.{line}_pin configured")
+        pin = self.factory.pin(number)
+        (pin.drive_low if active else pin.drive_high)()
+
     def _pin(self, door_id: str, name: str) -> MockPin:
         number = getattr(self.door(door_id), name)
         if number is None:
@@ -189,6 +198,8 @@ class Simulation:
             self.walk(door_id, text)
         elif what == "fire" and text in ("on", "off"):
             self.fire(text == "on")
+        elif what.startswith("panel_") and text in ("on", "off"):
+            self.panel(what.removeprefix("panel_"), text == "on")
         elif what == "swipe":
             try:
                 data = json.loads(payload)

@@ -157,6 +157,7 @@ class Admission:
             reader_throttled=standing.reader_throttled,
             pin_locked_out=standing.locked_out,
             pin_blocked=standing.blocked,
+            building_hold=self.b.hold(now.wall),
         )
         local = replace(looked.local, door=slot.cfg.door_id, companions=companions)
         decision = decide(now.wall, looked.auth, ctx, self.b.cfg.rules, local)

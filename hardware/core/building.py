@@ -6,12 +6,16 @@ republishes what changed, in one way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from hardware.core import effects as fx
 from hardware.core.config import CoreConfig
 from hardware.core.door_slot import DoorSlot
 from hardware.core.inputs import Now
 from hardware.core.timers import Deadlines, DoorDue, OpeningDue
 from hardware.door import Step
+from services.core.access import Reason
 from services.core.events import EventType
 from services.core.occupancy import Occupancy
 from services.core.schedule import Opening, OpeningState, Schedule
@@ -35,6 +39,8 @@ class Building:
         self.opening: Opening | None = None
         self._opening_checked = 0.0
         self.deadlines = Deadlines()
+        # The building's own hold on new entries (hardware/core/evening.py sets it).
+        self.hold: Callable[[datetime], Reason | None] = lambda _wall: None
 
     @property
     def staffed(self) -> bool:
@@ -95,7 +101,9 @@ class Building:
         for slot in self.doors.values():
             self.apply(slot, slot.machine.set_staffed(staffed, now.mono), out)
         out.append(fx.PublishOpening(opening))
-        if opening.state is OpeningState.CLOSED and previous is not None:
+        # With the evening run here, the count is the sweep's: it resets when staff say swept.
+        keeps_count = self.cfg.evening is not None
+        if opening.state is OpeningState.CLOSED and previous is not None and not keeps_count:
             inside = self.occupancy.inside
             self.occupancy.reset()
             details = {"inside_at_closing": inside}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.core.access import AccessRules
+from services.core.evening import SequenceRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,20 @@ class DoorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EveningConfig:
+    """The building's evening and morning as the core sees it (``[building]``)."""
+
+    rules: SequenceRules
+    zones: tuple[str, ...]
+    groups: tuple[str, ...]
+    panel: bool  # an intruder alarm panel is wired: arm, disarm and its armed feedback
+    messages: frozenset[str]
+    feedback_timeout_s: float
+    sweep_retry_s: float
+    stale_after_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class CoreConfig:
     """The site's rules and timings."""
 
@@ -29,6 +44,7 @@ class CoreConfig:
     rules: AccessRules
     command_max_age_s: float
     fire_clear_s: float
+    evening: EveningConfig | None = None  # None: the controller runs the doors only
 
 
 def reader_id(door_id: str, index: int, kind: str) -> str:

@@ -9,6 +9,7 @@ a fire, a lockdown, an out-of-service command or closing time that came in betwe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from hardware.core import effects as fx
 from hardware.core.admission import Admission
@@ -16,9 +17,11 @@ from hardware.core.building import Building, Effects
 from hardware.core.config import CoreConfig
 from hardware.core.debounce import Settled
 from hardware.core.door_slot import DoorSlot
+from hardware.core.evening import Evening
 from hardware.core.faults import FaultCoalescer, FaultReport
 from hardware.core.inputs import (
     BeamChanged,
+    BuildingCommand,
     CardPresented,
     CommandReceived,
     ContactChanged,
@@ -28,6 +31,7 @@ from hardware.core.inputs import (
     LookupFinished,
     Now,
     OutcomeRecorded,
+    PanelChanged,
     PinCleared,
     PinTyped,
     ReaderFaulted,
@@ -38,6 +42,7 @@ from hardware.core.inputs import (
 from hardware.core.lines import Lines
 from hardware.core.timers import (
     DoorDue,
+    EveningDue,
     FaultWindowDue,
     FireClearDue,
     Key,
@@ -46,6 +51,7 @@ from hardware.core.timers import (
     SettleDue,
 )
 from hardware.remote import apply_command
+from services.core.building_commands import BuildingOrder, parse_building_command
 from services.core.commands import Command, Rejection, SeenIds, parse_command
 from services.core.credentials import SiteKey
 from services.core.events import EventType
@@ -57,9 +63,21 @@ class ControllerCore:
     """Decides for every door of one controller; no threads, no I/O, time comes with the input."""
 
     def __init__(
-        self, cfg: CoreConfig, schedule: Schedule, key: SiteKey, *, inside: int = 0
+        self,
+        cfg: CoreConfig,
+        schedule: Schedule,
+        key: SiteKey,
+        *,
+        inside: int = 0,
+        progress: Mapping[str, Any] | None = None,
     ) -> None:
         self.building = Building(cfg, schedule, inside)
+        # The building's evening, when the site runs it here; ``progress`` is what was saved.
+        self.evening = (
+            Evening(cfg.evening, schedule, self.building, progress)
+            if cfg.evening is not None
+            else None
+        )
         self.admission = Admission(self.building, key)
         self.faults = FaultCoalescer()
         self.lines = Lines(self.building)
@@ -87,6 +105,8 @@ class ControllerCore:
                 for key in b.deadlines.pop_due(now.mono):
                     self._due(key, now, out)
                 b.current_opening(now, out)
+                if self.evening is not None:
+                    self.evening.advance(now, out)
             case CardPresented(reader, credential):
                 admission.card(self._door_of(reader), reader, credential, now, out)
             case PinTyped(reader, pin):
@@ -113,11 +133,23 @@ class ControllerCore:
                 for alarm, more in alarms:
                     details = {"reader": reader, **more}
                     out.append(fx.Emit(alarm, door, credential=pseudonym, details=details))
-            case Started(opened):
+            case Started(opened, panel):
                 self._start(opened, now, out)
+                if self.evening is not None:
+                    self.evening.start(panel, now, out)
+            case PanelChanged(line, active):
+                if self.evening is not None:
+                    self.evening.panel_changed(line, active, now, out)
+            case BuildingCommand(raw):
+                self._building_command(raw, now, out)
         return self._finish(out)
 
     def _finish(self, out: Effects) -> Effects:
+        if self.evening is not None:
+            # What the doors did that the building cares about: entries, a door forced open.
+            for e in list(out):
+                if isinstance(e, fx.Emit):
+                    out.extend(self.evening.door_event(e.type, e.door, e.credential))
         relays = [e for e in out if isinstance(e, fx.SetRelay)]
         rest = [e for e in out if not isinstance(e, fx.SetRelay)]
         wake = self.building.deadlines.next
@@ -158,6 +190,8 @@ class ControllerCore:
                 self._fault_window(reader, now, out)
             case OpeningDue():
                 pass  # the tick then finds the known opening state ended
+            case EveningDue():
+                pass  # every tick advances the evening
 
     # --- readers -----------------------------------------------------------------------------
 
@@ -215,6 +249,31 @@ class ControllerCore:
             return
         assert slot is not None
         self._run_command(slot, result, now, out)
+
+    def _building_command(self, raw: bytes, now: Now, out: Effects) -> None:
+        evening = self.evening
+        if evening is None:
+            result: BuildingOrder | Rejection = Rejection("this controller runs no building")
+        else:
+            result = parse_building_command(
+                raw,
+                now=now.wall,
+                max_age_s=self.building.cfg.command_max_age_s,
+                seen=self._seen,
+                messages=evening.cfg.messages,
+            )
+        if isinstance(result, BuildingOrder):
+            assert evening is not None
+            problem = evening.order(result, now, out)
+            details = {"command_id": result.id, "action": str(result.action), "by": result.by}
+            etype = EventType.COMMAND_DONE if problem is None else EventType.COMMAND_REJECTED
+            reason = result.reason if problem is None else problem
+            out.append(
+                fx.Emit(etype, None, reason=reason, details={**details, "target": "building"})
+            )
+            return
+        details = {"command_id": result.command_id or "", "target": "building"}
+        out.append(fx.Emit(EventType.COMMAND_REJECTED, None, reason=result.reason, details=details))
 
     def _run_command(self, slot: DoorSlot, cmd: Command, now: Now, out: Effects) -> None:
         door = slot.cfg.door_id

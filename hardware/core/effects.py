@@ -103,6 +103,48 @@ class RecordOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class SetOutput:
+    """Switch a building output: a light ``zone`` or an ``equipment`` group (kind), on or off."""
+
+    kind: str  # "lights" or "equipment"
+    name: str
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetPanel:
+    """Ask the intruder alarm panel to arm (True) or disarm; its feedback comes as an input.
+
+    ``restore``: the order given before a restart, put back on a level output (never a pulse).
+    """
+
+    armed: bool
+    restore: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Play ``message`` (its recording, or its text spoken) through the public address."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishBuilding:
+    """The building's retained state changed (phase, next step, panel, lights, equipment)."""
+
+    state: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SaveProgress:
+    """Keep the evening's progress on disk, so a restart neither replays nor forgets a step."""
+
+    phase: str
+    progress: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class WakeAt:
     """Deliver a Tick no later than monotonic ``when`` (None: nothing is due)."""
 
@@ -120,5 +162,10 @@ Effect = (
     | PublishOpening
     | StartLookup
     | RecordOutcome
+    | SetOutput
+    | SetPanel
+    | Announce
+    | PublishBuilding
+    | SaveProgress
     | WakeAt
 )

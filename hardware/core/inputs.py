@@ -26,9 +26,14 @@ class Now:
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """The controller starts; ``opened`` is each door's contact as read at boot (None: none)."""
+    """The controller starts; ``opened`` is each door's contact as read at boot (None: none).
+
+    ``panel`` is the intruder alarm panel's inputs as read at boot (``armed``, ``alarm``,
+    ``fault``), so the evening knows at once whether the building is armed.
+    """
 
     opened: Mapping[str, bool | None]
+    panel: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +150,21 @@ class OutcomeRecorded:
     alarms: tuple[tuple[EventType, Mapping[str, Any]], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class PanelChanged:
+    """An input of the intruder alarm panel changed: ``armed``, ``alarm`` or ``fault``."""
+
+    line: Literal["armed", "alarm", "fault"]
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BuildingCommand:
+    """A staff command's raw payload for the building (validated by the core)."""
+
+    raw: bytes
+
+
 Input = (
     Started
     | CardPresented
@@ -160,4 +180,6 @@ Input = (
     | CommandReceived
     | LookupFinished
     | OutcomeRecorded
+    | PanelChanged
+    | BuildingCommand
 )

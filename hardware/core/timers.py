@@ -51,7 +51,12 @@ class FaultWindowDue:
     reader: str
 
 
-Key = DoorDue | PinDue | SettleDue | FireClearDue | OpeningDue | FaultWindowDue
+@dataclass(frozen=True, slots=True)
+class EveningDue:
+    """The building's next step, panel feedback deadline or sweep retry."""
+
+
+Key = EveningDue | DoorDue | PinDue | SettleDue | FireClearDue | OpeningDue | FaultWindowDue
 
 
 class Deadlines:

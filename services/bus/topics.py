@@ -33,6 +33,8 @@ class TopicKind(StrEnum):
     SITE_EVENT = "site_event"
     PRESENCE = "presence"
     LISTS = "lists"
+    BUILDING = "building"
+    BUILDING_COMMAND = "building_command"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,16 @@ class Topics:
     def lists(self) -> str:
         """Retained, versioned snapshot of the local access lists; written by the server only."""
         return f"{self.base}/lists"
+
+    @property
+    def building(self) -> str:
+        """Retained state of the building's evening: phase, next step, panel, lights, equipment."""
+        return f"{self.base}/building"
+
+    @property
+    def building_command(self) -> str:
+        """Staff commands to the building's evening (extend, swept, announce)."""
+        return f"{self.base}/building/command"
 
     @property
     def site_event(self) -> str:
@@ -171,6 +183,10 @@ class Topics:
                 return Route(TopicKind.SITE_EVENT)
             case ["lists"]:
                 return Route(TopicKind.LISTS)
+            case ["building"]:
+                return Route(TopicKind.BUILDING)
+            case ["building", "command"]:
+                return Route(TopicKind.BUILDING_COMMAND)
             case ["door", door, "state"]:
                 return Route(TopicKind.DOOR_STATE, door)
             case ["door", door, "event"]:

@@ -25,6 +25,7 @@ from services.settings import DEFAULT_CONFIG, ConfigError, Settings, load_settin
 COMMAND_MODULES = (
     "services.cli.check_config",
     "hardware.cli",
+    "services.cli.building",
     "services.patrons.cli",
     "services.patrons.lists_cli",
     "services.bus.cli",

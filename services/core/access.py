@@ -51,6 +51,9 @@ class Reason(StrEnum):
     CODE_NOT_VALID_NOW = "code_not_valid_now"
     CODE_USED_UP = "code_used_up"
     NOT_THIS_DOOR = "not_this_door"
+    # Held by the building's evening (hardware/core/evening.py): DoorContext.building_hold.
+    LAST_ENTRY = "last_entry"
+    ALARM_ARMED = "alarm_armed"
 
 
 class DoorMode(StrEnum):
@@ -90,6 +93,8 @@ PATRON_MESSAGE: dict[Reason, str] = {
     Reason.CODE_NOT_VALID_NOW: "Koden gælder ikke nu",
     Reason.CODE_USED_UP: "Koden er brugt",
     Reason.NOT_THIS_DOOR: "Ingen adgang ad denne dør",
+    Reason.LAST_ENTRY: "Biblioteket lukker snart – ingen adgang nu",
+    Reason.ALARM_ARMED: "Biblioteket er endnu ikke åbent",
 }
 
 
@@ -139,6 +144,8 @@ class DoorContext:
     reader_throttled: bool = False
     pin_locked_out: bool = False
     pin_blocked: bool = False
+    # The building's own hold on new entries (last entry, alarm armed); exits always work.
+    building_hold: Reason | None = None
 
 
 def age_on(birth: date, day: date) -> int:
@@ -205,6 +212,8 @@ def _building_state(ctx: DoorContext, *, inside_own_hours: bool) -> Decision | N
         return Decision.denied(Reason.OUT_OF_SERVICE)
     if ctx.opening is OpeningState.CLOSED and not inside_own_hours:
         return Decision.denied(Reason.CLOSED)
+    if ctx.building_hold is not None:
+        return Decision.denied(ctx.building_hold)
     return None
 
 

@@ -29,6 +29,8 @@ class AlarmKind(StrEnum):
     PIN_ATTACK = "pin_attack"
     PIN_BLOCKED = "pin_blocked"
     READER_OFFLINE = "reader_offline"
+    INTRUSION = "intrusion"
+    PANEL = "panel"  # the intruder alarm panel did not confirm, or reports a fault
 
 
 class Severity(StrEnum):
@@ -47,10 +49,19 @@ SEVERITY: Mapping[AlarmKind, Severity] = {
     AlarmKind.PIN_ATTACK: Severity.WARNING,
     AlarmKind.PIN_BLOCKED: Severity.WARNING,
     AlarmKind.READER_OFFLINE: Severity.WARNING,
+    AlarmKind.INTRUSION: Severity.CRITICAL,
+    AlarmKind.PANEL: Severity.CRITICAL,  # the building may stand unarmed, or locked to all
 }
 
 # No event ends these: staff acknowledging them resolves them.
-LATCHED = frozenset({AlarmKind.PIN_ATTACK, AlarmKind.PIN_BLOCKED, AlarmKind.INSIDE_AFTER_CLOSING})
+LATCHED = frozenset(
+    {
+        AlarmKind.PIN_ATTACK,
+        AlarmKind.PIN_BLOCKED,
+        AlarmKind.INSIDE_AFTER_CLOSING,
+        AlarmKind.INTRUSION,
+    }
+)
 # One alarm per event rather than one per source: each blocked card needs its own reset.
 STACKING = frozenset({AlarmKind.PIN_BLOCKED})
 # Door controllers are `door-<controller id>`; a lone `door` is a controller of an older release.
@@ -186,6 +197,38 @@ def _pin_blocked(e: Event, keys: Collection[OpenKey]) -> list[Action]:
     return _raise(AlarmKind.PIN_BLOCKED, e.source, msg, e.ts, keys, e.id)
 
 
+def _arm_refused(e: Event, keys: Collection[OpenKey]) -> list[Action]:
+    inside = e.details.get("inside")
+    count = f"{inside} person(er)" if isinstance(inside, int) else "Personer"
+    msg = f"{count} talt inde efter lukketid: alarmen er ikke slået til"
+    return _raise(AlarmKind.INSIDE_AFTER_CLOSING, e.source, msg, e.ts, keys, e.id)
+
+
+def _armed_or_swept(e: Event, keys: Collection[OpenKey]) -> list[Action]:
+    kinds = (AlarmKind.INSIDE_AFTER_CLOSING, AlarmKind.PANEL)
+    return _clear(kinds, e.source, e.ts, keys)
+
+
+def _disarmed(e: Event, keys: Collection[OpenKey]) -> list[Action]:
+    return _clear((AlarmKind.PANEL,), e.source, e.ts, keys)
+
+
+def _intrusion(e: Event, keys: Collection[OpenKey]) -> list[Action]:
+    where = f"døren {e.source} brudt op" if e.reason == "door_forced_open" else "alarmcentralen"
+    msg = f"Indbrud mens alarmen er slået til: {where}"
+    return _raise(AlarmKind.INTRUSION, e.source, msg, e.ts, keys, e.id)
+
+
+def _panel(e: Event, keys: Collection[OpenKey]) -> list[Action]:
+    if e.type is EventType.ALARM_PANEL_FAULT:
+        msg = "Alarmcentralen melder fejl"
+    elif e.reason == "arm":
+        msg = "Alarmcentralen bekræftede ikke tilkoblingen: bygningen er måske ikke sikret"
+    else:
+        msg = "Alarmcentralen bekræftede ikke frakoblingen: dørene lukker ikke ind"
+    return _raise(AlarmKind.PANEL, e.source, msg, e.ts, keys, e.id)
+
+
 _EVENT_RULES: Mapping[EventType, Callable[[Event, Collection[OpenKey]], list[Action]]] = {
     EventType.DOOR_HELD_OPEN: _held_open,
     EventType.DOOR_FORCED_OPEN: _forced_open,
@@ -198,6 +241,13 @@ _EVENT_RULES: Mapping[EventType, Callable[[Event, Collection[OpenKey]], list[Act
     EventType.READER_ONLINE: _reader_online,
     EventType.READER_ATTACK: _reader_attack,
     EventType.PIN_BLOCKED: _pin_blocked,
+    EventType.ALARM_ARM_REFUSED: _arm_refused,
+    EventType.ALARM_ARMED: _armed_or_swept,
+    EventType.BUILDING_SWEPT: _armed_or_swept,
+    EventType.ALARM_DISARMED: _disarmed,
+    EventType.ALARM_INTRUSION: _intrusion,
+    EventType.ALARM_NO_FEEDBACK: _panel,
+    EventType.ALARM_PANEL_FAULT: _panel,
 }
 
 

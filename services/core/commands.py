@@ -150,30 +150,26 @@ def _mode(data: dict[str, Any]) -> DoorMode:
         raise _Invalid(f"mode: {_shown(value)} is not one of {allowed}") from None
 
 
-def _fields(
-    data: dict[str, Any], command_id: str, door: str, now: datetime, max_age_s: float
-) -> Command:
-    ts = _timestamp(data, now, max_age_s)
+def _fields(envelope: Envelope, door: str) -> Command:
+    data = envelope.data
     raw_action = _text(data, "action")
     try:
         action = Action(raw_action)
     except ValueError:
         allowed = ", ".join(a.value for a in Action)
         raise _Invalid(f"action: {_shown(raw_action)} is not one of {allowed}") from None
-    by = _text(data, "by", max_chars=MAX_BY_CHARS)
-    reason = _text(data, "reason", required=False, max_chars=MAX_REASON_CHARS)
     # A field meant for another action is refused rather than ignored: the sender meant something.
     if action is not Action.UNLOCK and "seconds" in data:
         raise _Invalid(f"seconds: only for unlock, not {action.value}")
     if action is not Action.MODE and "mode" in data:
         raise _Invalid(f"mode: only for action mode, not {action.value}")
     return Command(
-        id=command_id,
-        ts=ts,
+        id=envelope.id,
+        ts=envelope.ts,
         door=door,
         action=action,
-        by=by,
-        reason=reason,
+        by=envelope.by,
+        reason=envelope.reason,
         seconds=_seconds(data) if action is Action.UNLOCK else None,
         mode=_mode(data) if action is Action.MODE else None,
     )
@@ -190,18 +186,32 @@ def _command_id(data: dict[str, Any]) -> str | None:
         return None
 
 
-def parse_command(
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What every staff command carries: a first-seen UUID, a fresh time, who, and why.
+
+    ``data`` is the whole JSON object, for the fields of the command itself.
+    """
+
+    id: str
+    ts: datetime
+    by: str
+    reason: str
+    data: dict[str, Any]
+
+
+def read_envelope(
     raw: bytes,
     *,
-    door: str,
     now: datetime,
     max_age_s: float,
     seen: SeenIds,
     max_bytes: int = MAX_COMMAND_BYTES,
-) -> Command | Rejection:
-    """Check a command payload for ``door`` at ``now``; an accepted id is remembered in ``seen``.
+) -> Envelope | Rejection:
+    """Check the parts every command shares; the id is *not* yet remembered in ``seen``.
 
-    The id of the result is the canonical spelling of the UUID, as ``seen`` keeps it.
+    The caller checks its own fields, then calls :meth:`SeenIds.add`, so a command refused for a
+    wrong field can be sent again once mended.
     """
     if now.tzinfo is None:
         raise ValueError("now must carry its UTC offset")  # a programming error, not bad input
@@ -217,10 +227,35 @@ def parse_command(
     if command_id is None:
         return Rejection(f"id: missing or not a UUID: {_shown(data.get('id'))}")
     try:
-        command = _fields(data, command_id, door, now, max_age_s)
+        ts = _timestamp(data, now, max_age_s)
+        by = _text(data, "by", max_chars=MAX_BY_CHARS)
+        reason = _text(data, "reason", required=False, max_chars=MAX_REASON_CHARS)
     except _Invalid as exc:
         return Rejection(str(exc), command_id)
     if command_id in seen:
         return Rejection("id: seen before (replayed command)", command_id)
-    seen.add(command_id)
+    return Envelope(command_id, ts, by, reason, data)
+
+
+def parse_command(
+    raw: bytes,
+    *,
+    door: str,
+    now: datetime,
+    max_age_s: float,
+    seen: SeenIds,
+    max_bytes: int = MAX_COMMAND_BYTES,
+) -> Command | Rejection:
+    """Check a command payload for ``door`` at ``now``; an accepted id is remembered in ``seen``.
+
+    The id of the result is the canonical spelling of the UUID, as ``seen`` keeps it.
+    """
+    envelope = read_envelope(raw, now=now, max_age_s=max_age_s, seen=seen, max_bytes=max_bytes)
+    if isinstance(envelope, Rejection):
+        return envelope
+    try:
+        command = _fields(envelope, door)
+    except _Invalid as exc:
+        return Rejection(str(exc), envelope.id)
+    seen.add(envelope.id)
     return command

@@ -50,6 +50,20 @@ class EventType(StrEnum):
     SIP2_ONLINE = "sip2.online"
     # A check-in at an activity of the programme; the wire name predates the word "activity".
     ACTIVITY_CHECKIN = "event.checkin"
+    # The building's evening and morning (hardware/core/evening.py).
+    CLOSING_ANNOUNCED = "closing.announced"
+    LIGHTS_CHANGED = "lights.changed"
+    EQUIPMENT_CHANGED = "equipment.changed"
+    ADMISSION_STOPPED = "admission.stopped"
+    ALARM_ARMED = "alarm.armed"
+    ALARM_DISARMED = "alarm.disarmed"
+    ALARM_ARM_REFUSED = "alarm.arm_refused"
+    ALARM_NO_FEEDBACK = "alarm.no_feedback"
+    ALARM_INTRUSION = "alarm.intrusion"
+    ALARM_PANEL_FAULT = "alarm.panel_fault"
+    BUILDING_SWEPT = "building.swept"
+    BUILDING_EXTENDED = "building.extended"
+    BUILDING_STEP_SKIPPED = "building.step_skipped"
 
 
 class PayloadError(ValueError):

@@ -5,7 +5,8 @@ credentials, which may write the kiosk's event topic, could otherwise put a forc
 twenty visitors into the record. Here each topic accepts only the event types its component
 emits, with the topic's own door or kiosk as the source: a kiosk emits check-ins and its own PIN
 and reader events, a door its own doings, the building (``source`` ``site``) fire, opening and
-occupancy changes. Everything else is refused (counted and logged by the recorder).
+occupancy changes and its evening (announcements, lights, the alarm panel, the sweep). Everything
+else is refused (counted and logged by the recorder).
 """
 
 from __future__ import annotations
@@ -26,7 +27,25 @@ KIOSK_EVENTS = frozenset(
         EventType.SIP2_ONLINE,
     }
 )
-SITE_EVENTS = frozenset(
+# The building's evening and morning (hardware/core/evening.py) speak for the building too.
+EVENING_EVENTS = frozenset(
+    {
+        EventType.CLOSING_ANNOUNCED,
+        EventType.LIGHTS_CHANGED,
+        EventType.EQUIPMENT_CHANGED,
+        EventType.ADMISSION_STOPPED,
+        EventType.ALARM_ARMED,
+        EventType.ALARM_DISARMED,
+        EventType.ALARM_ARM_REFUSED,
+        EventType.ALARM_NO_FEEDBACK,
+        EventType.ALARM_INTRUSION,
+        EventType.ALARM_PANEL_FAULT,
+        EventType.BUILDING_SWEPT,
+        EventType.BUILDING_EXTENDED,
+        EventType.BUILDING_STEP_SKIPPED,
+    }
+)
+SITE_EVENTS = EVENING_EVENTS | frozenset(
     {
         EventType.FIRE_ALARM,
         EventType.FIRE_CLEARED,
@@ -34,17 +53,25 @@ SITE_EVENTS = frozenset(
         EventType.OCCUPANCY_FULL,
         EventType.OCCUPANCY_RESET,
         EventType.CONTROLLER_STARTED,
+        EventType.COMMAND_DONE,  # a building command's answer
         EventType.COMMAND_REJECTED,  # a command for a door the controller does not have
         EventType.SIP2_OFFLINE,
         EventType.SIP2_ONLINE,
     }
 )
-# A door emits everything about itself; never a check-in, and never what is the building's.
-DOOR_EVENTS = (
-    frozenset(EventType)
-    - {EventType.ACTIVITY_CHECKIN}
-    - (SITE_EVENTS - {EventType.COMMAND_REJECTED, EventType.SIP2_OFFLINE, EventType.SIP2_ONLINE})
+# What a door and the building both emit: a command's answer, the library system's state, and an
+# intrusion (a door forced open while the alarm is armed is that door's).
+SHARED_EVENTS = frozenset(
+    {
+        EventType.COMMAND_DONE,
+        EventType.COMMAND_REJECTED,
+        EventType.SIP2_OFFLINE,
+        EventType.SIP2_ONLINE,
+        EventType.ALARM_INTRUSION,
+    }
 )
+# A door emits everything about itself; never a check-in, and never what is the building's.
+DOOR_EVENTS = frozenset(EventType) - {EventType.ACTIVITY_CHECKIN} - (SITE_EVENTS - SHARED_EVENTS)
 
 
 def forbidden(kind: TopicKind, subject: str | None, event: Event) -> str | None:

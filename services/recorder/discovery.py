@@ -144,10 +144,67 @@ def site_configs(settings: Settings, topics: Topics) -> dict[str, dict[str, Any]
     }
 
 
+def building_configs(settings: Settings, topics: Topics) -> dict[str, dict[str, Any]]:
+    """The evening's phase, the alarm panel, each light zone and equipment group, by topic.
+
+    All read the retained ``building`` state; they follow the controller that runs the evening.
+    """
+    b = settings.building
+    if not b.enabled:
+        return {}
+    prefix, site = settings.recorder.discovery_prefix, settings.site.id
+    own = [settings.site.controller]
+    state = topics.building
+    out: dict[str, dict[str, Any]] = {}
+    out[config_topic(prefix, "sensor", site, "building_phase")] = _common(
+        settings, topics, "building_phase", "Aftenens forløb", own
+    ) | {
+        "state_topic": state,
+        "value_template": "{{ value_json.phase }}",
+        "device_class": "enum",
+        "options": [
+            "open",
+            "closing",
+            "last_entry",
+            "sweep",
+            "arming",
+            "armed",
+            "disarming",
+            "closed",
+        ],
+        "json_attributes_topic": state,
+        "json_attributes_template": "{{ {'next': value_json.next} | tojson }}",
+    }
+    if b.panel is not None:
+        for line, name, device_class in (
+            ("armed", "Indbrudsalarm tilkoblet", "lock"),
+            ("alarm", "Indbrudsalarm", "safety"),
+            ("fault", "Alarmcentral fejl", "problem"),
+        ):
+            object_id = f"panel_{line}"
+            # The lock class reads "unlocked" for ON: armed is shown as locked (OFF) instead.
+            on, off = ("OFF", "ON") if line == "armed" else ("ON", "OFF")
+            template = f"{{{{ '{on}' if value_json.panel.{line} else '{off}' }}}}"
+            out[config_topic(prefix, "binary_sensor", site, object_id)] = _common(
+                settings, topics, object_id, name, own
+            ) | {"device_class": device_class, "state_topic": state, "value_template": template}
+    for kind, names, label, device_class in (
+        ("lights", b.lights, "Lys", "light"),
+        ("equipment", b.equipment, "Udstyr", "power"),
+    ):
+        for name in names:
+            object_id = f"{kind}_{name}"
+            template = f"{{{{ 'ON' if value_json.{kind}.get('{name}') else 'OFF' }}}}"
+            out[config_topic(prefix, "binary_sensor", site, object_id)] = _common(
+                settings, topics, object_id, f"{label} {name}", own
+            ) | {"device_class": device_class, "state_topic": state, "value_template": template}
+    return out
+
+
 def discovery_messages(settings: Settings) -> dict[str, dict[str, Any]]:
     """Every discovery config of the site, by topic (doors from ``settings.doors``)."""
     topics = Topics(settings.mqtt.prefix, settings.site.id)
-    out = site_configs(settings, topics)
+    out = site_configs(settings, topics) | building_configs(settings, topics)
     for door in settings.doors:
         out |= door_configs(settings, topics, door)
     return out

@@ -25,7 +25,13 @@ EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.
 # the demo's stand-ins for hardware and mean nothing once the door has reacted to them.
 # The lists snapshot is the server's own (and large): the recorder neither keeps nor refuses it.
 IGNORED_TOPICS = frozenset(
-    {TopicKind.DOOR_COMMAND, TopicKind.SIM, TopicKind.PRESENCE, TopicKind.LISTS}
+    {
+        TopicKind.DOOR_COMMAND,
+        TopicKind.BUILDING_COMMAND,
+        TopicKind.SIM,
+        TopicKind.PRESENCE,
+        TopicKind.LISTS,
+    }
 )
 
 
@@ -113,7 +119,7 @@ def state_key(kind: TopicKind, subject: str | None) -> str | None:
         return f"door/{subject}"
     if kind is TopicKind.STATUS:
         return f"status/{subject}"
-    if kind in (TopicKind.OPENING, TopicKind.OCCUPANCY):
+    if kind in (TopicKind.OPENING, TopicKind.OCCUPANCY, TopicKind.BUILDING):
         return str(kind)
     return None
 

@@ -15,6 +15,7 @@ from services.settings.alarms import (
     WebhookSettings,
 )
 from services.settings.base import ConfigError
+from services.settings.building import BuildingSettings
 from services.settings.dashboard import DashboardSettings
 from services.settings.doors import BCM_PINS, DoorSettings, FireSettings, Pin, ReaderSettings
 from services.settings.environment import ENV_PREFIX
@@ -35,6 +36,7 @@ __all__ = [
     "AccessSettings",
     "AlarmSettings",
     "AppriseSettings",
+    "BuildingSettings",
     "ConfigError",
     "DashboardSettings",
     "DoorSettings",

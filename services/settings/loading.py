@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 from services.settings.access import AccessSettings
 from services.settings.alarms import AlarmSettings
 from services.settings.base import ConfigError, _Model
+from services.settings.building import BuildingSettings
 from services.settings.dashboard import DashboardSettings
 from services.settings.doors import DoorSettings, FireSettings
 from services.settings.environment import env_overrides, list_keys, overlay
@@ -59,6 +60,7 @@ class Settings(_Model):
     dashboard: DashboardSettings = DashboardSettings()
     alarms: AlarmSettings = AlarmSettings()
     recorder: RecorderSettings = RecorderSettings()
+    building: BuildingSettings = BuildingSettings()
     doors: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")], DoorSettings] = Field(
         default_factory=dict
     )
@@ -95,6 +97,15 @@ class Settings(_Model):
                     value = getattr(reader, name)
                     if value is not None:
                         yield f"doors.{door_id}.readers.{i}.{name}", value
+        b = self.building
+        for kind, outputs in (("lights", b.lights), ("equipment", b.equipment)):
+            for name, output in outputs.items():
+                if output.pin is not None:
+                    yield f"building.{kind}.{name}.pin", output.pin
+        if b.panel is not None:
+            for name, value in b.panel:
+                if name.endswith("_pin") and isinstance(value, int):
+                    yield f"building.panel.{name}", value
 
     @model_validator(mode="after")
     def _one_reader_per_serial_device(self) -> Settings:

@@ -41,6 +41,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "services.store.lockouts",
     "services.store.occupancy",
     "services.store.sip2_cache",
+    "services.store.building",
     "services.store.catalogue",
     "services.store.recorder",
     "services.store.dashboard",
