@@ -72,7 +72,10 @@ def build_library(engine: Engine, now: datetime, key: SiteKey = KEY) -> Library:
 
 def program(now: datetime) -> list[ActivitySpec]:
     """An event running now (check-in open, 4 seats) and a talk tomorrow that needs registration."""
-    start = now.replace(second=0, microsecond=0) - timedelta(minutes=10)
+    # Ten minutes ago, but never before midnight: run just after midnight, an event begun "ten
+    # minutes ago" is yesterday's, and the tests that expect it today would fail by the clock.
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(now.replace(second=0, microsecond=0) - timedelta(minutes=10), midnight)
     tomorrow = start + timedelta(days=1)
     knitting = ActivitySpec(
         NOW_EVENT,
