@@ -22,6 +22,26 @@ PG_URL = os.environ.get("AABENT_TEST_PG", "postgresql+psycopg://postgres@127.0.0
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
+def open_site_toml(port: int) -> str:
+    """The head of a test site's settings file: site ``testsite``, its files under ``var``, open
+    for self-service around the clock (so a test passes at any hour) and its broker on ``port``."""
+    days = "\n".join(
+        f'{d} = "00:00-24:00"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    )
+    return f"""
+[site]
+id = "testsite"
+data_dir = "var"
+key_file = "var/site.key"
+[schedule]
+public_holidays_closed = false
+[schedule.self_service]
+{days}
+[mqtt]
+port = {port}
+"""
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (loopback)."""
     with socket.socket() as s:

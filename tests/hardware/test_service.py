@@ -27,7 +27,7 @@ from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.cli.main import main as cli
 from services.settings import MqttSettings
-from tests.conftest import Broker
+from tests.conftest import Broker, open_site_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 15.0
@@ -36,25 +36,13 @@ TOPICS = Topics("aabent", "testsite")
 
 def write_config(tmp_path: Path, port: int) -> Path:
     """A one-door site open for self-service around the clock, so the test passes at any hour."""
-    days = "\n".join(
-        f'{d} = "00:00-24:00"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    )
     cfg = tmp_path / "config" / "aabent.toml"
     cfg.parent.mkdir()
     cfg.write_text(
-        f"""
-[site]
-id = "testsite"
-data_dir = "var"
-key_file = "var/site.key"
-[schedule]
-public_holidays_closed = false
-[schedule.self_service]
-{days}
+        open_site_toml(port)
+        + """
 [fire]
 input_pin = 5
-[mqtt]
-port = {port}
 [doors.main]
 lock_pin = 17
 contact_pin = 27

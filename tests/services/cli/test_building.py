@@ -15,26 +15,15 @@ from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.cli.main import main as cli
 from services.settings import MqttSettings, load_settings
-from tests.conftest import Broker
-
-DAYS = "\n".join(f'{d} = "00:00-24:00"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+from tests.conftest import Broker, open_site_toml
 
 
 def write_config(tmp_path: Path, port: int) -> Path:
     cfg = tmp_path / "config" / "aabent.toml"
     cfg.parent.mkdir()
     cfg.write_text(
-        f"""
-[site]
-id = "testsite"
-data_dir = "var"
-key_file = "var/site.key"
-[schedule]
-public_holidays_closed = false
-[schedule.self_service]
-{DAYS}
-[mqtt]
-port = {port}
+        open_site_toml(port)
+        + f"""
 [doors.main]
 lock_pin = 17
 [[doors.main.readers]]
