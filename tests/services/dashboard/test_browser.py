@@ -486,8 +486,6 @@ def test_a_critical_alarm_notifies_the_opted_in_user_with_a_tab_title(
         # Opt-in is per user: a colleague in the same browser is asked again.
         page.click("header form.logout button")
         login(page, "vera")
-        expect(page.locator("header button.notify")).to_have_text(
-            "Slå skrivebordsbeskeder til"
-        )
+        expect(page.locator("header button.notify")).to_have_text("Slå skrivebordsbeskeder til")
     finally:
         context.close()
