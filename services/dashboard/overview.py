@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.dashboard.auth import Login
-from services.dashboard.sites import SiteInfo, known_sites, overview
+from services.dashboard.sites import SiteInfo, overview
 from services.dashboard.statistics import chosen_year, csv_response, date_range
 from services.dashboard.web import dashboard, guarded, render
 from services.recorder import stats
@@ -23,7 +23,7 @@ from services.store.dashboard import Role
 
 async def _visible(request: Request, login: Login) -> list[SiteInfo]:
     ctx = dashboard(request)
-    sites = await ctx.db(lambda s: known_sites(s, ctx.own))
+    sites = await ctx.db(lambda s: ctx.sites(s))
     return [s for s in sites if login.access.at(s.id) is not None]
 
 
@@ -33,7 +33,7 @@ async def page(request: Request, login: Login) -> Response:
     ctx = dashboard(request)
 
     def read(session: Session) -> dict[str, Any]:
-        sites = known_sites(session, ctx.own)
+        sites = ctx.sites(session)
         return {"branches": overview(session, sites, login.access, ctx.clock())}
 
     return render(request, "overview.html", await ctx.db(read))

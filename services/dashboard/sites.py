@@ -87,9 +87,12 @@ class SiteInfo:
     name: str
 
 
-def known_sites(session: Session, own: SiteInfo) -> list[SiteInfo]:
-    """Every site the store has heard of, the server's own first, then by name."""
-    names = described_names(session)
+def known_sites(
+    session: Session, own: SiteInfo, configured: Mapping[str, str] | None = None
+) -> list[SiteInfo]:
+    """Every site the store has heard of, the server's own first, then by name; a branch is
+    called what it announced, else what ``[branches.<site>] name`` says, else its id."""
+    names = {**(configured or {}), **described_names(session)}
     ids = set(session.scalars(select(ComponentState.site).distinct())) | set(names)
     ids.discard(NOT_A_SITE)
     ids.discard(own.id)

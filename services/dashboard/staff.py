@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.dashboard.auth import Login, LoginThrottle
 from services.dashboard.passwords import MIN_LENGTH, password_problem, verify_password
-from services.dashboard.sites import SITE_ROLES, known_sites
+from services.dashboard.sites import SITE_ROLES
 from services.dashboard.users import (
     UserError,
     add_user,
@@ -45,7 +45,7 @@ async def page(request: Request, login: Login) -> Response:
         return {
             "rows": list(list_users(session)),
             "per_site": site_roles(session),
-            "sites": known_sites(session, ctx.own),
+            "sites": ctx.sites(session),
         }
 
     return render(

@@ -58,6 +58,11 @@ class Dashboard:
         """The site this server's settings name (a one-branch installation's only one)."""
         return SiteInfo(self.settings.site.id, self.settings.site.name)
 
+    def sites(self, session: Session) -> list[SiteInfo]:
+        """Every branch the store knows, the own one first (``sites.known_sites``)."""
+        configured = {s: b.name for s, b in self.settings.branches.items() if b.name}
+        return known_sites(session, self.own, configured)
+
     def door_names(self, site: str) -> dict[str, str]:
         """The doors' names at ``site``: the settings' for the own site, else their ids."""
         if site != self.settings.site.id:
@@ -171,7 +176,7 @@ def guarded(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Res
             if site is not None:
                 # The site of the URL: known to the store, and this user's to see (and to
                 # operate, for a command). Checked here, on the server, for every request.
-                info = await ctx.db(lambda s: _find_site(s, ctx.own, site))
+                info = await ctx.db(lambda s: _find_site(ctx.sites(s), site))
                 if info is None or login.access.at(site) is None:
                     return refuse(request, 404, "error.no_site", site=site)
                 request.state.site = info
@@ -189,8 +194,8 @@ def guarded(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Res
     return decorate
 
 
-def _find_site(session: Session, own: SiteInfo, site: str) -> SiteInfo | None:
-    return next((s for s in known_sites(session, own) if s.id == site), None)
+def _find_site(sites: list[SiteInfo], site: str) -> SiteInfo | None:
+    return next((s for s in sites if s.id == site), None)
 
 
 async def _csrf_ok(request: Request, login: Login) -> bool:
