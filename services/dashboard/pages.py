@@ -171,7 +171,9 @@ async def live(request: Request, login: Login) -> Response:
         "doors": {SITE_SOURCE: t("live.building"), **dict(doors)},
         "t": ctx.catalogue.section(lang, *SCRIPT_SECTIONS),
     }
-    context = {"doors": doors, "js_words": script_words, "plan": ctx.plan}
+    # The floor plan is the server's own branch's (config/floorplan.toml).
+    plan = ctx.plan if site_of(request) == ctx.settings.site.id else None
+    context = {"doors": doors, "js_words": script_words, "plan": plan}
     return render(request, "live.html", context)
 
 

@@ -209,7 +209,9 @@ def test_a_branch_operator_commands_her_branch_only_and_a_forged_command_is_refu
     assert _command(client, THIRD, "back") == 403
     assert _command(client, OWN, "main") == 404  # not hers to see at all
     assert client.get(f"/site/{OWN}/").status_code == 404
-    assert client.get(f"/site/{OTHER}/", follow_redirects=True).status_code == 200
+    other_page = client.get(f"/site/{OTHER}/", follow_redirects=True)
+    assert other_page.status_code == 200 and 'id="door-front"' in other_page.text
+    assert "plan-main" not in other_page.text  # the server's own floor plan stays its own
     with pytest.raises(queue.Empty):
         third.received.get(timeout=1)
     with sessions() as s:
