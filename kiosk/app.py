@@ -25,14 +25,14 @@ from kiosk.background import Background, Runner
 from kiosk.i18n import Translator
 from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed, scan_target
 from kiosk.privacy import IdleGuard, Phase
-from kiosk.screens import KV_DIR, account, events, home, hours, item, search
+from kiosk.screens import KV_DIR, account, home, hours, item, program, search
 from kiosk.screens import widgets as _widgets  # noqa: F401  (registers the kv classes)
 from kiosk.theme import Theme
 from kiosk.viewmodels.account import AccountViewModel
 from kiosk.viewmodels.base import ViewModel
-from kiosk.viewmodels.events import EventsViewModel
 from kiosk.viewmodels.home import HomeViewModel
 from kiosk.viewmodels.hours import HoursViewModel
+from kiosk.viewmodels.program import ProgramViewModel
 from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
 from kiosk.wiring import KioskServices
 from services.core.readers import CardRead, ReaderInput
@@ -43,11 +43,11 @@ SCREENS: dict[str, tuple[type[Screen], Any]] = {
     "search": (search.SearchScreen, search.KV),
     "item": (item.ItemScreen, item.KV),
     "account": (account.AccountScreen, account.KV),
-    "events": (events.EventsScreen, events.KV),
+    "program": (program.ProgramScreen, program.KV),
     "hours": (hours.HoursScreen, hours.KV),
 }
 REFRESH_S = 20.0  # the clock in the top bar and the opening state
-EVENTS_EVERY = 15  # refreshes between re-reading today's events
+PROGRAM_EVERY = 15  # refreshes between re-reading today's programme
 
 
 class KioskApp(App):  # type: ignore[misc]
@@ -88,7 +88,7 @@ class KioskApp(App):  # type: ignore[misc]
         self.item_vm = ItemViewModel(tr, r, item=s.item, plan=s.plan)
         today = lambda: s.clock().date()  # noqa: E731
         self.account_vm = AccountViewModel(tr, r, account=s.account, today=today)
-        self.events_vm = EventsViewModel(
+        self.program_vm = ProgramViewModel(
             tr,
             r,
             desk=s.desk,
@@ -104,7 +104,7 @@ class KioskApp(App):  # type: ignore[misc]
             "search": self.search_vm,
             "item": self.item_vm,
             "account": self.account_vm,
-            "events": self.events_vm,
+            "program": self.program_vm,
             "hours": self.hours_vm,
         }
 
@@ -135,7 +135,7 @@ class KioskApp(App):  # type: ignore[misc]
         s.bus.subscribe(s.topics.occupancy, self._on_kivy(self.home_vm.on_occupancy))
         s.start()
         self._start_scanner()
-        self.home_vm.load_events()
+        self.home_vm.load_program()
         if self._first_frame is not None:
             Window.bind(on_flip=self._flipped)
 
@@ -182,11 +182,11 @@ class KioskApp(App):  # type: ignore[misc]
         """Go to screen ``name``; leaving My account signs the patron out."""
         if self.current == "account" and name != "account":
             self.account_vm.reset()
-        if name == "events":
-            self.events_vm.load()
+        if name == "program":
+            self.program_vm.load()
         elif name == "home":
             self.home_vm.refresh()
-            self.home_vm.load_events()
+            self.home_vm.load_program()
         elif name == "hours":
             self.hours_vm.relabel()
         self.screen(name)
@@ -232,7 +232,7 @@ class KioskApp(App):  # type: ignore[misc]
     def _pressed(self, key: str) -> None:
         if self.current == "search":
             query = self.search_vm.query
-            if key == "enter" and scan_target("search", query, events_takes_it=False) == "account":
+            if key == "enter" and scan_target("search", query, program_takes_it=False) == "account":
                 # A card number keyed in (or a scanner slower than any classifier) is a card.
                 self.search_vm.key("clear")
                 self.on_scan(query)
@@ -249,12 +249,12 @@ class KioskApp(App):  # type: ignore[misc]
     def on_scan(self, text: str) -> None:
         """A scan goes where the patron meant it (``input.scan_target``): an ISBN to Search, a
         card to My account or to the event waiting for it; never into the search box."""
-        target = scan_target(self.current, text, events_takes_it=self.events_vm.wants_card)
+        target = scan_target(self.current, text, program_takes_it=self.program_vm.wants_card)
         if target == "search":
             self.search_vm.query = text.strip()
             self.show("search")
-        elif target == "events":
-            self.events_vm.scan(text)
+        elif target == "program":
+            self.program_vm.scan(text)
         else:
             if self.current != "account":
                 self.show("account")
@@ -305,8 +305,8 @@ class KioskApp(App):  # type: ignore[misc]
         self.home_vm.refresh()
         self.runner.run(self.services.tidy, lambda _: None, _tidy_failed)
         self._refreshes += 1
-        if self._refreshes % EVENTS_EVERY == 0:
-            self.home_vm.load_events()
+        if self._refreshes % PROGRAM_EVERY == 0:
+            self.home_vm.load_program()
 
 
 def _tidy_failed(error: BaseException) -> None:

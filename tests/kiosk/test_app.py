@@ -32,8 +32,8 @@ from tests.kiosk.library import (
     KEY,
     KEY_BYTES,
     LOANS,
-    NOW_EVENT,
-    NOW_EVENT_TITLE,
+    NOW_ACTIVITY,
+    NOW_ACTIVITY_TITLE,
     OLE_CARD,
     OVERDUE,
     READY_SHELF,
@@ -149,7 +149,7 @@ def test_home_shows_the_live_opening_state_the_count_and_today(k: Kiosk) -> None
     home = k.drive.screen("home")
     k.drive.wait(lambda: home.ids.occupancy.text == "42 af 150 er her nu", what="occupancy")
     assert home.ids.opening.text.startswith("Bemandet til ")
-    k.drive.wait(lambda: any(e["title"] == NOW_EVENT_TITLE for e in home.vm.events))
+    k.drive.wait(lambda: any(e["title"] == NOW_ACTIVITY_TITLE for e in home.vm.activities))
     both_languages(k, "home")
     k.drive.tap(k.app.root.ids.language)
     assert home.ids.opening.text.startswith("Staffed until ")
@@ -293,26 +293,26 @@ def test_the_serial_scanner_reads_cards_and_refuses_garbage(k: Kiosk) -> None:
 
 
 def test_check_in_with_a_card_and_as_guests_is_published(k: Kiosk) -> None:
-    k.drive.tap(k.drive.screen("home").ids.go_events)
-    events = k.drive.screen("events")
-    k.drive.wait(lambda: any(r["event_uid"] == NOW_EVENT for r in events.vm.events))
-    k.drive.tap(k.drive.row(events.ids.list, event_uid=NOW_EVENT))
-    k.drive.tap(events.ids.check_in)
+    k.drive.tap(k.drive.screen("home").ids.go_program)
+    program = k.drive.screen("program")
+    k.drive.wait(lambda: any(r["activity_uid"] == NOW_ACTIVITY for r in program.vm.activities))
+    k.drive.tap(k.drive.row(program.ids.list, activity_uid=NOW_ACTIVITY))
+    k.drive.tap(program.ids.check_in)
     k.drive.scan(OLE_CARD)
-    k.drive.wait(lambda: events.ids.message.text.startswith("Velkommen!"), what="check-in")
+    k.drive.wait(lambda: program.ids.message.text.startswith("Velkommen!"), what="check-in")
     k.drive.wait(lambda: any(h["type"] == "event.checkin" for h in k.heard), what="MQTT")
     published = next(h for h in k.heard if h["type"] == "event.checkin")
-    assert published["source"] == "k1" and published["details"]["activity_uid"] == NOW_EVENT
+    assert published["source"] == "k1" and published["details"]["activity_uid"] == NOW_ACTIVITY
     assert published["credential"] == KEY.pseudonym(Credential.from_text(OLE_CARD))
     assert OLE_CARD not in json.dumps(published)
-    k.drive.screenshot("kiosk-events-checked-in-da")
-    k.drive.tap(events.ids.done)
-    k.drive.tap(events.ids.guests)
-    k.drive.tap(events.ids.more)
-    assert events.ids.count.text == "2"
-    both_languages(k, "events")
-    k.drive.tap(events.ids.confirm)
-    k.drive.wait(lambda: events.ids.message.text.startswith("Velkommen! I er"), what="guests")
+    k.drive.screenshot("kiosk-program-checked-in-da")
+    k.drive.tap(program.ids.done)
+    k.drive.tap(program.ids.guests)
+    k.drive.tap(program.ids.more)
+    assert program.ids.count.text == "2"
+    both_languages(k, "program")
+    k.drive.tap(program.ids.confirm)
+    k.drive.wait(lambda: program.ids.message.text.startswith("Velkommen! I er"), what="guests")
     k.drive.wait(lambda: sum(h["type"] == "event.checkin" for h in k.heard) == 2)
 
 
@@ -410,12 +410,12 @@ def test_large_text_fits_every_screen(k: Kiosk) -> None:
         account = sign_in(k)
         k.drive.wait(lambda: account.vm.step == "account", what="the loans")
         check("account")
-        k.app.show("events")
-        events = k.drive.screen("events")
-        check("events")
-        events.vm.select(NOW_EVENT)
+        k.app.show("program")
+        program = k.drive.screen("program")
+        check("program")
+        program.vm.select(NOW_ACTIVITY)
         check("event")
-        events.vm.start_guests()
+        program.vm.start_guests()
         check("event-guests")
         k.app.show("hours")
         check("hours")

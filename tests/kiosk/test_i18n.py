@@ -28,7 +28,7 @@ def test_dates_times_and_plurals() -> None:
     assert da.time_text(time(7, 0)) == "07:00"
     assert da.plural("search.count", 1) == "1 titel"
     assert da.plural("search.count", 3) == "3 titler"
-    assert en.plural("events.seats_left", 1) == "1 seat left"
+    assert en.plural("program.seats_left", 1) == "1 seat left"
 
 
 def test_when_names_today_tomorrow_or_the_day() -> None:
