@@ -25,11 +25,14 @@ from kiosk.background import Background, Runner
 from kiosk.i18n import Translator
 from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed, scan_target
 from kiosk.privacy import IdleGuard, Phase
-from kiosk.screens import KV_DIR, account, home, hours, item, program, search
+from kiosk.screenpower import ScreenPower
+from kiosk.screens import KV_DIR, account, closed, help, home, hours, item, program, search
 from kiosk.screens import widgets as _widgets  # noqa: F401  (registers the kv classes)
 from kiosk.theme import Theme
 from kiosk.viewmodels.account import AccountViewModel
 from kiosk.viewmodels.base import ViewModel
+from kiosk.viewmodels.building import BuildingViewModel
+from kiosk.viewmodels.help import HelpViewModel
 from kiosk.viewmodels.home import HomeViewModel
 from kiosk.viewmodels.hours import HoursViewModel
 from kiosk.viewmodels.program import ProgramViewModel
@@ -45,6 +48,8 @@ SCREENS: dict[str, tuple[type[Screen], Any]] = {
     "account": (account.AccountScreen, account.KV),
     "program": (program.ProgramScreen, program.KV),
     "hours": (hours.HoursScreen, hours.KV),
+    "closed": (closed.ClosedScreen, closed.KV),
+    "help": (help.HelpScreen, help.KV),
 }
 REFRESH_S = 20.0  # the clock in the top bar and the opening state
 PROGRAM_EVERY = 15  # refreshes between re-reading today's programme
@@ -99,6 +104,24 @@ class KioskApp(App):  # type: ignore[misc]
         )
         min_age = s.settings.access.min_age_unstaffed
         self.hours_vm = HoursViewModel(tr, r, schedule=s.schedule, clock=s.clock, min_age=min_age)
+        messages = {n: {"da": m.da, "en": m.en} for n, m in s.settings.building.messages.items()}
+        self.building_vm = BuildingViewModel(
+            tr,
+            r,
+            messages=messages,
+            equipment_group=k.equipment_group,
+            schedule=s.schedule,
+            clock=s.clock,
+        )
+        self.help_vm = HelpViewModel(
+            tr,
+            r,
+            schedule=s.schedule,
+            clock=s.clock,
+            phone=k.help_phone,
+            out_of_hours={"da": k.help_out_of_hours_da, "en": k.help_out_of_hours_en},
+        )
+        self.power = ScreenPower(r, k.screen_off_command, k.screen_on_command)
         self.viewmodels: dict[str, ViewModel] = {
             "home": self.home_vm,
             "search": self.search_vm,
@@ -106,6 +129,8 @@ class KioskApp(App):  # type: ignore[misc]
             "account": self.account_vm,
             "program": self.program_vm,
             "hours": self.hours_vm,
+            "closed": self.building_vm,
+            "help": self.help_vm,
         }
 
     # --- life cycle -----------------------------------------------------------------------------
@@ -120,6 +145,8 @@ class KioskApp(App):  # type: ignore[misc]
         self.screens.transition = NoTransition()
         self.screen("home")  # the others are built when first shown: a faster first frame
         self.warning = Factory.IdleWarning()
+        self.screen_off = Factory.ScreenOff()
+        self.building_vm.bind(closed=self._closed_changed, screen_on=self._screen_power)
         self.wedge = KeyboardWedge(self.on_key_input, clock=self._mono)
         self.wedge.attach(Window)
         Window.bind(on_touch_down=self._touched)
@@ -133,6 +160,8 @@ class KioskApp(App):  # type: ignore[misc]
         s = self.services
         s.bus.subscribe(s.topics.opening, self._on_kivy(self.home_vm.on_opening))
         s.bus.subscribe(s.topics.occupancy, self._on_kivy(self.home_vm.on_occupancy))
+        s.bus.subscribe(s.topics.building, self._on_kivy(self.building_vm.on_state))
+        s.bus.subscribe(s.topics.site_event, self._on_kivy(self.building_vm.on_site_event))
         s.start()
         self._start_scanner()
         self.home_vm.load_program()
@@ -179,7 +208,10 @@ class KioskApp(App):  # type: ignore[misc]
     # --- navigation -----------------------------------------------------------------------------
 
     def show(self, name: str) -> None:
-        """Go to screen ``name``; leaving My account signs the patron out."""
+        """Go to screen ``name``; leaving My account signs the patron out. After closing the
+        closed screen stands in for Home."""
+        if name == "home" and self.building_vm.closed:
+            name = "closed"
         if self.current == "account" and name != "account":
             self.account_vm.reset()
         if name == "program":
@@ -187,8 +219,12 @@ class KioskApp(App):  # type: ignore[misc]
         elif name == "home":
             self.home_vm.refresh()
             self.home_vm.load_program()
-        elif name == "hours":
+        elif name in ("hours", "closed"):
             self.hours_vm.relabel()
+            self.building_vm.relabel()
+        elif name == "help":
+            self._before_help = self.current if self.current != "help" else "home"
+            self.help_vm.relabel()
         self.screen(name)
         self.screens.current = self.current = name
 
@@ -198,6 +234,25 @@ class KioskApp(App):  # type: ignore[misc]
             screen_class = SCREENS[name][0]
             self.screens.add_widget(screen_class(name=name, vm=self.viewmodels[name]))
         return self.screens.get_screen(name)
+
+    def back_from_help(self) -> None:
+        """Back to the screen that asked for help."""
+        self.show(getattr(self, "_before_help", "home"))
+
+    def _closed_changed(self, _vm: Any, closed: bool) -> None:
+        """Closing: whoever is at the kiosk is signed out; opening again: Home."""
+        if closed or self.current == "closed":
+            self.show("home")
+
+    def _screen_power(self, _vm: Any, on: bool) -> None:
+        """The equipment group switched: the screen's command, and the window black meanwhile."""
+        self.power.set(on)
+        if on:
+            self.screen_off.dismiss(animation=False)
+            self.guard.touch(self._mono())
+        elif self.screen_off.parent is None:
+            self.reset_all()  # nobody's account stays behind a dark screen
+            self.screen_off.open(animation=False)
 
     def open_item(self, record_id: str) -> None:
         """Show one title from the result list."""
@@ -277,7 +332,7 @@ class KioskApp(App):  # type: ignore[misc]
             if self.warning.parent is not None:
                 self.warning.dismiss(animation=False)
         elif state.phase is Phase.WARNING:
-            if self.current == "home":
+            if self.current in ("home", "closed"):
                 return  # nothing to protect on Home; the reset will still tidy up
             self.idle_text = self.tr._("idle.reset_in", n=state.seconds_left)
             if self.warning.parent is None:

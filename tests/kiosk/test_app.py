@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from sqlalchemy import create_engine
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.core.credentials import Credential
+from services.core.events import Event, EventType
 from services.patrons.account import LocalAccount
 from services.patrons.registry import LocalRegistry
 from services.settings import KioskSettings, MqttSettings, Settings, SiteSettings, StoreSettings
@@ -57,6 +59,7 @@ class Kiosk:
     publisher: MqttBus
     topics: Topics
     pty_master: int
+    folder: Path
 
 
 def _settings(folder: Path, broker: Broker, scanner: str) -> Settings:
@@ -64,7 +67,19 @@ def _settings(folder: Path, broker: Broker, scanner: str) -> Settings:
     site = SiteSettings(
         id=SITE, name="Glostrup Bibliotek", data_dir=folder, key_file=folder / "site.key"
     )
-    kiosk = KioskSettings(id="k1", fullscreen=False, search_debounce_s=0.1, scanner_url=scanner)
+    # The screen's commands are the real code path; here they write what they were told to a file.
+    log = str(folder / "screen-power.log")
+    power = f"import sys; open({log!r}, 'a').write(sys.argv[1] + '\\n')"
+    kiosk = KioskSettings(
+        id="k1",
+        fullscreen=False,
+        search_debounce_s=0.1,
+        scanner_url=scanner,
+        equipment_group="kiosk",
+        screen_off_command=(sys.executable, "-c", power, "off"),
+        screen_on_command=(sys.executable, "-c", power, "on"),
+        help_phone="43 23 60 00",
+    )
     return Settings(
         site=site,
         store=StoreSettings(url=f"sqlite:///{folder / 'kiosk.sqlite'}"),
@@ -111,7 +126,7 @@ def kiosk(
     ARTIFACTS.mkdir(exist_ok=True)
     drive = Driver(app, mono, ARTIFACTS)
     drive.pump(0.3)
-    yield Kiosk(app, drive, heard, publisher, topics, master)
+    yield Kiosk(app, drive, heard, publisher, topics, master, folder)
     app.stop()
     publisher.stop()
     os.close(master)
@@ -379,6 +394,80 @@ def test_after_a_minute_without_a_touch_a_warning_then_no_trace_is_left(k: Kiosk
     k.drive.screenshot("kiosk-home-after-reset-da")
 
 
+def _building(k: Kiosk, phase: str, **equipment: bool) -> None:
+    state = {"phase": phase, "next": None, "equipment": equipment, "inside": 0}
+    k.publisher.publish_state(k.topics.building, json.dumps(state).encode()).wait(5)
+
+
+def _announce(k: Kiosk, message: str) -> None:
+    event = Event(EventType.CLOSING_ANNOUNCED, "building", datetime.now(ZONE),
+                  details={"message": message, "step": "closes"})  # fmt: skip
+    k.publisher.publish(k.topics.site_event, event.to_json()).wait(5)
+
+
+def test_the_evening_banner_then_the_closed_screen_then_the_screen_off(k: Kiosk) -> None:
+    from tests.kiosk.layout import layout_problems
+
+    banner = k.app.root.ids.banner
+    try:
+        account = sign_in(k)
+        k.drive.wait(lambda: account.vm.step == "account", what="the loans")
+        _building(k, "closing", kiosk=True)
+        _announce(k, "closing_10")
+        k.drive.wait(lambda: banner.text.startswith("Biblioteket lukker om ti"), what="banner")
+        k.drive.pump(0.1, frames=4)
+        assert banner.height > 20 and banner.opacity == 1
+        assert account.vm.step == "account"  # the banner does not throw the patron out
+        both_languages(k, "closing-banner")
+        _building(k, "sweep", kiosk=True)
+        k.drive.wait(lambda: k.app.current == "closed", what="the closed screen")
+        closed = k.drive.screen("closed")
+        assert account.vm.step == "scan" and banner.text == ""
+        assert closed.ids.closed_title.text == "Biblioteket er lukket"
+        k.drive.wait(lambda: len(closed.ids.week.data) == 7, what="the week")
+        both_languages(k, "closed")
+        k.drive.tap(k.app.root.ids.home)
+        assert k.app.current == "closed"  # Home is the closed screen until the morning
+        k.drive.tap(closed.ids.go_help)
+        assert k.app.current == "help"
+        assert k.drive.screen("help").ids.phone.text == "Ring til biblioteket: 43 23 60 00"
+        both_languages(k, "help")
+        k.drive.tap(k.drive.screen("help").ids.back)
+        assert k.app.current == "closed"
+        for large in (True, False):
+            if large:
+                k.drive.tap(k.app.root.ids.large_text)
+            for name in ("closed", "help"):
+                k.app.show(name)
+                k.drive.pump(0.1, frames=4)
+                k.drive.screenshot(f"kiosk-{name}-{'large' if large else 'normal'}-da")
+                assert layout_problems(k.app.root) == [], name
+        k.drive.tap(k.app.root.ids.large_text)
+        log = k.folder / "screen-power.log"
+        _building(k, "armed", kiosk=False)
+        k.drive.wait(lambda: k.app.screen_off.parent is not None, what="the screen off")
+        k.drive.wait(lambda: log.exists() and log.read_text().split() == ["off"], what="xset")
+        k.drive.screenshot("kiosk-screen-off")
+        k.drive.tap(k.app.root.ids.language)  # a touch in the dark reaches nothing
+        assert k.app.tr.lang == "da"
+        _building(k, "open", kiosk=True)
+        k.drive.wait(lambda: k.app.screen_off.parent is None, what="the screen on")
+        k.drive.wait(lambda: log.read_text().split() == ["off", "on"], what="xset on")
+        k.drive.wait(lambda: k.app.current == "home", what="Home in the morning")
+    finally:
+        k.app.theme.large = False
+        _building(k, "open", kiosk=True)
+        k.drive.wait(lambda: not k.app.building_vm.closed and k.app.building_vm.screen_on)
+
+
+def test_need_help_from_home(k: Kiosk) -> None:
+    k.drive.tap(k.drive.screen("home").ids.go_help)
+    help_screen = k.drive.screen("help")
+    assert k.app.current == "help" and help_screen.ids.lines.text.endswith("ring 112.")
+    k.drive.tap(help_screen.ids.back)
+    assert k.app.current == "home"
+
+
 def test_large_text_fits_every_screen(k: Kiosk) -> None:
     from tests.kiosk.layout import layout_problems
 
@@ -419,6 +508,8 @@ def test_large_text_fits_every_screen(k: Kiosk) -> None:
         check("event-guests")
         k.app.show("hours")
         check("hours")
+        k.app.show("help")
+        check("help")
     finally:
         k.drive.tap(k.app.root.ids.large_text)
     assert problems == {}, "\n".join(f"{k}: {p}" for k, v in problems.items() for p in v)
