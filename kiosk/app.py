@@ -235,6 +235,11 @@ class KioskApp(App):  # type: ignore[misc]
             self.screens.add_widget(screen_class(name=name, vm=self.viewmodels[name]))
         return self.screens.get_screen(name)
 
+    def reserve_item(self) -> None:
+        """Reserve the title on screen: My account places it, after card and PIN if need be."""
+        self.account_vm.want(self.item_vm.record_id, self.item_vm.title)
+        self.show("account")
+
     def back_from_help(self) -> None:
         """Back to the screen that asked for help."""
         self.show(getattr(self, "_before_help", "home"))

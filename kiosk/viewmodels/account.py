@@ -25,10 +25,13 @@ from services.core.account import (
     AccountRefused,
     AccountService,
     Fines,
+    HoldRefusal,
+    HoldResult,
     Loan,
     RenewRefusal,
     RenewResult,
     Reservation,
+    Standing,
 )
 from services.core.credentials import Credential
 
@@ -38,6 +41,7 @@ MAX_PIN_DIGITS = 8
 MAX_CARD_CHARS = 20
 STEPS = ["scan", "pin", "busy", "account"]
 _REASONS = {r.value for r in RenewRefusal}
+_HOLD_REASONS = {r.value for r in HoldRefusal}
 
 
 def _ignore(_outcome: object) -> None:
@@ -50,6 +54,13 @@ def money_text(cat: Catalog, amount: Decimal, currency: str) -> str:
     number = f"{amount:.2f}".replace(".", cat.text("format.decimal_mark"))
     word = cat.strings.get(f"account.currency.{code}", code)
     return cat.text("account.money", amount=number, currency=word)
+
+
+def hold_reason_text(cat: Catalog, reason: str | None) -> str:
+    """A local reservation refusal in the patron's language; the library system's as they are."""
+    if reason in _HOLD_REASONS:
+        return cat.text(f"account.hold_reason.{reason}")
+    return reason or ""
 
 
 def reason_text(cat: Catalog, reason: str | None) -> str:
@@ -71,6 +82,8 @@ class AccountViewModel(ViewModel):
     reservations = ListProperty([])
     owed = StringProperty("")  # "You owe …" and why it matters, empty when nothing is owed
     fines = ListProperty([])  # the library system's own lines for each fine
+    standing = StringProperty("")  # "blocked/expired: contact the library", empty when fine
+    wanted = StringProperty("")  # the title waiting to be reserved once the patron signs in
 
     def __init__(
         self,
@@ -85,6 +98,7 @@ class AccountViewModel(ViewModel):
         super().__init__(tr, runner, **kwargs)
         self.account, self._today, self._max_attempts = account, today, max_attempts
         self._message_key: str | None = None
+        self._message_words: Callable[[Catalog], str] | None = None
         self._clear_patron()
         self.relabel()
 
@@ -96,6 +110,8 @@ class AccountViewModel(ViewModel):
         self._reservations: list[Reservation] = []
         self._fines = Fines()
         self._results: dict[str, RenewResult] = {}
+        self._standing = Standing()
+        self._wanted: tuple[str, str] | None = None  # (record id, title) to reserve
 
     @property
     def signed_in(self) -> bool:
@@ -103,7 +119,7 @@ class AccountViewModel(ViewModel):
         return bool(self.step == "account")
 
     def _say(self, key: str | None, kind: str = "info") -> None:
-        self._message_key, self.message_kind = key, kind
+        self._message_key, self._message_words, self.message_kind = key, None, kind
         self.message = self.tr._(key) if key else ""
 
     # --- card and PIN ---------------------------------------------------------------------------
@@ -160,19 +176,83 @@ class AccountViewModel(ViewModel):
         self.step = "busy"
         self._say("account.busy")
 
-        def fetch() -> tuple[list[Loan], list[Reservation], Fines]:
+        def fetch() -> tuple[list[Loan], list[Reservation], Fines, Standing]:
             account = self.account
             found = account.loans(credential, pin), account.reservations(credential, pin)
-            return (*found, account.fines(credential, pin))
+            return (*found, account.fines(credential, pin), account.standing(credential, pin))
 
         self.start(fetch, self._signed_in, self._refused)
 
-    def _signed_in(self, found: tuple[list[Loan], list[Reservation], Fines]) -> None:
-        self._loans, self._reservations, self._fines = found
+    def _signed_in(self, found: tuple[list[Loan], list[Reservation], Fines, Standing]) -> None:
+        self._loans, self._reservations, self._fines, self._standing = found
         self._results, self._attempts = {}, 0
         self.step = "account"
         self._say(None)
         self.relabel()
+        if self._wanted is not None:
+            self._place(*self._wanted)
+
+    # --- reservations ---------------------------------------------------------------------------
+
+    def want(self, record_id: str, title: str) -> None:
+        """Reserve the title: at once when signed in, else once the patron has signed in."""
+        if self.step == "busy":
+            return
+        self._wanted = (record_id, title)
+        if self.signed_in:
+            self._place(record_id, title)
+        else:
+            self.relabel()
+
+    def _place(self, record_id: str, title: str) -> None:
+        credential, pin = self._credential, self._pin
+        if credential is None:
+            return
+        self._wanted = None
+        job = lambda: self.account.reserve(credential, pin, record_id)  # noqa: E731
+        self.start(job, lambda r: self._held(r, title, "placed"), self._hold_failed)
+
+    def cancel(self, item_id: str) -> None:
+        """Cancel one of the patron's reservations."""
+        credential, pin = self._credential, self._pin
+        if credential is None or not self.signed_in:
+            return
+        held = next((r for r in self._reservations if r.item_id == item_id), None)
+        title = held.title if held is not None else ""
+        job = lambda: self.account.cancel_reservation(credential, pin, item_id)  # noqa: E731
+        self.start(job, lambda r: self._held(r, title, "cancelled"), self._hold_failed)
+
+    def _held(self, result: HoldResult, title: str, what: str) -> None:
+        def words(cat: Catalog) -> str:
+            if result.ok and what == "placed" and result.queue_position:
+                return cat.text("account.reserved_queue", title=title, n=result.queue_position)
+            if result.ok:
+                return cat.text(f"account.{what}", title=title)
+            reason = hold_reason_text(cat, result.reason)
+            return cat.text(f"account.not_{what}", title=title, reason=reason)
+
+        self._say_words(words, "info" if result.ok else "error")
+        credential, pin = self._credential, self._pin
+        if credential is not None:
+            job = lambda: self.account.reservations(credential, pin)  # noqa: E731
+            self.start(job, self._reservations_read, lambda _e: None)
+
+    def _reservations_read(self, held: list[Reservation]) -> None:
+        self._reservations = held
+        self.relabel()
+
+    def _hold_failed(self, error: BaseException) -> None:
+        if isinstance(error, AccountLocked):
+            self._refused(error)
+            return
+        key = "account.hold_unknown" if isinstance(error, AccountOutcomeUnknown) else None
+        log.warning("reservation failed: %s", error.__class__.__name__)
+        self._say(key or "account.unavailable", "error")
+
+    def _say_words(self, words: Callable[[Catalog], str], kind: str) -> None:
+        """A message with values in it (a title, a queue position), worded again on a switch."""
+        self._message_key, self._message_words, self.message_kind = None, words, kind
+        self.message = words(self.tr.catalog)
 
     def _refused(self, error: BaseException) -> None:
         if isinstance(error, AccountLocked):
@@ -239,6 +319,8 @@ class AccountViewModel(ViewModel):
         cat = self.tr.catalog
         if self._message_key:
             self.message = cat.text(self._message_key)
+        elif self._message_words is not None:
+            self.message = self._message_words(cat)
         self.loans = [self._loan_row(cat, loan) for loan in self._loans]
         self.reservations = [self._reservation_row(cat, r) for r in self._reservations]
         owed = self._fines.amount
@@ -248,6 +330,13 @@ class AccountViewModel(ViewModel):
             else ""
         )
         self.fines = list(self._fines.items)
+        problem = self._standing.problem(self._today()) if self.signed_in else None
+        self.standing = cat.text(f"account.standing.{problem}") if problem else ""
+        self.wanted = (
+            cat.text("account.sign_in_to_reserve", title=self._wanted[1] or self._wanted[0])
+            if self._wanted is not None and not self.signed_in
+            else ""
+        )
 
     def _loan_row(self, cat: Catalog, loan: Loan) -> dict[str, Any]:
         result = self._results.get(loan.item_id)
@@ -284,7 +373,9 @@ class AccountViewModel(ViewModel):
         }
 
     def _reservation_row(self, cat: Catalog, held: Reservation) -> dict[str, Any]:
-        if not held.ready:
+        if not held.ready and held.queue_position:
+            status = cat.text("account.queue", n=held.queue_position)
+        elif not held.ready:
             status = cat.text("account.waiting")
         elif held.pickup_number:
             status = cat.text("account.ready", shelf=held.pickup_number)
@@ -293,7 +384,7 @@ class AccountViewModel(ViewModel):
         if held.ready and held.pickup_by is not None:
             status += " · " + cat.text("account.pickup_by", date=cat.date_text(held.pickup_by))
         title = held.title or cat.text("account.untitled")
-        return {"title": title, "status": status, "ready": held.ready}
+        return {"item_id": held.item_id, "title": title, "status": status, "ready": held.ready}
 
     # --- leaving --------------------------------------------------------------------------------
 

@@ -272,6 +272,27 @@ def test_my_account_shows_what_a_patron_owes_in_the_window(k: Kiosk, tmp_path: P
         server.stop()
 
 
+def test_reserve_from_the_title_page_then_cancel_in_my_account(k: Kiosk) -> None:
+    k.app.open_item("29001378")
+    item = k.drive.screen("item")
+    k.drive.wait(lambda: item.ids.title.text == "Fasandræberne", what="the title")
+    k.drive.tap(item.ids.reserve)
+    account = k.drive.screen("account")
+    assert k.app.current == "account"
+    assert account.ids.message.text == "Scan dit lånerkort for at reservere Fasandræberne"
+    sign_in(k)
+    k.drive.wait(lambda: account.vm.message.endswith("Du er nr. 2 i køen."), what="the hold")
+    k.drive.wait(lambda: len(account.vm.reservations) == 2, what="the reservations read again")
+    row = k.drive.row(account.ids.reservations, title="Fasandræberne")
+    assert row.status == "Du er nr. 2 i køen"
+    k.drive.screenshot("kiosk-account-reserved-da")
+    cancel = next(w for w in row.walk() if getattr(w, "text", "") == "Slet")
+    k.drive.tap(cancel)
+    k.drive.wait(lambda: account.vm.message.endswith("er slettet."), what="the cancellation")
+    titles = lambda: [r["title"] for r in account.vm.reservations]  # noqa: E731
+    k.drive.wait(lambda: titles() == ["Nordkraft"], what="the reservations read again")
+
+
 def test_slow_typing_is_a_typed_card_number_not_a_scan(k: Kiosk) -> None:
     k.app.show("account")
     account = k.drive.screen("account")

@@ -176,3 +176,47 @@ def test_forny_twice_the_same_day_takes_one_renewal_and_shows_the_new_due_date(
         row["outcome_text"] == "Ikke fornyet: den er allerede fornyet så langt, som den kan i dag"
     )
     assert renewed_to in row["due"] and not row["overdue"]
+
+
+def test_reserve_a_title_shows_the_queue_position_and_cancel_it(
+    tr: Translator, seeded: Seeded
+) -> None:
+    vm = account_vm(tr, seeded)
+    vm.want("29001378", "Fasandræberne")  # Ole is already waiting for it
+    assert vm.wanted == "Scan dit lånerkort for at reservere Fasandræberne"
+    sign_in(vm)
+    assert vm.message == "Fasandræberne er reserveret. Du er nr. 2 i køen."
+    row = next(r for r in vm.reservations if r["title"] == "Fasandræberne")
+    assert row["status"] == "Du er nr. 2 i køen" and vm.wanted == ""
+    tr.toggle()
+    assert vm.message == "Fasandræberne is reserved. You are number 2 in the queue."
+    tr.toggle()
+    vm.want("29001378", "Fasandræberne")
+    assert vm.message == "Fasandræberne kunne ikke reserveres: du har allerede reserveret den"
+    vm.cancel(row["item_id"])
+    assert vm.message == "Reservationen af Fasandræberne er slettet."
+    assert [r["title"] for r in vm.reservations] == ["Nordkraft"]
+    vm.cancel(row["item_id"])
+    assert vm.message.endswith("kunne ikke slettes: du har ingen reservation af den")
+
+
+def test_a_blocked_patron_sees_the_status_line_and_reserves_nothing(
+    tr: Translator, seeded: Seeded
+) -> None:
+    from services.core.credentials import Credential
+    from services.core.patrons import PatronStatus
+
+    seeded.library.registry.set_status(Credential.from_text(KAREN_CARD), PatronStatus.BLOCKED)
+    vm = account_vm(tr, seeded)
+    sign_in(vm)
+    assert vm.standing == "Dit lånerkort er spærret — kontakt biblioteket."
+    vm.want("29001378", "Fasandræberne")
+    assert vm.message == "Fasandræberne kunne ikke reserveres: dit lånerkort er spærret"
+    vm.reset()
+    assert vm.standing == "" and vm.message == ""
+
+
+def test_an_active_patron_has_no_status_line(tr: Translator, seeded: Seeded) -> None:
+    vm = account_vm(tr, seeded)
+    sign_in(vm)
+    assert vm.step == "account" and vm.standing == ""

@@ -108,3 +108,30 @@ def test_a_renew_all_that_may_have_happened_is_never_said_to_have_failed(
     assert [r["outcome"] for r in vm.loans] == ["unknown", "unknown"]
     assert "kan ikke nås" not in vm.message  # not "the library system cannot be reached"
     assert len(rogue.renewals) == 1  # one renewed, one refused: it did happen
+
+
+def test_reserve_and_cancel_over_sip2_with_the_queue_position_and_the_status_line(
+    tr: Translator, tmp_path: Path
+) -> None:
+    from tests.services.sip2.conftest import Acs
+
+    acs = Acs()
+    acs.start()
+    try:
+        with sip2_account(acs.port, tmp_path) as (account, clock):
+            vm = AccountViewModel(tr, Inline(), account=account, today=lambda: clock().date())
+            vm.want("3843081011", "Øst for Vesterled")  # two patrons are ahead of Frida
+            sign_in(vm, "9000000007", "7777")
+            assert vm.message == "Øst for Vesterled er reserveret. Du er nr. 3 i køen."
+            assert [r["title"] for r in vm.reservations] == ["Øst for Vesterled"]
+            assert vm.standing == ""
+            vm.cancel(vm.reservations[0]["item_id"])
+            assert vm.message == "Reservationen af Øst for Vesterled er slettet."
+            assert vm.reservations == []
+            vm.reset()
+            sign_in(vm, "9000000002", "2222")  # charge privileges denied: blocked
+            assert vm.standing == "Dit lånerkort er spærret — kontakt biblioteket."
+            vm.want("3843081011", "Øst for Vesterled")
+            assert vm.message == "Øst for Vesterled kunne ikke reserveres: Lånerkortet er spærret"
+    finally:
+        acs.stop()
