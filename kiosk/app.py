@@ -17,7 +17,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.screenmanager import NoTransition, Screen
 
@@ -26,7 +26,18 @@ from kiosk.i18n import Translator
 from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed, scan_target
 from kiosk.privacy import IdleGuard, Phase
 from kiosk.screenpower import ScreenPower
-from kiosk.screens import KV_DIR, account, closed, help, home, hours, item, program, search
+from kiosk.screens import (
+    KV_DIR,
+    account,
+    closed,
+    help,
+    home,
+    hours,
+    item,
+    program,
+    search,
+    signup,
+)
 from kiosk.screens import widgets as _widgets  # noqa: F401  (registers the kv classes)
 from kiosk.theme import Theme
 from kiosk.viewmodels.account import AccountViewModel
@@ -37,6 +48,7 @@ from kiosk.viewmodels.home import HomeViewModel
 from kiosk.viewmodels.hours import HoursViewModel
 from kiosk.viewmodels.program import ProgramViewModel
 from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
+from kiosk.viewmodels.signup import SignupViewModel
 from kiosk.wiring import KioskServices
 from services.core.readers import CardRead, ReaderInput
 
@@ -50,6 +62,7 @@ SCREENS: dict[str, tuple[type[Screen], Any]] = {
     "hours": (hours.HoursScreen, hours.KV),
     "closed": (closed.ClosedScreen, closed.KV),
     "help": (help.HelpScreen, help.KV),
+    "signup": (signup.SignupScreen, signup.KV),
 }
 REFRESH_S = 20.0  # the clock in the top bar and the opening state
 PROGRAM_EVERY = 15  # refreshes between re-reading today's programme
@@ -64,6 +77,7 @@ class KioskApp(App):  # type: ignore[misc]
     clock_text = StringProperty("")
     idle_text = StringProperty("")
     library_name = StringProperty("")
+    signup_offered = BooleanProperty(False)  # access.signup_required: Home offers the sign-up
 
     def __init__(
         self,
@@ -121,6 +135,15 @@ class KioskApp(App):  # type: ignore[misc]
             phone=k.help_phone,
             out_of_hours={"da": k.help_out_of_hours_da, "en": k.help_out_of_hours_en},
         )
+        self.signup_vm = SignupViewModel(
+            tr,
+            r,
+            verify=s.account.standing,
+            record=s.sign_up,
+            rules={"da": s.house_rules("da"), "en": s.house_rules("en")},
+            min_age=s.settings.access.min_age_unstaffed,
+        )
+        self.signup_offered = s.settings.access.signup_required
         self.power = ScreenPower(r, k.screen_off_command, k.screen_on_command)
         self.viewmodels: dict[str, ViewModel] = {
             "home": self.home_vm,
@@ -131,6 +154,7 @@ class KioskApp(App):  # type: ignore[misc]
             "hours": self.hours_vm,
             "closed": self.building_vm,
             "help": self.help_vm,
+            "signup": self.signup_vm,
         }
 
     # --- life cycle -----------------------------------------------------------------------------
@@ -214,6 +238,8 @@ class KioskApp(App):  # type: ignore[misc]
             name = "closed"
         if self.current == "account" and name != "account":
             self.account_vm.reset()
+        if self.current == "signup" and name != "signup":
+            self.signup_vm.reset()
         if name == "program":
             self.program_vm.load()
         elif name == "home":
@@ -286,6 +312,9 @@ class KioskApp(App):  # type: ignore[misc]
             elif self.current == "account":
                 for char in result.text:
                     self.account_vm.key(char)
+            elif self.current == "signup":
+                for char in result.text:
+                    self.signup_vm.key(char)
         elif isinstance(result, Pressed):
             self._pressed(result.key)
 
@@ -300,6 +329,8 @@ class KioskApp(App):  # type: ignore[misc]
             self.search_vm.key("backspace") if key == "backspace" else self.search_vm.search_now()
         elif self.current == "account":
             self.account_vm.key("backspace" if key == "backspace" else "ok")
+        elif self.current == "signup":
+            self.signup_vm.key("backspace" if key == "backspace" else "ok")
 
     def on_serial(self, result: ReaderInput) -> None:
         """A line from the serial scanner; a garbled one counts as an unrecognised card."""
@@ -309,6 +340,9 @@ class KioskApp(App):  # type: ignore[misc]
     def on_scan(self, text: str) -> None:
         """A scan goes where the patron meant it (``input.scan_target``): an ISBN to Search, a
         card to My account or to the event waiting for it; never into the search box."""
+        if self.current == "signup" and self.signup_vm.step == "scan":
+            self.signup_vm.scan(text)  # the card that accepts the house rules
+            return
         target = scan_target(self.current, text, program_takes_it=self.program_vm.wants_card)
         if target == "search":
             self.search_vm.query = text.strip()

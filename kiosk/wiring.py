@@ -85,6 +85,28 @@ class KioskServices:
         """Who holds the card (no PIN): for check-in; None for a card nobody holds."""
         return identify_with(self.directory, self.key)(credential)
 
+    def house_rules(self, lang: str) -> str:
+        """The site's house rules in ``lang`` from its file, or "" (the kiosk's own words)."""
+        k = self.settings.kiosk
+        path = k.house_rules_da if lang == "da" else k.house_rules_en
+        if path is None:
+            return ""
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            log.warning("house rules not read (%s): %s", lang, exc.__class__.__name__)
+            return ""
+
+    def sign_up(self, credential: Credential) -> bool:
+        """Record the holder's acceptance of the house rules, as the desk's ``aabent patrons
+        signup`` does (audited, the lists' version moved, so the doors get it); False if the
+        card had signed up before."""
+        from services.patrons.access_lists import sign_up
+
+        with self.sessions.begin() as session:
+            actor = f"kiosk:{self.settings.kiosk.id}"
+            return sign_up(session, self.key, actor, credential, via="kiosk")
+
     def start(self) -> None:
         """Connect to the broker and start delivering the outbox."""
         if self._started:

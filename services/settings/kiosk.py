@@ -55,6 +55,10 @@ class KioskSettings(_Model):
         "", description="what to do out of hours, in Danish; empty: the kiosk's own words"
     )
     help_out_of_hours_en: str = Field("", description="… in English")
+    house_rules_da: ConfigPath | None = Field(
+        None, description="the house rules a patron accepts at sign-up, Danish (a text file)"
+    )
+    house_rules_en: ConfigPath | None = Field(None, description="… English")
 
     def loan_rules(self) -> LoanRules:
         """The local directory's loan rules of these settings."""

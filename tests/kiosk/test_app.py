@@ -37,6 +37,7 @@ from tests.kiosk.library import (
     NOW_ACTIVITY,
     NOW_ACTIVITY_TITLE,
     OLE_CARD,
+    OLE_PIN,
     OVERDUE,
     READY_SHELF,
     WANTED,
@@ -481,6 +482,34 @@ def test_the_evening_banner_then_the_closed_screen_then_the_screen_off(k: Kiosk)
         k.drive.wait(lambda: not k.app.building_vm.closed and k.app.building_vm.screen_on)
 
 
+def test_sign_up_for_self_service_with_the_house_rules_card_and_pin(k: Kiosk) -> None:
+    from services.store.access_lists import SignupRecord
+
+    k.app.signup_offered = True  # access.signup_required: Home offers it
+    try:
+        k.drive.tap(k.drive.screen("home").ids.go_signup)
+        signup = k.drive.screen("signup")
+        assert k.app.current == "signup" and "Husregler" in signup.ids.rules.text
+        both_languages(k, "signup-rules")
+        k.drive.tap(signup.ids.accept)
+        k.drive.scan(OLE_CARD)  # a scan here is the sign-up's card, not My account's
+        assert k.app.current == "signup" and signup.vm.step == "pin"
+        for digit in OLE_PIN:
+            k.drive.key(signup.ids.pin_keys, digit)
+        assert signup.ids.pin.text == "••••"
+        k.drive.key(signup.ids.pin_keys, "ok")
+        k.drive.wait(lambda: signup.vm.step == "done", what="the sign-up")
+        assert signup.ids.message.text.startswith("Tak! Du er tilmeldt.")
+        k.drive.screenshot("kiosk-signup-done-da")
+        digest = k.app.services.key.credential_hash(Credential.from_text(OLE_CARD))
+        with k.app.services.sessions() as session:
+            assert session.get(SignupRecord, digest) is not None
+        k.drive.tap(signup.ids.done)
+        assert k.app.current == "home" and signup.vm.step == "rules"
+    finally:
+        k.app.signup_offered = False
+
+
 def test_need_help_from_home(k: Kiosk) -> None:
     k.drive.tap(k.drive.screen("home").ids.go_help)
     help_screen = k.drive.screen("help")
@@ -531,6 +560,11 @@ def test_large_text_fits_every_screen(k: Kiosk) -> None:
         check("hours")
         k.app.show("help")
         check("help")
+        k.app.show("signup")
+        check("signup")
+        k.drive.screen("signup").vm.accept()
+        k.drive.screen("signup").vm.scan(OLE_CARD)
+        check("signup-pin")
     finally:
         k.drive.tap(k.app.root.ids.large_text)
     assert problems == {}, "\n".join(f"{k}: {p}" for k, v in problems.items() for p in v)
