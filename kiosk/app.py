@@ -34,6 +34,7 @@ from kiosk.screens import (
     home,
     hours,
     item,
+    poster,
     program,
     search,
     signup,
@@ -46,6 +47,7 @@ from kiosk.viewmodels.building import BuildingViewModel
 from kiosk.viewmodels.help import HelpViewModel
 from kiosk.viewmodels.home import HomeViewModel
 from kiosk.viewmodels.hours import HoursViewModel
+from kiosk.viewmodels.poster import PosterViewModel
 from kiosk.viewmodels.program import ProgramViewModel
 from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
 from kiosk.viewmodels.signup import SignupViewModel
@@ -63,6 +65,7 @@ SCREENS: dict[str, tuple[type[Screen], Any]] = {
     "closed": (closed.ClosedScreen, closed.KV),
     "help": (help.HelpScreen, help.KV),
     "signup": (signup.SignupScreen, signup.KV),
+    "poster": (poster.PosterScreen, poster.KV),
 }
 REFRESH_S = 20.0  # the clock in the top bar and the opening state
 PROGRAM_EVERY = 15  # refreshes between re-reading today's programme
@@ -144,6 +147,9 @@ class KioskApp(App):  # type: ignore[misc]
             min_age=s.settings.access.min_age_unstaffed,
         )
         self.signup_offered = s.settings.access.signup_required
+        self.poster_vm = PosterViewModel(
+            tr, r, program=s.desk.upcoming, clock=s.clock, tz=s.schedule.timezone
+        )
         self.power = ScreenPower(r, k.screen_off_command, k.screen_on_command)
         self.viewmodels: dict[str, ViewModel] = {
             "home": self.home_vm,
@@ -155,6 +161,7 @@ class KioskApp(App):  # type: ignore[misc]
             "closed": self.building_vm,
             "help": self.help_vm,
             "signup": self.signup_vm,
+            "poster": self.poster_vm,
         }
 
     # --- life cycle -----------------------------------------------------------------------------
@@ -248,6 +255,8 @@ class KioskApp(App):  # type: ignore[misc]
         elif name in ("hours", "closed"):
             self.hours_vm.relabel()
             self.building_vm.relabel()
+        elif name == "poster":
+            self.poster_vm.load()
         elif name == "help":
             self._before_help = self.current if self.current != "help" else "home"
             self.help_vm.relabel()
@@ -358,6 +367,8 @@ class KioskApp(App):  # type: ignore[misc]
 
     def _touched(self, *_args: Any) -> None:
         self.guard.touch(self._mono())
+        if self.current == "poster":
+            self.show("home")  # a patron has come: the poster gives way
         # the touch goes on to the widgets: a binding that returns None does not consume it
 
     def still_here(self) -> None:
@@ -366,23 +377,29 @@ class KioskApp(App):  # type: ignore[misc]
         self.warning.dismiss(animation=False)
 
     def _tick(self, _dt: float) -> None:
-        state = self.guard.phase(self._mono())
+        now = self._mono()
+        poster_after = self.services.settings.kiosk.poster_after_s
+        if self.current == "home" and poster_after and self.guard.quiet(now) >= poster_after:
+            self.reset_all("poster")  # whoever toggled English or large text has gone too
+            return
+        state = self.guard.phase(now)
         if state.phase is Phase.ACTIVE:
             if self.warning.parent is not None:
                 self.warning.dismiss(animation=False)
         elif state.phase is Phase.WARNING:
-            if self.current in ("home", "closed"):
+            if self.current in ("home", "closed", "poster"):
                 return  # nothing to protect on Home; the reset will still tidy up
             self.idle_text = self.tr._("idle.reset_in", n=state.seconds_left)
             if self.warning.parent is None:
                 self.warning.open(animation=False)
-        else:
+        elif self.current != "poster":  # the poster shows nobody's data: it stays up
             self.reset_all()
 
-    def reset_all(self) -> None:
-        """The patron has gone: every screen and view model back to empty, Danish, normal text."""
+    def reset_all(self, to: str = "home") -> None:
+        """The patron has gone: every screen and view model back to empty, Danish, normal text;
+        then Home (or the idle poster)."""
         self.warning.dismiss(animation=False)
-        self.show("home")
+        self.show(to)
         for viewmodel in self.viewmodels.values():
             viewmodel.reset()
         k = self.services.settings.kiosk
@@ -391,7 +408,10 @@ class KioskApp(App):  # type: ignore[misc]
             for widget in screen.walk():
                 if isinstance(widget, RecycleView):
                     widget.view_adapter.invalidate()  # recycled rows keep their old texts
-        self.guard.touch(self._mono())
+        if to == "poster":
+            self.poster_vm.load()  # the reset above dropped the load that show() started
+        else:
+            self.guard.touch(self._mono())
         self._refresh()
 
     def _refresh(self) -> None:

@@ -50,6 +50,9 @@ class KioskSettings(_Model):
     screen_on_command: tuple[str, ...] = Field(
         ("xset", "dpms", "force", "on"), description="switches the screen on; () for none"
     )
+    poster_after_s: float = Field(
+        30.0, ge=0, description="Home untouched this long shows the week's poster; 0: never"
+    )
     help_phone: str = Field("", description="the library's phone number on the help screen")
     help_out_of_hours_da: str = Field(
         "", description="what to do out of hours, in Danish; empty: the kiosk's own words"

@@ -35,6 +35,7 @@ LOANS = (OVERDUE, WANTED, WORN, FRESH)
 READY_TITLE, READY_SHELF = "Nordkraft", "14"
 NOW_ACTIVITY, NOW_ACTIVITY_TITLE = "strik-now@test", "Strikkecafé"
 TALK_ACTIVITY, TALK_ACTIVITY_TITLE = "talk-tomorrow@test", "Foredrag om Glostrup"
+TALK_URL = "https://glostrupbib.dk/arrangementer/foredrag-om-glostrup"
 
 
 @dataclass
@@ -94,5 +95,6 @@ def program(now: datetime) -> list[ActivitySpec]:
         location="Salen",
         capacity=40,
         registration=True,
+        url=TALK_URL,
     )
     return [knitting, talk]

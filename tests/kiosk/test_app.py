@@ -40,6 +40,7 @@ from tests.kiosk.library import (
     OLE_PIN,
     OVERDUE,
     READY_SHELF,
+    TALK_URL,
     WANTED,
     build_library,
 )
@@ -510,6 +511,38 @@ def test_sign_up_for_self_service_with_the_house_rules_card_and_pin(k: Kiosk) ->
         k.app.signup_offered = False
 
 
+def test_idle_home_becomes_the_weeks_poster_with_qr_codes_until_a_touch(k: Kiosk) -> None:
+    import segno
+
+    from kiosk.qr import QrCode
+    from tests.kiosk.test_viewmodel_poster import modules
+
+    k.drive.tap(k.app.root.ids.language)  # the last patron's English goes with the poster
+    k.drive.mono.advance(31)
+    k.drive.wait(lambda: k.app.current == "poster", what="the poster")
+    poster = k.drive.screen("poster")
+    assert k.app.tr.lang == "da" and poster.ids.title.text == "Ugens program på biblioteket"
+    k.drive.wait(lambda: len(poster.vm.activities) == 2, what="the week's programme")
+    k.drive.pump(0.2, frames=6)
+    codes = [w for w in poster.walk() if isinstance(w, QrCode) and w.data]
+    assert [c.data for c in codes] == [TALK_URL] and codes[0].texture is not None
+    texture = codes[0].texture
+    pixels, width = texture.pixels, texture.size[0]
+
+    def dark(x: int, y: int) -> bool:
+        return pixels[(y * width + x) * 4] < 128
+
+    expected = [list(map(bool, row)) for row in segno.make(TALK_URL, error="m").matrix]
+    shown = modules(dark, width, 8)
+    assert shown in (expected, expected[::-1])  # texture rows may run bottom-up
+    k.drive.screenshot("kiosk-poster-da")
+    k.drive.mono.advance(200)
+    k.drive.pump(0.6)
+    assert k.app.current == "poster"  # the poster stays up; it shows nobody's data
+    k.drive.tap(poster.ids.title)
+    assert k.app.current == "home"
+
+
 def test_need_help_from_home(k: Kiosk) -> None:
     k.drive.tap(k.drive.screen("home").ids.go_help)
     help_screen = k.drive.screen("help")
@@ -560,6 +593,9 @@ def test_large_text_fits_every_screen(k: Kiosk) -> None:
         check("hours")
         k.app.show("help")
         check("help")
+        k.app.show("poster")
+        k.drive.wait(lambda: len(k.drive.screen("poster").vm.activities) == 2, what="poster")
+        check("poster")
         k.app.show("signup")
         check("signup")
         k.drive.screen("signup").vm.accept()
