@@ -109,7 +109,10 @@ class KioskApp(App):  # type: ignore[misc]
         self.search_vm = SearchViewModel(tr, r, search=s.search, debounce_s=k.search_debounce_s)
         self.item_vm = ItemViewModel(tr, r, item=s.item, plan=s.plan)
         today = lambda: s.clock().date()  # noqa: E731
-        self.account_vm = AccountViewModel(tr, r, account=s.account, today=today)
+        change_pin = s.change_pin if s.pin_changeable else None
+        self.account_vm = AccountViewModel(
+            tr, r, account=s.account, today=today, change_pin=change_pin
+        )
         self.program_vm = ProgramViewModel(
             tr,
             r,

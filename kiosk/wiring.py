@@ -85,6 +85,20 @@ class KioskServices:
         """Who holds the card (no PIN): for check-in; None for a card nobody holds."""
         return identify_with(self.directory, self.key)(credential)
 
+    @property
+    def pin_changeable(self) -> bool:
+        """True where the kiosk may change a PIN: the local registry. SIP2 has no message for
+        it, so there the patron is told it is done at the desk."""
+        return isinstance(self.directory, LocalRegistry)
+
+    def change_pin(self, credential: Credential, pin: str, new: str) -> None:
+        """Check the PIN now through the guarded account (wrong ones count towards the lockout),
+        then give the registry's patron the new one."""
+        if not isinstance(self.directory, LocalRegistry):
+            raise RuntimeError("the library system's PIN is changed at the desk")
+        self.account.standing(credential, pin)
+        self.directory.set_pin(credential, new)
+
     def house_rules(self, lang: str) -> str:
         """The site's house rules in ``lang`` from its file, or "" (the kiosk's own words)."""
         k = self.settings.kiosk

@@ -33,15 +33,19 @@ from services.core.account import (
     Reservation,
     Standing,
 )
+from services.core.card_rules import pin_problem
 from services.core.credentials import Credential
 
 log = logging.getLogger(__name__)
 
 MAX_PIN_DIGITS = 8
 MAX_CARD_CHARS = 20
-STEPS = ["scan", "pin", "busy", "account"]
+STEPS = ["scan", "pin", "busy", "account", "newpin"]
 _REASONS = {r.value for r in RenewRefusal}
 _HOLD_REASONS = {r.value for r in HoldRefusal}
+
+
+ChangePin = Callable[[Credential, str, str], object]  # card, PIN now, new PIN; raises if refused
 
 
 def _ignore(_outcome: object) -> None:
@@ -84,6 +88,8 @@ class AccountViewModel(ViewModel):
     fines = ListProperty([])  # the library system's own lines for each fine
     standing = StringProperty("")  # "blocked/expired: contact the library", empty when fine
     wanted = StringProperty("")  # the title waiting to be reserved once the patron signs in
+    new_pin_prompt = StringProperty("")
+    new_pin_mask = StringProperty("")
 
     def __init__(
         self,
@@ -93,10 +99,12 @@ class AccountViewModel(ViewModel):
         account: AccountService,
         today: Callable[[], date],
         max_attempts: int = 3,
+        change_pin: ChangePin | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(tr, runner, **kwargs)
         self.account, self._today, self._max_attempts = account, today, max_attempts
+        self._change_pin = change_pin  # None: the library system's PIN is changed at the desk
         self._message_key: str | None = None
         self._message_words: Callable[[Catalog], str] | None = None
         self._clear_patron()
@@ -112,6 +120,7 @@ class AccountViewModel(ViewModel):
         self._results: dict[str, RenewResult] = {}
         self._standing = Standing()
         self._wanted: tuple[str, str] | None = None  # (record id, title) to reserve
+        self._new_pin, self._first_pin, self._pin_round = "", "", "new"
 
     @property
     def signed_in(self) -> bool:
@@ -139,7 +148,12 @@ class AccountViewModel(ViewModel):
 
     def key(self, key: str) -> None:
         """A key of the keypad: a digit, ``backspace``, ``ok`` or ``cancel``."""
-        if key == "cancel":
+        if key == "cancel" and self.step == "newpin":
+            self.step = "account"  # the PIN stays as it was; the patron stays signed in
+            self._say(None)
+        elif self.step == "newpin":
+            self._new_pin_key(key)
+        elif key == "cancel":
             self.reset()
         elif self.step == "scan":
             self._card_key(key)
@@ -191,6 +205,67 @@ class AccountViewModel(ViewModel):
         self.relabel()
         if self._wanted is not None:
             self._place(*self._wanted)
+
+    # --- a new PIN ------------------------------------------------------------------------------
+
+    def start_pin_change(self) -> None:
+        """Change the PIN where the library system allows it; else say it is done at the desk."""
+        if not self.signed_in:
+            return
+        if self._change_pin is None:
+            self._say("account.pin_at_desk")  # SIP2 has no message for it: never pretend
+            return
+        self._new_pin, self._first_pin, self._pin_round = "", "", "new"
+        self.new_pin_mask = ""
+        self.step = "newpin"
+        self._say(None)
+        self.relabel()
+
+    def _new_pin_key(self, key: str) -> None:
+        if key == "ok":
+            self._new_pin_entered()
+            return
+        if key == "backspace":
+            self._new_pin = self._new_pin[:-1]
+        elif len(key) == 1 and key.isdigit() and len(self._new_pin) < MAX_PIN_DIGITS:
+            self._new_pin += key
+        self.new_pin_mask = "•" * len(self._new_pin)
+
+    def _new_pin_entered(self) -> None:
+        entered, self._new_pin, self.new_pin_mask = self._new_pin, "", ""
+        if self._pin_round == "new":
+            if pin_problem(entered):
+                self._say("account.pin_rule", "error")
+                return
+            self._first_pin, self._pin_round = entered, "repeat"
+            self._say(None)
+            self.relabel()
+            return
+        if entered != self._first_pin:
+            self._first_pin, self._pin_round = "", "new"
+            self._say("account.pin_mismatch", "error")
+            self.relabel()
+            return
+        credential, pin, change = self._credential, self._pin, self._change_pin
+        if credential is None or change is None:
+            return
+        self.step = "busy"
+        self.start(lambda: change(credential, pin, entered), lambda _r: self._pin_changed(entered),
+                   self._pin_change_failed)  # fmt: skip
+
+    def _pin_changed(self, new: str) -> None:
+        self._pin, self._first_pin = new, ""
+        self.step = "account"
+        self._say("account.pin_changed")
+
+    def _pin_change_failed(self, error: BaseException) -> None:
+        self._first_pin, self._pin_round = "", "new"
+        if isinstance(error, (AccountLocked, AccountRefused)):
+            self._refused(error)
+            return
+        log.warning("PIN change failed: %s", error.__class__.__name__)
+        self.step = "account"
+        self._say("account.pin_not_changed", "error")
 
     # --- reservations ---------------------------------------------------------------------------
 
@@ -330,6 +405,8 @@ class AccountViewModel(ViewModel):
             else ""
         )
         self.fines = list(self._fines.items)
+        prompt = "account.new_pin" if self._pin_round == "new" else "account.repeat_pin"
+        self.new_pin_prompt = cat.text(prompt)
         problem = self._standing.problem(self._today()) if self.signed_in else None
         self.standing = cat.text(f"account.standing.{problem}") if problem else ""
         self.wanted = (
@@ -400,7 +477,7 @@ class AccountViewModel(ViewModel):
             end = lambda: self.account.end_session(credential, pin)  # noqa: E731
             self._runner.run(end, _ignore, _ignore)
         self._clear_patron()
-        self.typed_mask = self.pin_mask = ""
+        self.typed_mask = self.pin_mask = self.new_pin_mask = ""
         self.step = "scan"
         self._say(None)
         self.relabel()

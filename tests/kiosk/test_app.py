@@ -582,6 +582,11 @@ def test_large_text_fits_every_screen(k: Kiosk) -> None:
         account = sign_in(k)
         k.drive.wait(lambda: account.vm.step == "account", what="the loans")
         check("account")
+        k.drive.tap(account.ids.change_pin)
+        assert account.vm.step == "newpin" and account.ids.steps.current == "newpin"
+        check("account-new-pin")
+        account.vm.key("cancel")
+        assert account.vm.step == "account"
         k.app.show("program")
         program = k.drive.screen("program")
         check("program")
