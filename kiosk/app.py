@@ -111,7 +111,13 @@ class KioskApp(App):  # type: ignore[misc]
         today = lambda: s.clock().date()  # noqa: E731
         change_pin = s.change_pin if s.pin_changeable else None
         self.account_vm = AccountViewModel(
-            tr, r, account=s.account, today=today, change_pin=change_pin
+            tr,
+            r,
+            account=s.account,
+            today=today,
+            change_pin=change_pin,
+            send_receipt=s.send_receipt if s.receipts else None,
+            library=s.settings.site.name,
         )
         self.program_vm = ProgramViewModel(
             tr,

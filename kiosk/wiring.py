@@ -86,6 +86,17 @@ class KioskServices:
         return identify_with(self.directory, self.key)(credential)
 
     @property
+    def receipts(self) -> bool:
+        """True where receipts can go out: switched on, and an SMTP server to send them by."""
+        return self.settings.kiosk.receipts and bool(self.settings.alarms.email.host)
+
+    def send_receipt(self, to: str, subject: str, body: str) -> None:
+        """E-mail a receipt to the patron through the site's SMTP server (as alarms go)."""
+        from services.runtime.mail import send_text
+
+        send_text(self.settings.alarms.email, to, subject, body)
+
+    @property
     def pin_changeable(self) -> bool:
         """True where the kiosk may change a PIN: the local registry. SIP2 has no message for
         it, so there the patron is told it is done at the desk."""

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from kivy.properties import ListProperty, OptionProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, OptionProperty, StringProperty
 
 from kiosk.background import Runner
 from kiosk.i18n import Catalog, Translator
@@ -46,6 +46,13 @@ _HOLD_REASONS = {r.value for r in HoldRefusal}
 
 
 ChangePin = Callable[[Credential, str, str], object]  # card, PIN now, new PIN; raises if refused
+SendReceipt = Callable[[str, str, str], object]  # to, subject, body; raises if not sent
+
+
+def masked_address(address: str) -> str:
+    """``f•••@example.dk``: enough for the patron to know it, not for a passer-by to read."""
+    name, _, domain = address.partition("@")
+    return f"{name[:1]}•••@{domain}" if domain else "•••"
 
 
 def _ignore(_outcome: object) -> None:
@@ -89,6 +96,7 @@ class AccountViewModel(ViewModel):
     standing = StringProperty("")  # "blocked/expired: contact the library", empty when fine
     wanted = StringProperty("")  # the title waiting to be reserved once the patron signs in
     new_pin_prompt = StringProperty("")
+    can_receipt = BooleanProperty(False)  # renewals done and an address to send them to
     new_pin_mask = StringProperty("")
 
     def __init__(
@@ -100,11 +108,14 @@ class AccountViewModel(ViewModel):
         today: Callable[[], date],
         max_attempts: int = 3,
         change_pin: ChangePin | None = None,
+        send_receipt: SendReceipt | None = None,
+        library: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(tr, runner, **kwargs)
         self.account, self._today, self._max_attempts = account, today, max_attempts
         self._change_pin = change_pin  # None: the library system's PIN is changed at the desk
+        self._send_receipt, self._library = send_receipt, library
         self._message_key: str | None = None
         self._message_words: Callable[[Catalog], str] | None = None
         self._clear_patron()
@@ -205,6 +216,40 @@ class AccountViewModel(ViewModel):
         self.relabel()
         if self._wanted is not None:
             self._place(*self._wanted)
+
+    # --- receipts -------------------------------------------------------------------------------
+
+    def send_receipt(self) -> None:
+        """E-mail the renewals of this visit to the address the library system has."""
+        to, send = self._standing.email, self._send_receipt
+        if not self.can_receipt or send is None or not to:
+            return
+        cat = self.tr.catalog
+        subject = cat.text("receipt.subject", library=self._library,
+                           date=cat.date_text(self._today()))  # fmt: skip
+        lines = [cat.text("receipt.greeting"), ""]
+        titles = {loan.item_id: loan.title for loan in self._loans}
+        for item_id, result in self._results.items():
+            title = titles.get(item_id) or result.title or cat.text("account.untitled")
+            if result.renewed and result.due is not None:
+                lines.append(cat.text("receipt.renewed", title=title,
+                                      date=cat.date_text(result.due)))  # fmt: skip
+            elif result.unknown:
+                lines.append(cat.text("receipt.unknown", title=title))
+            else:
+                reason = reason_text(cat, result.reason)
+                lines.append(cat.text("receipt.not_renewed", title=title, reason=reason))
+        lines += ["", cat.text("receipt.footer", library=self._library)]
+        body = "\n".join(lines) + "\n"
+        shown = masked_address(to)
+        self.start(lambda: send(to, subject, body),
+                   lambda _r: self._say_words(lambda c: c.text("account.receipt_sent",
+                                                                address=shown), "info"),
+                   self._receipt_failed)  # fmt: skip
+
+    def _receipt_failed(self, error: BaseException) -> None:
+        log.warning("receipt not sent: %s", error.__class__.__name__)
+        self._say("account.receipt_failed", "error")
 
     # --- a new PIN ------------------------------------------------------------------------------
 
@@ -405,6 +450,9 @@ class AccountViewModel(ViewModel):
             else ""
         )
         self.fines = list(self._fines.items)
+        self.can_receipt = bool(
+            self.signed_in and self._send_receipt and self._standing.email and self._results
+        )
         prompt = "account.new_pin" if self._pin_round == "new" else "account.repeat_pin"
         self.new_pin_prompt = cat.text(prompt)
         problem = self._standing.problem(self._today()) if self.signed_in else None

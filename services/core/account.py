@@ -66,10 +66,12 @@ class HoldRefusal(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """The patron's standing for the status line: blocked, expired, or fine."""
+    """The patron's standing for the status line (blocked, expired, or fine) and the e-mail
+    address the library system has for receipts."""
 
     status: PatronStatus = PatronStatus.ACTIVE
     expires: date | None = None
+    email: str = ""  # where the library system has one: receipts go there
 
     def problem(self, today: date) -> str | None:
         """``"blocked"``, ``"expired"`` or None: what the patron should contact the library for."""

@@ -50,6 +50,9 @@ class KioskSettings(_Model):
     screen_on_command: tuple[str, ...] = Field(
         ("xset", "dpms", "force", "on"), description="switches the screen on; () for none"
     )
+    receipts: bool = Field(
+        False, description="offer e-mail receipts through [alarms.email]'s SMTP server"
+    )
     poster_after_s: float = Field(
         30.0, ge=0, description="Home untouched this long shows the week's poster; 0: never"
     )

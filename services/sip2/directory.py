@@ -309,7 +309,7 @@ class Sip2Directory:
         """The patron status flags as the door reads them (lost, blocked by the deny flags).
         SIP2 has no expiry field; a library system shows an expired card as blocked."""
         reply = self._info(credential, pin, None)
-        return Standing(standing.status_of(reply.flags, self._deny))
+        return Standing(standing.status_of(reply.flags, self._deny), email=reply.email)
 
     def end_session(self, credential: Credential, pin: str | None) -> None:
         """Tell the library system the kiosk is done with this patron (35 End Patron Session)."""

@@ -155,6 +155,7 @@ class PatronReply:
     currency: str = ""
     screen_messages: tuple[str, ...] = ()
     extensions: tuple[tuple[str, str], ...] = ()
+    email: str = ""  # BE, where the library system has an address
 
     @classmethod
     def from_message(cls, message: Message) -> PatronReply:
@@ -180,6 +181,7 @@ class PatronReply:
             currency=(message.first("BH") or "").strip(),
             screen_messages=message.all("AF"),
             extensions=_extensions(message),
+            email=(message.first("BE") or "").strip(),
         )
 
 

@@ -178,6 +178,7 @@ class Handlers:
             valid_patron_password=cq,
             birth_date=member.birth if member else None,
             patron_class="voksen" if member else None,
+            email_address=member.email if member and cq == "Y" else None,
             hold_items=lists.get("AS", ()),
             overdue_items=lists.get("AT", ()),
             charged_items=lists.get("AU", ()),
