@@ -47,3 +47,11 @@ def test_switching_language_replaces_the_strings_kv_rules_bind_to() -> None:
     tr.toggle()
     assert tr.lang == "en" and seen == ["Search for books"]
     assert tr._("home.staffed_until", time="18:00") == "Staffed until 18:00"
+
+
+def test_no_english_text_is_left_in_danish() -> None:
+    # the same word in both languages only where it is one: "OK"
+    same = {"keys.ok", "account.ok"}
+    da, en = Catalog.load("da").strings, Catalog.load("en").strings
+    untranslated = {k for k, text in en.items() if text == da[k] and isinstance(text, str)}
+    assert untranslated - same == set()
