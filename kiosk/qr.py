@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import segno
 from kivy.core.image import Image as CoreImage
 from kivy.properties import StringProperty
 from kivy.uix.image import Image
@@ -17,6 +16,8 @@ from kivy.uix.image import Image
 
 def qr_png(data: str, scale: int = 8) -> bytes:
     """The QR code of ``data`` as PNG bytes (error correction M, a 4-module quiet zone)."""
+    import segno  # only when a poster is drawn: not on the kiosk's way to its first frame
+
     out = io.BytesIO()
     segno.make(data, error="m", micro=False).save(out, kind="png", scale=scale, border=4)
     return out.getvalue()
