@@ -179,6 +179,7 @@ class Branch:
     link: Link | None = None
     restart_s: tuple[int, int] = (1, 1)
     tls: bool = True  # False: the bridge speaks plain TCP to the centre's loopback listener
+    via_link: bool = True  # False: straight to the centre (a line that is never cut)
 
     @property
     def topics(self) -> Topics:
@@ -186,12 +187,14 @@ class Branch:
 
     def start(self) -> Branch:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.link = Link(self.central.tls_port if self.tls else self.central.port)
+        target = self.central.tls_port if self.tls else self.central.port
+        self.link = Link(target) if self.via_link else None
+        port = self.link.port if self.link is not None else target
         ca = self.central.ca
         tls = BridgeTls(ca["ca.crt"], ca["bridge.crt"], ca["bridge.key"]) if self.tls else None
         password = self.central.password(bridge_user(self.site))
         bridge = bridge_text(
-            self.topics, "127.0.0.1", self.link.port, password, tls, restart_s=self.restart_s
+            self.topics, "127.0.0.1", port, password, tls, restart_s=self.restart_s
         )
         (self.folder / "data").mkdir(exist_ok=True)
         conf = self.folder / "branch.conf"

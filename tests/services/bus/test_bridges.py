@@ -162,7 +162,7 @@ def test_a_cut_line_s_backlog_arrives_in_order_once(
         time.sleep(cut_s)
         during = _stored(sessions, "albertslund")
         cut.link.restore()
-        time.sleep(0.5)
+        time.sleep(2.5)  # swiping on while the bridge reconnects: new ones must not overtake
     finally:
         stop.set()
         swiping.join()
