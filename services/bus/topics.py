@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 # Characters that would turn an id into a different topic level or a wildcard.
 _FORBIDDEN = ("/", "+", "#", "\0")
@@ -212,6 +213,12 @@ class Topics:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _site_topics(prefix: str, site: str) -> Topics:
+    # Checked once per site, not per message: a municipality's recorder sees thousands a second.
+    return Topics(prefix, site)
+
+
 def every_site(prefix: str) -> str:
     """Filter matching every topic of every site under ``prefix`` (a municipality's recorder)."""
     for part in prefix.split("/"):
@@ -227,7 +234,7 @@ def route_any(prefix: str, topic: str) -> tuple[Topics, Route] | None:
         return None
     site = topic[len(head) :].split("/", 1)[0]
     try:
-        topics = Topics(prefix, site)
+        topics = _site_topics(prefix, site)
     except ValueError:
         return None  # an empty level: no site's topic
     route = topics.parse(topic)
