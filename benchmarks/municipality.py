@@ -268,7 +268,7 @@ def main() -> None:
     parser.add_argument("--before-s", type=float, default=15.0)
     parser.add_argument("--after-s", type=float, default=30.0)
     parser.add_argument("--pg", default=PG_URL)
-    logging.basicConfig(level=logging.ERROR)
+    logging.basicConfig(level=getattr(logging, os.environ.get("BENCH_LOG", "ERROR")))
     print(json.dumps(run(parser.parse_args()), indent=2))
 
 
