@@ -106,28 +106,29 @@ class Central:
 
 class Link:
     """A TCP relay from a branch to the centre; :meth:`cut` drops it like a failed line (every
-    connection closed, new ones refused) and :meth:`restore` lets connections through again."""
+    connection closed, new ones refused: nothing listens) and :meth:`restore` listens again."""
 
     def __init__(self, target_port: int) -> None:
         self.target = target_port
         self.port = free_port()
-        self._up = threading.Event()
-        self._up.set()
         self._lock = threading.Lock()
         self._socks: list[socket.socket] = []
-        self._listener = socket.create_server(("127.0.0.1", self.port))
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._listener: socket.socket | None = None
+        self.restore()
 
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
+    def restore(self) -> None:
+        with self._lock:
+            if self._listener is not None:
                 return
-            if not self._up.is_set():
-                client.close()  # the line is down: like a refused connection
-                continue
+            self._listener = socket.create_server(("127.0.0.1", self.port))
+            threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut: the listener was closed
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
             except OSError:
@@ -151,20 +152,21 @@ class Link:
             s.close()
 
     def cut(self) -> None:
-        self._up.clear()
         with self._lock:
+            listener, self._listener = self._listener, None
             socks, self._socks = self._socks, []
+        if listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would not on Linux,
+            # and the port would go on accepting.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
         for s in socks:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
 
-    def restore(self) -> None:
-        self._up.set()
-
     def close(self) -> None:
-        self._closed = True
         self.cut()
-        self._listener.close()
 
 
 @dataclass
