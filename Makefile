@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-# Debian packages: the broker, a pty bridge for the simulated readers, venv support.
-APT_PACKAGES ?= mosquitto socat python3-venv chromium xvfb xauth libgl1 libgl1-mesa-dri libegl1 libgles2 libmtdev1 espeak-ng sox alsa-utils
+# Debian packages: the broker (and NATS, the clustered engine), a pty bridge for the simulated readers, venv support.
+APT_PACKAGES ?= mosquitto nats-server socat python3-venv chromium xvfb xauth libgl1 libgl1-mesa-dri libegl1 libgles2 libmtdev1 espeak-ng sox alsa-utils
 
 .PHONY: demo test lint system-packages venv clean
 

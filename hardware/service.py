@@ -56,11 +56,34 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 30.0
 
 
-class BusSink:
-    """The controller's output: events into the durable outbox, states retained on the bus."""
+def site_description(settings: Settings) -> dict[str, Any]:
+    """What the site announces of itself (retained ``site``), but for its opening state: the
+    name, every door of the site (not only this controller's) and the capacity. Every controller
+    of a site announces the same, so the last one to speak is as right as the first."""
+    return {
+        "name": settings.site.name,
+        "doors": sorted(settings.doors),
+        "capacity": settings.access.capacity,
+    }
 
-    def __init__(self, outbox: Outbox, bus: MqttBus, topics: Topics, doors: set[str]) -> None:
+
+class BusSink:
+    """The controller's output: events into the durable outbox, states retained on the bus.
+
+    With ``about`` (:func:`site_description`) every opening state is also announced as part of
+    the retained site description, so a municipality's server learns the branch by itself.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        bus: MqttBus,
+        topics: Topics,
+        doors: set[str],
+        about: Mapping[str, Any] | None = None,
+    ) -> None:
         self.outbox, self.bus, self.topics, self.doors = outbox, bus, topics, doors
+        self.about = dict(about) if about is not None else None
 
     def event(self, event: Event, door: str | None = None) -> None:
         """Append to the outbox (durable on return); the publisher delivers it.
@@ -83,6 +106,9 @@ class BusSink:
         """Retained ``opening`` or ``occupancy``."""
         topic = self.topics.opening if kind == "opening" else self.topics.occupancy
         self.bus.publish_state(topic, _json(payload))
+        if kind == "opening" and self.about is not None:
+            description = self.about | {"opening": {k: payload.get(k) for k in ("state", "until")}}
+            self.bus.publish_state(self.topics.site_description, _json(description))
 
 
 def _json(payload: Mapping[str, Any]) -> bytes:
@@ -139,7 +165,7 @@ class DoorService:
         self.outbox = Outbox(s.outbox_path)
         self.bus = MqttBus(s.mqtt, client_id, s.component, topics, answer_probes=True)
         self.publisher = OutboxPublisher(self.outbox, self.bus)
-        sink = BusSink(self.outbox, self.bus, topics, set(s.doors))
+        sink = BusSink(self.outbox, self.bus, topics, set(s.doors), site_description(s))
         self.directory = open_directory(s, engine, key, on_event=sink.event)
         tz = ZoneInfo(s.site.timezone)
 
@@ -333,4 +359,4 @@ def run_door(settings: Settings, *, simulate: bool = False, clock_offset_min: in
     return 0
 
 
-__all__ = ["SITE", "BusSink", "DoorService", "run_door"]
+__all__ = ["SITE", "BusSink", "DoorService", "run_door", "site_description"]

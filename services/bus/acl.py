@@ -46,6 +46,7 @@ def _controller_rules(settings: Settings, topics: Topics, controller: str) -> li
         f"topic write {topics.site_event}",
         f"topic write {topics.opening}",
         f"topic write {topics.occupancy}",
+        f"topic write {topics.site_description}",  # the site's announcement, with the opening
         f"topic read {topics.lists}",  # groups, bans, codes, sign-ups: the server's, read-only
     ]
     # A live controller answers probes of its identity; a starting one (the same user) asks.

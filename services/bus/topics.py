@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 # Characters that would turn an id into a different topic level or a wildcard.
 _FORBIDDEN = ("/", "+", "#", "\0")
@@ -35,6 +36,7 @@ class TopicKind(StrEnum):
     LISTS = "lists"
     BUILDING = "building"
     BUILDING_COMMAND = "building_command"
+    SITE_DESCRIPTION = "site_description"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,11 @@ class Topics:
     def building_command(self) -> str:
         """Staff commands to the building's evening (extend, swept, announce)."""
         return f"{self.base}/building/command"
+
+    @property
+    def site_description(self) -> str:
+        """Retained description of the site (name, doors, capacity, opening): its announcement."""
+        return f"{self.base}/site"
 
     @property
     def site_event(self) -> str:
@@ -185,6 +192,8 @@ class Topics:
                 return Route(TopicKind.LISTS)
             case ["building"]:
                 return Route(TopicKind.BUILDING)
+            case ["site"]:
+                return Route(TopicKind.SITE_DESCRIPTION)
             case ["building", "command"]:
                 return Route(TopicKind.BUILDING_COMMAND)
             case ["door", door, "state"]:
@@ -202,3 +211,31 @@ class Topics:
             case ["sim", door, sim_input]:
                 return Route(TopicKind.SIM, door, sim_input)
         return None
+
+
+@lru_cache(maxsize=4096)
+def _site_topics(prefix: str, site: str) -> Topics:
+    # Checked once per site, not per message: a municipality's recorder sees thousands a second.
+    return Topics(prefix, site)
+
+
+def every_site(prefix: str) -> str:
+    """Filter matching every topic of every site under ``prefix`` (a municipality's recorder)."""
+    for part in prefix.split("/"):
+        _level("prefix level", part)
+    return f"{prefix}/+/#"
+
+
+def route_any(prefix: str, topic: str) -> tuple[Topics, Route] | None:
+    """The site's topics and the route of ``topic`` under ``prefix``, whichever site it names;
+    None if it is not in the contract of any site."""
+    head = prefix + "/"
+    if not topic.startswith(head):
+        return None
+    site = topic[len(head) :].split("/", 1)[0]
+    try:
+        topics = _site_topics(prefix, site)
+    except ValueError:
+        return None  # an empty level: no site's topic
+    route = topics.parse(topic)
+    return None if route is None else (topics, route)

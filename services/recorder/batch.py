@@ -2,7 +2,9 @@
 
 Events are inserted first (the database skips ids it has); only the events actually new derive
 alarms, so a redelivery never raises an alarm twice. States and events are then walked in
-arrival order against the site's open alarms; only the last state per key is written.
+arrival order against the open alarms of their own site; only the last state per site and key
+is written. A batch may hold messages of many sites (a municipality's recorder): every row,
+state and alarm is keyed by the site its topic named.
 """
 
 from __future__ import annotations
@@ -17,34 +19,38 @@ from sqlalchemy.orm import Session
 from services.core.alarms import AlarmKind, Clear, OpenKey, Raise, resolved_itself
 from services.core.alarms import from_event as alarms_from_event
 from services.core.alarms import from_state as alarms_from_state
-from services.recorder.inbox import EventItem, Item, StateItem
+from services.recorder.inbox import EventItem, Item, SiteItem, StateItem
 from services.recorder.notify import AlarmNotice
 from services.recorder.retention import past_retention
 from services.store.recorder import (
     AUTO_ACK,
     AlarmAcknowledgement,
     AlarmRecord,
+    delete_site,
     delete_state,
     event_row,
     insert_events,
-    open_alarms,
+    open_alarms_of,
+    put_site,
     put_state,
+    site_name,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """A decoded message and when it arrived."""
+    """A decoded message, when it arrived and the site its topic named (None: the recorder's)."""
 
     item: Item
     received: datetime
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BatchContext:
     """What every batch of one recorder needs to know."""
 
-    site: str
+    site: str  # the recorder's own site (settings.site.id)
     site_name: str
     retention_days: int
     own_status: str  # the recorder's own status/<component>: its queued last will is no alarm
@@ -66,35 +72,52 @@ def write_batch(session: Session, batch: Sequence[Received], ctx: BatchContext) 
     rows: dict[str, dict[str, Any]] = {}
     for r in batch:
         if isinstance(r.item, EventItem):
-            row = event_row(r.item.event, ctx.site, r.received)
+            row = event_row(r.item.event, r.site or ctx.site, r.received)
             rows.setdefault(r.item.event.id, past_retention(row, r.received, ctx.retention_days))
     fresh = insert_events(session, list(rows.values()))
     events = sum(isinstance(r.item, EventItem) for r in batch)
     outcome = Outcome(stored=len(fresh), duplicates=events - len(fresh))
-    alarms = _OpenAlarms(session, ctx.site, ctx.self_resolved)
+    # One query for the open alarms of every site in the batch, not one per site.
+    found = open_alarms_of(session, {r.site or ctx.site for r in batch})
+    alarms = {
+        site: _OpenAlarms(session, site, ctx.self_resolved, found.get(site, []))
+        for site in {r.site or ctx.site for r in batch}
+    }
     raised: list[AlarmRecord] = []
-    latest: dict[str, StateItem] = {}
+    latest: dict[tuple[str, str], tuple[StateItem, datetime]] = {}
+    described: dict[str, tuple[SiteItem, datetime]] = {}
     for r in batch:
-        item = r.item
-        if isinstance(item, EventItem):
+        item, site = r.item, r.site or ctx.site
+        open_now = alarms[site]
+        if isinstance(item, SiteItem):
+            described[site] = (item, r.received)
+        elif isinstance(item, EventItem):
             if item.event.id not in fresh:
                 continue  # stored before: its alarms were derived then
             fresh.discard(item.event.id)
-            raised += alarms.apply(alarms_from_event(item.event, alarms.keys()))
+            raised += open_now.apply(alarms_from_event(item.event, open_now.keys()))
         else:
-            latest[item.key] = item
-            if item.payload is not None and item.key != ctx.own_status:
-                raised += alarms.apply(
-                    alarms_from_state(item.key, item.payload, alarms.keys(), r.received)
+            latest[(site, item.key)] = (item, r.received)
+            if item.payload is not None and not (site == ctx.site and item.key == ctx.own_status):
+                raised += open_now.apply(
+                    alarms_from_state(item.key, item.payload, open_now.keys(), r.received)
                 )
-    updated = {r.item.key: r.received for r in batch if isinstance(r.item, StateItem)}
-    for key, state in latest.items():
+    for (site, key), (state, updated) in latest.items():
         if state.payload is None:
-            delete_state(session, ctx.site, key)
+            delete_state(session, site, key)
         else:
-            put_state(session, ctx.site, key, state.payload, updated[key])
+            put_state(session, site, key, state.payload, updated)
+    for site, (about, announced) in described.items():
+        if about.description is None:
+            delete_site(session, site)
+        else:
+            put_site(session, site, about.description, announced)
     session.flush()  # the alarms' ids, for the notices
-    outcome.raised = [_notice(alarm, ctx.site_name) for alarm in raised]
+    names = {ctx.site: ctx.site_name}
+    for alarm in raised:
+        if alarm.site not in names:
+            names[alarm.site] = site_name(session, alarm.site) or alarm.site
+    outcome.raised = [_notice(alarm, names[alarm.site]) for alarm in raised]
     return outcome
 
 
@@ -114,11 +137,13 @@ def _notice(alarm: AlarmRecord, site_name: str) -> AlarmNotice:
 class _OpenAlarms:
     """The site's open alarms during one batch, updated as actions are applied."""
 
-    def __init__(self, session: Session, site: str, self_resolved: timedelta) -> None:
+    def __init__(
+        self, session: Session, site: str, self_resolved: timedelta, open_now: list[AlarmRecord]
+    ) -> None:
         self.session, self.site, self.self_resolved = session, site, self_resolved
         known = {str(k) for k in AlarmKind}
         self._open: dict[OpenKey, AlarmRecord] = {
-            (AlarmKind(a.kind), a.source): a for a in open_alarms(session, site) if a.kind in known
+            (AlarmKind(a.kind), a.source): a for a in open_now if a.kind in known
         }
 
     def keys(self) -> set[OpenKey]:

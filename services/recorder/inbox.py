@@ -15,7 +15,7 @@ from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
-from services.bus.topics import TopicKind, Topics
+from services.bus.topics import Route, TopicKind, Topics, route_any
 from services.core.events import Event, PayloadError
 from services.recorder.contract import forbidden
 
@@ -72,7 +72,14 @@ class StateItem:
     payload: dict[str, Any] | None
 
 
-Item = EventItem | StateItem
+@dataclass(frozen=True, slots=True)
+class SiteItem:
+    """A site's announcement (``site``): its name, doors, capacity and opening; None: cleared."""
+
+    description: dict[str, Any] | None
+
+
+Item = EventItem | StateItem | SiteItem
 
 
 def _no_constant(name: str) -> float:
@@ -124,12 +131,45 @@ def state_key(kind: TopicKind, subject: str | None) -> str | None:
     return None
 
 
+def decode_description(payload: bytes) -> dict[str, Any]:
+    """A site description checked field by field: name, doors, capacity, opening."""
+    data = decode_object(payload, Refusal.STATE)
+    name, doors, capacity = data.get("name"), data.get("doors"), data.get("capacity")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise Refused(Refusal.STATE, "site: name is not a text of 1 to 200 characters")
+    if not isinstance(doors, list) or not all(isinstance(d, str) and d for d in doors):
+        raise Refused(Refusal.STATE, "site: doors is not a list of door ids")
+    if capacity is not None and (
+        not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0
+    ):
+        raise Refused(Refusal.STATE, "site: capacity is not a whole number >= 0")
+    opening = data.get("opening")
+    if opening is not None and not (
+        isinstance(opening, dict) and isinstance(opening.get("state"), str)
+    ):
+        raise Refused(Refusal.STATE, "site: opening has no state")
+    return data
+
+
 def decode(topics: Topics, topic: str, payload: bytes, max_bytes: int) -> Item | None:
-    """What to record for one message; None for a topic that is not recorded.
+    """What to record for one message of ``topics``' site; None for a topic not recorded.
 
     Raises :class:`Refused` for anything malformed, oversized or outside the contract.
     """
-    route = topics.parse(topic)
+    return _decode(topics.parse(topic), payload, max_bytes)
+
+
+def decode_any(prefix: str, topic: str, payload: bytes, max_bytes: int) -> tuple[str, Item] | None:
+    """Like :func:`decode` for a topic of any site under ``prefix``: (site, what to record)."""
+    found = route_any(prefix, topic)
+    item = _decode(None if found is None else found[1], payload, max_bytes)
+    if item is None:
+        return None
+    assert found is not None  # _decode refuses a topic outside the contract
+    return found[0].site, item
+
+
+def _decode(route: Route | None, payload: bytes, max_bytes: int) -> Item | None:
     if route is not None and route.kind in IGNORED_TOPICS:
         return None
     if len(payload) > max_bytes:
@@ -142,6 +182,8 @@ def decode(topics: Topics, topic: str, payload: bytes, max_bytes: int) -> Item |
         if problem is not None:
             raise Refused(Refusal.FORBIDDEN, problem)
         return EventItem(event)
+    if route.kind is TopicKind.SITE_DESCRIPTION:
+        return SiteItem(decode_description(payload) if payload else None)
     key = state_key(route.kind, route.subject)
     if key is None:  # a topic kind added to the contract but not yet to the recorder
         raise Refused(Refusal.TOPIC, f"no recorder rule for {route.kind}")

@@ -1,4 +1,9 @@
-"""The recorder: every message of one site into the database, once, in batches.
+"""The recorder: every message of every site into the database, once, in batches.
+
+With ``recorder.all_sites`` it subscribes to ``<prefix>/+/#``: on a municipality's central
+broker (the branches bridged to it, config/mosquitto/README.md) every branch; otherwise to its
+own site's topics, as a branch's server does. Each row, state and alarm is keyed by the site
+its topic names, and the topic contract (services/recorder/contract.py) is applied per site.
 
 The MQTT thread only decodes and queues; one writer thread takes whatever has arrived (up to
 ``recorder.batch_size``) and commits it as one batch: events (a redelivered id is skipped by the
@@ -28,8 +33,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
+from services.bus.topics import every_site
 from services.recorder.batch import BatchContext, Outcome, Received, write_batch
-from services.recorder.inbox import Refusal, Refused, decode
+from services.recorder.inbox import Refusal, Refused, decode_any
 from services.recorder.notify import Notifier
 from services.settings import Settings
 
@@ -55,7 +61,7 @@ _STOP = _Entry(None, lambda: None)
 
 
 class Recorder:
-    """Stores every event of one site once, keeps current states, derives alarms."""
+    """Stores every event of every site once, keeps current states, derives alarms."""
 
     def __init__(
         self,
@@ -121,9 +127,11 @@ class Recorder:
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the writer and subscribe to everything of the site."""
+        """Start the writer and subscribe: to every site (``recorder.all_sites``) or our own."""
         self._writer.start()
-        self.bus.subscribe_acked(self.bus.topics.everything, self.receive)
+        topics = self.bus.topics
+        wanted = every_site(topics.prefix) if self._cfg.all_sites else topics.everything
+        self.bus.subscribe_acked(wanted, self.receive)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Take nothing more, write and acknowledge what was taken, end the writer.
@@ -157,13 +165,14 @@ class Recorder:
             if self._closed:
                 return  # stopping: unacknowledged, so the broker keeps it for the next start
         try:
-            item = decode(self.bus.topics, topic, payload, self._cfg.max_payload_bytes)
+            found = decode_any(self.bus.topics.prefix, topic, payload, self._cfg.max_payload_bytes)
         except Refused as refused:
             self._refuse(topic, refused.reason, refused.detail)
-            item = None
+            found = None
         with self._lock:
             self._pending += 1
-        self._queue.put(_Entry(Received(item, self.clock()) if item is not None else None, ack))
+        received = None if found is None else Received(found[1], self.clock(), found[0])
+        self._queue.put(_Entry(received, ack))
 
     def _refuse(self, topic: str, reason: Refusal, detail: str) -> None:
         with self._lock:

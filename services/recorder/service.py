@@ -28,9 +28,15 @@ from services.store.recorder import AlarmNotification
 
 def recorder_bus(settings: Settings) -> MqttBus:
     """The recorder's connection: a stable client id, a persistent session and manual
-    acknowledgement, so the broker keeps every QoS 1 message until the recorder committed it."""
+    acknowledgement, so the broker keeps every QoS 1 message until the recorder committed it.
+
+    Recorders sharing one database (``recorder.instance``) have a session each: every one gets
+    every message, and the database stores an event id once (services/store/recorder.py
+    ``insert_events``), so any of them may die without a loss.
+    """
     topics = Topics(settings.mqtt.prefix, settings.site.id)
-    client_id = f"aabent-recorder-{settings.site.id}"
+    instance = settings.recorder.instance
+    client_id = f"aabent-recorder-{settings.site.id}" + (f"-{instance}" if instance else "")
     return MqttBus(
         settings.mqtt, client_id, COMPONENT, topics, persistent_session=True, manual_ack=True
     )

@@ -12,6 +12,15 @@ from services.settings.base import _Model
 class RecorderSettings(_Model):
     """The server's recorder: write batching, Home Assistant discovery and the daily purge."""
 
+    all_sites: bool = Field(
+        False,
+        description="record every site under mqtt.prefix (a municipality's central server), "
+        "not only site.id",
+    )
+    instance: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{0,32}$")] = Field(
+        "",
+        description="tells apart recorders sharing one database (each its own broker session)",
+    )
     batch_size: int = Field(500, ge=1, le=10000, description="events per commit at most")
     self_resolved_minutes: float = Field(
         5.0, ge=0, description="an outage over within this acknowledges itself (a restart)"

@@ -7,7 +7,7 @@ acknowledging an alarm. Store functions take the session first; the caller owns 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -62,6 +62,21 @@ class ComponentState(Base):
     key: Mapped[str] = mapped_column(String, primary_key=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SiteRecord(Base):
+    """A site as it announced itself (its retained ``site`` topic): what the server knows of a
+    branch without any configuration of its own. ``description`` keeps the whole payload."""
+
+    __tablename__ = "sites"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    doors: Mapped[list[str]] = mapped_column(JSON)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    opening: Mapped[str | None] = mapped_column(String(32))  # staffed, self-service, closed
+    description: Mapped[dict[str, Any]] = mapped_column(JSON)
+    announced: Mapped[datetime] = mapped_column(UtcDateTime)  # when the recorder received it
 
 
 class AlarmRecord(Base):
@@ -184,6 +199,51 @@ def delete_state(session: Session, site: str, key: str) -> None:
     )
 
 
+def put_site(
+    session: Session, site: str, description: Mapping[str, Any], announced: datetime
+) -> None:
+    """Keep the site's latest announcement (already checked: services/recorder/inbox.py)."""
+    opening = description.get("opening")
+    values = {
+        "name": str(description["name"]),
+        "doors": [str(d) for d in description["doors"]],
+        "capacity": description.get("capacity"),
+        "opening": str(opening["state"]) if isinstance(opening, Mapping) else None,
+        "description": dict(description),
+        "announced": announced,
+    }
+    row = session.get(SiteRecord, site)
+    if row is None:
+        session.add(SiteRecord(site=site, **values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def delete_site(session: Session, site: str) -> None:
+    """Forget a site whose announcement was cleared (the branch was taken away)."""
+    session.execute(delete(SiteRecord).where(SiteRecord.site == site))
+
+
+def site_name(session: Session, site: str) -> str | None:
+    """The name the site announced; None if it never did."""
+    row = session.get(SiteRecord, site)
+    return None if row is None else row.name
+
+
+def open_alarms_of(session: Session, sites: Iterable[str]) -> dict[str, list[AlarmRecord]]:
+    """The open alarms of each of ``sites`` in one query, oldest first; a site without is absent."""
+    found: dict[str, list[AlarmRecord]] = {}
+    rows = session.scalars(
+        select(AlarmRecord)
+        .where(AlarmRecord.site.in_(list(sites)), AlarmRecord.cleared_at.is_(None))
+        .order_by(AlarmRecord.raised_at, AlarmRecord.id)
+    )
+    for alarm in rows:
+        found.setdefault(alarm.site, []).append(alarm)
+    return found
+
+
 def open_alarms(session: Session, site: str) -> list[AlarmRecord]:
     """The site's alarms not yet cleared, oldest first."""
     return list(
@@ -225,7 +285,14 @@ def acknowledgements(session: Session, alarm_id: int) -> Sequence[AlarmAcknowled
 
 RECORDER_TABLES: tuple[Table, ...] = tuple(
     cast(Table, model.__table__)
-    for model in (EventRecord, ComponentState, AlarmRecord, AlarmAcknowledgement, AlarmNotification)
+    for model in (
+        EventRecord,
+        ComponentState,
+        SiteRecord,
+        AlarmRecord,
+        AlarmAcknowledgement,
+        AlarmNotification,
+    )
 )
 
 __all__ = [
@@ -237,11 +304,16 @@ __all__ = [
     "AlarmRecord",
     "ComponentState",
     "EventRecord",
+    "SiteRecord",
     "acknowledge_alarm",
     "acknowledgements",
+    "delete_site",
     "delete_state",
     "event_row",
     "insert_events",
     "open_alarms",
+    "open_alarms_of",
+    "put_site",
     "put_state",
+    "site_name",
 ]

@@ -87,7 +87,7 @@ class Observer:
         with self._changed:
             if topic.endswith("/event"):
                 self.events.append(json.loads(payload))
-            elif topic.endswith("/state"):
+            elif topic.endswith("/state") or topic == TOPICS.site_description:
                 self.states[topic] = json.loads(payload)
             elif topic == TOPICS.status("door-1") and payload == b"online":
                 self.online += 1
@@ -208,6 +208,14 @@ def test_swipe_and_pin_over_the_ttys_open_the_door(observer: Observer, door: Doo
     observer.wait_event("door.unlocked", reason="granted")
     observer.wait_event("door.locked")  # one second later, never opened
     assert door.terminate() == 0
+
+
+def test_the_controller_announces_its_site_retained(observer: Observer, door: Door) -> None:
+    door.start()
+    observer.wait(lambda: TOPICS.site_description in observer.states, "site description")
+    about = observer.states[TOPICS.site_description]
+    assert about["doors"] == ["main"] and about["capacity"] >= 1 and about["name"]
+    assert about["opening"]["state"] == "self-service"  # open around the clock in this site
 
 
 def test_wrong_pin_and_unknown_card_are_denied_with_reasons(observer: Observer, door: Door) -> None:

@@ -44,6 +44,7 @@ def _broker_config(tmp: Path, port: int) -> Path:
         "acl_file": f"acl_file {tmp / 'aabent.acl'}",
         "persistence_location": f"persistence_location {tmp / 'data'}/",
         "pid_file": f"pid_file {tmp / 'mosquitto.pid'}",
+        "include_dir": f"include_dir {tmp / 'conf.d'}",
     }
     lines = []
     for line in (CONFIG / "aabent.conf").read_text().splitlines():
@@ -51,6 +52,7 @@ def _broker_config(tmp: Path, port: int) -> Path:
         lines.append(replace.pop(key, line))
     assert not replace, f"aabent.conf lost {sorted(replace)}"
     (tmp / "data").mkdir()
+    (tmp / "conf.d").mkdir()
     conf = tmp / "mosquitto.conf"
     conf.write_text("\n".join([*lines, f"user {getpass.getuser()}", ""]))
     return conf
