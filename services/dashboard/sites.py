@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import column, inspect, select, table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.store.dashboard import Role, StaffSiteRole, StaffUser
-from services.store.recorder import AlarmRecord, ComponentState
+from services.store.recorder import AlarmRecord, ComponentState, SiteRecord
 
 # The recorder's own bookkeeping rows in component_states (e.g. the retention watermark).
 NOT_A_SITE = "*"
@@ -68,15 +68,9 @@ def access_of(session: Session, user: StaffUser) -> Access:
 
 
 def described_names(session: Session) -> dict[str, str]:
-    """The name each site gave itself in its announcement (the recorder's ``sites`` table).
-
-    Read through a plain table construct, so the dashboard works on a store that has no such
-    table yet; the one place to point at the recorder's model of it."""
-    bind = session.get_bind()
-    if not inspect(bind).has_table("sites"):
-        return {}
-    sites = table("sites", column("site"), column("name"))
-    return {str(s): str(n) for s, n in session.execute(select(sites.c.site, sites.c.name)) if n}
+    """The name each site gave itself in its announcement (the recorder's ``sites`` table)."""
+    rows = session.execute(select(SiteRecord.site, SiteRecord.name))
+    return {str(s): str(n) for s, n in rows if n}
 
 
 @dataclass(frozen=True)
