@@ -5,11 +5,11 @@
 transaction lasts longer than one batch, and the file is still applied all or nothing:
 
 1. *staging*: the file is read and checked (``importer.check_entries``), and its good records
-   are written as JSON batches to ``catalogue_import_batch``, a transaction per batch. The live
+   are written as JSON batches to ``catalogue_import_batches``, a transaction per batch. The live
    catalogue is not touched; a ``--strict`` failure, an unreadable file or a crash here leaves
    it as it was (the staged rows are discarded by the next import).
 2. *applying*: batch by batch, each in one transaction that also counts it as applied in
-   ``catalogue_import``. A crash here leaves the journal saying how far it got, and the next
+   ``catalogue_imports``. A crash here leaves the journal saying how far it got, and the next
    import (or ``resume``) applies the rest before it starts: the file ends up applied whole.
 
 Searches in the minutes of step 2 see some titles already new and some not yet; that is the
@@ -191,7 +191,7 @@ def run_entries(
 ) -> ImportReport:
     """Stage, then apply, the entries ``source`` opens (a file, an OAI-PMH harvest).
 
-    ``name`` goes into the journal (``catalogue_import.source``), with the time it started.
+    ``name`` goes into the journal (``catalogue_imports.source``), with the time it started.
     """
     resume(engine)
     with Session(engine) as session, session.begin():
