@@ -8,6 +8,7 @@ same record id. Its copies (``CatalogueCopy``) are replaced whole by each import
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -281,11 +282,17 @@ def parse_status(text: str, due: date | None = None) -> CopyStatus:
     """A copy status in English or Danish ("udlånt", "on loan"); empty means in, or out if due."""
     if not text.strip():
         return CopyStatus.ON_LOAN if due else CopyStatus.AVAILABLE
-    try:
-        return _STATUS[fold(text)]
-    except KeyError:
+    status = _status_word(text)
+    if status is None:
         known = ", ".join(s.value for s in CopyStatus)
-        raise RecordError(f"unknown copy status {text!r} (use {known} or Danish)") from None
+        raise RecordError(f"unknown copy status {text!r} (use {known} or Danish)")
+    return status
+
+
+@functools.lru_cache(maxsize=256)
+def _status_word(text: str) -> CopyStatus | None:
+    # A catalogue writes its few status words again and again: fold each once.
+    return _STATUS.get(fold(text))
 
 
 def parse_due_date(text: str) -> date | None:
