@@ -111,10 +111,7 @@ class Fields:
     def fields(self, tag: str) -> Iterator[dict[str, str]]:
         """Each ``tag`` field as {code: first value}, for fields read one by one (700, 096, 952)."""
         for pairs in self._parsed(tag):
-            codes: dict[str, str] = {}
-            for code, value in pairs:
-                codes.setdefault(code, value)
-            yield codes
+            yield dict(reversed(pairs))  # reversed: the first value of a code wins
 
     def values(self, tag: str, codes: str) -> list[str]:
         """Every non-empty value of subfields ``codes`` in every ``tag`` field, in record order."""

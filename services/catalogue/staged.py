@@ -18,6 +18,7 @@ price of never holding the lock, and a title is never half written.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -194,8 +195,25 @@ def run_entries(
 
     ``name`` goes into the journal (``catalogue_imports.source``), with the time it started.
     """
-    with _connection(engine) as connection:
+    with _connection(engine) as connection, _fewer_collections():
         return _run(connection, name, source, strict, progress, clock)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cyclic garbage collector run less often while records are read and written.
+
+    An import allocates a few dozen short-lived containers per record, so by default the
+    collector runs every few records and, every so often, walks every live object of the
+    process; 10-20 % of an import's time went there. Nothing an import makes is kept in a
+    cycle, so collecting every 50,000 allocations instead loses no memory worth having.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _run(
