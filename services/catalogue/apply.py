@@ -3,14 +3,21 @@
 One batch at a time, in the caller's transaction: ``importer.apply_import`` holds one for a
 whole file, ``staged`` one per batch. A copy the file gives without a status keeps the one it
 has (``ImportedCopy.status_given``).
+
+A batch is first turned into plain rows (``rows_of``): the table rows, the copies and the
+folded full-text documents, computed once, and JSON-ready so that ``staged`` keeps them as they
+are and applies them without rebuilding records. ``write_rows`` then costs a fixed handful of
+statements per batch whatever its size: one SELECT for the ids already there, executemany
+inserts and updates through SQLAlchemy Core (no ORM objects), one DELETE per kind.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.catalogue import fulltext
@@ -18,118 +25,152 @@ from services.catalogue.report import ImportReport
 from services.store.catalogue import (
     CatalogueCopy,
     CatalogueRecord,
-    CopyStatus,
-    ImportedCopy,
     ImportedRecord,
 )
 
-
-def _row(record: ImportedRecord) -> dict[str, Any]:
-    return {
-        "record_id": record.record_id,
-        "title": record.title,
-        "subtitle": record.subtitle,
-        "author": record.author,
-        "contributors": "; ".join(record.contributors),
-        "year": record.year,
-        "isbns": " ".join(record.isbns),
-        "publisher": record.publisher,
-        "dk5": record.dk5,
-        "fiction": record.fiction,
-        "subjects": "; ".join(record.subjects),
-        "abstract": record.abstract,
-        "shelf_mark": record.shelf_mark,
-    }
+_RECORDS = cast(Table, CatalogueRecord.__table__)
+_COPIES = cast(Table, CatalogueCopy.__table__)
+# The order of a record row; ``record_id`` first.
+RECORD_COLUMNS = ("record_id", "title", "subtitle", "author", "contributors", "year", "isbns",
+                  "publisher", "dk5", "fiction", "subjects", "abstract", "shelf_mark")  # fmt: skip
+# A copy row: record id, barcode, department, shelf mark, status, due date (ISO), status given.
+CopyRow = list[Any]
 
 
-def _document(key: int, record: ImportedRecord) -> fulltext.Document:
-    return fulltext.document(
-        key,
-        title=f"{record.title} {record.subtitle}",
-        author=" ".join((record.author, *record.contributors)),
-        subjects=record.subjects,
-        isbns=record.isbns,
-    )
+@dataclass
+class BatchRows:
+    """A batch as rows: live records, withdrawn record ids, copies and index documents.
+
+    ``documents`` are (record id, title, author, subjects, isbn), folded, one per live record.
+    """
+
+    records: list[list[Any]] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    copies: list[CopyRow] = field(default_factory=list)
+    documents: list[list[str]] = field(default_factory=list)
+
+    def as_json(self) -> list[Any]:
+        """The rows as one JSON-ready list (what ``staged`` stores)."""
+        return [self.records, self.withdrawn, self.copies, self.documents]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> BatchRows:
+        """The rows ``as_json`` gave."""
+        records, withdrawn, copies, documents = data
+        return cls(records, withdrawn, copies, documents)
+
+
+def rows_of(batch: list[ImportedRecord]) -> BatchRows:
+    """The rows of ``batch``; its records are checked already (``importer.FileChecks``)."""
+    rows = BatchRows()
+    for r in batch:
+        if r.deleted:
+            rows.withdrawn.append(r.record_id)
+            continue
+        rows.records.append(
+            [r.record_id, r.title, r.subtitle, r.author, "; ".join(r.contributors), r.year,
+             " ".join(r.isbns), r.publisher, r.dk5, r.fiction, "; ".join(r.subjects),
+             r.abstract, r.shelf_mark]
+        )  # fmt: skip
+        for c in r.copies:
+            due = c.due_date.isoformat() if c.due_date else None
+            rows.copies.append(
+                [r.record_id, c.barcode, c.department, c.shelf_mark, c.status.value, due,
+                 c.status_given]
+            )  # fmt: skip
+        doc = fulltext.document(
+            0,
+            title=f"{r.title} {r.subtitle}",
+            author=" ".join((r.author, *r.contributors)),
+            subjects=r.subjects,
+            isbns=r.isbns,
+        )
+        rows.documents.append([r.record_id, doc.title, doc.author, doc.subjects, doc.isbn])
+    return rows
 
 
 def apply_batch(session: Session, batch: list[ImportedRecord], report: ImportReport) -> None:
     """Write checked records: update existing ids, insert new ones, replace copies, delete."""
-    existing: dict[str, int] = {
-        rid: key
-        for rid, key in session.execute(
-            select(CatalogueRecord.record_id, CatalogueRecord.id).where(
-                CatalogueRecord.record_id.in_([r.record_id for r in batch])
-            )
-        )
-    }
-    live = [r for r in batch if not r.deleted]
-    kept = _kept_statuses(session, live)
-    touched = list(existing.values())
-    if touched:
-        session.execute(delete(CatalogueCopy).where(CatalogueCopy.record_key.in_(touched)))
-    barcodes = [c.barcode for r in live for c in r.copies]
-    if barcodes:
+    write_rows(session, rows_of(batch), report)
+
+
+def _ids(connection: Connection, record_ids: list[str]) -> dict[str, int]:
+    if not record_ids:
+        return {}
+    column = _RECORDS.c.record_id
+    rows = connection.execute(select(column, _RECORDS.c.id).where(column.in_(record_ids)))
+    return {rid: key for rid, key in rows}
+
+
+def write_rows(session: Session, rows: BatchRows, report: ImportReport) -> None:
+    """Write a batch's rows in the session's transaction, a fixed number of statements."""
+    connection = session.connection()
+    existing = _ids(connection, [r[0] for r in rows.records] + rows.withdrawn)
+    kept = _kept_statuses(connection, rows.copies)
+    if existing:
+        touched = list(existing.values())
+        connection.execute(delete(_COPIES).where(_COPIES.c.record_key.in_(touched)))
+    if rows.copies:
         # A copy moved here from a title that is not in this file leaves that title.
-        session.execute(delete(CatalogueCopy).where(CatalogueCopy.barcode.in_(barcodes)))
-    gone = [existing[r.record_id] for r in batch if r.deleted and r.record_id in existing]
+        barcodes = [c[1] for c in rows.copies]
+        connection.execute(delete(_COPIES).where(_COPIES.c.barcode.in_(barcodes)))
+    gone = [existing[rid] for rid in rows.withdrawn if rid in existing]
     if gone:
         fulltext.delete_documents(session, gone)
-        session.execute(delete(CatalogueRecord).where(CatalogueRecord.id.in_(gone)))
+        connection.execute(delete(_RECORDS).where(_RECORDS.c.id.in_(gone)))
     report.deleted += len(gone)
-    _upsert(session, live, existing, report, kept)
+
+    updates = [dict(zip(RECORD_COLUMNS, r, strict=True)) for r in rows.records if r[0] in existing]
+    inserts = [
+        dict(zip(RECORD_COLUMNS, r, strict=True)) for r in rows.records if r[0] not in existing
+    ]
+    if updates:
+        for row in updates:
+            row["key"] = existing[row["record_id"]]
+        statement = update(_RECORDS).where(_RECORDS.c.id == bindparam("key"))
+        connection.execute(statement, updates)
+    keys = dict(existing)
+    if inserts:
+        connection.execute(insert(_RECORDS), inserts)
+        keys.update(_ids(connection, [row["record_id"] for row in inserts]))
+    if rows.copies:
+        connection.execute(insert(_COPIES), [_copy_row(keys, c, kept) for c in rows.copies])
+    documents = [fulltext.Document(keys[d[0]], *d[1:]) for d in rows.documents]
+    updated = {keys[row["record_id"]] for row in updates}
+    fulltext.add_documents(session, [d for d in documents if d.key in updated], replace=True)
+    fulltext.add_documents(session, [d for d in documents if d.key not in updated], replace=False)
+    report.updated += len(updates)
+    report.added += len(inserts)
+    report.copies += len(rows.copies)
 
 
-Kept = dict[str, tuple[CopyStatus, date | None]]
+Kept = dict[str, tuple[str, date | None]]
 
 
-def _kept_statuses(session: Session, live: list[ImportedRecord]) -> Kept:
+def _kept_statuses(connection: Connection, copies: list[CopyRow]) -> Kept:
     """The stored status of each copy the file gives without one (kept over a re-import)."""
-    silent = [c.barcode for r in live for c in r.copies if not c.status_given]
+    silent = [c[1] for c in copies if not c[6]]
     if not silent:
         return {}
-    rows = session.execute(
-        select(CatalogueCopy.barcode, CatalogueCopy.status, CatalogueCopy.due_date).where(
-            CatalogueCopy.barcode.in_(silent)
+    rows = connection.execute(
+        select(_COPIES.c.barcode, _COPIES.c.status, _COPIES.c.due_date).where(
+            _COPIES.c.barcode.in_(silent)
         )
     )
     return {barcode: (status, due) for barcode, status, due in rows}
 
 
-def _copy_row(key: int, copy: ImportedCopy, kept: Kept) -> dict[str, Any]:
-    status, due = kept.get(copy.barcode, (copy.status, copy.due_date))
+def _copy_row(keys: dict[str, int], copy: CopyRow, kept: Kept) -> dict[str, Any]:
+    record_id, barcode, department, shelf_mark, status, due, _given = copy
+    if barcode in kept:
+        status, due_date = kept[barcode]
+    else:
+        due_date = date.fromisoformat(due) if due else None
     return {
-        "record_key": key,
-        "barcode": copy.barcode,
-        "department": copy.department,
-        "shelf_mark": copy.shelf_mark,
+        "record_key": keys[record_id],
+        "barcode": barcode,
+        "department": department,
+        "shelf_mark": shelf_mark,
         "status": status,
-        "due_date": due,
+        "due_date": due_date,
     }
-
-
-def _upsert(
-    s: Session,
-    live: list[ImportedRecord],
-    existing: dict[str, int],
-    report: ImportReport,
-    kept: Kept,
-) -> None:
-    updates = [r for r in live if r.record_id in existing]
-    inserts = [r for r in live if r.record_id not in existing]
-    keys = dict(existing)
-    if updates:
-        s.execute(update(CatalogueRecord), [{"id": keys[r.record_id], **_row(r)} for r in updates])
-    if inserts:
-        returned = s.execute(
-            insert(CatalogueRecord).returning(CatalogueRecord.record_id, CatalogueRecord.id),
-            [_row(r) for r in inserts],
-        )
-        keys.update((rid, key) for rid, key in returned)
-    copies = [_copy_row(keys[r.record_id], c, kept) for r in live for c in r.copies]
-    if copies:
-        s.execute(insert(CatalogueCopy), copies)
-    fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in updates], replace=True)
-    fulltext.add_documents(s, [_document(keys[r.record_id], r) for r in inserts], replace=False)
-    report.updated += len(updates)
-    report.added += len(inserts)
-    report.copies += len(copies)

@@ -5,7 +5,7 @@ Both back-ends index the same
 folded words (``folding.tokens``) in four weighted parts, title > author > subject > ISBN, and
 answer the same ``match`` call with record keys, best first:
 
-- SQLite: an FTS5 table whose rowid is ``catalogue_record.id``, ranked by ``bm25`` with column
+- SQLite: an FTS5 table whose rowid is ``catalogue_records.id``, ranked by ``bm25`` with column
   weights; prefix indexes make results-as-you-type cheap.
 - PostgreSQL: ``catalogue_fts(record_key, document tsvector)`` built with the ``simple``
   configuration (no stemming or stop words: the text is folded already) and ``setweight`` A-D,
@@ -34,7 +34,7 @@ SQLITE_DDL = (
 )
 POSTGRESQL_DDL = (
     "CREATE TABLE IF NOT EXISTS catalogue_fts ("
-    "record_key INTEGER PRIMARY KEY REFERENCES catalogue_record (id) ON DELETE CASCADE, "
+    "record_key INTEGER PRIMARY KEY REFERENCES catalogue_records (id) ON DELETE CASCADE, "
     "document TSVECTOR NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ix_catalogue_fts_document ON catalogue_fts USING GIN (document)",
 )

@@ -17,6 +17,7 @@ same file keys it the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from services.store.catalogue import (
     CopyStatus,
@@ -36,8 +37,7 @@ def _barcode(given: str, record_id: str, tag: str, number: int) -> str:
     return check_id(f"{record_id}/{tag}-{number}", f"copy key ({tag})")
 
 
-def _status(text: str, due: str, warnings: list[str], tag: str) -> CopyStatus:
-    due_date = parse_due_date(due)
+def _status(text: str, due_date: date | None, warnings: list[str], tag: str) -> CopyStatus:
     try:
         return parse_status(text, due_date)
     except RecordError:
@@ -51,10 +51,11 @@ def danmarc_copies(
     """One copy per danMARC2 096."""
     copies = []
     for number, field in enumerate(fields, start=1):
+        due = parse_due_date(field.get("v", ""))
         if field.get("r") == "a":
             status = CopyStatus.NOT_FOR_LOAN
         else:
-            status = _status(field.get("u", ""), field.get("v", ""), warnings, "096 *u")
+            status = _status(field.get("u", ""), due, warnings, "096 *u")
         shelf = " ".join(filter(None, (field.get("a", ""), field.get("b", ""))))
         copies.append(
             ImportedCopy(
@@ -62,8 +63,8 @@ def danmarc_copies(
                 department=field.get("f", ""),
                 shelf_mark=shelf or title_shelf,
                 status=status,
-                due_date=parse_due_date(field.get("v", "")),
-                status_given=any(code in field for code in "ruv"),
+                due_date=due,
+                status_given="r" in field or "u" in field or "v" in field,
             )
         )
     return tuple(copies)

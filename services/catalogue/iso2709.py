@@ -12,6 +12,7 @@ subfields, as in the file; ``marc.Fields`` splits it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from services.catalogue.encoding import decode_fields
@@ -20,6 +21,7 @@ from services.store.catalogue import RecordError
 RECORD_TERMINATOR = b"\x1d"
 FIELD_TERMINATOR = b"\x1e"
 LEADER_LENGTH = 24
+_ENTRY = re.compile(rb"(...)([0-9]{4})([0-9]{5})", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,17 @@ def _directory(chunk: bytes) -> tuple[int, list[tuple[str, int, int]]]:
     directory = chunk[LEADER_LENGTH : base - 1]
     if len(directory) % 12 or chunk[base - 1 : base] != FIELD_TERMINATOR:
         raise RecordError("the directory is not a whole number of 12-byte entries")
-    entries = []
-    for start in range(0, len(directory), 12):
-        entry = directory[start : start + 12]
-        if not entry[3:].isdigit():
-            raise RecordError(f"directory entry {entry!r} is not a tag, length and offset")
-        entries.append((entry[:3].decode("ascii", "replace"), int(entry[3:7]), int(entry[7:])))
+    # One regex over the whole directory instead of a Python loop per entry; a count short of
+    # the entries means one of them is not a tag, length and offset.
+    entries = [(tag.decode("ascii", "replace"), int(length), int(offset))
+               for tag, length, offset in _ENTRY.findall(directory)]  # fmt: skip
+    if len(entries) * 12 != len(directory):
+        bad = next(
+            directory[n : n + 12]
+            for n in range(0, len(directory), 12)
+            if not _ENTRY.fullmatch(directory[n : n + 12])
+        )
+        raise RecordError(f"directory entry {bad!r} is not a tag, length and offset")
     return base, entries
 
 

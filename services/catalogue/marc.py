@@ -96,8 +96,11 @@ class Fields:
         if _SUBFIELD not in data:
             return []
         parts = data.split(_SUBFIELD)[1:]
-        if self.danmarc:
+        if self.danmarc and ("@" in data or "¤" in data):
             return [(p[0], clean(danmarc_text(p[1:]))) for p in parts if p]
+        if "  " not in data and data.replace(_SUBFIELD, "").isprintable():
+            # The common case, decided once per field: only the ends of values to strip.
+            return [(p[0], p[1:].strip()) for p in parts if p]
         return [(p[0], clean(p[1:])) for p in parts if p]
 
     def control(self, tag: str) -> str:
@@ -108,10 +111,7 @@ class Fields:
     def fields(self, tag: str) -> Iterator[dict[str, str]]:
         """Each ``tag`` field as {code: first value}, for fields read one by one (700, 096, 952)."""
         for pairs in self._parsed(tag):
-            codes: dict[str, str] = {}
-            for code, value in pairs:
-                codes.setdefault(code, value)
-            yield codes
+            yield dict(reversed(pairs))  # reversed: the first value of a code wins
 
     def values(self, tag: str, codes: str) -> list[str]:
         """Every non-empty value of subfields ``codes`` in every ``tag`` field, in record order."""
@@ -121,8 +121,11 @@ class Fields:
 
     def first(self, tag: str, code: str) -> str:
         """The first value of ``tag`` *``code``, or ``""``."""
-        found = self.values(tag, code)
-        return found[0] if found else ""
+        for pairs in self._parsed(tag):
+            for found, value in pairs:
+                if found == code and value:
+                    return value
+        return ""
 
     def subjects(self, sources: Sequence[tuple[str, str]]) -> tuple[str, ...]:
         """Distinct subject words from (tag, codes) pairs, punctuation stripped, in order."""

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from services.catalogue import fulltext
@@ -140,10 +140,10 @@ def _hits(session: Session, terms: list[fulltext.Term], limit: int) -> list[Hit]
     keys = fulltext.match(session, terms, limit)
     if not keys:
         return []
-    records = {
-        r.id: r
-        for r in session.scalars(select(CatalogueRecord).where(CatalogueRecord.id.in_(keys)))
-    }
+    # The columns a row shows, not ORM objects: a keystroke's answer builds no entities.
+    r = CatalogueRecord
+    columns = (r.id, r.record_id, r.title, r.subtitle, r.author, r.year, r.isbns, r.shelf_mark)
+    records = {row.id: row for row in session.execute(select(*columns).where(r.id.in_(keys)))}
     counts = {
         key: (total, available)
         for key, total, available in session.execute(
@@ -159,7 +159,10 @@ def _hits(session: Session, terms: list[fulltext.Term], limit: int) -> list[Hit]
     return [_hit(records[key], *counts.get(key, (0, 0))) for key in keys if key in records]
 
 
-def _hit(record: CatalogueRecord, copies: int, available: int) -> Hit:
+_HitRow = Row[int, str, str, str, str, int | None, str, str]
+
+
+def _hit(record: _HitRow, copies: int, available: int) -> Hit:
     isbns = record.isbns.split()
     return Hit(
         record_id=record.record_id,

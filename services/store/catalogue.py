@@ -8,6 +8,7 @@ same record id. Its copies (``CatalogueCopy``) are replaced whole by each import
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -54,7 +55,7 @@ def _text_enum(kind: type[enum.StrEnum]) -> Enum:
 class CatalogueRecord(Base):
     """One title in the catalogue, with the fields the kiosk shows and searches."""
 
-    __tablename__ = "catalogue_record"
+    __tablename__ = "catalogue_records"
 
     # An integer key because the full-text index (FTS5 rowid) is keyed by integers.
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -78,11 +79,11 @@ class CatalogueRecord(Base):
 class CatalogueCopy(Base):
     """One physical copy of a title: its barcode, where it stands and whether it is in."""
 
-    __tablename__ = "catalogue_copy"
+    __tablename__ = "catalogue_copies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     record_key: Mapped[int] = mapped_column(
-        ForeignKey("catalogue_record.id", ondelete="CASCADE"), index=True
+        ForeignKey("catalogue_records.id", ondelete="CASCADE"), index=True
     )
     barcode: Mapped[str] = mapped_column(String(64), unique=True)
     department: Mapped[str] = mapped_column(Text, default="")
@@ -107,7 +108,7 @@ class CatalogueImport(Base):
     the next import (``services/catalogue/staged.py``).
     """
 
-    __tablename__ = "catalogue_import"
+    __tablename__ = "catalogue_imports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(Text)
@@ -120,10 +121,10 @@ class CatalogueImport(Base):
 class CatalogueImportBatch(Base):
     """A batch of checked records of a staged import, as JSON, waiting to be applied."""
 
-    __tablename__ = "catalogue_import_batch"
+    __tablename__ = "catalogue_import_batches"
 
     import_id: Mapped[int] = mapped_column(
-        ForeignKey("catalogue_import.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("catalogue_imports.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     payload: Mapped[str] = mapped_column(Text)
@@ -281,11 +282,17 @@ def parse_status(text: str, due: date | None = None) -> CopyStatus:
     """A copy status in English or Danish ("udlånt", "on loan"); empty means in, or out if due."""
     if not text.strip():
         return CopyStatus.ON_LOAN if due else CopyStatus.AVAILABLE
-    try:
-        return _STATUS[fold(text)]
-    except KeyError:
+    status = _status_word(text)
+    if status is None:
         known = ", ".join(s.value for s in CopyStatus)
-        raise RecordError(f"unknown copy status {text!r} (use {known} or Danish)") from None
+        raise RecordError(f"unknown copy status {text!r} (use {known} or Danish)")
+    return status
+
+
+@functools.lru_cache(maxsize=256)
+def _status_word(text: str) -> CopyStatus | None:
+    # A catalogue writes its few status words again and again: fold each once.
+    return _STATUS.get(fold(text))
 
 
 def parse_due_date(text: str) -> date | None:

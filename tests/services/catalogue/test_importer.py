@@ -94,7 +94,7 @@ def test_a_database_failure_part_way_rolls_back_the_whole_import(catalogue: Cata
     many = HEADER + "".join(f"{2000 + n},Titel {n},,,,,,C{n},,,\n" for n in range(2500))
 
     def fail_on_second_batch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "INSERT INTO catalogue_copy" in statement and "C2499" in str(parameters):
+        if "INSERT INTO catalogue_copies" in statement and "C2499" in str(parameters):
             raise RuntimeError("disk full")
 
     event.listen(catalogue.engine, "before_cursor_execute", fail_on_second_batch)

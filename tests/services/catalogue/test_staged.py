@@ -117,3 +117,55 @@ def test_an_import_cut_off_while_applying_is_finished_by_the_next_run(
     assert finished is not None and finished.added == 4500
     assert titles(library) == 5000
     assert staged_batches(library) == 0
+
+
+def test_check_ins_from_another_connection_all_succeed_while_an_import_writes(
+    library: Engine, tmp_path: Path
+) -> None:
+    """Real contention: a kiosk thread checks in while the import holds its transactions."""
+    import threading
+
+    kiosk = make_engine(f"sqlite:///{tmp_path / 'kiosk.sqlite'}")
+    outcomes: list[CheckInOutcome] = []
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def kiosk_loop() -> None:
+        while not stop.wait(0.02):
+            try:
+                with Session(kiosk) as session, session.begin():
+                    result = check_in(
+                        session, "a1", patron_id=None, head_count=1, kiosk="k1",
+                        event_id=f"t{len(outcomes)}", now=NOW, window=timedelta(minutes=30),
+                    )  # fmt: skip
+                outcomes.append(result.outcome)
+            except Exception as exc:  # the test reports whatever went wrong
+                failures.append(exc)
+
+    thread = threading.Thread(target=kiosk_loop)
+    thread.start()
+    try:
+        report = run_import(library, write_catalogue(tmp_path / "c.csv", 6000))
+    finally:
+        stop.set()
+        thread.join()
+    kiosk.dispose()
+    assert report.added == 6000
+    assert failures == []
+    assert outcomes and set(outcomes) == {CheckInOutcome.CHECKED_IN}
+
+
+def test_the_import_hands_its_connection_back_with_the_engines_fsync_setting(
+    library: Engine, tmp_path: Path
+) -> None:
+    """The import defers fsyncs on its own connection only; the pool gets FULL back."""
+
+    run_import(library, write_catalogue(tmp_path / "c.csv", 600))
+    with pytest.raises(ImportFailed):
+        run_import(library, write_catalogue(tmp_path / "d.csv", 600, bad_line=5), strict=True)
+    settings = set()
+    connections = [library.connect() for _ in range(3)]  # every pooled connection, and more
+    for connection in connections:
+        settings.add(connection.exec_driver_sql("PRAGMA synchronous").scalar())
+        connection.close()
+    assert settings == {2}  # FULL, as services/store/engine.py sets it
