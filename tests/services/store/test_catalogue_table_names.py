@@ -1,6 +1,6 @@
 """Revision 0012 renames the catalogue's tables to the plural, with the data and the search index.
 
-A database at 0011 with titles, copies, a staged import and its full-text index is upgraded,
+A database at 0014 (the last with the old names) with titles, copies, a staged import and its full-text index is upgraded,
 then downgraded again, on SQLite and PostgreSQL; nothing is lost either way.
 """
 
@@ -85,12 +85,12 @@ def _rows(engine: Engine, names: tuple[str, ...]) -> list[list[tuple[object, ...
 
 
 def test_upgrade_from_0011_keeps_every_row_and_the_index(engine: Engine) -> None:
-    _migrate(engine, "upgrade", "0011")
+    _migrate(engine, "upgrade", "0014")
     _fill_at_0011(engine)
     before = _rows(engine, OLD)
     assert [len(rows) for rows in before] == [2, 2, 1, 1]
 
-    _migrate(engine, "upgrade", "0012")
+    _migrate(engine, "upgrade", "0015")
 
     tables = set(inspect(engine).get_table_names())
     assert set(NEW) <= tables and not set(OLD) & tables
@@ -103,9 +103,9 @@ def test_upgrade_from_0011_keeps_every_row_and_the_index(engine: Engine) -> None
 
 
 def test_after_the_upgrade_the_keys_and_cascades_point_at_the_new_tables(engine: Engine) -> None:
-    _migrate(engine, "upgrade", "0011")
+    _migrate(engine, "upgrade", "0014")
     _fill_at_0011(engine)
-    _migrate(engine, "upgrade", "0012")
+    _migrate(engine, "upgrade", "0015")
     inspector = inspect(engine)
     [copy_fk] = inspector.get_foreign_keys("catalogue_copies")
     assert copy_fk["referred_table"] == "catalogue_records"
@@ -144,11 +144,11 @@ def test_after_the_upgrade_the_keys_and_cascades_point_at_the_new_tables(engine:
 
 
 def test_downgrade_to_0011_gives_the_old_names_back_with_the_data(engine: Engine) -> None:
-    _migrate(engine, "upgrade", "0011")
+    _migrate(engine, "upgrade", "0014")
     _fill_at_0011(engine)
     before = _rows(engine, OLD)
-    _migrate(engine, "upgrade", "0012")
-    _migrate(engine, "downgrade", "0011")
+    _migrate(engine, "upgrade", "0015")
+    _migrate(engine, "downgrade", "0014")
     tables = set(inspect(engine).get_table_names())
     assert set(OLD) <= tables and not set(NEW) & tables
     assert _rows(engine, OLD) == before
