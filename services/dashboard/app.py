@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.dashboard import alarms, eventlog, pages, staff, statistics
+from services.dashboard import alarms, eventlog, pages, staff, statistics, tonight
 from services.dashboard.web import Dashboard
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -100,6 +100,8 @@ def routes() -> list[Route | Mount]:
         Route("/alarms/panel", alarms.panel),
         Route("/alarms/ack", alarms.acknowledge_many, methods=["POST"]),
         Route("/alarms/{alarm_id:int}/ack", alarms.acknowledge, methods=["POST"]),
+        Route("/tonight", tonight.page),
+        Route("/tonight/order", tonight.order, methods=["POST"]),
         Route("/stats", statistics.page),
         Route("/stats/export.csv", statistics.export),
         Route("/events", eventlog.event_log),

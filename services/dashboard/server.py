@@ -29,6 +29,7 @@ from services.dashboard.commands import Commander, command_view
 from services.dashboard.floorplan import load_plan
 from services.dashboard.i18n import Catalogue
 from services.dashboard.live import LiveHub
+from services.dashboard.tonight_view import BuildingStates
 from services.dashboard.web import TEMPLATES, Dashboard
 from services.runtime.holiday_file import site_schedule
 from services.runtime.systemd_notify import notify, start_watchdog
@@ -132,6 +133,8 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
     hub.add_event_listener(commander.outcome)
     commander.add_listener(lambda audit: hub.publish("command", command_view(audit)))
     hub.attach(bus.subscribe)
+    buildings = BuildingStates()
+    buildings.attach(topics, bus.subscribe)
     secret = load_or_create_secret(d.secret_file or settings.site.data_dir / "dashboard.secret")
     return Dashboard(
         settings=settings,
@@ -148,6 +151,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         catalogue=Catalogue.load(),
         site_key=settings.site.site_key(),
         plan=load_plan(settings.floorplan_path, set(settings.doors)),
+        buildings=buildings,
     )
 
 
