@@ -21,7 +21,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.dashboard import alarms, eventlog, pages, staff, statistics, tonight
+from services.dashboard import (
+    access_groups,
+    alarms,
+    bans_page,
+    codes_page,
+    eventlog,
+    own_log_page,
+    pages,
+    signups_page,
+    staff,
+    statistics,
+    tonight,
+)
 from services.dashboard.web import Dashboard
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -102,6 +114,24 @@ def routes() -> list[Route | Mount]:
         Route("/alarms/{alarm_id:int}/ack", alarms.acknowledge, methods=["POST"]),
         Route("/tonight", tonight.page),
         Route("/tonight/order", tonight.order, methods=["POST"]),
+        Route("/lists", access_groups.page),
+        Route("/lists/groups", access_groups.page),
+        Route("/lists/groups/save", access_groups.save, methods=["POST"]),
+        Route("/lists/groups/{name}", access_groups.group),
+        Route("/lists/groups/{name}/remove", access_groups.remove, methods=["POST"]),
+        Route("/lists/groups/{name}/members/add", access_groups.add, methods=["POST"]),
+        Route("/lists/groups/{name}/members/remove", access_groups.remove_one, methods=["POST"]),
+        Route("/lists/bans", bans_page.page),
+        Route("/lists/bans/add", bans_page.add, methods=["POST"]),
+        Route("/lists/bans/lift", bans_page.lift, methods=["POST"]),
+        Route("/lists/codes", codes_page.page),
+        Route("/lists/codes/issue", codes_page.issue, methods=["POST"]),
+        Route("/lists/codes/revoke", codes_page.revoke, methods=["POST"]),
+        Route("/lists/signups", signups_page.page),
+        Route("/lists/signups/add", signups_page.add, methods=["POST"]),
+        Route("/lists/signups/withdraw", signups_page.withdraw, methods=["POST"]),
+        Route("/lists/log", own_log_page.page),
+        Route("/lists/log/export", own_log_page.export, methods=["POST"]),
         Route("/stats", statistics.page),
         Route("/stats/export.csv", statistics.export),
         Route("/events", eventlog.event_log),

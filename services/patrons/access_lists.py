@@ -297,3 +297,27 @@ def counts(session: Session) -> dict[str, int]:
         name: int(session.scalar(select(func.count()).select_from(model)) or 0)
         for name, model in tables.items()
     }
+
+
+def remove_member_by_pseudonym(session: Session, actor: str, group: str, pseudonym: str) -> None:
+    """Take the member staff see as ``pseudonym`` out of ``group`` (the dashboard's list has no
+    number to type again)."""
+    record = _group(session, group)
+    gone = session.execute(
+        delete(GroupMemberRecord).where(
+            GroupMemberRecord.group_pk == record.id, GroupMemberRecord.pseudonym == pseudonym
+        )
+    )
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise ListError(f"{pseudonym!r} is not a member of {group!r}")
+    _changed(session, actor, "member.remove", pseudonym, f"group={group}")
+
+
+def lift_bans_by_pseudonym(session: Session, actor: str, pseudonym: str) -> int:
+    """End every ban staff see as ``pseudonym`` now; how many there were."""
+    gone = session.execute(delete(BanRecord).where(BanRecord.pseudonym == pseudonym))
+    count = int(gone.rowcount)  # type: ignore[attr-defined]
+    if not count:
+        raise ListError(f"{pseudonym!r} is not banned")
+    _changed(session, actor, "ban.lift", pseudonym, f"{count} bans")
+    return count
