@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, inspect, select, text
 from starlette.testclient import TestClient
 
 from services.bus.client import MqttBus
@@ -65,8 +65,8 @@ def _dump(ctx: Dashboard) -> str:
     with ctx.sessions() as session:
         return "\n".join(
             repr(row)
-            for table in Base.metadata.sorted_tables
-            for row in session.execute(text(f"SELECT * FROM {table.name}"))
+            for name in inspect(ctx.sessions.kw["bind"]).get_table_names()
+            for row in session.execute(text(f"SELECT * FROM {name}"))
         )
 
 
