@@ -11,7 +11,7 @@ APT_PACKAGES ?= mosquitto socat python3-venv chromium xvfb xauth libgl1 libgl1-m
 .PHONY: demo test lint system-packages venv clean
 
 demo: venv
-	$(PY) -m services.cli.demo
+	$(PY) -m services.cli.demo $(ARGS)
 
 test: venv lint
 	$(PY) -m pytest

@@ -51,6 +51,7 @@ class Startable(Protocol):
 
 
 RecorderFactory = Callable[[Settings, Engine], Startable]
+NO_OFFSET = timedelta()
 
 
 def default_recorder(settings: Settings, engine: Engine) -> Startable | None:
@@ -101,8 +102,11 @@ def recent_feed(session: Session, site: str, limit: int) -> list[dict[str, Any]]
     ]
 
 
-def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboard:
-    """The dashboard's context, wired to ``bus`` and ``engine``."""
+def build_dashboard(
+    settings: Settings, engine: Engine, bus: MqttBus, clock_offset: timedelta = NO_OFFSET
+) -> Dashboard:
+    """The dashboard's context, wired to ``bus`` and ``engine``; its clock ``clock_offset``
+    ahead when it serves a simulated door running ahead (the demo's evening)."""
     tz = ZoneInfo(settings.site.timezone)
     d = settings.dashboard
     sessions = make_sessionmaker(engine)
@@ -117,7 +121,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
     )
 
     def clock() -> datetime:
-        return datetime.now(tz)
+        return datetime.now(tz) + clock_offset
 
     commander = Commander(
         lambda topic, raw: bus.publish(topic, raw, qos=1),
@@ -163,6 +167,7 @@ class Server:
     engine: Engine
     recorder_factory: Callable[[Settings, Engine], Startable | None] = default_recorder
     bus: MqttBus | None = None
+    clock_offset: timedelta = NO_OFFSET
     recorder: Startable | None = None
     dashboard: Dashboard | None = None
     http: uvicorn.Server | None = None
@@ -174,7 +179,7 @@ class Server:
         s = self.settings
         topics = Topics(s.mqtt.prefix, s.site.id)
         self.bus = MqttBus(s.mqtt, f"aabent-dashboard-{s.site.id}", "dashboard", topics)
-        self.dashboard = build_dashboard(s, self.engine, self.bus)
+        self.dashboard = build_dashboard(s, self.engine, self.bus, self.clock_offset)
         self.recorder = self.recorder_factory(s, self.engine)
         d = s.dashboard
         config = uvicorn.Config(
@@ -251,12 +256,12 @@ class Server:
             self.bus.stop()
 
 
-def run_server(settings: Settings) -> int:
+def run_server(settings: Settings, *, clock_offset_min: int = 0) -> int:
     """``aabent server``: open and migrate the database, then serve until stopped."""
     from services.store.schema import open_database
 
     engine = open_database(settings.database_url)
-    Server(settings, engine).serve()
+    Server(settings, engine, clock_offset=timedelta(minutes=clock_offset_min)).serve()
     engine.dispose()
     return 0
 
