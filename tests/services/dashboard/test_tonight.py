@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,57 @@ def test_a_viewer_may_not_order_and_a_form_needs_its_csrf_token(
     client.cookies.clear()
     _login(client, "otto")
     assert client.post("/tonight/order", data={**form, "csrf": "stale"}).status_code == 403
+
+
+def test_without_a_broker_an_order_is_not_sent_but_audited_as_not_delivered(
+    settings: Settings, sqlite_db: Engine
+) -> None:
+    topics = Topics(settings.mqtt.prefix, settings.site.id)
+    bus = MqttBus(settings.mqtt, "test-tonight-offline", "dashboard-test", topics)  # never started
+    ctx = build_dashboard(settings, sqlite_db, bus)
+    add_staff(make_sessionmaker(sqlite_db), "otto", Role.OPERATOR)
+    with TestClient(asgi(ctx), base_url="https://testserver") as client:
+        csrf = _login(client, "otto")
+        form = {"csrf": csrf, "action": "swept", "reason": "checked on camera"}
+        response = client.post("/tonight/order", data=form)
+    assert response.status_code == 503 and "Ikke leveret" in response.text
+    with ctx.sessions() as session:
+        audit = session.scalars(select(CommandAudit)).one()
+    assert (audit.action, audit.result, audit.result_reason) == (
+        "swept",
+        "undelivered",
+        "no connection to the broker",
+    )
+
+
+def test_an_order_nobody_answers_becomes_not_delivered(
+    tmp_path: Path, mqtt_broker: Broker, sqlite_db: Engine
+) -> None:
+    quick = site_settings(
+        tmp_path, mqtt_broker, AABENT__BUILDING__ENABLED="true", AABENT__MQTT__COMMAND_MAX_AGE_S="1"
+    )
+    topics = Topics(quick.mqtt.prefix, quick.site.id)
+    bus = MqttBus(quick.mqtt, "test-tonight-unanswered", "dashboard-test", topics)
+    ctx = build_dashboard(quick, sqlite_db, bus)
+    bus.start()
+    assert bus.wait_connected(5)
+    add_staff(make_sessionmaker(sqlite_db), "otto", Role.OPERATOR)
+    try:
+        with TestClient(asgi(ctx), base_url="https://testserver") as client:
+            csrf = _login(client, "otto")
+            form = {"csrf": csrf, "action": "announce", "message": "closed", "reason": "test"}
+            assert (
+                client.post("/tonight/order", data=form, follow_redirects=False).status_code == 303
+            )
+
+            def settled() -> str:
+                with ctx.sessions() as session:
+                    return session.scalars(select(CommandAudit.result)).one()
+
+            deadline = datetime.now(UTC) + timedelta(seconds=15)
+            while settled() == "pending" and datetime.now(UTC) < deadline:
+                time.sleep(0.2)  # the app's own expiry task runs every second
+            assert settled() == "undelivered"
+            assert "ikke leveret: intet svar fra døren" in client.get("/tonight").text
+    finally:
+        bus.stop()
