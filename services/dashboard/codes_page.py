@@ -14,7 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.dashboard.auth import Login
-from services.dashboard.list_forms import FormProblem, actor, apply, chosen_doors, field, moment
+from services.dashboard.list_forms import (
+    FormProblem,
+    actor,
+    apply,
+    chosen_doors,
+    field,
+    moment,
+    refuse_list_error,
+)
 from services.dashboard.web import dashboard, guarded, refuse, render
 from services.patrons import list_views
 from services.patrons.access_lists import ListError, issue_code, revoke_code
@@ -86,8 +94,8 @@ async def issue(request: Request, login: Login) -> Response:
 
     try:
         code = await ctx.db(change)
-    except (ListError, ValueError) as exc:
-        return refuse(request, 400, "lists.refused", why=str(exc))
+    except ListError as exc:
+        return refuse_list_error(request, exc)
     shown = {
         "code": code,
         "label": label,

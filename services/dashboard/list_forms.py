@@ -80,6 +80,13 @@ def moment(form: FormData, name: str, tz: ZoneInfo) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
+def refuse_list_error(request: Request, exc: ListError) -> Response:
+    """A refused list edit in the reader's words (its English message where it has no key)."""
+    if exc.key:
+        return refuse(request, 400, f"list_error.{exc.key}", **exc.values)
+    return refuse(request, 400, "lists.refused", why=str(exc))
+
+
 def actor(login: Login) -> str:
     """Who made a change, as the lists' audit names staff of the dashboard."""
     return f"dashboard:{login.user.username}"
@@ -92,7 +99,9 @@ async def apply(request: Request, change: Callable[[Session], object], done: str
         await ctx.db(change)
     except FormProblem as exc:
         return refuse(request, 400, exc.key, **exc.values)
-    except (ListError, ValueError) as exc:
+    except ListError as exc:
+        return refuse_list_error(request, exc)
+    except ValueError as exc:
         return refuse(request, 400, "lists.refused", why=str(exc))
     if wants_json(request):
         return JSONResponse({"done": done})

@@ -45,7 +45,7 @@ async def add(request: Request, login: Login) -> Response:
 
     def change(session: Session) -> None:
         if not sign_up(session, ctx.site_key, actor(login), credential, via="desk"):
-            raise ListError("this card has signed up already")
+            raise ListError("this card has signed up already", "signed_up")
 
     return await apply(request, change, "/lists/signups?done=added")
 
