@@ -27,6 +27,7 @@ from services.dashboard import (
     bans_page,
     codes_page,
     eventlog,
+    overview,
     own_log_page,
     pages,
     signups_page,
@@ -87,33 +88,51 @@ async def health(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def routes() -> list[Route | Mount]:
-    """Every URL of the dashboard."""
+def site_routes() -> list[Route | Mount]:
+    """The pages of one branch, under ``/site/<id>/``: the handlers read the site from the URL
+    (``web.site_of``); ``guarded`` checks it is known and the user's to see or operate."""
     return [
         Route("/", pages.live),
-        Route("/login", pages.login_form, methods=["GET"]),
-        Route("/login", pages.login, methods=["POST"]),
-        Route("/logout", pages.logout, methods=["POST"]),
-        Route("/language", pages.language),
-        Route("/whoami", pages.whoami),
         Route("/live/stream", pages.stream),
         Route("/live/snapshot", pages.snapshot),
         Route("/doors/{door}/command", pages.command, methods=["POST"]),
         Route("/commands", pages.commands),
-        Route("/users", staff.page),
-        Route("/users/add", staff.add, methods=["POST"]),
-        Route("/users/{username}/role", staff.role, methods=["POST"]),
-        Route("/users/{username}/password", staff.reset, methods=["POST"]),
-        Route("/users/{username}/remove", staff.remove, methods=["POST"]),
-        Route("/users/{username}/unthrottle", staff.unthrottle, methods=["POST"]),
-        Route("/account", staff.account),
-        Route("/account/password", staff.change_password, methods=["POST"]),
         Route("/alarms", alarms.page),
         Route("/alarms/panel", alarms.panel),
         Route("/alarms/ack", alarms.acknowledge_many, methods=["POST"]),
         Route("/alarms/{alarm_id:int}/ack", alarms.acknowledge, methods=["POST"]),
         Route("/tonight", tonight.page),
         Route("/tonight/order", tonight.order, methods=["POST"]),
+        Route("/stats", statistics.page),
+        Route("/stats/export.csv", statistics.export),
+        Route("/events", eventlog.event_log),
+        Route("/events.csv", eventlog.event_log_csv),
+        Route("/events/patron", eventlog.patron, methods=["POST"]),
+        Route("/year", statistics.year),
+    ]
+
+
+def routes() -> list[Route | Mount]:
+    """Every URL of the dashboard: the municipality's pages, then each branch's."""
+    return [
+        Route("/", overview.page),
+        Route("/municipality/stats", overview.statistics),
+        Route("/municipality/year", overview.year),
+        Route("/login", pages.login_form, methods=["GET"]),
+        Route("/login", pages.login, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/language", pages.language),
+        Route("/whoami", pages.whoami),
+        Route("/users", staff.page),
+        Route("/users/add", staff.add, methods=["POST"]),
+        Route("/users/{username}/role", staff.role, methods=["POST"]),
+        Route("/users/{username}/sites", staff.site_role, methods=["POST"]),
+        Route("/users/{username}/password", staff.reset, methods=["POST"]),
+        Route("/users/{username}/remove", staff.remove, methods=["POST"]),
+        Route("/users/{username}/unthrottle", staff.unthrottle, methods=["POST"]),
+        Route("/account", staff.account),
+        Route("/account/password", staff.change_password, methods=["POST"]),
+        # The access lists are the server's, one set for the doors it publishes them to.
         Route("/lists", access_groups.page),
         Route("/lists/groups", access_groups.page),
         Route("/lists/groups/save", access_groups.save, methods=["POST"]),
@@ -132,15 +151,10 @@ def routes() -> list[Route | Mount]:
         Route("/lists/signups/withdraw", signups_page.withdraw, methods=["POST"]),
         Route("/lists/log", own_log_page.page),
         Route("/lists/log/export", own_log_page.export, methods=["POST"]),
-        Route("/stats", statistics.page),
-        Route("/stats/export.csv", statistics.export),
-        Route("/events", eventlog.event_log),
-        Route("/events.csv", eventlog.event_log_csv),
-        Route("/events/patron", eventlog.patron, methods=["POST"]),
-        Route("/year", statistics.year),
         Route("/healthz", health),
         Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/site/{site}", routes=site_routes()),
     ]
 
 

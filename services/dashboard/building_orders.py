@@ -117,6 +117,7 @@ def send_order(
         command_id=command_id,
         ts=now,
         username=username,
+        site=topics.site,
         door=SITE_SOURCE,
         action=action.value,
         seconds=None if minutes is None else minutes * 60,

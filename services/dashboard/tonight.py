@@ -22,31 +22,43 @@ from services.dashboard.auth import Login
 from services.dashboard.building_orders import send_order
 from services.dashboard.commands import PENDING, UNDELIVERED, CommandError
 from services.dashboard.tonight_view import Tonight, tonight
-from services.dashboard.web import Dashboard, dashboard, guarded, refuse, render, wants_json, words
+from services.dashboard.web import (
+    Dashboard,
+    dashboard,
+    guarded,
+    refuse,
+    render,
+    site_of,
+    site_prefix,
+    wants_json,
+    words,
+)
 from services.store.dashboard import CommandAudit, Role
 
 ANSWER_WAIT_S = 4.0  # a form post waits this long for the controller's answer
 RECENT_ORDERS = 10
 
 
-def site_of(request: Request) -> str:
-    """The site this request is about (one site per dashboard today)."""
-    return dashboard(request).settings.site.id
+def runs_evening(ctx: Dashboard, site_id: str) -> bool:
+    """Whether this server knows ``site_id``'s evening: its own site's, when the building runs
+    it (another branch's schedule and sequences are that branch's settings, not ours)."""
+    return site_id == ctx.settings.site.id and ctx.settings.building.enabled
 
 
 def read_tonight(ctx: Dashboard, session: Session, site_id: str) -> Tonight:
     """Tonight at ``site_id``, from its plan, its stored events and its retained state."""
-    rules = ctx.settings.building.sequences.rules()
     state = ctx.buildings.get(site_id)
+    if not runs_evening(ctx, site_id):
+        return Tonight((), None, state)
+    rules = ctx.settings.building.sequences.rules()
     return tonight(session, site_id, ctx.schedule, rules, ctx.clock(), state)
 
 
 def recent_orders(session: Session, site_id: str, limit: int = RECENT_ORDERS) -> list[CommandAudit]:
     """The newest orders to the building of ``site_id``, newest first."""
-    del site_id  # the audit is per dashboard today; the multi-site dashboard filters by site
     query = (
         select(CommandAudit)
-        .where(CommandAudit.door == SITE_SOURCE)
+        .where(CommandAudit.site == site_id, CommandAudit.door == SITE_SOURCE)
         .order_by(CommandAudit.ts.desc())
         .limit(limit)
     )
@@ -72,7 +84,7 @@ async def page(request: Request, login: Login) -> Response:
         "view": view,
         "orders": orders,
         "messages": messages,
-        "enabled": ctx.settings.building.enabled,
+        "enabled": runs_evening(ctx, site_id),
         "max_minutes": MAX_EXTEND_MIN,
         "sent": request.query_params.get("sent", ""),
     }
@@ -130,4 +142,5 @@ async def order(request: Request, login: Login) -> Response:
     answered = await _answered(ctx, audit.command_id) or audit
     if wants_json(request):
         return JSONResponse({"command_id": audit.command_id, "result": answered.result})
-    return RedirectResponse(f"/tonight?sent={audit.command_id}", status_code=303)
+    here = site_prefix(site_of(request))
+    return RedirectResponse(f"{here}/tonight?sent={audit.command_id}", status_code=303)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import smtplib
-import ssl
 import threading
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -23,6 +21,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
+from services.runtime.mail import deliver
 from services.settings import AlarmSettings, AppriseSettings, EmailSettings, WebhookSettings
 from services.settings.paths import read_secret
 
@@ -95,13 +94,7 @@ def render_email(notice: AlarmNotice, settings: EmailSettings) -> EmailMessage:
 
 def send_email(settings: EmailSettings, notice: AlarmNotice) -> None:
     """Send the notice by SMTP (STARTTLS and login when configured); raises on failure."""
-    password = read_secret(settings.password_file, "alarms.email.password_file")
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s) as smtp:
-        if settings.starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if settings.username is not None:
-            smtp.login(settings.username, password or "")
-        smtp.send_message(render_email(notice, settings))
+    deliver(settings, render_email(notice, settings))
 
 
 def post_webhook(settings: WebhookSettings, notice: AlarmNotice) -> None:
@@ -156,6 +149,10 @@ def channels(settings: AlarmSettings) -> dict[str, Channel]:
     return out
 
 
+def _channels(senders: Mapping[str, Channel | Sender]) -> dict[str, Channel]:
+    return {name: c if isinstance(c, Channel) else Channel(c) for name, c in senders.items()}
+
+
 class Notifier:
     """Sends notices on its own thread through every channel, retrying each a few times."""
 
@@ -167,16 +164,18 @@ class Notifier:
         retry_seconds: float = 5.0,
         record: Record | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        per_site: Mapping[str, Mapping[str, Channel | Sender]] | None = None,
     ) -> None:
-        self.senders = {
-            name: c if isinstance(c, Channel) else Channel(c) for name, c in senders.items()
-        }
+        self.senders = _channels(senders)
+        # A branch with its own on-call addresses: its alarms go there instead of the defaults.
+        self.per_site = {site: _channels(c) for site, c in (per_site or {}).items()}
         self._record = record
         self._clock = clock
         self.attempts = attempts
         self.retry_seconds = retry_seconds
-        self.sent: dict[str, int] = {name: 0 for name in self.senders}
-        self.failed: dict[str, int] = {name: 0 for name in self.senders}
+        names = {n for c in (self.senders, *self.per_site.values()) for n in c}
+        self.sent: dict[str, int] = dict.fromkeys(names, 0)
+        self.failed: dict[str, int] = dict.fromkeys(names, 0)
         self._queue: queue.Queue[AlarmNotice | None] = queue.Queue()
         self._stopping = threading.Event()
         self._idle = threading.Condition()
@@ -184,14 +183,25 @@ class Notifier:
         self._thread = threading.Thread(target=self._run, name="alarm-notifier", daemon=True)
 
     @classmethod
-    def from_settings(cls, settings: AlarmSettings, record: Record | None = None) -> Notifier:
-        """A notifier with the channels and retry policy of ``[alarms]``."""
+    def from_settings(
+        cls,
+        settings: AlarmSettings,
+        record: Record | None = None,
+        branches: Mapping[str, AlarmSettings] | None = None,
+    ) -> Notifier:
+        """A notifier with the channels and retry policy of ``[alarms]``, and the channels of
+        each branch that has its own (``Settings.alarms_for``)."""
         return cls(
             channels(settings),
             attempts=settings.attempts,
             retry_seconds=settings.retry_seconds,
             record=record,
+            per_site={site: channels(a) for site, a in (branches or {}).items()},
         )
+
+    def channels_of(self, site: str) -> Mapping[str, Channel]:
+        """The channels ``site``'s alarms go out by."""
+        return self.per_site.get(site, self.senders)
 
     def start(self) -> None:
         """Start the sending thread."""
@@ -206,7 +216,7 @@ class Notifier:
 
     def notify(self, notice: AlarmNotice) -> None:
         """Queue ``notice`` for the channels that take its severity; returns at once."""
-        if not any(notice.severity in c.severities for c in self.senders.values()):
+        if not any(notice.severity in c.severities for c in self.channels_of(notice.site).values()):
             return
         with self._idle:
             self._pending += 1
@@ -222,7 +232,7 @@ class Notifier:
             notice = self._queue.get()
             if notice is None:
                 return
-            for name, channel in self.senders.items():
+            for name, channel in self.channels_of(notice.site).items():
                 if notice.severity in channel.severities:
                     self._deliver(name, channel.send, notice)
             with self._idle:

@@ -85,11 +85,16 @@ def page(browser: Browser, site: Site) -> Iterator[Page]:
     context.close()
 
 
+S = "/site/evening"  # the branch's pages
+
+
 def login(page: Page, user: str) -> None:
     page.goto("/login")
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    expect(page.locator("#branches")).to_be_visible()  # the overview of every branch first
+    page.goto(f"{S}/")
     expect(page.locator("#conn")).to_have_text("live")
 
 
@@ -110,7 +115,7 @@ def test_tonight_shows_the_closing_s_outcomes_and_an_announcement_is_audited_and
     page: Page, site: Site, artifacts: Path
 ) -> None:
     login(page, "otto")
-    page.click("header nav a[href='/tonight']")
+    page.click(f"header nav a[href='{S}/tonight']")
     lights = page.locator('#steps tr[data-outcome="done"]', has_text="lys slukkes")
     expect(lights).to_have_count(1, timeout=20_000)  # the missed step, from its stored event
     stale = page.locator("#steps tr", has_text="meddelelse").first
@@ -148,7 +153,7 @@ def test_tonight_shows_the_closing_s_outcomes_and_an_announcement_is_audited_and
 
 def test_a_viewer_sees_tonight_without_the_orders(page: Page, site: Site) -> None:
     login(page, "vera")
-    page.goto("/tonight")
+    page.goto(f"{S}/tonight")
     expect(page.locator("#steps")).to_be_visible()
     expect(page.locator("#orders")).to_have_count(0)
 
@@ -324,7 +329,7 @@ def test_a_desk_sign_up_is_registered(page: Page, site: Site) -> None:
 # --- Danish and English, on a desk and on a 360 px phone ----------------------------------------
 
 PAGES = [
-    "/tonight",
+    f"{S}/tonight",
     "/lists/groups",
     "/lists/groups/Rengøring",
     "/lists/bans",

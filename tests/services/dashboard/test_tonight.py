@@ -29,6 +29,7 @@ from tests.conftest import Broker
 from tests.services.dashboard.conftest import PASSWORD, add_staff, site_settings
 
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+SITE = "glostrup"  # the example settings' site
 EVENING = {f"AABENT__SCHEDULE__SELF_SERVICE__{d}": "07:00-22:00" for d in DAYS}
 
 
@@ -57,7 +58,7 @@ def _login(client: TestClient, user: str) -> str:
     assert token is not None
     form = {"username": user, "password": PASSWORD, "csrf": token.group(1)}
     assert client.post("/login", data=form, follow_redirects=False).status_code == 303
-    found = re.search(r'data-csrf="([^"]+)"', client.get("/tonight").text)
+    found = re.search(r'data-csrf="([^"]+)"', client.get(f"/site/{SITE}/tonight").text)
     assert found is not None
     return found.group(1)
 
@@ -86,7 +87,7 @@ def test_steps_show_outcomes_from_stored_events_and_the_retained_state(
 ) -> None:
     ctx, client = built
     _login(client, "vera")
-    steps = _steps(client.get("/tonight").text)
+    steps = _steps(client.get(f"/site/{SITE}/tonight").text)
     closing = [key for key, _ in steps if "/closes/" in key]
     assert len(closing) == len(ctx.settings.building.sequences.closes)
     assert any("/opens/" in key for key, _ in steps)  # and tomorrow's opening
@@ -98,7 +99,7 @@ def test_steps_show_outcomes_from_stored_events_and_the_retained_state(
         ctx.settings.site.id,
         json.dumps({"phase": "sweep", "inside": 2, "panel": {"armed": False}}).encode(),
     )
-    html = client.get("/tonight").text
+    html = client.get(f"/site/{SITE}/tonight").text
     outcomes = dict(_steps(html))
     assert outcomes[announce] == "done"
     assert outcomes[arm] == "waiting"
@@ -128,7 +129,7 @@ def test_an_order_is_audited_and_sent_on_the_building_command_topic(
         assert listener.wait_connected(5)
         csrf = _login(client, "otto")
         form = {"csrf": csrf, "action": "extend", "minutes": "20", "reason": "Book club runs late"}
-        response = client.post("/tonight/order", data=form, follow_redirects=False)
+        response = client.post(f"/site/{SITE}/tonight/order", data=form, follow_redirects=False)
         assert response.status_code == 303
         assert got.wait(5)
     finally:
@@ -157,7 +158,10 @@ def test_orders_the_controller_would_refuse_are_not_sent(
 ) -> None:
     ctx, client = built
     csrf = _login(client, "otto")
-    assert client.post("/tonight/order", data={"csrf": csrf, **form}).status_code == status
+    assert (
+        client.post(f"/site/{SITE}/tonight/order", data={"csrf": csrf, **form}).status_code
+        == status
+    )
     with ctx.sessions() as session:
         assert session.scalars(select(CommandAudit)).first() is None
 
@@ -168,10 +172,13 @@ def test_a_viewer_may_not_order_and_a_form_needs_its_csrf_token(
     _ctx, client = built
     csrf = _login(client, "vera")
     form = {"csrf": csrf, "action": "swept", "reason": "checked"}
-    assert client.post("/tonight/order", data=form).status_code == 403
+    assert client.post(f"/site/{SITE}/tonight/order", data=form).status_code == 403
     client.cookies.clear()
     _login(client, "otto")
-    assert client.post("/tonight/order", data={**form, "csrf": "stale"}).status_code == 403
+    assert (
+        client.post(f"/site/{SITE}/tonight/order", data={**form, "csrf": "stale"}).status_code
+        == 403
+    )
 
 
 def test_without_a_broker_an_order_is_not_sent_but_audited_as_not_delivered(
@@ -184,7 +191,7 @@ def test_without_a_broker_an_order_is_not_sent_but_audited_as_not_delivered(
     with TestClient(asgi(ctx), base_url="https://testserver") as client:
         csrf = _login(client, "otto")
         form = {"csrf": csrf, "action": "swept", "reason": "checked on camera"}
-        response = client.post("/tonight/order", data=form)
+        response = client.post(f"/site/{SITE}/tonight/order", data=form)
     assert response.status_code == 503 and "Ikke leveret" in response.text
     with ctx.sessions() as session:
         audit = session.scalars(select(CommandAudit)).one()
@@ -212,7 +219,10 @@ def test_an_order_nobody_answers_becomes_not_delivered(
             csrf = _login(client, "otto")
             form = {"csrf": csrf, "action": "announce", "message": "closed", "reason": "test"}
             assert (
-                client.post("/tonight/order", data=form, follow_redirects=False).status_code == 303
+                client.post(
+                    f"/site/{SITE}/tonight/order", data=form, follow_redirects=False
+                ).status_code
+                == 303
             )
 
             def settled() -> str:
@@ -223,6 +233,6 @@ def test_an_order_nobody_answers_becomes_not_delivered(
             while settled() == "pending" and datetime.now(UTC) < deadline:
                 time.sleep(0.2)  # the app's own expiry task runs every second
             assert settled() == "undelivered"
-            assert "ikke leveret: intet svar fra døren" in client.get("/tonight").text
+            assert "ikke leveret: intet svar fra døren" in client.get(f"/site/{SITE}/tonight").text
     finally:
         bus.stop()
