@@ -11,7 +11,7 @@ APT_PACKAGES ?= mosquitto nats-server socat python3-venv chromium xvfb xauth lib
 .PHONY: demo test lint system-packages venv clean
 
 demo: venv
-	$(PY) -m services.cli.demo
+	$(PY) -m services.cli.demo $(ARGS)
 
 test: venv lint
 	$(PY) -m pytest

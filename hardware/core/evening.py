@@ -206,12 +206,12 @@ class Evening:
                 self._announce(rule.target, step, now, out)
             case Action.LIGHTS_ON | Action.LIGHTS_OFF:
                 on = rule.action is Action.LIGHTS_ON
-                self._switch("lights", self.cfg.zones, rule.target, on, out)
+                self._switch("lights", self.cfg.zones, rule.target, on, out, step)
             case Action.EQUIPMENT_ON | Action.EQUIPMENT_OFF:
                 on = rule.action is Action.EQUIPMENT_ON
-                self._switch("equipment", self.cfg.groups, rule.target, on, out)
+                self._switch("equipment", self.cfg.groups, rule.target, on, out, step)
             case Action.STOP_ADMITTING:
-                details = {"until": step.change_at.isoformat()}
+                details = {"until": step.change_at.isoformat(), "step": step.key}
                 out.append(fx.Emit(EventType.ADMISSION_STOPPED, None, details=details))
             case Action.ARM | Action.DISARM:
                 return self._panel_step(step, rule.action is Action.ARM, now, out)
@@ -277,7 +277,13 @@ class Evening:
         out.append(fx.Emit(EventType.CLOSING_ANNOUNCED, None, details=details))
 
     def _switch(
-        self, kind: str, names: tuple[str, ...], target: str, on: bool, out: Effects
+        self,
+        kind: str,
+        names: tuple[str, ...],
+        target: str,
+        on: bool,
+        out: Effects,
+        step: PlannedStep,
     ) -> None:
         chosen = names if target == EVERY else tuple(n for n in names if n == target)
         levels = self.progress.lights if kind == "lights" else self.progress.equipment
@@ -285,7 +291,9 @@ class Evening:
             levels[name] = on
             out.append(fx.SetOutput(kind, name, on))
         etype = EventType.LIGHTS_CHANGED if kind == "lights" else EventType.EQUIPMENT_CHANGED
-        out.append(fx.Emit(etype, None, details={"names": list(chosen), "on": on}))
+        # The step's key lets the dashboard's "Tonight" view tell which planned step this was.
+        details = {"names": list(chosen), "on": on, "step": step.key}
+        out.append(fx.Emit(etype, None, details=details))
 
     def _finish(self, step: PlannedStep, outcome: Outcome) -> None:
         self.progress.done[step.key] = outcome

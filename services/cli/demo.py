@@ -1,9 +1,10 @@
 """``make demo``: a whole branch on one machine, with simulated hardware.
 
 Starts a Mosquitto of its own, loads the demo patrons, runs the door controller on gpiozero's
-MockFactory with pty readers, plays a short scenario (patrons at the door, a tailgater, the fire
-panel) and then keeps running, printing every event as it happens, so that the commands it
-prints can be tried from another terminal.
+MockFactory with pty readers (its clock two minutes before closing), plays a short scenario
+(patrons at the door, a tailgater, the fire panel) and then the branch's closing
+(services/cli/demo_evening.py), and keeps running, printing every event as it happens, so that
+the commands it prints can be tried from another terminal.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
+from services.cli.demo_evening import clock_offset_min, play_closing
 from services.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,14 +89,25 @@ class EventLog:
 
     def __init__(self) -> None:
         self._seen: list[str] = []
+        self._details: list[dict[str, Any]] = []
         self._cond = threading.Condition()
 
     def __call__(self, topic: str, payload: bytes) -> None:
         etype = print_event(topic, payload)
         if etype is not None:
+            details = json.loads(payload).get("details")
             with self._cond:
                 self._seen.append(etype)
+                self._details.append(details if isinstance(details, dict) else {})
                 self._cond.notify_all()
+
+    def details(self, prefix: str, since: int) -> dict[str, Any]:
+        """The details of the first event after ``since`` whose type starts with ``prefix``."""
+        with self._cond:
+            for etype, details in zip(self._seen[since:], self._details[since:], strict=True):
+                if etype.startswith(prefix):
+                    return details
+        return {}
 
     def mark(self) -> int:
         """Where the log stands now: :meth:`wait_for` looks only at events after it."""
@@ -119,8 +134,20 @@ def print_event(topic: str, payload: bytes) -> str | None:
     reason = f" ({ev['reason']})" if ev.get("reason") else ""
     who = f" card {ev['credential']}" if ev.get("credential") else ""
     etype = str(ev.get("type", "?"))
-    print(f"  {when}  {ev.get('source', '?'):8} {etype}{reason}{who}", flush=True)
+    print(f"  {when}  {ev.get('source', '?'):8} {etype}{reason}{who}{_said(ev)}", flush=True)
     return etype
+
+
+# The details of the building's events worth a word on the line (never a card number).
+SAID = ("message", "names", "inside", "minutes", "action")
+
+
+def _said(ev: dict[str, Any]) -> str:
+    details = ev.get("details")
+    if not isinstance(details, dict):
+        return ""
+    parts = [f"{k}={details[k]}" for k in SAID if k in details and details[k] not in ("", [])]
+    return f"  [{', '.join(parts)}]" if parts else ""
 
 
 def start_broker(port: int) -> subprocess.Popen[bytes]:
@@ -152,6 +179,25 @@ def load_data() -> None:
             check=True,
             cwd=ROOT,
         )
+
+
+def fresh_evening(settings: Settings) -> None:
+    """Forget the last run's evening and count, so this run plays its closing from the start
+    (the controller would otherwise, rightly, not repeat tonight's steps it has done)."""
+    from sqlalchemy import delete
+
+    from services.store.building import BuildingProgress
+    from services.store.engine import make_sessionmaker
+    from services.store.occupancy import OccupancyCount
+    from services.store.schema import open_database
+
+    engine = open_database(settings.database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            for model in (BuildingProgress, OccupancyCount):
+                session.execute(delete(model).where(model.site_id == settings.site.id))
+    finally:
+        engine.dispose()
 
 
 def play(bus: MqttBus, topics: Topics, log: EventLog, say: Callable[[str], None]) -> None:
@@ -193,8 +239,12 @@ Try, from another terminal:
   {cmd} sim swipe 10000006 --pin 4444     Ida: card expired
   {cmd} sim open | close | exit | walk in | walk out
   {cmd} sim fire on | fire off
+  {cmd} sim panel armed on | off       the alarm panel's feedback
+  the evening's orders (extend, swept — arm now, announce): the dashboard's Tonight page
 Demo patrons: config/demo-patrons.csv.  The kiosk window opens where a display is available
 (try searching "blixen", or My account with card 10000001 and PIN 1234).
+The door controller's clock runs two minutes before 22:00: after the scenario the branch
+closes and is armed, and the door refuses (`make demo ARGS=--no-closing` for an open day).
 Ctrl-C stops everything.
 """
 
@@ -204,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
     parser.add_argument("--no-scenario", action="store_true")
+    parser.add_argument(
+        "--no-closing",
+        dest="closing",
+        action="store_false",
+        help="no closing: the controller's clock at noon instead of two minutes before 22:00",
+    )
     parser.add_argument(
         "--no-kiosk",
         dest="kiosk",
@@ -220,8 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     bus = MqttBus(settings.mqtt, f"aabent-demo-{os.getpid()}", "demo", topics)
     try:
         load_data()
-        procs.append(subprocess.Popen([*AABENT, "door", "--simulate"], cwd=ROOT))
-        procs.append(subprocess.Popen([*AABENT, "server"], cwd=ROOT))
+        fresh_evening(settings)
+        local_now = datetime.now(ZoneInfo(settings.site.timezone))
+        offset = clock_offset_min(local_now, closing=args.closing)
+        door = [*AABENT, "door", "--simulate", "--clock-offset", str(offset)]
+        procs.append(subprocess.Popen(door, cwd=ROOT))
+        server = [*AABENT, "server", "--clock-offset", str(offset)]  # the same evening
+        procs.append(subprocess.Popen(server, cwd=ROOT))
         if args.kiosk and os.environ.get("DISPLAY"):
             procs.append(subprocess.Popen([*AABENT, "kiosk", "--windowed"], cwd=ROOT))
         log = EventLog()
@@ -233,8 +294,14 @@ def main(argv: list[str] | None = None) -> int:
         if not wait_online(bus, topics, settings.component, STEP_TIMEOUT_S):
             print("aabent demo: the door controller did not come online", file=sys.stderr)
         print(banner(settings), flush=True)
+
+        def say(line: str) -> None:
+            print(line, flush=True)
+
         if not args.no_scenario:
-            play(bus, topics, log, lambda line: print(line, flush=True))
+            play(bus, topics, log, say)
+            if args.closing:  # the closing's story needs the scenario's patrons inside
+                play_closing(bus, topics, log, say, offset)
         stop.wait(args.seconds or None)
     except KeyboardInterrupt:
         pass

@@ -21,7 +21,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.dashboard import alarms, eventlog, overview, pages, staff, statistics
+from services.dashboard import (
+    access_groups,
+    alarms,
+    bans_page,
+    codes_page,
+    eventlog,
+    overview,
+    own_log_page,
+    pages,
+    signups_page,
+    staff,
+    statistics,
+    tonight,
+)
 from services.dashboard.web import Dashboard
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -88,6 +101,8 @@ def site_routes() -> list[Route | Mount]:
         Route("/alarms/panel", alarms.panel),
         Route("/alarms/ack", alarms.acknowledge_many, methods=["POST"]),
         Route("/alarms/{alarm_id:int}/ack", alarms.acknowledge, methods=["POST"]),
+        Route("/tonight", tonight.page),
+        Route("/tonight/order", tonight.order, methods=["POST"]),
         Route("/stats", statistics.page),
         Route("/stats/export.csv", statistics.export),
         Route("/events", eventlog.event_log),
@@ -117,6 +132,25 @@ def routes() -> list[Route | Mount]:
         Route("/users/{username}/unthrottle", staff.unthrottle, methods=["POST"]),
         Route("/account", staff.account),
         Route("/account/password", staff.change_password, methods=["POST"]),
+        # The access lists are the server's, one set for the doors it publishes them to.
+        Route("/lists", access_groups.page),
+        Route("/lists/groups", access_groups.page),
+        Route("/lists/groups/save", access_groups.save, methods=["POST"]),
+        Route("/lists/groups/{name}", access_groups.group),
+        Route("/lists/groups/{name}/remove", access_groups.remove, methods=["POST"]),
+        Route("/lists/groups/{name}/members/add", access_groups.add, methods=["POST"]),
+        Route("/lists/groups/{name}/members/remove", access_groups.remove_one, methods=["POST"]),
+        Route("/lists/bans", bans_page.page),
+        Route("/lists/bans/add", bans_page.add, methods=["POST"]),
+        Route("/lists/bans/lift", bans_page.lift, methods=["POST"]),
+        Route("/lists/codes", codes_page.page),
+        Route("/lists/codes/issue", codes_page.issue, methods=["POST"]),
+        Route("/lists/codes/revoke", codes_page.revoke, methods=["POST"]),
+        Route("/lists/signups", signups_page.page),
+        Route("/lists/signups/add", signups_page.add, methods=["POST"]),
+        Route("/lists/signups/withdraw", signups_page.withdraw, methods=["POST"]),
+        Route("/lists/log", own_log_page.page),
+        Route("/lists/log/export", own_log_page.export, methods=["POST"]),
         Route("/healthz", health),
         Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

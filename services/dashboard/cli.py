@@ -27,6 +27,13 @@ AskPassword = Callable[[], str]
 def add_commands(sub: Any) -> None:
     """Register ``server`` and ``users``."""
     server = sub.add_parser("server", help="run the recorder and the staff dashboard")
+    server.add_argument(
+        "--clock-offset",
+        type=int,
+        default=0,
+        metavar="MINUTES",
+        help="run the clock this many minutes ahead, as a simulated door's (the demo's evening)",
+    )
     server.set_defaults(handler=_server)
 
     users = sub.add_parser("users", help="staff logins of the dashboard")
@@ -60,7 +67,7 @@ def add_commands(sub: Any) -> None:
 def _server(args: argparse.Namespace, settings: Settings) -> int:
     from services.dashboard.server import run_server
 
-    return run_server(settings)
+    return run_server(settings, clock_offset_min=args.clock_offset)
 
 
 def _users(args: argparse.Namespace, settings: Settings) -> int:

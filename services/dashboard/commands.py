@@ -188,19 +188,26 @@ class Commander:
             reason=reason,
             result=PENDING,
         )
+        return self.dispatch(audit, Topics(self._topics.prefix, site).door_command(door), raw)
+
+    def dispatch(self, audit: CommandAudit, topic: str, raw: bytes) -> CommandAudit:
+        """Audit ``audit`` first, then publish ``raw`` on ``topic`` (or, with no broker, mark it
+        not delivered): the one way every staff command goes out, to a door or to the building."""
         if not self._connected():
-            audit.result, audit.result_reason, audit.result_at = UNDELIVERED, NO_BROKER, now
+            audit.result, audit.result_reason, audit.result_at = UNDELIVERED, NO_BROKER, audit.ts
         with self._sessions() as session, session.begin():
             session.add(audit)
+        extra = {
+            "site": audit.site,
+            "door": audit.door,
+            "command_id": audit.command_id,
+            "action": audit.action,
+        }
         if audit.result == UNDELIVERED:
-            log.warning("command not sent: %s", NO_BROKER, extra={"command_id": command_id})
+            log.warning("command not sent: %s", NO_BROKER, extra=extra)
             return audit
-        topic = Topics(self._topics.prefix, site).door_command(door)
         self._publish(topic, raw)
-        log.info(
-            "command sent",
-            extra={"site": site, "door": door, "command_id": command_id, "action": action},
-        )
+        log.info("command sent", extra=extra)
         return audit
 
     def expire(self) -> int:

@@ -31,6 +31,7 @@ from services.dashboard.floorplan import load_plan
 from services.dashboard.i18n import Catalogue
 from services.dashboard.live import LiveHub
 from services.dashboard.sites import doors_of
+from services.dashboard.tonight_view import BuildingStates
 from services.dashboard.web import TEMPLATES, Dashboard
 from services.runtime.holiday_file import site_schedule
 from services.runtime.systemd_notify import notify, start_watchdog
@@ -51,6 +52,7 @@ class Startable(Protocol):
 
 
 RecorderFactory = Callable[[Settings, Engine], Startable]
+NO_OFFSET = timedelta()
 
 
 def default_recorder(settings: Settings, engine: Engine) -> Startable | None:
@@ -88,8 +90,11 @@ def doors_at(sessions: sessionmaker[Session], settings: Settings, site: str) -> 
         return set(doors_of(session, site))
 
 
-def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboard:
-    """The dashboard's context, wired to ``bus`` and ``engine``."""
+def build_dashboard(
+    settings: Settings, engine: Engine, bus: MqttBus, clock_offset: timedelta = NO_OFFSET
+) -> Dashboard:
+    """The dashboard's context, wired to ``bus`` and ``engine``; its clock ``clock_offset``
+    ahead when it serves a simulated door running ahead (the demo's evening)."""
     tz = ZoneInfo(settings.site.timezone)
     d = settings.dashboard
     sessions = make_sessionmaker(engine)
@@ -104,7 +109,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
     )
 
     def clock() -> datetime:
-        return datetime.now(tz)
+        return datetime.now(tz) + clock_offset
 
     commander = Commander(
         lambda topic, raw: bus.publish(topic, raw, qos=1),
@@ -122,6 +127,8 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         lambda audit: hub.publish("command", command_view(audit), audit.site or settings.site.id)
     )
     hub.attach(bus.subscribe)
+    buildings = BuildingStates()
+    buildings.attach(topics, bus.subscribe)
     secret = load_or_create_secret(d.secret_file or settings.site.data_dir / "dashboard.secret")
     return Dashboard(
         settings=settings,
@@ -138,6 +145,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         catalogue=Catalogue.load(),
         site_key=settings.site.site_key(),
         plan=load_plan(settings.floorplan_path, set(settings.doors)),
+        buildings=buildings,
     )
 
 
@@ -149,6 +157,7 @@ class Server:
     engine: Engine
     recorder_factory: Callable[[Settings, Engine], Startable | None] = default_recorder
     bus: MqttBus | None = None
+    clock_offset: timedelta = NO_OFFSET
     recorder: Startable | None = None
     dashboard: Dashboard | None = None
     http: uvicorn.Server | None = None
@@ -160,7 +169,7 @@ class Server:
         s = self.settings
         topics = Topics(s.mqtt.prefix, s.site.id)
         self.bus = MqttBus(s.mqtt, f"aabent-dashboard-{s.site.id}", "dashboard", topics)
-        self.dashboard = build_dashboard(s, self.engine, self.bus)
+        self.dashboard = build_dashboard(s, self.engine, self.bus, self.clock_offset)
         self.recorder = self.recorder_factory(s, self.engine)
         d = s.dashboard
         config = uvicorn.Config(
@@ -237,12 +246,12 @@ class Server:
             self.bus.stop()
 
 
-def run_server(settings: Settings) -> int:
+def run_server(settings: Settings, *, clock_offset_min: int = 0) -> int:
     """``aabent server``: open and migrate the database, then serve until stopped."""
     from services.store.schema import open_database
 
     engine = open_database(settings.database_url)
-    Server(settings, engine).serve()
+    Server(settings, engine, clock_offset=timedelta(minutes=clock_offset_min)).serve()
     engine.dispose()
     return 0
 

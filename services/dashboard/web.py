@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from services.dashboard.floorplan import Plan
 from services.dashboard.i18n import LANG_COOKIE, Catalogue, Words
 from services.dashboard.live import LiveHub
 from services.dashboard.sites import SiteInfo, known_sites
+from services.dashboard.tonight_view import BuildingStates
 from services.settings import Settings
 from services.store.dashboard import Role
 from services.store.recorder import AUTO_ACK
@@ -52,6 +53,7 @@ class Dashboard:
     catalogue: Catalogue
     site_key: SiteKey  # turns a typed card number into the pseudonym events carry
     plan: Plan | None = None  # the doors on the floor plan, if the plan places any
+    buildings: BuildingStates = field(default_factory=BuildingStates)  # retained evening states
 
     @property
     def own(self) -> SiteInfo:

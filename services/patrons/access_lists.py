@@ -32,7 +32,15 @@ from services.store.base import utcnow
 
 
 class ListError(Exception):
-    """A list edit that cannot be made; the message names the problem, nothing was changed."""
+    """A list edit that cannot be made; the message names the problem, nothing was changed.
+
+    ``key`` names the problem for the dashboard's catalogue (``list_error.<key>``), so a page
+    says it in the reader's language; the message is the CLI's and the log's English."""
+
+    def __init__(self, message: str, key: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +81,18 @@ def _changed(session: Session, actor: str, action: str, subject: str, detail: st
 def _group(session: Session, name: str) -> AccessGroupRecord:
     record = session.scalar(select(AccessGroupRecord).where(AccessGroupRecord.name == name))
     if record is None:
-        raise ListError(f"no access group named {name!r}")
+        raise ListError(f"no access group named {name!r}", "no_group", name=name)
     return record
 
 
 def define_group(session: Session, actor: str, spec: GroupSpec) -> bool:
     """Create the group or replace its rules (its members stay); True if it is new."""
     if not spec.windows:
-        raise ListError(f"group {spec.name!r}: give at least one window, e.g. 'tue 13:00-16:00'")
+        raise ListError(
+            f"group {spec.name!r}: give at least one window, e.g. 'tue 13:00-16:00'", "no_window"
+        )
     if spec.valid_from and spec.valid_until and spec.valid_until < spec.valid_from:
-        raise ListError(f"group {spec.name!r}: valid until is before valid from")
+        raise ListError(f"group {spec.name!r}: valid until is before valid from", "dates")
     record = session.scalar(select(AccessGroupRecord).where(AccessGroupRecord.name == spec.name))
     new = record is None
     if record is None:
@@ -120,7 +130,7 @@ def add_member(
 ) -> None:
     """Put ``credential`` into ``group`` (or update its membership there)."""
     if pin is not None and (problem := pin_problem(pin)) is not None:
-        raise ListError(problem)
+        raise ListError(problem, "pin")
     record = _group(session, group)
     digest = key.credential_hash(credential)
     member = session.scalar(
@@ -151,7 +161,7 @@ def remove_member(
         )
     )
     if not gone.rowcount:  # type: ignore[attr-defined]
-        raise ListError(f"this {credential.kind} is not a member of {group!r}")
+        raise ListError(f"this {credential.kind} is not a member of {group!r}", "not_member")
     _changed(session, actor, "member.remove", key.pseudonym(credential), f"group={group}")
 
 
@@ -167,9 +177,11 @@ def ban(
 ) -> str:
     """Ban ``credential`` (hashed at once); its pseudonym, by which staff lift it again."""
     if not reason.strip():
-        raise ListError("a ban needs a reason (shown to staff only)")
+        raise ListError("a ban needs a reason (shown to staff only)", "ban_reason")
     if until is not None and until <= utcnow():
-        raise ListError("the ban would already be over: give an until-date in the future")
+        raise ListError(
+            "the ban would already be over: give an until-date in the future", "ban_over"
+        )
     pseudonym = key.pseudonym(credential)
     session.add(
         BanRecord(
@@ -192,7 +204,7 @@ def lift_bans(session: Session, key: SiteKey, actor: str, credential: Credential
     )
     count = int(gone.rowcount)  # type: ignore[attr-defined]
     if not count:
-        raise ListError(f"this {credential.kind} is not banned")
+        raise ListError(f"this {credential.kind} is not banned", "not_banned")
     _changed(session, actor, "ban.lift", key.pseudonym(credential), f"{count} bans")
     return count
 
@@ -220,11 +232,15 @@ def issue_code(
 ) -> str:
     """A new code for the PIN pad: returned once, stored only as its keyed hash."""
     if valid_until <= valid_from:
-        raise ListError(f"code {label!r}: the window must end after it starts")
+        raise ListError(f"code {label!r}: the window must end after it starts", "code_window")
     if max_uses < 1:
-        raise ListError(f"code {label!r}: max uses must be at least 1")
+        raise ListError(f"code {label!r}: max uses must be at least 1", "code_uses")
     if session.scalar(select(PadCodeRecord.id).where(PadCodeRecord.label == label)):
-        raise ListError(f"a code labelled {label!r} exists; revoke it or choose another label")
+        raise ListError(
+            f"a code labelled {label!r} exists; revoke it or choose another label",
+            "code_label",
+            label=label,
+        )
     while True:  # two live codes may not share digits: the door could not tell them apart
         code = new_code(digits)
         digest = key.credential_hash(Credential(CredentialKind.CODE, code))
@@ -252,7 +268,7 @@ def revoke_code(session: Session, actor: str, label: str) -> None:
     """Withdraw the code labelled ``label``."""
     gone = session.execute(delete(PadCodeRecord).where(PadCodeRecord.label == label))
     if not gone.rowcount:  # type: ignore[attr-defined]
-        raise ListError(f"no code labelled {label!r}")
+        raise ListError(f"no code labelled {label!r}", "no_code", label=label)
     _changed(session, actor, "code.revoke", label)
 
 
@@ -272,7 +288,7 @@ def withdraw_signup(session: Session, key: SiteKey, actor: str, credential: Cred
     """Forget a sign-up: the door asks the patron to sign up again."""
     record = session.get(SignupRecord, key.credential_hash(credential))
     if record is None:
-        raise ListError(f"this {credential.kind} has not signed up")
+        raise ListError(f"this {credential.kind} has not signed up", "not_signed_up")
     session.delete(record)
     _changed(session, actor, "signup.withdraw", key.pseudonym(credential))
 
@@ -297,3 +313,27 @@ def counts(session: Session) -> dict[str, int]:
         name: int(session.scalar(select(func.count()).select_from(model)) or 0)
         for name, model in tables.items()
     }
+
+
+def remove_member_by_pseudonym(session: Session, actor: str, group: str, pseudonym: str) -> None:
+    """Take the member staff see as ``pseudonym`` out of ``group`` (the dashboard's list has no
+    number to type again)."""
+    record = _group(session, group)
+    gone = session.execute(
+        delete(GroupMemberRecord).where(
+            GroupMemberRecord.group_pk == record.id, GroupMemberRecord.pseudonym == pseudonym
+        )
+    )
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise ListError(f"{pseudonym!r} is not a member of {group!r}", "not_member")
+    _changed(session, actor, "member.remove", pseudonym, f"group={group}")
+
+
+def lift_bans_by_pseudonym(session: Session, actor: str, pseudonym: str) -> int:
+    """End every ban staff see as ``pseudonym`` now; how many there were."""
+    gone = session.execute(delete(BanRecord).where(BanRecord.pseudonym == pseudonym))
+    count = int(gone.rowcount)  # type: ignore[attr-defined]
+    if not count:
+        raise ListError(f"{pseudonym!r} is not banned", "not_banned")
+    _changed(session, actor, "ban.lift", pseudonym, f"{count} bans")
+    return count

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from services.store.access_lists import AccessGroupRecord, BanRecord, PadCodeRecord
+from services.store.access_lists import AccessGroupRecord, BanRecord, PadCodeRecord, SignupRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +81,33 @@ def codes(session: Session) -> list[CodeRow]:
         CodeRow(c.label, c.valid_from, c.valid_until, c.uses, c.max_uses, c.doors)
         for c in session.scalars(query)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A group's member as staff see it: pseudonym, name, note, expiry (never the number)."""
+
+    pseudonym: str
+    name: str
+    note: str
+    expires: date | None
+    has_pin: bool
+
+
+def members(session: Session, group: str) -> list[MemberRow] | None:
+    """The members of ``group`` by name; None when there is no such group."""
+    record = session.scalar(select(AccessGroupRecord).where(AccessGroupRecord.name == group))
+    if record is None:
+        return None
+    return sorted(
+        (
+            MemberRow(m.pseudonym, m.name, m.note, m.expires, m.pin_hash is not None)
+            for m in record.members
+        ),
+        key=lambda m: m.name.lower(),
+    )
+
+
+def signup_count(session: Session) -> int:
+    """How many patrons have signed up for self-service."""
+    return int(session.scalar(select(func.count()).select_from(SignupRecord)) or 0)

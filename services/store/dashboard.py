@@ -108,6 +108,8 @@ class CommandAudit(Base):
     result: Mapped[str] = mapped_column(String(12), default="pending")
     result_reason: Mapped[str | None] = mapped_column(String(500))
     result_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # What a building command carried: the message announced (the minutes are ``seconds``).
+    detail: Mapped[str | None] = mapped_column(String(200))
 
 
 TABLES = [

@@ -118,9 +118,13 @@ def _start_door(env: dict[str, str], log: list[str]) -> subprocess.Popen[bytes]:
 
 
 @contextmanager
-def running_site(tmp: Path, broker: Broker, site: str = "browser") -> Iterator[Site]:
-    """Door process, server and a world bus; staff ``otto`` (operator), ``vera`` (viewer)."""
-    env = site_env(tmp / "var", broker, site)
+def running_site(
+    tmp: Path, broker: Broker, site: str = "browser", extra: dict[str, str] | None = None
+) -> Iterator[Site]:
+    """Door process, server and a world bus; staff ``otto`` (operator), ``vera`` (viewer).
+
+    ``extra`` adds or overrides AABENT__ settings (e.g. another schedule, the building)."""
+    env = {**site_env(tmp / "var", broker, site), **(extra or {})}
     settings = load_settings(DEFAULT_CONFIG, environ=env)
     engine = make_engine(f"sqlite:///{tmp / 'server.sqlite'}")
     create_tables(engine)
