@@ -1,7 +1,8 @@
-"""Revision 0012 renames the catalogue's tables to the plural, with the data and the search index.
+"""Revision 0015 renames the catalogue's tables to the plural, with the data and the search index.
 
-A database at 0014 (the last with the old names) with titles, copies, a staged import and its full-text index is upgraded,
-then downgraded again, on SQLite and PostgreSQL; nothing is lost either way.
+A database at 0014 (the last with the old names) with titles, copies, a staged import and its
+full-text index is upgraded, then downgraded again, on SQLite and PostgreSQL; nothing is lost
+either way.
 """
 
 from __future__ import annotations
