@@ -42,10 +42,10 @@ def _iso(value: date | datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _bookings(session: Session, site: str | None) -> list[list[Any]]:
+def _bookings(session: Session, site: str | None, now: datetime) -> list[list[Any]]:
     """The bookings a door may still admit by: booked or used, not over."""
     query = select(RoomBookingRecord).where(
-        RoomBookingRecord.end > utcnow(), RoomBookingRecord.state.in_(("booked", "used"))
+        RoomBookingRecord.end > now, RoomBookingRecord.state.in_(("booked", "used"))
     )
     if site is not None:
         query = query.where(RoomBookingRecord.site == site)
@@ -55,9 +55,9 @@ def _bookings(session: Session, site: str | None) -> list[list[Any]]:
     ]
 
 
-def take(session: Session, site: str | None = None) -> dict[str, Any]:
+def take(session: Session, site: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """The lists held in ``session``'s database, as a JSON-ready snapshot (the bookings of
-    ``site`` only, where it is given)."""
+    ``site`` only, where it is given, that are not over at ``now``)."""
     groups = []
     for g in session.scalars(select(AccessGroupRecord).order_by(AccessGroupRecord.name)):
         groups.append(
@@ -84,7 +84,7 @@ def take(session: Session, site: str | None = None) -> dict[str, Any]:
         "bans": bans,
         "codes": codes,
         "signups": signups,
-        "bookings": _bookings(session, site),
+        "bookings": _bookings(session, site, now or utcnow()),
     }
 
 
@@ -192,13 +192,14 @@ def apply(session: Session, snapshot: dict[str, Any]) -> bool:
         code_hash: uses
         for code_hash, uses in session.execute(select(PadCodeRecord.code_hash, PadCodeRecord.uses))
     }
-    kept_entries = dict(
-        session.execute(
+    kept_entries: dict[int, datetime | None] = {
+        pk: entered
+        for pk, entered in session.execute(
             select(RoomBookingRecord.id, RoomBookingRecord.entered).where(
                 RoomBookingRecord.entered.is_not(None)
             )
-        ).tuples()
-    )
+        )
+    }
     try:
         rows = _rows(snapshot, kept_uses)
         rows["bookings"] = _booking_rows(snapshot, kept_entries)
