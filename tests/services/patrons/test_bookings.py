@@ -225,3 +225,19 @@ def test_a_snapshot_with_a_bad_booking_changes_nothing(door_db: sessionmaker[Ses
         list_snapshot.apply(s, bad)
     with door_db() as s:
         assert lists.current_version(s) == 1
+
+
+def test_the_servers_keeper_releases_a_no_show_and_the_slot_is_free_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    from services.patrons.room_keeper import RoomKeeper
+
+    with sessions.begin() as s:
+        made = book(s)
+    late = EVENING + timedelta(minutes=15)
+    keeper = RoomKeeper(sessions, "glostrup", (STUDY,), lambda: late)
+    assert keeper.settle_now() == [made.id]
+    assert keeper.settle_now() == []
+    with sessions.begin() as s:
+        assert any(x.start == EVENING for x in bookings.free(s, "glostrup", STUDY, SCHEDULE, late))
+        book(s, EVENING, OTHER, now=late)  # someone at the kiosk takes the rest of it
