@@ -88,11 +88,16 @@ class Booking:
     companions: int = 0
     state: BookingState = BookingState.BOOKED
     entered: datetime | None = None  # when the booker first came through the room's door
+    made: datetime | None = None  # when it was booked (a slot under way: the wait starts then)
 
 
 def release_at(booking: Booking, rules: RoomRules) -> datetime:
-    """The instant a booking whose booker has not come is released."""
-    return booking.slot.start + timedelta(minutes=rules.no_show_minutes)
+    """The instant a booking whose booker has not come is released: the minutes after the
+    slot's start, or after the booking itself for a slot booked while under way."""
+    wait_from = booking.slot.start
+    if booking.made is not None and booking.made > wait_from:
+        wait_from = booking.made
+    return wait_from + timedelta(minutes=rules.no_show_minutes)
 
 
 def is_no_show(booking: Booking, rules: RoomRules, now: datetime) -> bool:

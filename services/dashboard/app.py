@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.dashboard import alarms, eventlog, pages, staff, statistics
+from services.dashboard import alarms, eventlog, pages, rooms, staff, statistics
 from services.dashboard.web import Dashboard
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -106,6 +106,9 @@ def routes() -> list[Route | Mount]:
         Route("/events.csv", eventlog.event_log_csv),
         Route("/events/patron", eventlog.patron, methods=["POST"]),
         Route("/year", statistics.year),
+        Route("/rooms", rooms.page),
+        Route("/rooms/book", rooms.book, methods=["POST"]),
+        Route("/rooms/{booking:int}/cancel", rooms.cancel, methods=["POST"]),
         Route("/healthz", health),
         Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

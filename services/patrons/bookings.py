@@ -79,6 +79,7 @@ def booking_of(record: RoomBookingRecord) -> Booking:
         companions=record.companions,
         state=BookingState(record.state),
         entered=record.entered,
+        made=record.created,
     )
 
 

@@ -50,7 +50,17 @@ def _bookings(session: Session, site: str | None, now: datetime) -> list[list[An
     if site is not None:
         query = query.where(RoomBookingRecord.site == site)
     return [
-        [b.id, b.site, b.room, _iso(b.start), _iso(b.end), b.credential_hash, b.companions, b.state]
+        [
+            b.id,
+            b.site,
+            b.room,
+            _iso(b.start),
+            _iso(b.end),
+            b.credential_hash,
+            b.companions,
+            b.state,
+            _iso(b.created),
+        ]
         for b in session.scalars(query.order_by(RoomBookingRecord.id))
     ]
 
@@ -121,7 +131,7 @@ def _booking_rows(
     snapshot: dict[str, Any], kept_entries: dict[int, datetime | None]
 ) -> list[dict[str, Any]]:
     rows = []
-    for pk, site, room, start, end, booker, companions, state in snapshot.get("bookings", []):
+    for pk, site, room, start, end, booker, companions, state, made in snapshot.get("bookings", []):
         rows.append(
             {
                 "id": int(pk),
@@ -133,6 +143,7 @@ def _booking_rows(
                 "companions": int(companions),
                 "state": str(BookingState(state)),
                 "entered": kept_entries.get(int(pk)),
+                "created": datetime.fromisoformat(made),
             }
         )
     return rows

@@ -177,3 +177,11 @@ def test_the_booking_that_opens_the_door_is_the_one_under_way() -> None:
     assert admitting_booking(STUDY, [b], at(2, 19, 20)) is None  # released: no-show
     other_room = Room("cellar", frozenset({"cellar"}))
     assert admitting_booking(other_room, [b], at(2, 19, 5)) is None
+
+
+def test_a_slot_booked_while_under_way_waits_for_its_booker_from_the_booking() -> None:
+    late = booking(slot(2, 19), made=at(2, 19, 30))
+    assert not is_no_show(late, STUDY.rules, at(2, 19, 40))
+    assert is_no_show(late, STUDY.rules, at(2, 19, 45))
+    early = booking(slot(2, 19), made=at(1, 12))
+    assert is_no_show(early, STUDY.rules, at(2, 19, 15))

@@ -220,7 +220,11 @@ def test_a_snapshot_with_a_bad_booking_changes_nothing(door_db: sessionmaker[Ses
     good = {"version": 1, "groups": [], "bans": [], "codes": [], "signups": ["h"]}
     with door_db.begin() as s:
         list_snapshot.apply(s, good)
-    bad = {**good, "version": 2, "bookings": [[1, "x", "study", "tonight", "", "h", 0, "booked"]]}
+    bad = {
+        **good,
+        "version": 2,
+        "bookings": [[1, "x", "study", "tonight", "", "h", 0, "booked", ""]],
+    }
     with pytest.raises(list_snapshot.SnapshotError), door_db.begin() as s:
         list_snapshot.apply(s, bad)
     with door_db() as s:
