@@ -25,7 +25,7 @@ from kiosk.background import Background, Runner
 from kiosk.i18n import Translator
 from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed, scan_target
 from kiosk.privacy import IdleGuard, Phase
-from kiosk.screens import KV_DIR, account, events, home, hours, item, search
+from kiosk.screens import KV_DIR, account, events, home, hours, item, rooms, search
 from kiosk.screens import widgets as _widgets  # noqa: F401  (registers the kv classes)
 from kiosk.theme import Theme
 from kiosk.viewmodels.account import AccountViewModel
@@ -33,6 +33,7 @@ from kiosk.viewmodels.base import ViewModel
 from kiosk.viewmodels.events import EventsViewModel
 from kiosk.viewmodels.home import HomeViewModel
 from kiosk.viewmodels.hours import HoursViewModel
+from kiosk.viewmodels.rooms import RoomsViewModel
 from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
 from kiosk.wiring import KioskServices
 from services.core.readers import CardRead, ReaderInput
@@ -45,6 +46,7 @@ SCREENS: dict[str, tuple[type[Screen], Any]] = {
     "account": (account.AccountScreen, account.KV),
     "events": (events.EventsScreen, events.KV),
     "hours": (hours.HoursScreen, hours.KV),
+    "rooms": (rooms.RoomsScreen, rooms.KV),
 }
 REFRESH_S = 20.0  # the clock in the top bar and the opening state
 EVENTS_EVERY = 15  # refreshes between re-reading today's events
@@ -99,6 +101,7 @@ class KioskApp(App):  # type: ignore[misc]
         )
         min_age = s.settings.access.min_age_unstaffed
         self.hours_vm = HoursViewModel(tr, r, schedule=s.schedule, clock=s.clock, min_age=min_age)
+        self.rooms_vm = RoomsViewModel(tr, r, desk=s.room_desk())
         self.viewmodels: dict[str, ViewModel] = {
             "home": self.home_vm,
             "search": self.search_vm,
@@ -106,6 +109,7 @@ class KioskApp(App):  # type: ignore[misc]
             "account": self.account_vm,
             "events": self.events_vm,
             "hours": self.hours_vm,
+            "rooms": self.rooms_vm,
         }
 
     # --- life cycle -----------------------------------------------------------------------------
@@ -182,6 +186,10 @@ class KioskApp(App):  # type: ignore[misc]
         """Go to screen ``name``; leaving My account signs the patron out."""
         if self.current == "account" and name != "account":
             self.account_vm.reset()
+        if self.current == "rooms" and name != "rooms":
+            self.rooms_vm.reset()
+        if name == "rooms":
+            self.rooms_vm.load_today()
         if name == "events":
             self.events_vm.load()
         elif name == "home":
@@ -223,9 +231,9 @@ class KioskApp(App):  # type: ignore[misc]
         elif isinstance(result, Typed):
             if self.current == "search":
                 self.search_vm.type_text(result.text)
-            elif self.current == "account":
+            elif self.current in ("account", "rooms"):
                 for char in result.text:
-                    self.account_vm.key(char)
+                    self._keyed_vm().key(char)
         elif isinstance(result, Pressed):
             self._pressed(result.key)
 
@@ -238,8 +246,11 @@ class KioskApp(App):  # type: ignore[misc]
                 self.on_scan(query)
                 return
             self.search_vm.key("backspace") if key == "backspace" else self.search_vm.search_now()
-        elif self.current == "account":
-            self.account_vm.key("backspace" if key == "backspace" else "ok")
+        elif self.current in ("account", "rooms"):
+            self._keyed_vm().key("backspace" if key == "backspace" else "ok")
+
+    def _keyed_vm(self) -> AccountViewModel | RoomsViewModel:
+        return self.rooms_vm if self.current == "rooms" else self.account_vm
 
     def on_serial(self, result: ReaderInput) -> None:
         """A line from the serial scanner; a garbled one counts as an unrecognised card."""
@@ -250,7 +261,9 @@ class KioskApp(App):  # type: ignore[misc]
         """A scan goes where the patron meant it (``input.scan_target``): an ISBN to Search, a
         card to My account or to the event waiting for it; never into the search box."""
         target = scan_target(self.current, text, events_takes_it=self.events_vm.wants_card)
-        if target == "search":
+        if self.current == "rooms" and target == "account":
+            self.rooms_vm.scan(text)  # booking a room: the card is the booker's
+        elif target == "search":
             self.search_vm.query = text.strip()
             self.show("search")
         elif target == "events":
