@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.credentials import Credential, SiteKey
@@ -20,6 +21,8 @@ from services.patrons.list_distribution import ListReceiver
 from services.runtime.holiday_file import site_schedule
 from services.settings import Settings
 from services.store.engine import make_engine, make_sessionmaker
+from services.store.recorder import EventRecord
+from services.store.rooms import RoomBookingRecord
 from services.store.schema import create_schema
 from tests.hardware.test_controller import CARD, CPH, DOOR, PIN, Rig, build_rig
 
@@ -131,3 +134,37 @@ def test_the_booker_brings_the_companions_the_booking_names(rig: Rig) -> None:
     at(rig, SLOT + timedelta(minutes=1))
     assert with_companions(rig, 2) == "denied:too_many_companions"  # the booking names one
     assert with_companions(rig, 1) == "granted:booking"
+
+
+def test_the_server_settles_from_the_doors_entries_and_the_door_follows(
+    rig: Rig, server: sessionmaker[Session]
+) -> None:
+    at(rig, SLOT + timedelta(minutes=3))
+    assert entered(rig) == "granted:booking"
+    came = rig.sink.last(EventType.ACCESS_GRANTED)
+    with server.begin() as s:  # what the recorder keeps of the door's event
+        s.add(
+            EventRecord(
+                id=came.id,
+                site=SETTINGS.site.id,
+                ts=came.ts,
+                type=str(came.type),
+                source=came.source,
+                reason=came.reason,
+                credential=came.credential,
+                details=dict(came.details),
+                received=came.ts,
+            )
+        )
+    late = SLOT + timedelta(hours=1, minutes=15)
+    with server.begin() as s:
+        settled = bookings.settle(s, SETTINGS.site.id, (STUDY,), late)
+    with server() as s:
+        states = [
+            r.state for r in s.scalars(select(RoomBookingRecord).order_by(RoomBookingRecord.id))
+        ]
+    assert len(settled) == 2 and states == ["used", "released"]
+    distribute(server, rig)
+    with rig.sessions() as s:
+        held = [r.state for r in s.scalars(select(RoomBookingRecord))]
+    assert held == ["used"]  # the released one is gone from the door's copy

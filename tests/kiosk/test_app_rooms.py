@@ -68,6 +68,12 @@ def app(xvfb: str, mqtt_broker: Broker, tmp_path_factory: pytest.TempPathFactory
 
     configure_kivy(settings.kiosk)
     from kivy.base import runTouchApp
+    from kivy.clock import Clock
+
+    # Kivy has one clock per process: an app of another module that stopped before this one
+    # leaves its timers on it, and they would run on that app's closed services.
+    for event in Clock.get_events():
+        event.cancel()
 
     from kiosk.app import KioskApp
     from kiosk.wiring import open_services
@@ -82,6 +88,8 @@ def app(xvfb: str, mqtt_broker: Broker, tmp_path_factory: pytest.TempPathFactory
     kiosk.drive.pump(0.3)
     yield kiosk
     kiosk.stop()
+    for event in Clock.get_events():
+        event.cancel()
 
 
 def open_rooms(app: Any) -> Any:
