@@ -117,3 +117,18 @@ def test_a_viewer_sees_the_bookings_but_no_form(page: Page) -> None:
     page.goto("/rooms")
     expect(page.locator("#today")).to_be_visible()
     assert page.locator("#book").count() == 0
+
+
+def test_the_rooms_page_has_no_untranslated_string(page: Page, server: Server) -> None:
+    from tests.services.dashboard.test_browser import SAME_IN_BOTH, TEXTS
+
+    login(page, "otto")
+    names = {"otto", "Studierummet", server.settings.site.name, "aabent"}
+    texts: dict[str, set[str]] = {}
+    for lang in ("da", "en"):
+        page.context.add_cookies([{"name": "aabent_lang", "value": lang, "url": page.url}])
+        page.goto("/rooms")
+        texts[lang] = set(page.evaluate(TEXTS))
+    same = {t for t in texts["da"] & texts["en"] if not SAME_IN_BOTH.match(t)}
+    same = {t for t in same if not any(t.startswith(n) for n in names)}
+    assert not same, f"untranslated (the same in Danish and English): {sorted(same)}"
