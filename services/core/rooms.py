@@ -10,6 +10,7 @@ through the door within ``no_show_minutes`` of the start loses the slot: it is r
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -190,14 +191,31 @@ def free_slots(
     """
     today = now.astimezone(tz).date()
     last = today + timedelta(days=room.rules.horizon_days - 1)
-    held = [b.slot for b in bookings if b.room == room.id and holds(b, room.rules, now)]
+    taken = _Held(b.slot for b in bookings if b.room == room.id and holds(b, room.rules, now))
     return [
         slot
         for hours in days
         if today <= hours.date <= last
         for slot in day_slots(hours, room.rules, tz)
-        if slot.end > now and not any(slot.overlaps(h) for h in held)
+        if slot.end > now and not taken.overlaps(slot)
     ]
+
+
+class _Held:
+    """Held spans, answering "does any overlap this slot" in log time (a kiosk lists hundreds of
+    slots against every booking of the horizon)."""
+
+    def __init__(self, spans: Iterable[Slot]) -> None:
+        ordered = sorted(spans)
+        self._starts = [s.start for s in ordered]
+        self._reach: list[datetime] = []  # the latest end among the spans up to each one
+        for span in ordered:
+            self._reach.append(max(self._reach[-1], span.end) if self._reach else span.end)
+
+    def overlaps(self, slot: Slot) -> bool:
+        """Whether a held span shares an instant with ``slot``."""
+        before_end = bisect_left(self._starts, slot.end)  # spans that start before it ends
+        return before_end > 0 and self._reach[before_end - 1] > slot.start
 
 
 def _week(moment: datetime, tz: ZoneInfo) -> tuple[int, int]:

@@ -185,3 +185,11 @@ def test_a_slot_booked_while_under_way_waits_for_its_booker_from_the_booking() -
     assert is_no_show(late, STUDY.rules, at(2, 19, 45))
     early = booking(slot(2, 19), made=at(1, 12))
     assert is_no_show(early, STUDY.rules, at(2, 19, 15))
+
+
+def test_a_booking_of_another_length_takes_every_slot_it_touches_and_no_more() -> None:
+    # Bookings made before the room's slot length changed: one long, one short inside it.
+    long = booking(Slot(at(2, 18, 30), at(2, 20, 30)))
+    short = booking(Slot(at(2, 19, 0), at(2, 19, 30)))
+    free = {s.start.hour for s in free_slots(STUDY, days(1), [long, short], NOW, CPH)}
+    assert free == {8, 9, 21}  # 18, 19 and 20 are touched; 20:30 ends before 21:00
