@@ -90,6 +90,8 @@ def measure(n: int, gap_s: float) -> dict[str, float | int]:
                 page.fill("input[name=username]", "vera")
                 page.fill("input[name=password]", PASSWORD)
                 page.click("button[type=submit]")
+                page.wait_for_selector("#branches")  # the overview of every branch first
+                page.goto(f"/site/{settings.site.id}/")
                 page.wait_for_selector("#conn.on")
                 page.evaluate(OBSERVE)
                 sent: dict[str, float] = {}
@@ -103,7 +105,7 @@ def measure(n: int, gap_s: float) -> dict[str, float | int]:
                 assert server.dashboard is not None
                 hub = server.dashboard.hub
                 closed_ms, shown_ms = _logout_elsewhere(page, lambda: hub.clients)
-                page.goto("/")
+                page.goto(f"/site/{settings.site.id}/")
                 page.wait_for_selector("#conn.on")
                 stale_s = _kill_broker(page, broker)
                 browser.close()
@@ -128,7 +130,7 @@ def _logout_elsewhere(page: Page, streams: Callable[[], int]) -> tuple[float, fl
     """Log out in a second tab of the same browser; the first tab's stream must end."""
     before = streams()
     other = page.context.new_page()
-    other.goto("/commands")
+    other.goto("/municipality/stats")
     clicked = time.monotonic()
     other.click("header form.logout button")
     while streams() >= before:

@@ -17,7 +17,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.core.alarms import Severity
 from services.dashboard.auth import Login
-from services.dashboard.web import Dashboard, dashboard, guarded, refuse, render, wants_json
+from services.dashboard.web import (
+    Dashboard,
+    dashboard,
+    guarded,
+    refuse,
+    render,
+    site_of,
+    site_prefix,
+    wants_json,
+)
 from services.store.dashboard import Role
 from services.store.recorder import (
     AlarmAcknowledgement,
@@ -122,7 +131,7 @@ def notifications_of(
 
 async def _open(request: Request) -> dict[str, Any]:
     ctx = dashboard(request)
-    site, only = ctx.settings.site.id, AlarmFilter.of(request)
+    site, only = site_of(request), AlarmFilter.of(request)
 
     def read(session: Session) -> dict[str, Any]:
         alarms = list(needing_attention(session, site, only=only))
@@ -146,7 +155,7 @@ async def panel(request: Request, login: Login) -> Response:
 async def page(request: Request, login: Login) -> Response:
     """Alarms needing a person, and the ones recently handled, each with its acknowledgements."""
     ctx = dashboard(request)
-    site, only = ctx.settings.site.id, AlarmFilter.of(request)
+    site, only = site_of(request), AlarmFilter.of(request)
 
     def read(session: Session) -> dict[str, Any]:
         alarms = list(needing_attention(session, site, only=only))
@@ -174,9 +183,9 @@ def _comment_problem(request: Request, comment: str) -> Response | None:
 
 
 def _acknowledge(
-    ctx: Dashboard, ids: Sequence[int], by: str, comment: str
+    ctx: Dashboard, site: str, ids: Sequence[int], by: str, comment: str
 ) -> Callable[[Session], list[int]]:
-    site = ctx.settings.site.id
+    """Only alarms of ``site`` (the one the user may operate) are acknowledged."""
 
     def ack(session: Session) -> list[int]:
         done = []
@@ -201,11 +210,11 @@ async def acknowledge(request: Request, login: Login) -> Response:
     if problem is not None:
         return problem
     by = login.user.username
-    if not await ctx.db(_acknowledge(ctx, [alarm_id], by, comment)):
+    if not await ctx.db(_acknowledge(ctx, site_of(request), [alarm_id], by, comment)):
         return refuse(request, 404, "alarms.no_alarm", id=alarm_id)
     if wants_json(request):
         return JSONResponse({"alarm_id": alarm_id, "acknowledged_by": by})
-    return RedirectResponse("/alarms", status_code=303)
+    return RedirectResponse(f"{site_prefix(site_of(request))}/alarms", status_code=303)
 
 
 @guarded(Role.OPERATOR)
@@ -220,7 +229,7 @@ async def acknowledge_many(request: Request, login: Login) -> Response:
     problem = _comment_problem(request, comment)
     if problem is not None:
         return problem
-    done = await ctx.db(_acknowledge(ctx, ids, login.user.username, comment))
+    done = await ctx.db(_acknowledge(ctx, site_of(request), ids, login.user.username, comment))
     if wants_json(request):
         return JSONResponse({"acknowledged": done})
-    return RedirectResponse("/alarms", status_code=303)
+    return RedirectResponse(f"{site_prefix(site_of(request))}/alarms", status_code=303)

@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.dashboard import alarms, eventlog, pages, rooms, staff, statistics
+from services.dashboard import alarms, eventlog, overview, pages, rooms, staff, statistics
 from services.dashboard.web import Dashboard
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -75,27 +75,15 @@ async def health(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def routes() -> list[Route | Mount]:
-    """Every URL of the dashboard."""
+def site_routes() -> list[Route | Mount]:
+    """The pages of one branch, under ``/site/<id>/``: the handlers read the site from the URL
+    (``web.site_of``); ``guarded`` checks it is known and the user's to see or operate."""
     return [
         Route("/", pages.live),
-        Route("/login", pages.login_form, methods=["GET"]),
-        Route("/login", pages.login, methods=["POST"]),
-        Route("/logout", pages.logout, methods=["POST"]),
-        Route("/language", pages.language),
-        Route("/whoami", pages.whoami),
         Route("/live/stream", pages.stream),
         Route("/live/snapshot", pages.snapshot),
         Route("/doors/{door}/command", pages.command, methods=["POST"]),
         Route("/commands", pages.commands),
-        Route("/users", staff.page),
-        Route("/users/add", staff.add, methods=["POST"]),
-        Route("/users/{username}/role", staff.role, methods=["POST"]),
-        Route("/users/{username}/password", staff.reset, methods=["POST"]),
-        Route("/users/{username}/remove", staff.remove, methods=["POST"]),
-        Route("/users/{username}/unthrottle", staff.unthrottle, methods=["POST"]),
-        Route("/account", staff.account),
-        Route("/account/password", staff.change_password, methods=["POST"]),
         Route("/alarms", alarms.page),
         Route("/alarms/panel", alarms.panel),
         Route("/alarms/ack", alarms.acknowledge_many, methods=["POST"]),
@@ -109,9 +97,33 @@ def routes() -> list[Route | Mount]:
         Route("/rooms", rooms.page),
         Route("/rooms/book", rooms.book, methods=["POST"]),
         Route("/rooms/{booking:int}/cancel", rooms.cancel, methods=["POST"]),
+    ]
+
+
+def routes() -> list[Route | Mount]:
+    """Every URL of the dashboard: the municipality's pages, then each branch's."""
+    return [
+        Route("/", overview.page),
+        Route("/municipality/stats", overview.statistics),
+        Route("/municipality/year", overview.year),
+        Route("/login", pages.login_form, methods=["GET"]),
+        Route("/login", pages.login, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/language", pages.language),
+        Route("/whoami", pages.whoami),
+        Route("/users", staff.page),
+        Route("/users/add", staff.add, methods=["POST"]),
+        Route("/users/{username}/role", staff.role, methods=["POST"]),
+        Route("/users/{username}/sites", staff.site_role, methods=["POST"]),
+        Route("/users/{username}/password", staff.reset, methods=["POST"]),
+        Route("/users/{username}/remove", staff.remove, methods=["POST"]),
+        Route("/users/{username}/unthrottle", staff.unthrottle, methods=["POST"]),
+        Route("/account", staff.account),
+        Route("/account/password", staff.change_password, methods=["POST"]),
         Route("/healthz", health),
         Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/site/{site}", routes=site_routes()),
     ]
 
 

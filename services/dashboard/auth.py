@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from services.dashboard.sites import Access, access_of
 from services.settings.paths import read_or_create_secret
 from services.store.dashboard import LoginFailure, StaffSession, StaffUser
 
@@ -40,10 +41,11 @@ def same_token(given: str | None, expected: str) -> bool:
 
 @dataclass(frozen=True)
 class Login:
-    """A valid session and its user, as one request sees them."""
+    """A valid session and its user, as one request sees them, with where they may do what."""
 
     user: StaffUser
     record: StaffSession
+    access: Access
 
 
 class SessionStore:
@@ -86,7 +88,7 @@ class SessionStore:
         if user is None:
             return None
         record.last_seen = now
-        return Login(user, record)
+        return Login(user, record, access_of(session, user))
 
     def holds(self, session: Session, token: str, login: Login, now: datetime) -> bool:
         """True while the session behind ``token`` is still the one ``login`` saw: not ended,

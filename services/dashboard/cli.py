@@ -1,4 +1,5 @@
-"""``aabent server`` and ``aabent users add|passwd|role|remove|unthrottle|list`` (dashboard staff).
+"""``aabent server`` and ``aabent users add|passwd|role|site|remove|unthrottle|list`` (dashboard
+staff).
 
 Passwords are asked twice without echo (``getpass``), or read from standard input with
 ``--password-stdin`` for provisioning scripts; they are never taken from the command line,
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 ROLES = ("viewer", "operator", "admin")
+SITE_ROLES = ("viewer", "operator", "none")  # at one branch; an admin has every branch
 AskPassword = Callable[[], str]
 
 
@@ -42,6 +44,13 @@ def add_commands(sub: Any) -> None:
     p = actions.add_parser("role", help="change what a staff member may do; ends their sessions")
     p.add_argument("username")
     p.add_argument("role", choices=ROLES)
+    p = actions.add_parser(
+        "site",
+        help="a staff member's role at one branch (none: take it away); ends their sessions",
+    )
+    p.add_argument("username")
+    p.add_argument("site", help="the branch's site id")
+    p.add_argument("role", choices=SITE_ROLES)
     p = actions.add_parser("remove", help="delete a staff member and their sessions")
     p.add_argument("username")
     actions.add_parser("list", help="list staff members and roles")
@@ -87,6 +96,8 @@ def run_users(args: argparse.Namespace, sessions: sessionmaker[Session], ask: As
         remove_user,
         set_password,
         set_role,
+        set_site_role,
+        site_roles,
     )
     from services.store.dashboard import Role
 
@@ -109,12 +120,19 @@ def run_users(args: argparse.Namespace, sessions: sessionmaker[Session], ask: As
                     raise UserError("name a user, an --address, or both")
                 cleared = LoginThrottle.clear(session, name or None, args.address or None)
                 print(f"{cleared} failed logins forgotten")
+            elif action == "site":
+                role = None if args.role == "none" else Role(args.role)
+                set_site_role(session, name, args.site, role)
+                print(f"{name} at {args.site}: {args.role}; their sessions ended")
             elif action == "remove":
                 remove_user(session, name)
                 print(f"removed {name}")
             else:
+                per_site = site_roles(session)
                 for user in list_users(session):
-                    print(f"{user.username}\t{user.role}")
+                    sites = per_site.get(user.id, {})
+                    where = " ".join(f"{s}={r}" for s, r in sites.items()) or "every site"
+                    print(f"{user.username}\t{user.role}\t{where}")
     except (UserError, ValueError) as exc:
         print(f"aabent users: {exc}", file=sys.stderr)
         return 1

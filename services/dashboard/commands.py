@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.topics import Topics
@@ -109,7 +109,7 @@ class Commander:
         publish: Publish,
         topics: Topics,
         sessions: sessionmaker[Session],
-        doors: Collection[str],
+        doors: Callable[[str], Collection[str]],
         clock: Callable[[], datetime],
         max_age_s: float,
         *,
@@ -137,10 +137,18 @@ class Commander:
                 log.exception("command listener failed", extra={"command_id": audit.command_id})
 
     def send(
-        self, username: str, door: str, action: StaffAction, reason: str, seconds: int | None
+        self,
+        username: str,
+        site: str,
+        door: str,
+        action: StaffAction,
+        reason: str,
+        seconds: int | None,
     ) -> CommandAudit:
-        """Audit and publish one command; raises CommandError for a command not worth sending."""
-        if door not in self._doors:
+        """Audit and publish one command to ``door`` at ``site``; raises CommandError for a
+        command not worth sending. Whether the user may command that site is the caller's
+        check (the dashboard's ``guarded``)."""
+        if door not in self._doors(site):
             raise CommandError(f"no door {door!r}", "command_error.no_door", door=door)
         reason = reason.strip()
         if not reason:
@@ -173,6 +181,7 @@ class Commander:
             command_id=command_id,
             ts=now,
             username=username,
+            site=site,
             door=door,
             action=action.value,
             seconds=seconds,
@@ -186,8 +195,12 @@ class Commander:
         if audit.result == UNDELIVERED:
             log.warning("command not sent: %s", NO_BROKER, extra={"command_id": command_id})
             return audit
-        self._publish(self._topics.door_command(door), raw)
-        log.info("command sent", extra={"door": door, "command_id": command_id, "action": action})
+        topic = Topics(self._topics.prefix, site).door_command(door)
+        self._publish(topic, raw)
+        log.info(
+            "command sent",
+            extra={"site": site, "door": door, "command_id": command_id, "action": action},
+        )
         return audit
 
     def expire(self) -> int:
@@ -221,6 +234,7 @@ def command_view(audit: CommandAudit) -> dict[str, Any]:
     """A settled command as the live page hears of it."""
     return {
         "command_id": audit.command_id,
+        "site": audit.site,
         "door": audit.door,
         "action": audit.action,
         "result": audit.result,
@@ -234,10 +248,18 @@ def recent_commands(
     *,
     now: datetime | None = None,
     timeout_s: float | None = None,
+    site: str | None = None,
+    own_site: str | None = None,
 ) -> Sequence[CommandAudit]:
-    """The newest audited commands first, outcomes the live path missed filled in from events;
-    with ``now`` and ``timeout_s``, the ones unanswered for longer are read as not delivered."""
-    rows = session.scalars(select(CommandAudit).order_by(CommandAudit.ts.desc()).limit(limit)).all()
+    """The newest audited commands first (of ``site`` only, if given), outcomes the live path
+    missed filled in from events; with ``now`` and ``timeout_s``, the ones unanswered for
+    longer are read as not delivered. Rows from before commands named their site belong to
+    ``own_site``, the server's own."""
+    stmt = select(CommandAudit)
+    if site is not None:
+        mine = CommandAudit.site == site
+        stmt = stmt.where(or_(mine, CommandAudit.site.is_(None)) if site == own_site else mine)
+    rows = session.scalars(stmt.order_by(CommandAudit.ts.desc()).limit(limit)).all()
     settle_from_events(session, [r for r in rows if r.result in (PENDING, UNDELIVERED)])
     if now is not None and timeout_s is not None:
         expire_pending(session, now, timeout_s)

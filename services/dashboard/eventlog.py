@@ -24,7 +24,7 @@ from services.core.credentials import Credential
 from services.core.events import EventType
 from services.dashboard.auth import Login
 from services.dashboard.statistics import csv_response, date_range
-from services.dashboard.web import dashboard, guarded, refuse, render
+from services.dashboard.web import dashboard, guarded, refuse, render, site_of, site_prefix
 from services.store.dashboard import Role
 from services.store.recorder import EventRecord
 
@@ -47,15 +47,18 @@ class LogRow:
 
 
 def search(
+    site: str,
     start: datetime,
     end: datetime,
     door: str | None,
     types: Sequence[str],
     credential: str | None = None,
 ) -> Select[EventRecord]:
-    """Events in ``[start, end)`` from ``door`` (any if None) of ``types`` (any if empty), of
-    the card with pseudonym ``credential`` (any if None)."""
-    stmt = select(EventRecord).where(EventRecord.ts >= start, EventRecord.ts < end)
+    """Events of ``site`` in ``[start, end)`` from ``door`` (any if None) of ``types`` (any if
+    empty), of the card with pseudonym ``credential`` (any if None)."""
+    stmt = select(EventRecord).where(
+        EventRecord.site == site, EventRecord.ts >= start, EventRecord.ts < end
+    )
     if credential:
         stmt = stmt.where(EventRecord.credential == credential)
     if door:
@@ -69,6 +72,7 @@ def search(
 class Filters:
     """The event log's search, as read from the query string."""
 
+    site: str
     start: datetime
     end: datetime
     door: str | None
@@ -78,7 +82,7 @@ class Filters:
 
     def statement(self) -> Select[EventRecord]:
         """The search as a query."""
-        return search(self.start, self.end, self.door, self.types, self.credential)
+        return search(self.site, self.start, self.end, self.door, self.types, self.credential)
 
 
 def _filters(request: Request) -> Filters:
@@ -90,7 +94,7 @@ def _filters(request: Request) -> Filters:
     types = [t for t in request.query_params.getlist("type") if t in known]
     credential = request.query_params.get("credential") or None
     shown = {"span": span, "door": door, "types": types, "credential": credential}
-    return Filters(start, end, door, types, credential, shown)
+    return Filters(site_of(request), start, end, door, types, credential, shown)
 
 
 @guarded(Role.VIEWER)
@@ -104,7 +108,7 @@ async def event_log(request: Request, login: Login) -> Response:
         return list(session.scalars(stmt))
 
     rows = await ctx.db(read)
-    sources = sorted({*ctx.settings.doors, "site"})
+    sources = sorted({*ctx.door_names(site_of(request)), "site"})
     return render(
         request,
         "events.html",
@@ -143,7 +147,7 @@ async def event_log_csv(request: Request, login: Login) -> Response:
 
     rows = await ctx.db(read)
     span = found.shown["span"]
-    return csv_response(f"{ctx.settings.site.id}-events-{span.first}-{span.last}.csv", rows)
+    return csv_response(f"{site_of(request)}-events-{span.first}-{span.last}.csv", rows)
 
 
 @guarded(Role.OPERATOR)
@@ -161,4 +165,5 @@ async def patron(request: Request, login: Login) -> Response:
         value = form.get(name)
         if isinstance(value, str) and value:
             query[name] = value
-    return RedirectResponse(f"/events?{urlencode(query)}", status_code=303)
+    here = site_prefix(site_of(request))
+    return RedirectResponse(f"{here}/events?{urlencode(query)}", status_code=303)

@@ -14,7 +14,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from services.bus.topics import SITE_SOURCE
 from services.dashboard.auth import Login, same_token
 from services.dashboard.commands import UNDELIVERED, CommandError, StaffAction, recent_commands
+from services.dashboard.feed import recent_feed
 from services.dashboard.i18n import LANG_COOKIE
+from services.dashboard.sites import doors_of
 from services.dashboard.users import check_login
 from services.dashboard.web import (
     LOGIN_COOKIE,
@@ -24,10 +26,13 @@ from services.dashboard.web import (
     refuse,
     render,
     secure,
+    site_of,
+    site_prefix,
     wants_json,
     words,
 )
-from services.store.dashboard import Role
+from services.recorder.stats import tailgating_on
+from services.store.dashboard import CommandAudit, Role
 
 # The catalogue sections the live page's script writes with.
 SCRIPT_SECTIONS = (
@@ -131,11 +136,34 @@ async def logout(request: Request, login: Login) -> Response:
     return response
 
 
+async def _door_list(request: Request) -> list[tuple[str, str]]:
+    """The site's doors and their names: the settings' for the own site, else the stored ones."""
+    ctx, site = dashboard(request), site_of(request)
+    if site == ctx.settings.site.id:
+        return [(d, cfg.name or d) for d, cfg in ctx.settings.doors.items()]
+    stored = await ctx.db(lambda s: doors_of(s, site))
+    return [(d, d) for d in stored]
+
+
+async def _preload(request: Request) -> None:
+    """A branch's feed and today's tailgating from the stored events, the first time it is
+    watched since the server started (the server's own site is preloaded at start)."""
+    ctx, site = dashboard(request), site_of(request)
+    day = ctx.clock().date()
+    if not ctx.hub.has_feed(site):
+        limit = ctx.settings.dashboard.feed_size
+        ctx.hub.preload(await ctx.db(lambda s: recent_feed(s, site, limit)), site)
+    if not ctx.hub.tailgating_seeded(site, day):
+        tz = ctx.schedule.timezone
+        stored = await ctx.db(lambda s: tailgating_on(s, site, day, tz))
+        ctx.hub.seed_tailgating(site, day, stored)
+
+
 @guarded(Role.VIEWER)
 async def live(request: Request, login: Login) -> Response:
     """The live view: doors, occupancy, opening state, alarms and the event feed."""
     ctx = dashboard(request)
-    doors = [(d, cfg.name or d) for d, cfg in ctx.settings.doors.items()]
+    doors = await _door_list(request)
     t = words(request)
     lang = t.lang
     script_words = {
@@ -143,7 +171,9 @@ async def live(request: Request, login: Login) -> Response:
         "doors": {SITE_SOURCE: t("live.building"), **dict(doors)},
         "t": ctx.catalogue.section(lang, *SCRIPT_SECTIONS),
     }
-    context = {"doors": doors, "js_words": script_words, "plan": ctx.plan}
+    # The floor plan is the server's own branch's (config/floorplan.toml).
+    plan = ctx.plan if site_of(request) == ctx.settings.site.id else None
+    context = {"doors": doors, "js_words": script_words, "plan": plan}
     return render(request, "live.html", context)
 
 
@@ -153,12 +183,13 @@ async def stream(request: Request, login: Login) -> Response:
     ctx = dashboard(request)
     token = request.cookies.get(SESSION_COOKIE) or ""
     remaining = (login.record.expires - ctx.clock()).total_seconds()
+    await _preload(request)
 
     async def still_valid() -> bool:
         return await ctx.db(lambda s: ctx.logins.holds(s, token, login, ctx.clock()))
 
     return StreamingResponse(
-        ctx.hub.stream(max(remaining, 1.0), still_valid),
+        ctx.hub.stream(max(remaining, 1.0), still_valid, site_of(request)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -167,7 +198,8 @@ async def stream(request: Request, login: Login) -> Response:
 @guarded(Role.VIEWER)
 async def snapshot(request: Request, login: Login) -> Response:
     """The live state as JSON (for scripts and for the page's first paint)."""
-    return JSONResponse(dashboard(request).hub.snapshot())
+    await _preload(request)
+    return JSONResponse(dashboard(request).hub.snapshot(site_of(request)))
 
 
 def _seconds(text: str) -> int | None:
@@ -189,9 +221,11 @@ async def command(request: Request, login: Login) -> Response:
         return refuse(request, 400, "commands.unknown_action")
     reason = str(form.get("reason", ""))
     seconds = _seconds(str(form.get("seconds", "")))
-    username = login.user.username
+    username, site = login.user.username, site_of(request)
     try:
-        audit = await asyncio.to_thread(ctx.commander.send, username, door, action, reason, seconds)
+        audit = await asyncio.to_thread(
+            ctx.commander.send, username, site, door, action, reason, seconds
+        )
     except CommandError as exc:
         return refuse(request, 400, exc.key, **exc.values)
     if audit.result == UNDELIVERED:
@@ -199,13 +233,20 @@ async def command(request: Request, login: Login) -> Response:
         return refuse(request, 503, "js.not_delivered", reason=why)
     if wants_json(request):
         return JSONResponse({"command_id": audit.command_id, "result": audit.result})
-    return RedirectResponse("/commands", status_code=303)
+    return RedirectResponse(f"{site_prefix(site)}/commands", status_code=303)
 
 
 @guarded(Role.VIEWER)
 async def commands(request: Request, login: Login) -> Response:
     """The command audit: who sent what, when, why, and what the door answered."""
     ctx = dashboard(request)
-    timeout = ctx.commander.answer_timeout_s
-    rows = await ctx.db(lambda s: list(recent_commands(s, 200, now=ctx.clock(), timeout_s=timeout)))
+    timeout, site, own = ctx.commander.answer_timeout_s, site_of(request), ctx.settings.site.id
+
+    def read(session: Session) -> list[CommandAudit]:
+        found = recent_commands(
+            session, 200, now=ctx.clock(), timeout_s=timeout, site=site, own_site=own
+        )
+        return list(found)
+
+    rows = await ctx.db(read)
     return render(request, "commands.html", {"rows": rows})

@@ -1,7 +1,7 @@
 """Room bookings in the dashboard: staff see today's and the coming bookings, book a free slot
 for a patron (card or CPR number typed, hashed at once) and cancel a booking.
 
-The data functions take the site's id, so a server for several sites passes the request's.
+The data functions take the site's id; the handlers pass the one of the URL (``/site/<id>/rooms``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ from services.core.credentials import Credential, SiteKey
 from services.core.rooms import Room, Slot
 from services.core.schedule import Schedule
 from services.dashboard.auth import Login
-from services.dashboard.web import dashboard, guarded, refuse, render, wants_json
+from services.dashboard.web import (
+    dashboard,
+    guarded,
+    refuse,
+    render,
+    site_of,
+    site_prefix,
+    wants_json,
+)
 from services.patrons import bookings
 from services.store.dashboard import Role
 
@@ -91,11 +99,15 @@ def staff_book(
 
 
 def _site(request: Request) -> str:
-    return dashboard(request).settings.site.id
+    return site_of(request)
 
 
 def _rooms(request: Request) -> list[tuple[Room, str]]:
+    # The rooms of the settings are this server's own site's; another branch's server books
+    # its own.
     settings = dashboard(request).settings
+    if site_of(request) != settings.site.id:
+        return []
     return [(r, settings.rooms[r.id].name or r.id) for r in settings.room_list()]
 
 
@@ -118,7 +130,7 @@ def _field(form: object, name: str) -> str:
 def _answer(request: Request, done: str) -> Response:
     if wants_json(request):
         return JSONResponse({"done": done})
-    return RedirectResponse(f"/rooms?done={done}", status_code=303)
+    return RedirectResponse(f"{site_prefix(site_of(request))}/rooms?done={done}", status_code=303)
 
 
 @guarded(Role.OPERATOR)

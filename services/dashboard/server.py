@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import uvicorn
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.templating import Jinja2Templates
 
 from services.bus.client import MqttBus
@@ -26,15 +26,16 @@ from services.bus.topics import Topics
 from services.dashboard.app import asgi
 from services.dashboard.auth import LoginThrottle, SessionStore, load_or_create_secret
 from services.dashboard.commands import Commander, command_view
+from services.dashboard.feed import recent_feed
 from services.dashboard.floorplan import load_plan
 from services.dashboard.i18n import Catalogue
 from services.dashboard.live import LiveHub
+from services.dashboard.sites import doors_of
 from services.dashboard.web import TEMPLATES, Dashboard
 from services.runtime.holiday_file import site_schedule
 from services.runtime.systemd_notify import notify, start_watchdog
 from services.settings import Settings, door_component
 from services.store.engine import make_sessionmaker
-from services.store.recorder import EventRecord
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +79,13 @@ def _templates(tz: ZoneInfo) -> Jinja2Templates:
     return templates
 
 
-def recent_feed(session: Session, site: str, limit: int) -> list[dict[str, Any]]:
-    """The site's newest recorded events, newest first, as the live feed shows them."""
-    rows = session.scalars(
-        select(EventRecord)
-        .where(EventRecord.site == site)
-        .order_by(EventRecord.ts.desc(), EventRecord.id)
-        .limit(limit)
-    )
-    return [
-        {
-            "id": e.id,
-            "type": e.type,
-            "source": e.source,
-            "ts": e.ts.isoformat(),
-            "reason": e.reason,
-            "credential": e.credential,
-            "details": e.details,
-        }
-        for e in rows
-    ]
+def doors_at(sessions: sessionmaker[Session], settings: Settings, site: str) -> set[str]:
+    """The doors a command may go to at ``site``: the settings' at the server's own site, the
+    ones the store holds a state of at any other branch."""
+    if site == settings.site.id:
+        return set(settings.doors)
+    with sessions() as session:
+        return set(doors_of(session, site))
 
 
 def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboard:
@@ -122,7 +110,7 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
         lambda topic, raw: bus.publish(topic, raw, qos=1),
         topics,
         sessions,
-        set(settings.doors),
+        lambda site: doors_at(sessions, settings, site),
         clock,
         settings.mqtt.command_max_age_s,
         connected=lambda: bus.connected,
@@ -130,7 +118,9 @@ def build_dashboard(settings: Settings, engine: Engine, bus: MqttBus) -> Dashboa
     with sessions() as session:
         hub.preload(recent_feed(session, settings.site.id, d.feed_size))
     hub.add_event_listener(commander.outcome)
-    commander.add_listener(lambda audit: hub.publish("command", command_view(audit)))
+    commander.add_listener(
+        lambda audit: hub.publish("command", command_view(audit), audit.site or settings.site.id)
+    )
     hub.attach(bus.subscribe)
     secret = load_or_create_secret(d.secret_file or settings.site.data_dir / "dashboard.secret")
     return Dashboard(

@@ -1,5 +1,5 @@
-"""Staff management in the browser: admins add, change the role of, reset and remove users;
-everyone changes their own password. ``aabent users`` does the same on the server.
+"""Staff management in the browser: admins add, change the role of (also per branch), reset and
+remove users; everyone changes their own password. ``aabent users`` does the same on the server.
 
 Every change that takes rights away (role, password, removal) ends the user's sessions, and
 with them their open live streams (services/dashboard/users.py). An admin cannot remove or
@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.dashboard.auth import Login, LoginThrottle
 from services.dashboard.passwords import MIN_LENGTH, password_problem, verify_password
+from services.dashboard.sites import SITE_ROLES
 from services.dashboard.users import (
     UserError,
     add_user,
@@ -25,6 +26,8 @@ from services.dashboard.users import (
     remove_user,
     set_password,
     set_role,
+    set_site_role,
+    site_roles,
     username_problem,
 )
 from services.dashboard.web import dashboard, guarded, refuse, render, wants_json
@@ -37,11 +40,23 @@ Change = Callable[[Session], object]
 async def page(request: Request, login: Login) -> Response:
     """The staff list with the forms that change it."""
     ctx = dashboard(request)
-    rows = await ctx.db(lambda s: list(list_users(s)))
+
+    def read(session: Session) -> dict[str, object]:
+        return {
+            "rows": list(list_users(session)),
+            "per_site": site_roles(session),
+            "sites": ctx.sites(session),
+        }
+
     return render(
         request,
         "users.html",
-        {"rows": rows, "roles": list(Role), "done": request.query_params.get("done")},
+        {
+            **await ctx.db(read),
+            "roles": list(Role),
+            "site_roles": SITE_ROLES,
+            "done": request.query_params.get("done"),
+        },
     )
 
 
@@ -111,6 +126,21 @@ async def role(request: Request, login: Login) -> Response:
     if own:
         return refuse(request, 400, "users.not_yourself")
     return await _apply(request, lambda s: set_role(s, name, new), "role")
+
+
+@guarded(Role.ADMIN)
+async def site_role(request: Request, login: Login) -> Response:
+    """Give a staff member a role at one branch, or take it away (their sessions end)."""
+    name, own = _target(request, login)
+    form = await request.form()
+    site, chosen = _field(form, "site"), _field(form, "role")
+    if own:
+        return refuse(request, 400, "users.not_yourself")
+    try:
+        new = None if chosen == "none" else Role(chosen)
+    except ValueError:
+        return refuse(request, 400, "users.not_possible")
+    return await _apply(request, lambda s: set_site_role(s, name, site, new), "site")
 
 
 @guarded(Role.ADMIN)

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from services.dashboard.auth import Login
 from services.dashboard.charts import stacked_bars
-from services.dashboard.web import Dashboard, dashboard, guarded, render, words
+from services.dashboard.web import Dashboard, dashboard, guarded, render, site_of, words
 from services.recorder import stats
 from services.recorder.stats import Period
 from services.store.dashboard import Role
@@ -63,6 +63,16 @@ def date_range(params: QueryParams, ctx: Dashboard, days: int = 30) -> Range:
     return Range(min(first, last), max(first, last))
 
 
+def chosen_year(params: QueryParams, ctx: Dashboard) -> int:
+    """The year asked for (``year``), this one by default, within reason."""
+    this_year = ctx.clock().year
+    try:
+        which = int(params.get("year", this_year))
+    except ValueError:
+        which = this_year
+    return min(max(which, 2000), this_year + 1)
+
+
 def _period(params: QueryParams, span: Range) -> Period:
     try:
         period = Period(params.get("period", "day"))
@@ -95,14 +105,14 @@ class Figures:
     attendance: list[stats.Attendance]
 
 
-def _reader(ctx: Dashboard, span: Range, period: Period) -> Callable[[Session], Figures]:
+def _reader(ctx: Dashboard, site: str, span: Range, period: Period) -> Callable[[Session], Figures]:
     start, end = span.bounds(ctx)
-    tz, site = ctx.schedule.timezone, ctx.settings.site.id
+    tz = ctx.schedule.timezone
 
     def read(session: Session) -> Figures:
         return Figures(
             stats.entries(session, site, start, end, period, tz),
-            stats.entries_by_opening(session, site, start, end),
+            stats.entries_by_opening(session, site, start, end, ctx.schedule),
             stats.peak_occupancy(session, site, start, end, tz),
             stats.activity_attendance(session, site, start, end),
         )
@@ -116,7 +126,7 @@ async def page(request: Request, login: Login) -> Response:
     ctx = dashboard(request)
     span = date_range(request.query_params, ctx)
     period = _period(request.query_params, span)
-    data = await ctx.db(_reader(ctx, span, period))
+    data = await ctx.db(_reader(ctx, site_of(request), span, period))
     labels = [e.start.strftime(LABELS[period]) for e in data.entries]
     t = words(request)
     return render(
@@ -148,7 +158,7 @@ async def export(request: Request, login: Login) -> Response:
     ctx = dashboard(request)
     span = date_range(request.query_params, ctx)
     period = _period(request.query_params, span)
-    data = await ctx.db(_reader(ctx, span, period))
+    data = await ctx.db(_reader(ctx, site_of(request), span, period))
     what = request.query_params.get("what", "entries")
     tables: dict[str, Sequence[Any]] = {
         "entries": data.entries,
@@ -157,20 +167,15 @@ async def export(request: Request, login: Login) -> Response:
         "attendance": data.attendance,
     }
     what = what if what in tables else "entries"
-    return csv_response(f"{ctx.settings.site.id}-{what}-{span.first}-{span.last}.csv", tables[what])
+    return csv_response(f"{site_of(request)}-{what}-{span.first}-{span.last}.csv", tables[what])
 
 
 @guarded(Role.VIEWER)
 async def year(request: Request, login: Login) -> Response:
     """The year's figures for Danmarks Statistik: visits and weekly opening hours."""
     ctx = dashboard(request)
-    this_year = ctx.clock().year
-    try:
-        which = int(request.query_params.get("year", this_year))
-    except ValueError:
-        which = this_year
-    which = min(max(which, 2000), this_year + 1)
-    site, tz = ctx.settings.site.id, ctx.schedule.timezone
+    this_year, which = ctx.clock().year, chosen_year(request.query_params, ctx)
+    site, tz = site_of(request), ctx.schedule.timezone
     start, end = datetime(which, 1, 1, tzinfo=tz), datetime(which + 1, 1, 1, tzinfo=tz)
 
     def read(session: Session) -> tuple[stats.YearFigures, list[stats.EntryCount]]:

@@ -15,9 +15,10 @@ from services.dashboard.passwords import (
     verify_password,
 )
 from services.store.base import utcnow
-from services.store.dashboard import Role, StaffSession, StaffUser
+from services.store.dashboard import Role, StaffSession, StaffSiteRole, StaffUser
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_SITE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")  # as services/settings/site.py
 
 
 class UserError(ValueError):
@@ -78,6 +79,47 @@ def set_role(session: Session, username: str, role: Role) -> StaffUser:
         session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     user.role = role.value
     return user
+
+
+def _site_problem(site: str) -> str | None:
+    if not _SITE.match(site):
+        return f"{site!r} is not a site id (a-z, 0-9, '_', '-', as in the site's settings)"
+    return None
+
+
+def set_site_role(session: Session, username: str, site: str, role: Role | None) -> StaffUser:
+    """Give ``username`` ``role`` at ``site`` (viewer or operator), or take it away (None).
+
+    Their sessions end, so an open page of a branch they no longer watch goes dark at once.
+    A user with roles at some sites sees only those; an admin sees every site regardless."""
+    problem = _site_problem(site)
+    if problem:
+        raise UserError(problem)
+    if role is not None and role not in (Role.VIEWER, Role.OPERATOR):
+        raise UserError("a role at one site is viewer or operator; an admin has every site")
+    user = _existing(session, username)
+    row = session.scalars(
+        select(StaffSiteRole).where(StaffSiteRole.user_id == user.id, StaffSiteRole.site == site)
+    ).first()
+    if (row.role if row else None) == (role.value if role else None):
+        return user
+    if role is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(StaffSiteRole(user_id=user.id, site=site, role=role.value))
+    else:
+        row.role = role.value
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    return user
+
+
+def site_roles(session: Session) -> dict[int, dict[str, str]]:
+    """Every user's roles per site, by user id."""
+    found: dict[int, dict[str, str]] = {}
+    for row in session.scalars(select(StaffSiteRole).order_by(StaffSiteRole.site)):
+        found.setdefault(row.user_id, {})[row.site] = row.role
+    return found
 
 
 def remove_user(session: Session, username: str) -> None:

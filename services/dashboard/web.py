@@ -23,6 +23,7 @@ from services.dashboard.commands import Commander
 from services.dashboard.floorplan import Plan
 from services.dashboard.i18n import LANG_COOKIE, Catalogue, Words
 from services.dashboard.live import LiveHub
+from services.dashboard.sites import SiteInfo, known_sites
 from services.settings import Settings
 from services.store.dashboard import Role
 from services.store.recorder import AUTO_ACK
@@ -51,6 +52,22 @@ class Dashboard:
     catalogue: Catalogue
     site_key: SiteKey  # turns a typed card number into the pseudonym events carry
     plan: Plan | None = None  # the doors on the floor plan, if the plan places any
+
+    @property
+    def own(self) -> SiteInfo:
+        """The site this server's settings name (a one-branch installation's only one)."""
+        return SiteInfo(self.settings.site.id, self.settings.site.name)
+
+    def sites(self, session: Session) -> list[SiteInfo]:
+        """Every branch the store knows, the own one first (``sites.known_sites``)."""
+        configured = {s: b.name for s, b in self.settings.branches.items() if b.name}
+        return known_sites(session, self.own, configured)
+
+    def door_names(self, site: str) -> dict[str, str]:
+        """The doors' names at ``site``: the settings' for the own site, else their ids."""
+        if site != self.settings.site.id:
+            return {}
+        return {d: cfg.name or d for d, cfg in self.settings.doors.items()}
 
     def db(self, work: Callable[[Session], T]) -> Awaitable[T]:
         """Run ``work(session)`` in one transaction on a worker thread (SQLAlchemy is sync)."""
@@ -85,6 +102,20 @@ def words(request: Request) -> Words:
     return Words(ctx.catalogue, lang, ctx.clock().date())
 
 
+def site_of(request: Request) -> str:
+    """The site the request is about: the one in its URL (``/site/<id>/…``).
+
+    Only handlers mounted under a site call this; ``guarded`` has checked that the site is
+    known and that the user may see it."""
+    info: SiteInfo = request.state.site
+    return info.id
+
+
+def site_prefix(site: str) -> str:
+    """The root of one site's pages."""
+    return f"/site/{site}"
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
@@ -92,13 +123,19 @@ def render(
     ctx = dashboard(request)
     login: Login | None = getattr(request.state, "login", None)
     t = words(request)
+    site: SiteInfo | None = getattr(request.state, "site", None)
     names = {SITE_SOURCE: t("live.building")}
-    names.update({d: cfg.name or d for d, cfg in ctx.settings.doors.items()})
+    names.update(ctx.door_names(site.id if site else ctx.settings.site.id))
+    role = None
+    if login is not None:
+        role = login.access.at(site.id) if site else Role(login.user.role)
     base = {
         "login": login,
-        "role": Role(login.user.role) if login else None,
+        "role": role,
+        "admin": login is not None and Role(login.user.role) is Role.ADMIN,
         "csrf": login.record.csrf if login else "",
-        "site": ctx.settings.site,
+        "site": site,
+        "here": site_prefix(site.id) if site else "",
         "path": request.url.path,
         "t": t,
         "lang": t.lang,
@@ -135,7 +172,18 @@ def guarded(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Res
                     return JSONResponse({"error": message}, status_code=401)
                 return RedirectResponse("/login", status_code=303)
             request.state.login = login
-            if not Role(login.user.role).allows(role):
+            site = request.path_params.get("site")
+            if site is not None:
+                # The site of the URL: known to the store, and this user's to see (and to
+                # operate, for a command). Checked here, on the server, for every request.
+                info = await ctx.db(lambda s: _find_site(ctx.sites(s), site))
+                if info is None or login.access.at(site) is None:
+                    return refuse(request, 404, "error.no_site", site=site)
+                request.state.site = info
+                allowed = login.access.may(site, role)
+            else:
+                allowed = Role(login.user.role).allows(role)
+            if not allowed:
                 return refuse(request, 403, "error.needs_role", role=words(request)(f"role.{role}"))
             if request.method in UNSAFE and not await _csrf_ok(request, login):
                 return refuse(request, 403, "error.stale_form")
@@ -144,6 +192,10 @@ def guarded(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Res
         return endpoint
 
     return decorate
+
+
+def _find_site(sites: list[SiteInfo], site: str) -> SiteInfo | None:
+    return next((s for s in sites if s.id == site), None)
 
 
 async def _csrf_ok(request: Request, login: Login) -> bool:

@@ -156,6 +156,10 @@ def channels(settings: AlarmSettings) -> dict[str, Channel]:
     return out
 
 
+def _channels(senders: Mapping[str, Channel | Sender]) -> dict[str, Channel]:
+    return {name: c if isinstance(c, Channel) else Channel(c) for name, c in senders.items()}
+
+
 class Notifier:
     """Sends notices on its own thread through every channel, retrying each a few times."""
 
@@ -167,16 +171,18 @@ class Notifier:
         retry_seconds: float = 5.0,
         record: Record | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        per_site: Mapping[str, Mapping[str, Channel | Sender]] | None = None,
     ) -> None:
-        self.senders = {
-            name: c if isinstance(c, Channel) else Channel(c) for name, c in senders.items()
-        }
+        self.senders = _channels(senders)
+        # A branch with its own on-call addresses: its alarms go there instead of the defaults.
+        self.per_site = {site: _channels(c) for site, c in (per_site or {}).items()}
         self._record = record
         self._clock = clock
         self.attempts = attempts
         self.retry_seconds = retry_seconds
-        self.sent: dict[str, int] = {name: 0 for name in self.senders}
-        self.failed: dict[str, int] = {name: 0 for name in self.senders}
+        names = {n for c in (self.senders, *self.per_site.values()) for n in c}
+        self.sent: dict[str, int] = dict.fromkeys(names, 0)
+        self.failed: dict[str, int] = dict.fromkeys(names, 0)
         self._queue: queue.Queue[AlarmNotice | None] = queue.Queue()
         self._stopping = threading.Event()
         self._idle = threading.Condition()
@@ -184,14 +190,25 @@ class Notifier:
         self._thread = threading.Thread(target=self._run, name="alarm-notifier", daemon=True)
 
     @classmethod
-    def from_settings(cls, settings: AlarmSettings, record: Record | None = None) -> Notifier:
-        """A notifier with the channels and retry policy of ``[alarms]``."""
+    def from_settings(
+        cls,
+        settings: AlarmSettings,
+        record: Record | None = None,
+        branches: Mapping[str, AlarmSettings] | None = None,
+    ) -> Notifier:
+        """A notifier with the channels and retry policy of ``[alarms]``, and the channels of
+        each branch that has its own (``Settings.alarms_for``)."""
         return cls(
             channels(settings),
             attempts=settings.attempts,
             retry_seconds=settings.retry_seconds,
             record=record,
+            per_site={site: channels(a) for site, a in (branches or {}).items()},
         )
+
+    def channels_of(self, site: str) -> Mapping[str, Channel]:
+        """The channels ``site``'s alarms go out by."""
+        return self.per_site.get(site, self.senders)
 
     def start(self) -> None:
         """Start the sending thread."""
@@ -206,7 +223,7 @@ class Notifier:
 
     def notify(self, notice: AlarmNotice) -> None:
         """Queue ``notice`` for the channels that take its severity; returns at once."""
-        if not any(notice.severity in c.severities for c in self.senders.values()):
+        if not any(notice.severity in c.severities for c in self.channels_of(notice.site).values()):
             return
         with self._idle:
             self._pending += 1
@@ -222,7 +239,7 @@ class Notifier:
             notice = self._queue.get()
             if notice is None:
                 return
-            for name, channel in self.senders.items():
+            for name, channel in self.channels_of(notice.site).items():
                 if notice.severity in channel.severities:
                     self._deliver(name, channel.send, notice)
             with self._idle:

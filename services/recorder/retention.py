@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.store.lockouts import purge_before
@@ -78,8 +78,13 @@ def past_retention(row: Mapping[str, Any], now: datetime, days: int) -> dict[str
     return dict(row) | {"credential": None, "details": strip_details(row["details"])}
 
 
-def _watermark(session: Session) -> datetime | None:
-    state = session.get(ComponentState, WATERMARK)
+def _watermark_key(site: str | None) -> tuple[str, str]:
+    """Where the run for ``site`` (None: every site on the defaults) stopped last time."""
+    return WATERMARK if site is None else (WATERMARK[0], f"{WATERMARK[1]}/{site}")
+
+
+def _watermark(session: Session, site: str | None = None) -> datetime | None:
+    state = session.get(ComponentState, _watermark_key(site))
     if state is None:
         return None
     return datetime.fromisoformat(str(state.payload["purged_before"]))
@@ -89,11 +94,16 @@ _Key = tuple[datetime, str]
 
 
 def _strip_chunk(
-    session: Session, since: datetime | None, cutoff: datetime, after: _Key | None
+    session: Session,
+    since: datetime | None,
+    cutoff: datetime,
+    after: _Key | None,
+    sites: ColumnElement[bool],
 ) -> tuple[int, _Key | None]:
-    """Strip up to CHUNK events past ``after`` (keyset (ts, id)); returns the last key or None."""
+    """Strip up to CHUNK events of ``sites`` past ``after`` (keyset (ts, id)); returns the last
+    key or None."""
     query = select(EventRecord.id, EventRecord.ts, EventRecord.credential, EventRecord.details)
-    query = query.where(EventRecord.ts < cutoff)
+    query = query.where(EventRecord.ts < cutoff, sites)
     if since is not None:
         query = query.where(EventRecord.ts >= since)
     if after is not None:
@@ -112,27 +122,47 @@ def _strip_chunk(
     return (len(changes), (rows[-1].ts, rows[-1].id) if rows else None)
 
 
-def purge(session: Session, now: datetime, days: int) -> PurgeResult:
-    """Strip events older than ``days`` and delete old PIN failures; the caller commits."""
-    cutoff = now - timedelta(days=days)
-    since = _watermark(session)
+def _strip_sites(
+    session: Session, now: datetime, cutoff: datetime, site: str | None, sites: ColumnElement[bool]
+) -> int:
+    since = _watermark(session, site)
     stripped = 0
     after: _Key | None = None
     while True:
-        changed, after = _strip_chunk(session, since, cutoff, after)
+        changed, after = _strip_chunk(session, since, cutoff, after, sites)
         stripped += changed
         if after is None:
             break
-    pin_rows = purge_before(session, cutoff)
     if since is None or cutoff > since:
-        put_state(session, *WATERMARK, {"purged_before": cutoff.isoformat()}, now)
+        key = _watermark_key(site)
+        put_state(session, *key, {"purged_before": cutoff.isoformat()}, now)
+    return stripped
+
+
+def purge(
+    session: Session, now: datetime, days: int, per_site: Mapping[str, int] | None = None
+) -> PurgeResult:
+    """Strip events older than ``days`` (a branch's own days in ``per_site``) and delete old
+    PIN failures; the caller commits."""
+    own = dict(per_site or {})
+    cutoff = now - timedelta(days=days)
+    stripped = _strip_sites(session, now, cutoff, None, EventRecord.site.not_in(list(own)))
+    for site, site_days in sorted(own.items()):
+        site_cutoff = now - timedelta(days=site_days)
+        stripped += _strip_sites(session, now, site_cutoff, site, EventRecord.site == site)
+    pin_rows = purge_before(session, cutoff)
     return PurgeResult(cutoff, stripped, pin_rows)
 
 
-def run_once(sessions: sessionmaker[Session], now: datetime, days: int) -> PurgeResult:
+def run_once(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    days: int,
+    per_site: Mapping[str, int] | None = None,
+) -> PurgeResult:
     """One purge in its own transaction, logged."""
     with sessions() as session, session.begin():
-        result = purge(session, now, days)
+        result = purge(session, now, days, per_site)
     log.info(
         "retention: %d events stripped, %d PIN rows deleted (before %s)",
         result.events,
@@ -159,6 +189,7 @@ def run_daily(
     tz: ZoneInfo,
     clock: Callable[[], datetime],
     stop: threading.Event,
+    per_site: Mapping[str, int] | None = None,
 ) -> None:
     """Purge every day at ``at`` local time until ``stop`` is set (run it in a thread)."""
     while True:
@@ -166,6 +197,6 @@ def run_daily(
         if stop.wait(max(0.0, wait)):
             return
         try:
-            run_once(sessions, clock(), days)
+            run_once(sessions, clock(), days, per_site)
         except Exception:  # tomorrow's run must still happen
             log.exception("retention run failed")

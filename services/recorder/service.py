@@ -56,7 +56,11 @@ class RecorderService:
         self.settings = settings
         self._sessions = sessions
         self.bus = bus = recorder_bus(settings)
-        self.notifier = Notifier.from_settings(settings.alarms, record=self._record_delivery)
+        self.notifier = Notifier.from_settings(
+            settings.alarms,
+            record=self._record_delivery,
+            branches={site: settings.alarms_for(site) for site in settings.branches},
+        )
         self.recorder = Recorder(
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
         )
@@ -73,6 +77,11 @@ class RecorderService:
                 "tz": ZoneInfo(settings.site.timezone),
                 "clock": clock,
                 "stop": self._stop,
+                "per_site": {
+                    site: settings.retention_days_for(site)
+                    for site, branch in settings.branches.items()
+                    if branch.retention_days is not None
+                },
             },
             name="retention",
             daemon=True,

@@ -30,7 +30,8 @@ from services.store.recorder import EventRecord
 
 CARD = str(EventType.ACCESS_GRANTED)
 COUNTED = str(EventType.OCCUPANCY_IN)
-UNKNOWN = "unknown"  # before the first recorded opening.changed
+UNKNOWN = "unknown"  # before the first recorded opening.changed, with no schedule to go by
+ALL_SITES = "*"  # the municipality's sum line of the tables per branch
 
 
 class Period(StrEnum):
@@ -158,9 +159,13 @@ def entries(
 
 
 def entries_by_opening(
-    session: Session, site: str, start: datetime, end: datetime
+    session: Session, site: str, start: datetime, end: datetime, schedule: Schedule | None = None
 ) -> list[OpeningCount]:
-    """Entries split by the opening state in force: the last ``opening.changed`` before each."""
+    """Entries split by the opening state in force: the last ``opening.changed`` before each.
+
+    Before the first opening change recorded at all (a new installation, or detail purged),
+    the state is the one ``schedule`` says for the entry's instant; without a schedule it is
+    ``unknown``."""
     before = session.scalar(
         select(EventRecord.reason)
         .where(
@@ -179,7 +184,10 @@ def entries_by_opening(
         if row.type == str(EventType.OPENING_CHANGED):
             state = row.reason or UNKNOWN
         else:
-            (cards if row.type == CARD else counted)[state] += 1
+            known = state
+            if known == UNKNOWN and schedule is not None:
+                known = str(schedule.at(row.ts).state)
+            (cards if row.type == CARD else counted)[known] += 1
     states = ["staffed", "self-service", "closed", UNKNOWN]
     states += sorted((set(cards) | set(counted)) - set(states))
     return [OpeningCount(s, cards[s], counted[s]) for s in states]
@@ -220,6 +228,119 @@ def activity_attendance(
         if isinstance(title, str):
             titles[str(uid)] = title
     return [Attendance(e, titles.get(e, ""), n) for e, n in sorted(counts.items())]
+
+
+def tailgating_on(session: Session, site: str, day: date, tz: ZoneInfo) -> int:
+    """How many times several people came in on one card on the local ``day``: counted from
+    the stored events, so a server restart in the evening forgets none."""
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return _count(session, site, str(EventType.DOOR_TAILGATING), start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class BranchFigures:
+    """One branch's figures over a span, a line of the municipality's table."""
+
+    site: str
+    name: str
+    card_entries: int
+    counted_entries: int
+    staffed_entries: int  # counted entries while staffed
+    self_service_entries: int  # counted entries in self-service hours
+    peak: int  # the most inside at once
+    attendance: int  # people checked in at activities
+
+
+def branch_figures(
+    session: Session,
+    sites: Sequence[tuple[str, str]],
+    start: datetime,
+    end: datetime,
+    schedule: Schedule | None = None,
+) -> list[BranchFigures]:
+    """The figures of each (site, name) over ``[start, end)``, with the municipality's sum
+    last (site ``*``)."""
+    rows = []
+    for site, name in sites:
+        split = {o.state: o for o in entries_by_opening(session, site, start, end, schedule)}
+        tz = schedule.timezone if schedule is not None else ZoneInfo("UTC")
+        peaks = peak_occupancy(session, site, start, end, tz)
+        rows.append(
+            BranchFigures(
+                site=site,
+                name=name,
+                card_entries=sum(o.card_entries for o in split.values()),
+                counted_entries=sum(o.counted_entries for o in split.values()),
+                staffed_entries=split["staffed"].counted_entries,
+                self_service_entries=split["self-service"].counted_entries,
+                peak=max((p.peak for p in peaks), default=0),
+                attendance=sum(a.checkins for a in activity_attendance(session, site, start, end)),
+            )
+        )
+    return [*rows, _sum_branches(rows)]
+
+
+def _sum_branches(rows: Sequence[BranchFigures]) -> BranchFigures:
+    # Peaks at different branches happen at different times, so adding them would claim a
+    # crowd nobody saw: the sum line gives the highest branch's peak.
+    return BranchFigures(
+        site=ALL_SITES,
+        name="",
+        card_entries=sum(r.card_entries for r in rows),
+        counted_entries=sum(r.counted_entries for r in rows),
+        staffed_entries=sum(r.staffed_entries for r in rows),
+        self_service_entries=sum(r.self_service_entries for r in rows),
+        peak=max((r.peak for r in rows), default=0),
+        attendance=sum(r.attendance for r in rows),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BranchYear:
+    """Danmarks Statistik's figures of one branch for a year (site ``*``: the sum)."""
+
+    site: str
+    name: str
+    year: int
+    visits: int
+    card_entries: int
+    staffed_hours_per_week: float
+    self_service_hours_per_week: float
+    weeks: int
+
+
+def branch_years(
+    session: Session, sites: Sequence[tuple[str, str, Schedule]], year: int
+) -> list[BranchYear]:
+    """The yearly figures of each (site, name, its schedule), then their sum (site ``*``):
+    visits and card entries add up, and so do the opening hours of the branches."""
+    rows = []
+    for site, name, schedule in sites:
+        f = yearly_figures(session, site, year, schedule)
+        rows.append(
+            BranchYear(
+                site,
+                name,
+                year,
+                f.visits,
+                f.card_entries,
+                f.staffed_hours_per_week,
+                f.self_service_hours_per_week,
+                f.weeks,
+            )
+        )
+    total = BranchYear(
+        ALL_SITES,
+        "",
+        year,
+        sum(r.visits for r in rows),
+        sum(r.card_entries for r in rows),
+        round(sum(r.staffed_hours_per_week for r in rows), 2),
+        round(sum(r.self_service_hours_per_week for r in rows), 2),
+        max((r.weeks for r in rows), default=0),
+    )
+    return [*rows, total]
 
 
 def _count(session: Session, site: str, etype: str, start: datetime, end: datetime) -> int:

@@ -15,6 +15,7 @@ from services.settings.alarms import (
     WebhookSettings,
 )
 from services.settings.base import ConfigError
+from services.settings.branches import BranchAlarms, BranchSettings
 from services.settings.building import BuildingSettings
 from services.settings.dashboard import DashboardSettings
 from services.settings.doors import BCM_PINS, DoorSettings, FireSettings, Pin, ReaderSettings
@@ -37,6 +38,8 @@ __all__ = [
     "AccessSettings",
     "AlarmSettings",
     "AppriseSettings",
+    "BranchAlarms",
+    "BranchSettings",
     "BuildingSettings",
     "ConfigError",
     "DashboardSettings",

@@ -15,6 +15,7 @@ from services.core.rooms import Room
 from services.settings.access import AccessSettings
 from services.settings.alarms import AlarmSettings
 from services.settings.base import ConfigError, _Model
+from services.settings.branches import BranchSettings, SiteId
 from services.settings.building import BuildingSettings
 from services.settings.dashboard import DashboardSettings
 from services.settings.doors import DoorSettings, FireSettings
@@ -63,6 +64,10 @@ class Settings(_Model):
     alarms: AlarmSettings = AlarmSettings()
     recorder: RecorderSettings = RecorderSettings()
     building: BuildingSettings = BuildingSettings()
+    branches: dict[SiteId, BranchSettings] = Field(
+        {},
+        description="what a branch of a municipality does differently from the defaults",
+    )
     doors: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")], DoorSettings] = Field(
         default_factory=dict
     )
@@ -141,6 +146,18 @@ class Settings(_Model):
                     )
                 owner[reader.url] = here
         return self
+
+    def alarms_for(self, site: str) -> AlarmSettings:
+        """Where ``site``'s alarms go: its own addresses over the ``[alarms]`` defaults."""
+        branch = self.branches.get(site)
+        return self.alarms if branch is None else branch.alarms.over(self.alarms)
+
+    def retention_days_for(self, site: str) -> int:
+        """How long ``site``'s identifiable detail is kept: its own days, else ``[retention]``."""
+        branch = self.branches.get(site)
+        if branch is None or branch.retention_days is None:
+            return self.retention.days
+        return branch.retention_days
 
     def controller_of(self, door_id: str) -> str:
         """The id of the controller that drives ``door_id``."""

@@ -1,4 +1,5 @@
-"""The dashboard's own tables: staff users, their sessions, failed logins and the command audit.
+"""The dashboard's own tables: staff users, their roles per site, their sessions, failed logins
+and the command audit.
 
 Passwords are kept only as scrypt hashes and session tokens only as keyed hashes, so a copy of
 the database lets nobody log in. The recorder's tables (events, alarms) are read, not defined here.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.store.base import Base, UtcDateTime, utcnow
@@ -45,6 +46,25 @@ class StaffUser(Base):
     password_changed: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class StaffSiteRole(Base):
+    """What a staff member may do at one branch of a municipality.
+
+    A user with no rows here has their ``role`` at every site (one branch, as before); a user
+    with rows has those roles at those sites and nothing elsewhere. An ``admin`` (the
+    municipality's) sees and operates every site whatever the rows say.
+    """
+
+    __tablename__ = "staff_site_roles"
+    __table_args__ = (UniqueConstraint("user_id", "site"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    site: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(10))  # viewer or operator
+
+
 class StaffSession(Base):
     """A login: the keyed hash of its cookie token, its CSRF token and when it ends."""
 
@@ -78,6 +98,8 @@ class CommandAudit(Base):
     command_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     username: Mapped[str] = mapped_column(String(64))
+    # The branch commanded; rows from before there were several branches are the server's own.
+    site: Mapped[str | None] = mapped_column(String(64), index=True)
     door: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(20))  # as offered: unlock, lock, lockdown, …
     seconds: Mapped[float | None] = mapped_column(Float)
@@ -90,6 +112,7 @@ class CommandAudit(Base):
 
 TABLES = [
     StaffUser.__table__,
+    StaffSiteRole.__table__,
     StaffSession.__table__,
     LoginFailure.__table__,
     CommandAudit.__table__,

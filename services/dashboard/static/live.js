@@ -6,6 +6,7 @@
 "use strict";
 (function () {
   const csrf = document.body.dataset.csrf;
+  const base = document.body.dataset.base || "";
   const W = JSON.parse(document.getElementById("words").textContent);
   const feed = document.getElementById("feed");
   const alarmPanel = document.getElementById("alarm-panel");
@@ -272,7 +273,7 @@
   }
 
   function connect() {
-    const source = new EventSource("/live/stream");
+    const source = new EventSource(`${base}/live/stream`);
     state.source = source;
     source.addEventListener("error", async () => {
       if (state.loggedOut) return;

@@ -65,7 +65,9 @@ def _csrf(client: TestClient) -> str:
 def test_pages_need_a_login(app_client: TestClient) -> None:
     response = app_client.get("/", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login"
-    snapshot = app_client.get("/live/snapshot", headers={"accept": "application/json"})
+    snapshot = app_client.get(
+        "/site/glostrup/live/snapshot", headers={"accept": "application/json"}
+    )
     assert snapshot.status_code == 401
     assert app_client.get("/healthz").text == "ok"
 
@@ -85,10 +87,10 @@ def test_login_sets_a_strict_httponly_secure_cookie(app_client: TestClient) -> N
         v for k, v in response.headers.multi_items() if k == "set-cookie" and "aabent_session" in v
     )
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
-    live = app_client.get("/")
+    live = app_client.get("/site/glostrup/")
     assert live.status_code == 200 and "Hovedindgang" in live.text
     assert "default-src 'self'" in live.headers["content-security-policy"]
-    assert 'action="/doors/main/command"' not in live.text  # a viewer gets no buttons
+    assert 'action="/site/glostrup/doors/main/command"' not in live.text  # a viewer gets no buttons
 
 
 def test_login_form_without_its_token_is_refused(app_client: TestClient) -> None:
@@ -115,15 +117,17 @@ def test_viewer_cannot_command_and_changes_need_the_csrf_token(
     assert _login(app_client, "vera") == 303
     csrf = _csrf(app_client)
     denied = app_client.post(
-        "/doors/main/command", data={**form, "csrf": csrf}, headers={"accept": "application/json"}
+        "/site/glostrup/doors/main/command",
+        data={**form, "csrf": csrf},
+        headers={"accept": "application/json"},
     )
     assert denied.status_code == 403
     app_client.post("/logout", data={"csrf": csrf})
     assert _login(app_client, "otto") == 303
-    assert app_client.post("/doors/main/command", data=form).status_code == 403
+    assert app_client.post("/site/glostrup/doors/main/command", data=form).status_code == 403
     csrf = _csrf(app_client)
     sent = app_client.post(
-        "/doors/main/command",
+        "/site/glostrup/doors/main/command",
         data={**form, "action": "unlock", "seconds": "30"},
         headers={"accept": "application/json", "x-csrf-token": csrf},
     )
@@ -134,7 +138,7 @@ def test_viewer_cannot_command_and_changes_need_the_csrf_token(
         ("otto", "unlock", 30, "test")
     ]
     assert sent.json()["command_id"] == rows[0].command_id
-    assert "otto" in app_client.get("/commands").text
+    assert "otto" in app_client.get("/site/glostrup/commands").text
 
 
 def test_operator_acknowledges_an_alarm_with_a_comment(
@@ -168,21 +172,21 @@ def test_operator_acknowledges_an_alarm_with_a_comment(
             AlarmNotification(alarm_id=alarm_id, channel="email", outcome="sent", attempt=1, ts=now)
         )
     assert _login(app_client, "otto") == 303
-    panel = app_client.get("/alarms/panel")
+    panel = app_client.get("/site/glostrup/alarms/panel")
     assert "Ikke leveret med webhook efter 4 forsøg" in panel.text
     assert "Sendt med e-mail" in panel.text
     assert "Døren er brudt op" in panel.text and "kritisk" in panel.text
     assert "Hovedindgang" in panel.text  # the door's name, not its code
     headers = {"accept": "application/json", "x-csrf-token": _csrf(app_client)}
-    url = f"/alarms/{alarm_id}/ack"
+    url = f"/site/glostrup/alarms/{alarm_id}/ack"
     assert app_client.post(url, data={"comment": " "}, headers=headers).status_code == 400
     assert app_client.post(url, data={"comment": "checked, door shut"}, headers=headers).is_success
     with sessions() as s:
         stored = s.get(AlarmRecord, alarm_id)
         assert stored is not None and stored.acknowledged_by == "otto"
         assert stored.comment == "checked, door shut"
-    assert "Kvitteret af otto" in app_client.get("/alarms/panel").text
-    english = app_client.get("/language?lang=en&next=/alarms/panel").text
+    assert "Kvitteret af otto" in app_client.get("/site/glostrup/alarms/panel").text
+    english = app_client.get("/language?lang=en&next=/site/glostrup/alarms/panel").text
     assert "Acknowledged by otto" in english and "Door forced open" in english
 
 
@@ -207,24 +211,24 @@ def test_statistics_event_log_and_year_pages_with_csv(
                 )
             )
     assert _login(app_client, "vera") == 303
-    stats = app_client.get("/stats")
+    stats = app_client.get("/site/glostrup/stats")
     assert stats.status_code == 200 and "<svg" in stats.text
-    csv_text = app_client.get("/stats/export.csv?what=entries").text
+    csv_text = app_client.get("/site/glostrup/stats/export.csv?what=entries").text
     lines = csv_text.lstrip("\ufeff").splitlines()
     assert lines[0] == "start,card_entries,counted_entries"
     assert sum(int(line.split(",")[2]) for line in lines[1:]) == 2
     assert len(lines) == 31  # every day of the default 30, empty ones included
-    peaks = app_client.get("/stats/export.csv?what=peaks").text.splitlines()
+    peaks = app_client.get("/site/glostrup/stats/export.csv?what=peaks").text.splitlines()
     assert peaks[1].endswith(",2")
-    log = app_client.get("/events?type=access.denied")
+    log = app_client.get("/site/glostrup/events?type=access.denied")
     assert "Hovedindgang: adgang nægtet — forkert PIN-kode" in log.text
     assert 'data-type="occupancy.in"' not in log.text
     assert "wrong_pin" in log.text  # the code stays, on hover
-    exported = app_client.get("/events.csv?door=main").text.splitlines()
+    exported = app_client.get("/site/glostrup/events.csv?door=main").text.splitlines()
     assert len(exported) == 4
-    year = app_client.get("/year")
+    year = app_client.get("/site/glostrup/year")
     assert year.status_code == 200 and 'id="visits">2<' in year.text
-    year_csv = app_client.get("/year?format=csv").text.splitlines()
+    year_csv = app_client.get("/site/glostrup/year?format=csv").text.splitlines()
     local_year = now.astimezone(ZoneInfo("Europe/Copenhagen")).year
     assert year_csv[1].startswith(f"{local_year},2,0,0.0,168.0,")  # open 24/7, never staffed
     assert app_client.get("/users").status_code == 403  # admins only
@@ -254,18 +258,18 @@ def test_several_alarms_acknowledged_at_once_with_one_comment_and_filtered(
             s.flush()
             ids.append(alarm.id)
     assert _login(app_client, "otto") == 303
-    critical = app_client.get("/alarms?severity=critical").text
+    critical = app_client.get("/site/glostrup/alarms?severity=critical").text
     assert "door-1" in critical and "kiosk-foyer" not in critical
     headers = {"accept": "application/json", "x-csrf-token": _csrf(app_client)}
     form = {"alarm": [str(ids[0]), str(ids[1])], "comment": "genstart efter opdatering"}
-    answer = app_client.post("/alarms/ack", data=form, headers=headers)
+    answer = app_client.post("/site/glostrup/alarms/ack", data=form, headers=headers)
     assert answer.is_success and answer.json()["acknowledged"] == ids[:2]
     with sessions() as s:
         rows = {a.id: a for a in s.scalars(select(AlarmRecord))}
     assert [rows[i].comment for i in ids] == ["genstart efter opdatering"] * 2 + [None]
     assert (
         app_client.post(
-            "/alarms/ack", data={"alarm": [], "comment": "x"}, headers=headers
+            "/site/glostrup/alarms/ack", data={"alarm": [], "comment": "x"}, headers=headers
         ).status_code
         == 400
     )
@@ -334,12 +338,17 @@ def test_staff_find_one_card_s_events_by_its_number_which_stays_out_of_urls(
             )
     assert _login(app_client, "vera") == 303
     headers = {"x-csrf-token": _csrf(app_client)}
-    refused = app_client.post("/events/patron", data={"number": "10000001"}, headers=headers)
+    refused = app_client.post(
+        "/site/glostrup/events/patron", data={"number": "10000001"}, headers=headers
+    )
     assert refused.status_code == 403  # viewers see pseudonyms, they do not look people up
     assert _login(app_client, "otto") == 303
     headers = {"x-csrf-token": _csrf(app_client)}
     found = app_client.post(
-        "/events/patron", data={"number": " 10000001 "}, headers=headers, follow_redirects=False
+        "/site/glostrup/events/patron",
+        data={"number": " 10000001 "},
+        headers=headers,
+        follow_redirects=False,
     )
     location = found.headers["location"]
     assert f"credential={card}" in location and "10000001" not in location

@@ -7,23 +7,30 @@ tests/artifacts/ for a person to look at.
 from __future__ import annotations
 
 import json
+import queue
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 
-from services.dashboard.users import list_users, remove_user, set_password, set_role
-from services.store.dashboard import Role
+from services.bus.client import MqttBus
+from services.bus.topics import Topics
+from services.dashboard.users import list_users, remove_user, set_password, set_role, set_site_role
+from services.store.dashboard import CommandAudit, Role
 from services.store.engine import make_sessionmaker
+from services.store.recorder import put_state
 from tests.conftest import Broker
 from tests.services.dashboard.conftest import PASSWORD, add_staff
 from tests.services.dashboard.harness import Site, launch_chromium, running_site, wait_until
 
 DESK = {"width": 1366, "height": 900}
+S = "/site/browser"  # the branch's pages (harness.running_site's site id)
 PHONE = {"width": 390, "height": 844}
 
 
@@ -55,6 +62,8 @@ def login(page: Page, user: str) -> None:
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    expect(page.locator("#branches")).to_be_visible()  # the overview of every branch first
+    page.goto(f"{S}/")
     expect(page.locator("#conn")).to_have_text("live")
 
 
@@ -87,7 +96,7 @@ def test_swipe_appears_live_and_operator_unlocks_remotely(
     form.locator("button[value=lock]").click()
     expect(form.locator(".outcome")).to_have_text("Udført: lås")
     expect(door_field(page, "lock")).to_have_text("låst")
-    page.goto("/commands")
+    page.goto(f"{S}/commands")
     expect(page.locator("tbody tr").nth(1)).to_contain_text("Parcel delivery")
     expect(page.locator("tbody tr").nth(1)).to_contain_text("udført")
 
@@ -104,7 +113,7 @@ def test_operator_acknowledges_a_forced_door(page: Page, site: Site, artifacts: 
     page.screenshot(path=str(artifacts / "dashboard-alarm-acknowledged.png"), full_page=True)
     site.sim("main", "contact", b"closed")  # cleared and acknowledged: nothing left to do
     expect(page.locator("#alarm-panel")).to_contain_text("Ingen alarmer kræver opmærksomhed")
-    page.goto("/alarms")
+    page.goto(f"{S}/alarms")
     handled = page.locator("table tbody tr").first
     expect(handled).to_contain_text("otto")
     expect(handled).to_contain_text("Checked on camera")
@@ -114,7 +123,7 @@ def test_statistics_export_csv(page: Page, site: Site, artifacts: Path) -> None:
     login(page, "otto")
     site.sim("main", "walk", b"in")
     expect(page.locator("#occ-inside")).not_to_have_text("0")
-    page.goto("/stats")
+    page.goto(f"{S}/stats")
     with page.expect_download() as download:
         page.click("#csv-entries")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
@@ -141,7 +150,8 @@ def test_viewer_sees_no_commands_and_is_refused(
                 body.append("action", "lock"); body.append("reason", "try");
                 const headers = {"X-CSRF-Token": document.body.dataset.csrf,
                                  Accept: "application/json"};
-                const r = await fetch("/doors/main/command", {method: "POST", body, headers});
+                const url = "/site/browser/doors/main/command";
+                const r = await fetch(url, {method: "POST", body, headers});
                 return r.status;
             }"""
         )
@@ -170,7 +180,7 @@ def test_logging_out_in_another_tab_ends_this_tab_s_stream_at_once(
 ) -> None:
     login(page, "otto")
     other = page.context.new_page()
-    other.goto("/commands")
+    other.goto(f"{S}/commands")
     before = _stream_count(site)
     other.click("header form.logout button")
     took = _closed_within(site, before, 1.0)
@@ -202,7 +212,14 @@ def test_removing_a_user_or_changing_password_or_role_ends_their_stream(
 
 # --- Danish first, English one click away, on a desk and on a 360 px phone ----------------------
 
-PAGES = ["/", "/alarms", "/commands", "/stats", "/events", "/year", "/users"]
+SITE_PAGES = ["/", "/alarms", "/commands", "/stats", "/events", "/year"]
+PAGES = [
+    "/",
+    *(f"{S}{p}" for p in SITE_PAGES),
+    "/municipality/stats",
+    "/municipality/year",
+    "/users",
+]
 PHONE_360 = {"width": 360, "height": 780}
 # Words that are the same in both languages by nature: names, numbers, codes.
 SAME_IN_BOTH = re.compile(r"^[\d\s.,:;/–\-+%()·|]*$|^aabent\b|^Alarm$")
@@ -228,9 +245,11 @@ TEXTS = """() => {
 
 
 def _visible_texts(page: Page, lang: str, path: str, artifacts: Path, shot: str) -> set[str]:
-    page.context.add_cookies([{"name": "aabent_lang", "value": lang, "url": page.url}])
+    # One cookie for the whole site (path /), as the language switch sets it.
+    origin = "/".join(page.url.split("/")[:3])
+    page.context.add_cookies([{"name": "aabent_lang", "value": lang, "url": origin + "/"}])
     page.goto(path)
-    if path == "/":
+    if path == f"{S}/":
         expect(page.locator("#conn")).to_have_text("live" if lang == "da" else "live now")
         expect(page.locator("#alarm-panel")).not_to_contain_text("…")
     assert page.locator("html").get_attribute("lang") == lang
@@ -245,10 +264,11 @@ def test_every_page_in_danish_and_english_with_no_untranslated_string(
     login(page, "ada")
     names = {site.settings.site.name, "ada", *(d.name or k for k, d in site.settings.doors.items())}
     names |= set(site.settings.doors) | {"door-1", "door-main", "kiosk", "recorder", "dashboard"}
+    names |= {ANNEX, "front", site.settings.site.id}  # the other branch's id and door
     with make_sessionmaker(site.engine)() as session:
         names |= {u.username for u in list_users(session)}
     for path in PAGES:
-        slug = path.strip("/") or "live"
+        slug = path.strip("/").replace("/", "-") or "overview"
         texts = {
             lang: _visible_texts(page, lang, path, artifacts, f"dashboard-{slug}-{lang}.png")
             for lang in ("da", "en")
@@ -269,11 +289,11 @@ def test_every_page_in_danish_and_english_with_no_untranslated_string(
 def test_an_english_string_in_the_danish_page_is_caught(page: Page, site: Site) -> None:
     """The check above is not blind: an untranslated string on a page is found."""
     login(page, "otto")
-    page.goto("/commands")
+    page.goto(f"{S}/commands")
     page.evaluate("document.querySelector('h1').textContent = 'Commands'")
     danish = set(page.evaluate(TEXTS))
     page.context.add_cookies([{"name": "aabent_lang", "value": "en", "url": site.url}])
-    page.goto("/commands")
+    page.goto(f"{S}/commands")
     assert "Commands" in danish & set(page.evaluate(TEXTS))
 
 
@@ -286,7 +306,7 @@ def test_every_page_fits_a_360_px_phone(browser: Browser, site: Site, artifacts:
         login(phone, "adam")
         for path in PAGES:
             phone.goto(path)
-            if path == "/":
+            if path == f"{S}/":
                 expect(phone.locator("#conn")).to_have_text("live")
             width = phone.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE_360["width"], f"{path} is {width} px wide on a 360 px phone"
@@ -295,7 +315,7 @@ def test_every_page_fits_a_360_px_phone(browser: Browser, site: Site, artifacts:
                 "a.getBoundingClientRect().right <= innerWidth)"
             )
             assert nav, f"{path}: a menu item is off-screen"
-            slug = path.strip("/") or "live"
+            slug = path.strip("/").replace("/", "-") or "overview"
             phone.screenshot(path=str(artifacts / f"dashboard-{slug}-phone.png"), full_page=True)
     finally:
         context.close()
@@ -325,3 +345,147 @@ def test_several_alarms_are_acknowledged_at_once_with_one_comment(page: Page, si
     panel.locator("#bulk-ack input[name=comment]").fill("Genstart efter opdatering")
     panel.locator("#bulk-ack button").click()
     expect(panel.locator("p.ack", has_text="Kvitteret af otto")).to_have_count(2)
+
+
+# --- a municipality: the overview, roles per branch, a forged command for another branch --------
+
+ANNEX = "annex"
+
+
+def _annex(site: Site) -> MqttBus:
+    """A second branch as the store holds it, and its door's end of the bus."""
+    now = datetime.now(UTC)
+    with make_sessionmaker(site.engine)() as session, session.begin():
+        put_state(session, ANNEX, "door/front", {"lock": "locked", "contact": "closed"}, now)
+        put_state(session, ANNEX, "opening", {"state": "self-service"}, now)
+        put_state(session, ANNEX, "occupancy", {"inside": 2, "capacity": 30}, now)
+    topics = Topics(site.settings.mqtt.prefix, ANNEX)
+    door = MqttBus(site.settings.mqtt, "door-at-annex", "door", topics)
+    door.start()
+    assert door.wait_connected(5)
+    return door
+
+
+def test_a_branch_operator_sees_and_commands_her_branch_only(
+    browser: Browser, site: Site, artifacts: Path
+) -> None:
+    door = _annex(site)
+    received: queue.Queue[str] = queue.Queue()
+    door.subscribe(door.topics.all_door_commands, lambda t, p: received.put(t))
+    mine: queue.Queue[str] = queue.Queue()
+    site.world.subscribe(site.topics.all_door_commands, lambda t, p: mine.put(t))
+    sessions = make_sessionmaker(site.engine)
+    add_staff(sessions, "lis", Role.VIEWER)
+    with sessions() as session, session.begin():
+        set_site_role(session, "lis", ANNEX, Role.OPERATOR)  # the annex's librarian …
+        set_site_role(session, "lis", site.settings.site.id, Role.VIEWER)  # … watching this one
+    context = browser.new_context(viewport=PHONE_360, base_url=site.url, is_mobile=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        page.fill("input[name=username]", "lis")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        annex = page.locator(f'#branches li[data-site="{ANNEX}"]')
+        expect(annex).to_contain_text("Selvbetjening")
+        expect(annex).to_contain_text("2 af 30")
+        expect(annex).to_contain_text("operatør")
+        expect(page.locator(f'#branches li[data-site="{site.settings.site.id}"]')).to_contain_text(
+            "læser"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_360["width"]
+        page.screenshot(path=str(artifacts / "dashboard-overview-branch-operator.png"))
+
+        annex.locator("h2 a").click()
+        expect(page.locator("#conn")).to_have_text("live")
+        form = page.locator("#door-front form.command")
+        form.locator("input[name=reason]").fill("Pakke til filialen")
+        form.locator("input[name=seconds]").fill("30")
+        form.locator("button[value=unlock]").click()
+        assert received.get(timeout=5) == door.topics.door_command("front")
+
+        page.goto(f"{S}/")  # the branch she watches: no command buttons …
+        expect(page.locator("#door-main")).to_be_visible()
+        assert page.locator("form.command").count() == 0
+        forged = page.evaluate(  # … and a command built by hand is refused by the server
+            """async () => {
+                const body = new FormData();
+                body.append("action", "unlock"); body.append("seconds", "30");
+                body.append("reason", "forged");
+                const headers = {"X-CSRF-Token": document.body.dataset.csrf,
+                                 Accept: "application/json"};
+                const r = await fetch("/site/browser/doors/main/command",
+                                      {method: "POST", body, headers});
+                return [r.status, (await r.json()).error];
+            }"""
+        )
+        assert forged == [403, "Det kræver rollen operatør."]
+        with pytest.raises(queue.Empty):
+            mine.get(timeout=1)
+        with sessions() as session:
+            audited = session.scalars(select(CommandAudit).where(CommandAudit.username == "lis"))
+            assert [(c.site, c.door) for c in audited] == [(ANNEX, "front")]
+
+        with sessions() as session, session.begin():  # no longer watching this branch
+            set_site_role(session, "lis", site.settings.site.id, None)
+        page.goto("/login")
+        page.fill("input[name=username]", "lis")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator(f'#branches li[data-site="{site.settings.site.id}"]')).to_have_count(0)
+        response = page.goto(f"{S}/")
+        assert response is not None and response.status == 404
+        page.context.add_cookies([{"name": "aabent_lang", "value": "en", "url": site.url}])
+        page.goto("/")
+        expect(page.locator(f'#branches li[data-site="{ANNEX}"]')).to_contain_text("2 of 30")
+    finally:
+        context.close()
+        door.stop()
+
+
+# --- the browser notification for critical alarms, opt-in per user -----------------------------
+
+NOTIFICATIONS = """() => {
+  window.__notes = [];
+  const Real = window.Notification;
+  function Wrapped(title, options) {
+    window.__notes.push({title, body: options && options.body});
+    try { return new Real(title, options); } catch (e) { return {}; }
+  }
+  Object.defineProperty(Wrapped, "permission", {get: () => Real.permission});
+  Wrapped.requestPermission = (...args) => Real.requestPermission(...args);
+  window.Notification = Wrapped;
+}"""
+
+
+def test_a_critical_alarm_notifies_the_opted_in_user_with_a_tab_title(
+    browser: Browser, site: Site
+) -> None:
+    context = browser.new_context(viewport=DESK, base_url=site.url, permissions=["notifications"])
+    context.set_default_timeout(10_000)
+    context.add_init_script(f"({NOTIFICATIONS})()")
+    page = context.new_page()
+    try:
+        login(page, "otto")
+        button = page.locator("header button.notify")
+        expect(button).to_have_text("Slå skrivebordsbeskeder til")
+        button.click()
+        expect(button).to_have_text("Skrivebordsbeskeder er slået til")
+        title = page.title()
+        site.sim("main", "contact", b"open")  # opened while locked: forced open, critical
+        expect(door_field(page, "alarm")).to_have_text("brudt op")
+        wait_until(lambda: page.evaluate("window.__notes.length") >= 1)
+        note = page.evaluate("window.__notes[0]")
+        assert note["title"] == "Kritisk alarm"
+        assert note["body"] == "Hovedindgang: døren blev brudt op"
+        expect(page).to_have_title(re.compile("^⚠ "))
+        assert page.title() != title
+        site.sim("main", "contact", b"closed")
+
+        # Opt-in is per user: a colleague in the same browser is asked again.
+        page.click("header form.logout button")
+        login(page, "vera")
+        expect(page.locator("header button.notify")).to_have_text("Slå skrivebordsbeskeder til")
+    finally:
+        context.close()

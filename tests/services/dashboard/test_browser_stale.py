@@ -46,6 +46,8 @@ def test_a_killed_broker_is_shown_as_stale_and_commands_are_not_delivered(
     page.fill("input[name=username]", "otto")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    expect(page.locator("#branches")).to_be_visible()
+    page.goto(f"/site/{site.settings.site.id}/")
     expect(page.locator("#conn")).to_have_text("live")
     expect(page.locator("#door-main [data-field=lock]")).to_have_text("låst")
     banner = page.locator("#banners [data-banner=stale]")

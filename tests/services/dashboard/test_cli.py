@@ -83,3 +83,20 @@ def test_a_role_change_ends_the_user_s_sessions(db: sessionmaker[Session]) -> No
     assert _run(db, "role", "anne", "viewer") == 0
     with db() as s:
         assert s.scalar(select(func.count()).select_from(StaffSession)) == 0
+
+
+def test_roles_per_branch_are_given_listed_and_taken_away(
+    db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(db, "add", "lis") == 0
+    assert _run(db, "site", "lis", "vallensbaek", "operator") == 0
+    assert _run(db, "site", "lis", "albertslund", "viewer") == 0
+    assert _run(db, "list") == 0
+    assert "lis\tviewer\talbertslund=viewer vallensbaek=operator" in capsys.readouterr().out
+    assert _run(db, "site", "lis", "albertslund", "none") == 0
+    assert _run(db, "site", "nobody", "albertslund", "viewer") == 1
+    assert _run(db, "site", "lis", "Bad/Site", "viewer") == 1
+    assert _run(db, "list") == 0
+    assert "lis\tviewer\tvallensbaek=operator\n" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # an admin is the municipality's, not one branch's
+        build_parser().parse_args(["users", "site", "lis", "vallensbaek", "admin"])

@@ -93,7 +93,7 @@ def _commander(
         lambda topic, raw: wire.bus.publish(topic, raw),
         TOPICS,
         db,
-        {"main"},
+        lambda site: {"main"} if site == "test" else set(),
         clock,
         10.0,
         connected=connected or (lambda: wire.bus.connected),
@@ -104,7 +104,7 @@ def test_command_is_audited_then_sent_and_its_outcome_recorded(
     db: sessionmaker[Session], wire: _Wire
 ) -> None:
     commander = _commander(db, wire)
-    audit = commander.send("anne", "main", StaffAction.UNLOCK, " parcel delivery ", 90)
+    audit = commander.send("anne", "test", "main", StaffAction.UNLOCK, " parcel delivery ", 90)
     topic, raw = wire.received.get(timeout=5)
     sent = json.loads(raw)
     assert topic == TOPICS.door_command("main")
@@ -132,11 +132,11 @@ def test_commands_without_reason_or_for_unknown_doors_are_not_sent(
 ) -> None:
     commander = _commander(db, wire)
     with pytest.raises(CommandError, match="reason"):
-        commander.send("anne", "main", StaffAction.LOCK, "   ", None)
+        commander.send("anne", "test", "main", StaffAction.LOCK, "   ", None)
     with pytest.raises(CommandError, match="no door"):
-        commander.send("anne", "attic", StaffAction.LOCK, "test", None)
+        commander.send("anne", "test", "attic", StaffAction.LOCK, "test", None)
     with pytest.raises(CommandError, match="seconds"):
-        commander.send("anne", "main", StaffAction.UNLOCK, "test", 0)
+        commander.send("anne", "test", "main", StaffAction.UNLOCK, "test", 0)
     with pytest.raises(queue.Empty):
         wire.received.get(timeout=0.3)
 
@@ -158,7 +158,7 @@ def test_outcome_of_someone_elses_command_changes_nothing(
 def test_outcome_missed_live_is_taken_from_the_recorded_events(
     db: sessionmaker[Session], wire: _Wire
 ) -> None:
-    audit = _commander(db, wire).send("anne", "main", StaffAction.LOCK, "closing", None)
+    audit = _commander(db, wire).send("anne", "test", "main", StaffAction.LOCK, "closing", None)
     with db() as s, s.begin():
         s.add(
             EventRecord(
@@ -186,7 +186,7 @@ def test_a_command_while_the_broker_is_away_is_not_delivered_and_not_sent_later(
     db: sessionmaker[Session], wire: _Wire
 ) -> None:
     commander = _commander(db, wire, connected=lambda: False)
-    audit = commander.send("anne", "main", StaffAction.UNLOCK, "parcel", 60)
+    audit = commander.send("anne", "test", "main", StaffAction.UNLOCK, "parcel", 60)
     assert audit.result == "undelivered"
     with db() as s:
         row = s.get(CommandAudit, audit.command_id)
@@ -202,7 +202,7 @@ def test_a_command_the_door_never_answers_ends_as_not_delivered(
     commander = _commander(db, wire, clock=lambda: now[0])
     settled: list[CommandAudit] = []
     commander.add_listener(settled.append)
-    audit = commander.send("anne", "main", StaffAction.LOCK, "closing", None)
+    audit = commander.send("anne", "test", "main", StaffAction.LOCK, "closing", None)
     assert commander.expire() == 0  # still within the door's age limit
     now[0] += timedelta(seconds=commander.answer_timeout_s + 1)
     assert commander.expire() == 1
@@ -217,7 +217,7 @@ def test_a_pending_command_left_by_a_restart_is_read_as_not_delivered(
 ) -> None:
     old = datetime.now(UTC) - timedelta(hours=1)
     audit = _commander(db, wire, clock=lambda: old).send(
-        "anne", "main", StaffAction.LOCK, "x", None
+        "anne", "test", "main", StaffAction.LOCK, "x", None
     )
     with db() as s, s.begin():
         rows = recent_commands(s, now=datetime.now(UTC), timeout_s=15.0)

@@ -138,3 +138,31 @@ def test_the_link_beat_says_when_the_broker_is_away_and_doors_are_stale() -> Non
     chunks = asyncio.run(first_beat())
     assert _parse(chunks[1]) == ("link", hub.link())
     assert json.loads(chunks[0].split("data: ", 1)[1])["link"]["broker"] is False
+
+
+def test_each_branch_s_messages_reach_only_the_browsers_watching_that_branch() -> None:
+    hub = LiveHub(TOPICS, {"main": "Hovedindgang"}, feed_size=3)
+    annex = Topics("aabent", "annex")
+    event = Event(EventType.DOOR_TAILGATING, "front", datetime.now(UTC))
+
+    async def watch() -> tuple[list[str], list[str]]:
+        own, other = hub.stream(10, site="live"), hub.stream(10, site="annex")
+        mine, theirs = [await anext(own)], [await anext(other)]
+        hub.on_message(annex.door_state("front"), b'{"lock": "locked"}')
+        hub.on_message(annex.door_event("front"), event.to_json())
+        hub.on_message("elsewhere/annex/door/front/state", b'{"lock": "unlocked"}')
+        while len([c for c in theirs if not c.startswith("event: link")]) < 3:
+            theirs.append(await asyncio.wait_for(anext(other), 5))
+        await asyncio.sleep(0.1)
+        await own.aclose()
+        await other.aclose()
+        return mine, theirs
+
+    mine, theirs = asyncio.run(watch())
+    kinds = [k for k in _kinds(theirs) if k != "link"]
+    assert kinds == ["snapshot", "door", "event"]
+    assert "front" not in mine[0]
+    assert hub.snapshot("annex")["doors"] == {"front": {"name": "front", "lock": "locked"}}
+    assert hub.snapshot("annex")["tailgating"] == 1
+    assert hub.snapshot()["doors"] == {"main": {"name": "Hovedindgang"}}
+    assert hub.snapshot()["feed"] == []

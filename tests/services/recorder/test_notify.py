@@ -213,3 +213,34 @@ def test_apprise_reaches_the_on_call_service_and_every_attempt_is_recorded(
         assert all(d.error for d in failed)
     finally:
         hook.close()
+
+
+def test_a_branch_with_its_own_on_call_address_gets_its_alarms_and_the_others_the_defaults(
+    tmp_path: Path,
+) -> None:
+    from services.settings import load_settings
+
+    default, branch = WebhookServer(), WebhookServer()
+    toml = tmp_path / "aabent.toml"
+    toml.write_text(
+        f'[alarms.webhook]\nurl = "{default.url}"\n'
+        f'[branches.vallensbaek]\nalarms.webhook_url = "{branch.url}"\nretention_days = 90\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(toml, environ={})
+    assert settings.retention_days_for("vallensbaek") == 90
+    assert settings.retention_days_for("glostrup") == settings.retention.days
+    notifier = Notifier.from_settings(
+        settings.alarms, branches={s: settings.alarms_for(s) for s in settings.branches}
+    )
+    notifier.start()
+    try:
+        notifier.notify(NOTICE)
+        notifier.notify(dataclasses.replace(NOTICE, alarm_id=8, site="vallensbaek"))
+        assert notifier.wait_idle(10)
+    finally:
+        notifier.stop()
+        default.close()
+        branch.close()
+    assert [b["alarm_id"] for b in default.bodies] == [7]
+    assert [(b["alarm_id"], b["site"]) for b in branch.bodies] == [(8, "vallensbaek")]

@@ -143,3 +143,22 @@ def test_run_daily_purges_when_the_time_comes_and_stops_at_once(
         stop.set()
         worker.join(2)
     assert not worker.is_alive()
+
+
+def test_a_branch_with_its_own_retention_keeps_its_detail_longer(
+    sessions: sessionmaker[Session],
+) -> None:
+    old = event(EventType.ACCESS_DENIED, ts=NOW - timedelta(days=40), credential="p:glo")
+    _store(sessions, old)
+    theirs = event(EventType.ACCESS_DENIED, ts=NOW - timedelta(days=40), credential="p:val")
+    older = event(EventType.ACCESS_DENIED, ts=NOW - timedelta(days=100), credential="p:val2")
+    with sessions.begin() as session:
+        insert_events(session, [event_row(e, "val", T0) for e in (theirs, older)])
+    with sessions.begin() as session:
+        assert purge(session, NOW, 30, {"val": 90}).events == 2
+    assert _get(sessions, old.id).credential is None  # the default 30 days
+    assert _get(sessions, theirs.id).credential == "p:val"  # within Vallensbæk's 90 days
+    assert _get(sessions, older.id).credential is None
+    with sessions.begin() as session:  # and the next run keeps its own place per branch
+        assert purge(session, NOW + timedelta(days=51), 30, {"val": 90}).events == 1
+    assert _get(sessions, theirs.id).credential is None

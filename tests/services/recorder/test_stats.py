@@ -13,16 +13,21 @@ from services.core.events import Event, EventType
 from services.core.holidays import DanishHolidays
 from services.core.schedule import Schedule
 from services.recorder.stats import (
+    ALL_SITES,
     Attendance,
+    BranchFigures,
     DayPeak,
     EntryCount,
     OpeningCount,
     Period,
     YearFigures,
     activity_attendance,
+    branch_figures,
+    branch_years,
     entries,
     entries_by_opening,
     peak_occupancy,
+    tailgating_on,
     write_csv,
     yearly_figures,
 )
@@ -176,3 +181,74 @@ def test_csv_export_has_a_header_and_iso_dates() -> None:
     out = io.StringIO()
     write_csv([DayPeak(date(2026, 3, 2), 5), DayPeak(date(2026, 3, 3), 1)], out)
     assert out.getvalue().splitlines() == ["day,peak", "2026-03-02,5", "2026-03-03,1"]
+
+
+def _schedule(self_service: str, staffed: str) -> Schedule:
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    settings = ScheduleSettings(
+        self_service=WeeklyHours(**{d: self_service for d in days}),
+        staffed=WeeklyHours(**{d: staffed for d in days}),
+        public_holidays_closed=False,
+    )
+    return Schedule(settings.opening_hours(), CPH, DanishHolidays(public_holidays))
+
+
+def test_entries_before_the_first_opening_change_are_classified_by_the_schedule(
+    db: sessionmaker[Session],
+) -> None:
+    # 06:30 local on 2 March, before any opening.changed was recorded; self-service from 06:00.
+    schedule = _schedule("06:00-22:00", "10:00-18:00")
+    with db() as session:
+        split = entries_by_opening(session, SITE, local(1, 0), local(5, 0), schedule)
+        early = entries_by_opening(session, SITE, local(2, 0), local(2, 7), schedule)
+    assert split[:2] == [OpeningCount("staffed", 1, 3), OpeningCount("self-service", 1, 3)]
+    assert split[3] == OpeningCount("unknown", 0, 0)
+    assert early[1] == OpeningCount("self-service", 0, 1)
+    # A schedule closed at that hour says closed, not unknown.
+    with db() as session:
+        closed = entries_by_opening(session, SITE, local(2, 0), local(2, 7), _schedule("", ""))
+    assert closed[2] == OpeningCount("closed", 0, 1)
+
+
+def test_tailgating_of_a_day_is_counted_from_the_stored_events(
+    sessions: sessionmaker[Session],
+) -> None:
+    events = [
+        ev(EventType.DOOR_TAILGATING, utc(2, 18)),
+        ev(EventType.DOOR_TAILGATING, utc(2, 20)),
+        ev(EventType.DOOR_TAILGATING, utc(2, 23, 30)),  # 00:30 local on 3 March
+    ]
+    with sessions.begin() as session:
+        insert_events(session, [event_row(e, SITE, e.ts) for e in events])
+        insert_events(
+            session, [event_row(ev(EventType.DOOR_TAILGATING, utc(2, 19)), "b", utc(2, 19))]
+        )
+    with sessions() as session:
+        assert tailgating_on(session, SITE, date(2026, 3, 2), CPH) == 2
+        assert tailgating_on(session, SITE, date(2026, 3, 3), CPH) == 1
+        assert tailgating_on(session, "b", date(2026, 3, 2), CPH) == 1
+
+
+def test_figures_per_branch_and_summed_for_the_municipality(db: sessionmaker[Session]) -> None:
+    schedule = _schedule("06:00-22:00", "10:00-18:00")
+    with db() as session:
+        rows = branch_figures(
+            session,
+            [(SITE, "Glostrup"), ("another-branch", "Vallensbæk")],
+            local(1, 0),
+            local(5, 0),
+            schedule,
+        )
+        years = branch_years(
+            session,
+            [(SITE, "Glostrup", schedule), ("another-branch", "Vallensbæk", schedule)],
+            2026,
+        )
+    glo, other, total = rows
+    assert (glo.counted_entries, glo.card_entries, glo.peak, glo.attendance) == (6, 2, 5, 5)
+    assert (glo.staffed_entries, glo.self_service_entries) == (3, 3)
+    assert (other.counted_entries, other.staffed_entries, other.peak) == (1, 1, 99)
+    assert total == BranchFigures(ALL_SITES, "", 2, 7, 4, 3, 99, 5)
+    assert [y.visits for y in years] == [6, 1, 7]
+    assert years[-1].site == ALL_SITES
+    assert years[-1].staffed_hours_per_week == 2 * years[0].staffed_hours_per_week
