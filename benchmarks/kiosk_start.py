@@ -131,7 +131,8 @@ runTouchApp(embedded=True)
 drive = Driver(app, mono, Path("."))
 for _ in range(ROUNDS):
     for large in (False, True):
-        for name in ("search", "item", "events", "hours", "account", "home"):
+        for name in ("search", "item", "program", "hours", "account", "help", "signup",
+                     "poster", "closed", "home"):
             if name == "item":
                 app.open_item(app.search_vm.results[0]["record_id"])
             else:

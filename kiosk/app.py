@@ -17,7 +17,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.screenmanager import NoTransition, Screen
 
@@ -25,16 +25,34 @@ from kiosk.background import Background, Runner
 from kiosk.i18n import Translator
 from kiosk.input import KeyboardWedge, KeyInput, Pressed, Scanned, Typed, scan_target
 from kiosk.privacy import IdleGuard, Phase
-from kiosk.screens import KV_DIR, account, events, home, hours, item, rooms, search
+from kiosk.screenpower import ScreenPower
+from kiosk.screens import (
+    KV_DIR,
+    account,
+    closed,
+    help,
+    home,
+    hours,
+    item,
+    poster,
+    program,
+    rooms,
+    search,
+    signup,
+)
 from kiosk.screens import widgets as _widgets  # noqa: F401  (registers the kv classes)
 from kiosk.theme import Theme
 from kiosk.viewmodels.account import AccountViewModel
 from kiosk.viewmodels.base import ViewModel
-from kiosk.viewmodels.events import EventsViewModel
+from kiosk.viewmodels.building import BuildingViewModel
+from kiosk.viewmodels.help import HelpViewModel
 from kiosk.viewmodels.home import HomeViewModel
 from kiosk.viewmodels.hours import HoursViewModel
+from kiosk.viewmodels.poster import PosterViewModel
+from kiosk.viewmodels.program import ProgramViewModel
 from kiosk.viewmodels.rooms import RoomsViewModel
 from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
+from kiosk.viewmodels.signup import SignupViewModel
 from kiosk.wiring import KioskServices
 from services.core.readers import CardRead, ReaderInput
 
@@ -44,12 +62,16 @@ SCREENS: dict[str, tuple[type[Screen], Any]] = {
     "search": (search.SearchScreen, search.KV),
     "item": (item.ItemScreen, item.KV),
     "account": (account.AccountScreen, account.KV),
-    "events": (events.EventsScreen, events.KV),
+    "program": (program.ProgramScreen, program.KV),
     "hours": (hours.HoursScreen, hours.KV),
+    "closed": (closed.ClosedScreen, closed.KV),
+    "help": (help.HelpScreen, help.KV),
+    "signup": (signup.SignupScreen, signup.KV),
+    "poster": (poster.PosterScreen, poster.KV),
     "rooms": (rooms.RoomsScreen, rooms.KV),
 }
 REFRESH_S = 20.0  # the clock in the top bar and the opening state
-EVENTS_EVERY = 15  # refreshes between re-reading today's events
+PROGRAM_EVERY = 15  # refreshes between re-reading today's programme
 
 
 class KioskApp(App):  # type: ignore[misc]
@@ -61,6 +83,7 @@ class KioskApp(App):  # type: ignore[misc]
     clock_text = StringProperty("")
     idle_text = StringProperty("")
     library_name = StringProperty("")
+    signup_offered = BooleanProperty(False)  # access.signup_required: Home offers the sign-up
 
     def __init__(
         self,
@@ -89,8 +112,17 @@ class KioskApp(App):  # type: ignore[misc]
         self.search_vm = SearchViewModel(tr, r, search=s.search, debounce_s=k.search_debounce_s)
         self.item_vm = ItemViewModel(tr, r, item=s.item, plan=s.plan)
         today = lambda: s.clock().date()  # noqa: E731
-        self.account_vm = AccountViewModel(tr, r, account=s.account, today=today)
-        self.events_vm = EventsViewModel(
+        change_pin = s.change_pin if s.pin_changeable else None
+        self.account_vm = AccountViewModel(
+            tr,
+            r,
+            account=s.account,
+            today=today,
+            change_pin=change_pin,
+            send_receipt=s.send_receipt if s.receipts else None,
+            library=s.settings.site.name,
+        )
+        self.program_vm = ProgramViewModel(
             tr,
             r,
             desk=s.desk,
@@ -101,14 +133,48 @@ class KioskApp(App):  # type: ignore[misc]
         )
         min_age = s.settings.access.min_age_unstaffed
         self.hours_vm = HoursViewModel(tr, r, schedule=s.schedule, clock=s.clock, min_age=min_age)
+        messages = {n: {"da": m.da, "en": m.en} for n, m in s.settings.building.messages.items()}
+        self.building_vm = BuildingViewModel(
+            tr,
+            r,
+            messages=messages,
+            equipment_group=k.equipment_group,
+            schedule=s.schedule,
+            clock=s.clock,
+        )
+        self.help_vm = HelpViewModel(
+            tr,
+            r,
+            schedule=s.schedule,
+            clock=s.clock,
+            phone=k.help_phone,
+            out_of_hours={"da": k.help_out_of_hours_da, "en": k.help_out_of_hours_en},
+        )
+        self.signup_vm = SignupViewModel(
+            tr,
+            r,
+            verify=s.account.standing,
+            record=s.sign_up,
+            rules={"da": s.house_rules("da"), "en": s.house_rules("en")},
+            min_age=s.settings.access.min_age_unstaffed,
+        )
+        self.signup_offered = s.settings.access.signup_required
+        self.poster_vm = PosterViewModel(
+            tr, r, program=s.desk.upcoming, clock=s.clock, tz=s.schedule.timezone
+        )
+        self.power = ScreenPower(r, k.screen_off_command, k.screen_on_command)
         self.rooms_vm = RoomsViewModel(tr, r, desk=s.room_desk())
         self.viewmodels: dict[str, ViewModel] = {
             "home": self.home_vm,
             "search": self.search_vm,
             "item": self.item_vm,
             "account": self.account_vm,
-            "events": self.events_vm,
+            "program": self.program_vm,
             "hours": self.hours_vm,
+            "closed": self.building_vm,
+            "help": self.help_vm,
+            "signup": self.signup_vm,
+            "poster": self.poster_vm,
             "rooms": self.rooms_vm,
         }
 
@@ -124,6 +190,8 @@ class KioskApp(App):  # type: ignore[misc]
         self.screens.transition = NoTransition()
         self.screen("home")  # the others are built when first shown: a faster first frame
         self.warning = Factory.IdleWarning()
+        self.screen_off = Factory.ScreenOff()
+        self.building_vm.bind(closed=self._closed_changed, screen_on=self._screen_power)
         self.wedge = KeyboardWedge(self.on_key_input, clock=self._mono)
         self.wedge.attach(Window)
         Window.bind(on_touch_down=self._touched)
@@ -137,9 +205,11 @@ class KioskApp(App):  # type: ignore[misc]
         s = self.services
         s.bus.subscribe(s.topics.opening, self._on_kivy(self.home_vm.on_opening))
         s.bus.subscribe(s.topics.occupancy, self._on_kivy(self.home_vm.on_occupancy))
+        s.bus.subscribe(s.topics.building, self._on_kivy(self.building_vm.on_state))
+        s.bus.subscribe(s.topics.site_event, self._on_kivy(self.building_vm.on_site_event))
         s.start()
         self._start_scanner()
-        self.home_vm.load_events()
+        self.home_vm.load_program()
         if self._first_frame is not None:
             Window.bind(on_flip=self._flipped)
 
@@ -183,20 +253,31 @@ class KioskApp(App):  # type: ignore[misc]
     # --- navigation -----------------------------------------------------------------------------
 
     def show(self, name: str) -> None:
-        """Go to screen ``name``; leaving My account signs the patron out."""
+        """Go to screen ``name``; leaving My account signs the patron out. After closing the
+        closed screen stands in for Home."""
+        if name == "home" and self.building_vm.closed:
+            name = "closed"
         if self.current == "account" and name != "account":
             self.account_vm.reset()
+        if self.current == "signup" and name != "signup":
+            self.signup_vm.reset()
         if self.current == "rooms" and name != "rooms":
             self.rooms_vm.reset()
         if name == "rooms":
             self.rooms_vm.load_today()
-        if name == "events":
-            self.events_vm.load()
+        if name == "program":
+            self.program_vm.load()
         elif name == "home":
             self.home_vm.refresh()
-            self.home_vm.load_events()
-        elif name == "hours":
+            self.home_vm.load_program()
+        elif name in ("hours", "closed"):
             self.hours_vm.relabel()
+            self.building_vm.relabel()
+        elif name == "poster":
+            self.poster_vm.load()
+        elif name == "help":
+            self._before_help = self.current if self.current != "help" else "home"
+            self.help_vm.relabel()
         self.screen(name)
         self.screens.current = self.current = name
 
@@ -206,6 +287,30 @@ class KioskApp(App):  # type: ignore[misc]
             screen_class = SCREENS[name][0]
             self.screens.add_widget(screen_class(name=name, vm=self.viewmodels[name]))
         return self.screens.get_screen(name)
+
+    def reserve_item(self) -> None:
+        """Reserve the title on screen: My account places it, after card and PIN if need be."""
+        self.account_vm.want(self.item_vm.record_id, self.item_vm.title)
+        self.show("account")
+
+    def back_from_help(self) -> None:
+        """Back to the screen that asked for help."""
+        self.show(getattr(self, "_before_help", "home"))
+
+    def _closed_changed(self, _vm: Any, closed: bool) -> None:
+        """Closing: whoever is at the kiosk is signed out; opening again: Home."""
+        if closed or self.current == "closed":
+            self.show("home")
+
+    def _screen_power(self, _vm: Any, on: bool) -> None:
+        """The equipment group switched: the screen's command, and the window black meanwhile."""
+        self.power.set(on)
+        if on:
+            self.screen_off.dismiss(animation=False)
+            self.guard.touch(self._mono())
+        elif self.screen_off.parent is None:
+            self.reset_all()  # nobody's account stays behind a dark screen
+            self.screen_off.open(animation=False)
 
     def open_item(self, record_id: str) -> None:
         """Show one title from the result list."""
@@ -234,13 +339,16 @@ class KioskApp(App):  # type: ignore[misc]
             elif self.current in ("account", "rooms"):
                 for char in result.text:
                     self._keyed_vm().key(char)
+            elif self.current == "signup":
+                for char in result.text:
+                    self.signup_vm.key(char)
         elif isinstance(result, Pressed):
             self._pressed(result.key)
 
     def _pressed(self, key: str) -> None:
         if self.current == "search":
             query = self.search_vm.query
-            if key == "enter" and scan_target("search", query, events_takes_it=False) == "account":
+            if key == "enter" and scan_target("search", query, program_takes_it=False) == "account":
                 # A card number keyed in (or a scanner slower than any classifier) is a card.
                 self.search_vm.key("clear")
                 self.on_scan(query)
@@ -248,6 +356,8 @@ class KioskApp(App):  # type: ignore[misc]
             self.search_vm.key("backspace") if key == "backspace" else self.search_vm.search_now()
         elif self.current in ("account", "rooms"):
             self._keyed_vm().key("backspace" if key == "backspace" else "ok")
+        elif self.current == "signup":
+            self.signup_vm.key("backspace" if key == "backspace" else "ok")
 
     def _keyed_vm(self) -> AccountViewModel | RoomsViewModel:
         return self.rooms_vm if self.current == "rooms" else self.account_vm
@@ -260,14 +370,17 @@ class KioskApp(App):  # type: ignore[misc]
     def on_scan(self, text: str) -> None:
         """A scan goes where the patron meant it (``input.scan_target``): an ISBN to Search, a
         card to My account or to the event waiting for it; never into the search box."""
-        target = scan_target(self.current, text, events_takes_it=self.events_vm.wants_card)
+        if self.current == "signup" and self.signup_vm.step == "scan":
+            self.signup_vm.scan(text)  # the card that accepts the house rules
+            return
+        target = scan_target(self.current, text, program_takes_it=self.program_vm.wants_card)
         if self.current == "rooms" and target == "account":
             self.rooms_vm.scan(text)  # booking a room: the card is the booker's
         elif target == "search":
             self.search_vm.query = text.strip()
             self.show("search")
-        elif target == "events":
-            self.events_vm.scan(text)
+        elif target == "program":
+            self.program_vm.scan(text)
         else:
             if self.current != "account":
                 self.show("account")
@@ -277,6 +390,8 @@ class KioskApp(App):  # type: ignore[misc]
 
     def _touched(self, *_args: Any) -> None:
         self.guard.touch(self._mono())
+        if self.current == "poster":
+            self.show("home")  # a patron has come: the poster gives way
         # the touch goes on to the widgets: a binding that returns None does not consume it
 
     def still_here(self) -> None:
@@ -285,23 +400,29 @@ class KioskApp(App):  # type: ignore[misc]
         self.warning.dismiss(animation=False)
 
     def _tick(self, _dt: float) -> None:
-        state = self.guard.phase(self._mono())
+        now = self._mono()
+        poster_after = self.services.settings.kiosk.poster_after_s
+        if self.current == "home" and poster_after and self.guard.quiet(now) >= poster_after:
+            self.reset_all("poster")  # whoever toggled English or large text has gone too
+            return
+        state = self.guard.phase(now)
         if state.phase is Phase.ACTIVE:
             if self.warning.parent is not None:
                 self.warning.dismiss(animation=False)
         elif state.phase is Phase.WARNING:
-            if self.current == "home":
+            if self.current in ("home", "closed", "poster"):
                 return  # nothing to protect on Home; the reset will still tidy up
             self.idle_text = self.tr._("idle.reset_in", n=state.seconds_left)
             if self.warning.parent is None:
                 self.warning.open(animation=False)
-        else:
+        elif self.current != "poster":  # the poster shows nobody's data: it stays up
             self.reset_all()
 
-    def reset_all(self) -> None:
-        """The patron has gone: every screen and view model back to empty, Danish, normal text."""
+    def reset_all(self, to: str = "home") -> None:
+        """The patron has gone: every screen and view model back to empty, Danish, normal text;
+        then Home (or the idle poster)."""
         self.warning.dismiss(animation=False)
-        self.show("home")
+        self.show(to)
         for viewmodel in self.viewmodels.values():
             viewmodel.reset()
         k = self.services.settings.kiosk
@@ -310,7 +431,10 @@ class KioskApp(App):  # type: ignore[misc]
             for widget in screen.walk():
                 if isinstance(widget, RecycleView):
                     widget.view_adapter.invalidate()  # recycled rows keep their old texts
-        self.guard.touch(self._mono())
+        if to == "poster":
+            self.poster_vm.load()  # the reset above dropped the load that show() started
+        else:
+            self.guard.touch(self._mono())
         self._refresh()
 
     def _refresh(self) -> None:
@@ -318,8 +442,8 @@ class KioskApp(App):  # type: ignore[misc]
         self.home_vm.refresh()
         self.runner.run(self.services.tidy, lambda _: None, _tidy_failed)
         self._refreshes += 1
-        if self._refreshes % EVENTS_EVERY == 0:
-            self.home_vm.load_events()
+        if self._refreshes % PROGRAM_EVERY == 0:
+            self.home_vm.load_program()
 
 
 def _tidy_failed(error: BaseException) -> None:

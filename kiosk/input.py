@@ -3,7 +3,7 @@
 A wedge scanner types its barcode as key presses, a few milliseconds apart, and ends with Enter;
 a person types far slower. :class:`ScanClassifier` tells the two apart from the times of the keys
 alone (pure; the clock is a parameter), holding keys back for ``max_gap_s`` at most before it
-passes them on as typing. :class:`KeyboardWedge` feeds it from Kivy's window key events.
+passes them on as typing. :class:`KeyboardWedge` feeds it from Kivy's window key activities.
 Serial scanners reuse the door's reader (``services.runtime.serial_reader``) and parser
 (``services.core.readers.parse_line``). A card number is never logged or shown.
 """
@@ -53,7 +53,7 @@ KeyInput = Typed | Scanned | Pressed
 
 
 class ScanClassifier:
-    """Sorts key events into typing and scans by their timing; feed it every key in order."""
+    """Sorts key activities into typing and scans by their timing; feed it every key in order."""
 
     def __init__(self, max_gap_s: float = MAX_GAP_S, min_chars: int = MIN_SCAN_CHARS) -> None:
         self._max_gap, self._min_chars = max_gap_s, min_chars
@@ -111,19 +111,19 @@ def read_card(text: str) -> Credential | None:
     return card_from(parse_line(raw))
 
 
-def scan_target(screen: str, text: str, *, events_takes_it: bool) -> str:
-    """Where a scan on ``screen`` goes: ``"account"``, ``"events"`` or ``"search"``.
+def scan_target(screen: str, text: str, *, program_takes_it: bool) -> str:
+    """Where a scan on ``screen`` goes: ``"account"``, ``"program"`` or ``"search"``.
 
     What the patron meant: on Search or a title an ISBN is a search (checked before the card
     rules, which a 13-digit ISBN would pass); any card opens My account, never the search box,
-    where its number would show; on Events a card checks in or registers when the screen is
-    waiting for one or shows an event open for it. Anything else goes to My account, which says
+    where its number would show; on the programme a card checks in or registers when the screen is
+    waiting for one or shows an activity open for it. Anything else goes to My account, which says
     "card not recognised".
     """
     if screen in ("search", "item") and normalise_isbn(text.strip()) is not None:
         return "search"
-    if screen == "events" and events_takes_it:
-        return "events"
+    if screen == "program" and program_takes_it:
+        return "program"
     if screen in ("search", "item") and read_card(text) is None and text.strip():
         return "search"
     return "account"
@@ -140,7 +140,7 @@ def card_from(result: ReaderInput) -> Credential | None:
 
 
 class KeyboardWedge:
-    """Feeds the Kivy window's key events to a :class:`ScanClassifier`; results go to ``sink``.
+    """Feeds the Kivy window's key activities to a :class:`ScanClassifier`; results go to ``sink``.
 
     Runs on the Kivy thread only. ``clock`` is injectable so tests control the timing.
     """
@@ -158,7 +158,7 @@ class KeyboardWedge:
         self._timer: Any = None
 
     def attach(self, window: Any) -> None:
-        """Listen to ``window``'s key events."""
+        """Listen to ``window``'s key activities."""
         from kivy.clock import Clock
 
         self._window = window

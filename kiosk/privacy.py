@@ -40,6 +40,10 @@ class IdleGuard:
         """Someone is there: start counting again."""
         self._last = now
 
+    def quiet(self, now: float) -> float:
+        """Seconds since the last touch."""
+        return now - self._last
+
     def phase(self, now: float) -> IdleState:
         """ACTIVE, WARNING with the seconds left, or EXPIRED."""
         quiet = now - self._last

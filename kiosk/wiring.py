@@ -102,6 +102,53 @@ class KioskServices:
         """Who holds the card (no PIN): for check-in; None for a card nobody holds."""
         return identify_with(self.directory, self.key)(credential)
 
+    @property
+    def receipts(self) -> bool:
+        """True where receipts can go out: switched on, and an SMTP server to send them by."""
+        return self.settings.kiosk.receipts and bool(self.settings.alarms.email.host)
+
+    def send_receipt(self, to: str, subject: str, body: str) -> None:
+        """E-mail a receipt to the patron through the site's SMTP server (as alarms go)."""
+        from services.runtime.mail import send_text
+
+        send_text(self.settings.alarms.email, to, subject, body)
+
+    @property
+    def pin_changeable(self) -> bool:
+        """True where the kiosk may change a PIN: the local registry. SIP2 has no message for
+        it, so there the patron is told it is done at the desk."""
+        return isinstance(self.directory, LocalRegistry)
+
+    def change_pin(self, credential: Credential, pin: str, new: str) -> None:
+        """Check the PIN now through the guarded account (wrong ones count towards the lockout),
+        then give the registry's patron the new one."""
+        if not isinstance(self.directory, LocalRegistry):
+            raise RuntimeError("the library system's PIN is changed at the desk")
+        self.account.standing(credential, pin)
+        self.directory.set_pin(credential, new)
+
+    def house_rules(self, lang: str) -> str:
+        """The site's house rules in ``lang`` from its file, or "" (the kiosk's own words)."""
+        k = self.settings.kiosk
+        path = k.house_rules_da if lang == "da" else k.house_rules_en
+        if path is None:
+            return ""
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            log.warning("house rules not read (%s): %s", lang, exc.__class__.__name__)
+            return ""
+
+    def sign_up(self, credential: Credential) -> bool:
+        """Record the holder's acceptance of the house rules, as the desk's ``aabent patrons
+        signup`` does (audited, the lists' version moved, so the doors get it); False if the
+        card had signed up before."""
+        from services.patrons.access_lists import sign_up
+
+        with self.sessions.begin() as session:
+            actor = f"kiosk:{self.settings.kiosk.id}"
+            return sign_up(session, self.key, actor, credential, via="kiosk")
+
     def start(self) -> None:
         """Connect to the broker and start delivering the outbox."""
         if self._started:

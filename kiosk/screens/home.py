@@ -1,4 +1,4 @@
-"""The attract screen: opening state, people inside, today's events (layout in home.kv)."""
+"""The attract screen: opening state, people inside, today's programme (layout in home.kv)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ _STATE_KEYS = {
 
 
 class HomeViewModel(ViewModel):
-    """Opening state, occupancy and today's events, in the patron's language."""
+    """Opening state, occupancy and today's programme, in the patron's language."""
 
     state = StringProperty(str(OpeningState.CLOSED))
     opening_text = StringProperty("")
@@ -42,8 +42,8 @@ class HomeViewModel(ViewModel):
     date_text = StringProperty("")
     occupancy_text = StringProperty("")
     full = BooleanProperty(False)
-    events = ListProperty([])
-    events_title = StringProperty("")
+    activities = ListProperty([])
+    program_title = StringProperty("")
 
     def __init__(
         self,
@@ -87,18 +87,18 @@ class HomeViewModel(ViewModel):
         self._occupancy = (max(0, inside), capacity)
         self.relabel()
 
-    def load_events(self) -> None:
-        """Fetch today's events (in the background)."""
-        self.start(self._program, self._got_events, self._no_events)
+    def load_program(self) -> None:
+        """Fetch today's programme (in the background)."""
+        self.start(self._program, self._got_program, self._no_program)
 
-    def _got_events(self, items: list[ProgramItem]) -> None:
+    def _got_program(self, items: list[ProgramItem]) -> None:
         today = self._clock().date()
         tz = self._schedule.timezone
         self._today = [i for i in items if i.starts.astimezone(tz).date() == today]
         self.relabel()
 
-    def _no_events(self, error: BaseException) -> None:
-        log.warning("today's events could not be read: %s", error)
+    def _no_program(self, error: BaseException) -> None:
+        log.warning("today's programme could not be read: %s", error)
         self._today = []
         self.relabel()
 
@@ -131,8 +131,8 @@ class HomeViewModel(ViewModel):
             self.full = inside >= capacity
             key = "home.full" if self.full else "home.inside"
             self.occupancy_text = cat.text(key, inside=inside, capacity=capacity)
-        self.events_title = cat.text("home.today_events")
-        self.events = [
+        self.program_title = cat.text("home.today_program")
+        self.activities = [
             {
                 "time": f"{cat.time_text(i.starts.astimezone(tz))}–"
                 f"{cat.time_text(i.ends.astimezone(tz))}",

@@ -38,6 +38,48 @@ class Reservation:
     pickup_location: str | None = None
     pickup_number: str | None = None  # the shelf or box number the patron looks for
     pickup_by: date | None = None
+    queue_position: int | None = None  # where the library system says it (None: it does not)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldResult:
+    """The outcome of placing or cancelling a reservation (SIP2 15/16, or the local queue).
+
+    ``queue_position`` when the library system says it (SIP2 BR); ``reason`` is its own words
+    when it refused, or a :class:`HoldRefusal` of the local directory.
+    """
+
+    ok: bool
+    queue_position: int | None = None
+    available: bool = False
+    reason: str | None = None
+
+
+class HoldRefusal(StrEnum):
+    """Why the local directory refused a reservation; the kiosk words each itself."""
+
+    ALREADY = "already_reserved"
+    NOT_RESERVED = "not_reserved"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """The patron's standing for the status line (blocked, expired, or fine) and the e-mail
+    address the library system has for receipts."""
+
+    status: PatronStatus = PatronStatus.ACTIVE
+    expires: date | None = None
+    email: str = ""  # where the library system has one: receipts go there
+
+    def problem(self, today: date) -> str | None:
+        """``"blocked"``, ``"expired"`` or None: what the patron should contact the library for."""
+        if self.status is PatronStatus.EXPIRED or (self.expires and self.expires < today):
+            return "expired"
+        if self.status is not PatronStatus.ACTIVE:
+            return "blocked"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +170,20 @@ class AccountService(Protocol):
 
     def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]:
         """Renew every loan; one result per item."""
+        ...
+
+    def reserve(self, credential: Credential, pin: str | None, record_id: str) -> HoldResult:
+        """Put the patron in the queue for the title ``record_id``."""
+        ...
+
+    def cancel_reservation(
+        self, credential: Credential, pin: str | None, item_id: str
+    ) -> HoldResult:
+        """Cancel the reservation listed with ``item_id``."""
+        ...
+
+    def standing(self, credential: Credential, pin: str | None) -> Standing:
+        """Blocked, expired or fine, for the status line."""
         ...
 
     def end_session(self, credential: Credential, pin: str | None) -> None:

@@ -24,13 +24,18 @@ from services.core.account import (
     AccountRefused,
     AccountUnavailable,
     Fines,
+    HoldRefusal,
+    HoldResult,
     Loan,
     LoanRules,
     RenewResult,
     Reservation,
+    Standing,
+    renewal_refusal,
 )
 from services.core.credentials import Credential
 from services.core.patrons import Patron, PatronDirectory, PinCheck
+from services.store.base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +94,34 @@ class LocalAccount:
         with self._unit(credential, pin) as (session, patron):
             return store.renew_all(session, patron, self._today(), self._rules)
 
+    def reserve(self, credential: Credential, pin: str | None, record_id: str) -> HoldResult:
+        """Join the local queue for the title; an inactive patron reserves nothing."""
+        with self._unit(credential, pin) as (session, patron):
+            refusal = renewal_refusal(patron, self._today())
+            if refusal is not None:
+                return HoldResult(False, reason=HoldRefusal(refusal.value))
+            if store.queue_position(session, patron.patron_id, record_id) is not None:
+                return HoldResult(False, reason=HoldRefusal.ALREADY)
+            try:
+                store.reserve(session, patron.patron_id, record_id, utcnow())
+            except store.LoanError:
+                return HoldResult(False, reason=HoldRefusal.ALREADY)  # ready on the shelf
+            return HoldResult(True, store.queue_position(session, patron.patron_id, record_id))
+
+    def cancel_reservation(
+        self, credential: Credential, pin: str | None, item_id: str
+    ) -> HoldResult:
+        """Leave the queue (or free the copy on the pickup shelf)."""
+        with self._unit(credential, pin) as (session, patron):
+            if store.cancel_reservation(session, patron.patron_id, item_id):
+                return HoldResult(True)
+            return HoldResult(False, reason=HoldRefusal.NOT_RESERVED)
+
+    def standing(self, credential: Credential, pin: str | None) -> Standing:
+        """The registry's status and expiry of the patron."""
+        with self._unit(credential, pin) as (_session, patron):
+            return Standing(patron.status, patron.expires)
+
     def end_session(self, credential: Credential, pin: str | None) -> None:
         """Nothing to close locally."""
 
@@ -101,6 +134,11 @@ class Sip2AccountMethods(Protocol):
     def fines(self, credential: Credential, pin: str | None) -> Fines: ...
     def renew(self, credential: Credential, pin: str | None, item_id: str) -> RenewResult: ...
     def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]: ...
+    def reserve(self, credential: Credential, pin: str | None, record_id: str) -> HoldResult: ...
+    def cancel_reservation(
+        self, credential: Credential, pin: str | None, item_id: str
+    ) -> HoldResult: ...
+    def standing(self, credential: Credential, pin: str | None) -> Standing: ...
     def end_session(self, credential: Credential, pin: str | None) -> None: ...
 
 
@@ -150,6 +188,23 @@ class Sip2Account:
         """Renew every item in the library system."""
         with self._translated():
             return self._directory.renew_all(credential, pin)
+
+    def reserve(self, credential: Credential, pin: str | None, record_id: str) -> HoldResult:
+        """15 Hold (add) in the library system; its queue position when it says one."""
+        with self._translated():
+            return self._directory.reserve(credential, pin, record_id)
+
+    def cancel_reservation(
+        self, credential: Credential, pin: str | None, item_id: str
+    ) -> HoldResult:
+        """15 Hold (delete) in the library system."""
+        with self._translated():
+            return self._directory.cancel_reservation(credential, pin, item_id)
+
+    def standing(self, credential: Credential, pin: str | None) -> Standing:
+        """The patron status flags of the library system."""
+        with self._translated():
+            return self._directory.standing(credential, pin)
 
     def end_session(self, credential: Credential, pin: str | None) -> None:
         """Tell the library system the patron is done; failures do not matter to the patron."""

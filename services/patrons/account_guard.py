@@ -21,10 +21,12 @@ from services.core.account import (
     AccountRefused,
     AccountService,
     Fines,
+    HoldResult,
     Loan,
     LockReason,
     RenewResult,
     Reservation,
+    Standing,
 )
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event
@@ -113,6 +115,21 @@ class GuardedAccount:
     def renew_all(self, credential: Credential, pin: str | None) -> list[RenewResult]:
         """Renew every loan, once the card's standing allows a PIN."""
         return self._guarded(credential, lambda: self._inner.renew_all(credential, pin))
+
+    def reserve(self, credential: Credential, pin: str | None, record_id: str) -> HoldResult:
+        """Reserve a title, once the card's standing allows a PIN."""
+        return self._guarded(credential, lambda: self._inner.reserve(credential, pin, record_id))
+
+    def cancel_reservation(
+        self, credential: Credential, pin: str | None, item_id: str
+    ) -> HoldResult:
+        """Cancel a reservation, once the card's standing allows a PIN."""
+        call = lambda: self._inner.cancel_reservation(credential, pin, item_id)  # noqa: E731
+        return self._guarded(credential, call)
+
+    def standing(self, credential: Credential, pin: str | None) -> Standing:
+        """The patron's standing, once the card's standing allows a PIN."""
+        return self._guarded(credential, lambda: self._inner.standing(credential, pin))
 
     def end_session(self, credential: Credential, pin: str | None) -> None:
         """Pass on: ending a session proves nothing about the PIN."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.core.account import (
@@ -62,6 +62,43 @@ def reserve(session: Session, patron_id: str, record_id: str, now: datetime) -> 
         raise LoanError(f"the patron already reserved {record_id}")
     session.add(ReservationRecord(patron_id=patron_id, record_id=record_id, created=now))
     session.flush()
+
+
+def cancel_reservation(session: Session, patron_id: str, item_id: str) -> bool:
+    """Cancel the patron's reservation listed as ``item_id`` (its record id, or the barcode of
+    the copy waiting on the shelf); False when the patron has none such. The copy on the shelf
+    goes back to the shelves."""
+    reservation = session.scalars(
+        select(ReservationRecord).where(
+            ReservationRecord.patron_id == patron_id,
+            (ReservationRecord.record_id == item_id) | (ReservationRecord.barcode == item_id),
+        )
+    ).first()
+    if reservation is None:
+        return False
+    if reservation.barcode:
+        _set_copy(session, reservation.barcode, CopyStatus.AVAILABLE, None)
+    session.delete(reservation)
+    session.flush()
+    return True
+
+
+def queue_position(session: Session, patron_id: str, record_id: str) -> int | None:
+    """Where the patron stands in the queue for ``record_id`` (1 = next), None if not in it."""
+    own = session.scalars(
+        select(ReservationRecord).where(
+            ReservationRecord.patron_id == patron_id, ReservationRecord.record_id == record_id
+        )
+    ).first()
+    if own is None or own.ready:
+        return None
+    ahead = select(func.count(ReservationRecord.id)).where(
+        ReservationRecord.record_id == record_id,
+        ReservationRecord.ready.is_(False),
+        (ReservationRecord.created < own.created)
+        | ((ReservationRecord.created == own.created) & (ReservationRecord.id < own.id)),
+    )
+    return int(session.scalar(ahead) or 0) + 1
 
 
 def mark_ready(
@@ -134,6 +171,7 @@ def reservations_of(session: Session, patron_id: str) -> list[Reservation]:
             ready=r.ready,
             pickup_number=r.pickup_number,
             pickup_by=r.pickup_by,
+            queue_position=None if r.ready else queue_position(session, patron_id, r.record_id),
         )
         for r in records
     ]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -218,7 +219,15 @@ def _ics_fields(component: Any, title: str) -> dict[str, Any]:
         "category": category[:60],
         "capacity": _capacity(str(capacity)) if capacity is not None else None,
         "registration": registration in _TRUE,
+        "url": web_address(str(component.get("URL", ""))),
     }
+
+
+def web_address(text: str) -> str:
+    """An http(s) address as it is, anything else (``javascript:``, a bare word) as ""."""
+    text = text.strip()
+    parsed = urlsplit(text)
+    return text if parsed.scheme in ("http", "https") and parsed.netloc else ""
 
 
 def _capacity(text: str) -> int | None:
@@ -271,6 +280,7 @@ def _csv_event(cells: dict[str, str], today: date, tz: ZoneInfo) -> ActivitySpec
         category=cells.get("category", "")[:60],
         capacity=_capacity(cells.get("capacity", "")),
         registration=cells.get("registration", "").lower() in _TRUE,
+        url=web_address(cells.get("url", "")),
     )
 
 

@@ -65,6 +65,7 @@ class ActivitySpec:
     category: str = ""
     capacity: int | None = None
     registration: bool = False
+    url: str = ""  # the activity's page on the library's site (http/https only)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class ProgramItem:
     registration: bool
     seats_taken: int
     attendance: int
+    url: str = ""
 
     @property
     def seats_left(self) -> int | None:
@@ -137,6 +139,7 @@ def _item(activity: ProgramActivity, attendance: int) -> ProgramItem:
         registration=activity.registration,
         seats_taken=activity.seats_taken,
         attendance=attendance,
+        url=activity.url or "",
     )
 
 
@@ -315,5 +318,6 @@ def upsert_activities(session: Session, activities: Iterable[ActivitySpec]) -> t
         row.title, row.description, row.location = item.title, item.description, item.location
         row.category, row.starts, row.ends = item.category, item.starts, item.ends
         row.capacity, row.registration = item.capacity, item.registration
+        row.url = item.url
     session.flush()
     return added, updated

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import smtplib
-import ssl
 import threading
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -23,6 +21,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
+from services.runtime.mail import deliver
 from services.settings import AlarmSettings, AppriseSettings, EmailSettings, WebhookSettings
 from services.settings.paths import read_secret
 
@@ -95,13 +94,7 @@ def render_email(notice: AlarmNotice, settings: EmailSettings) -> EmailMessage:
 
 def send_email(settings: EmailSettings, notice: AlarmNotice) -> None:
     """Send the notice by SMTP (STARTTLS and login when configured); raises on failure."""
-    password = read_secret(settings.password_file, "alarms.email.password_file")
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s) as smtp:
-        if settings.starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if settings.username is not None:
-            smtp.login(settings.username, password or "")
-        smtp.send_message(render_email(notice, settings))
+    deliver(settings, render_email(notice, settings))
 
 
 def post_webhook(settings: WebhookSettings, notice: AlarmNotice) -> None:

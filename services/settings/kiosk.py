@@ -39,6 +39,33 @@ class KioskSettings(_Model):
         _LOANS.renewal_days, ge=1, description="local directory: loan period of a renewal"
     )
 
+    equipment_group: str | None = Field(
+        None, description="the building's equipment group this kiosk's screen belongs to"
+    )
+    # X with DPMS (a Pi on X11). On Wayland: ["wlr-randr", "--output", "HDMI-A-1", "--off"];
+    # without a desktop: ["vcgencmd", "display_power", "0"]. The kiosk also goes black itself.
+    screen_off_command: tuple[str, ...] = Field(
+        ("xset", "dpms", "force", "off"), description="switches the screen off; () for none"
+    )
+    screen_on_command: tuple[str, ...] = Field(
+        ("xset", "dpms", "force", "on"), description="switches the screen on; () for none"
+    )
+    receipts: bool = Field(
+        False, description="offer e-mail receipts through [alarms.email]'s SMTP server"
+    )
+    poster_after_s: float = Field(
+        30.0, ge=0, description="Home untouched this long shows the week's poster; 0: never"
+    )
+    help_phone: str = Field("", description="the library's phone number on the help screen")
+    help_out_of_hours_da: str = Field(
+        "", description="what to do out of hours, in Danish; empty: the kiosk's own words"
+    )
+    help_out_of_hours_en: str = Field("", description="… in English")
+    house_rules_da: ConfigPath | None = Field(
+        None, description="the house rules a patron accepts at sign-up, Danish (a text file)"
+    )
+    house_rules_en: ConfigPath | None = Field(None, description="… English")
+
     def loan_rules(self) -> LoanRules:
         """The local directory's loan rules of these settings."""
         return LoanRules(self.max_renewals, self.renewal_days)

@@ -44,6 +44,7 @@ from services.sip2.messages import ChecksumError, FrameError, Message, decode, m
 from services.sip2.replies import (
     AcsStatus,
     EndSessionReply,
+    HoldReply,
     ItemInfo,
     PatronReply,
     RenewAllReply,
@@ -324,6 +325,20 @@ class Sip2Client:
         """65 Renew All -> 66."""
         request = rq.renew_all(self.terminal, patron, pin, self._clock())
         return RenewAllReply.from_message(self.send(request, timeout))
+
+    def hold(
+        self,
+        patron: str,
+        pin: str | None,
+        mode: rq.HoldMode,
+        *,
+        item: str | None = None,
+        title: str | None = None,
+        timeout: float | None = None,
+    ) -> HoldReply:
+        """15 Hold -> 16: place or cancel a hold on an item or a title."""
+        request = rq.hold(self.terminal, patron, pin, mode, self._clock(), item=item, title=title)
+        return HoldReply.from_message(self.send(request, timeout))
 
     def end_patron_session(
         self, patron: str, pin: str | None, timeout: float | None = None

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from services.core.account import Fines, Loan, RenewResult, Reservation
+from services.core.account import Fines, HoldResult, Loan, RenewResult, Reservation, Standing
 from services.core.credentials import Credential, SiteKey
 from services.core.events import Event, EventType
 from services.core.patrons import Authentication, PatronStatus, PinCheck
@@ -37,7 +37,7 @@ from services.sip2.client import Sip2Client
 from services.sip2.errors import OutcomeUnknown, PatronRefused, Sip2Unavailable
 from services.sip2.health import Health, HealthMonitor
 from services.sip2.replies import PatronReply
-from services.sip2.requests import Summary
+from services.sip2.requests import HoldMode, Summary
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,9 @@ class Sip2Directory:
 
     # -- the kiosk ------------------------------------------------------------------------------
 
-    def _info(self, credential: Credential, pin: str | None, summary: Summary) -> PatronReply:
+    def _info(
+        self, credential: Credential, pin: str | None, summary: Summary | None
+    ) -> PatronReply:
         reply = self._client.patron_information(
             credential.number, pin, summary, timeout=self._account_s
         )
@@ -278,6 +280,36 @@ class Sip2Directory:
         reply = self._info(credential, pin, Summary.FINE_ITEMS)
         owed = reply.fee_amount if reply.fee_amount else None
         return Fines(owed, reply.currency, reply.fine_items)
+
+    def reserve(self, credential: Credential, pin: str | None, record_id: str) -> HoldResult:
+        """15 Hold ``+`` on the title (AJ, hold type 2: any copy); the queue position (BR) and
+        the refusal in the library system's own words (AF). A lost reply raises OutcomeUnknown
+        (the hold may have been placed: never resent)."""
+        reply = self._client.hold(
+            credential.number, pin, HoldMode.ADD, title=record_id, timeout=self._account_s
+        )
+        if reply.ok:
+            return HoldResult(True, reply.queue_position, reply.available)
+        reason = _words(reply.screen_messages) or "the library system refused the reservation"
+        return HoldResult(False, reason=reason)
+
+    def cancel_reservation(
+        self, credential: Credential, pin: str | None, item_id: str
+    ) -> HoldResult:
+        """15 Hold ``-`` on the item the reservation was listed with (AS/CD)."""
+        reply = self._client.hold(
+            credential.number, pin, HoldMode.DELETE, item=item_id, timeout=self._account_s
+        )
+        if reply.ok:
+            return HoldResult(True)
+        reason = _words(reply.screen_messages) or "the library system refused the cancellation"
+        return HoldResult(False, reason=reason)
+
+    def standing(self, credential: Credential, pin: str | None) -> Standing:
+        """The patron status flags as the door reads them (lost, blocked by the deny flags).
+        SIP2 has no expiry field; a library system shows an expired card as blocked."""
+        reply = self._info(credential, pin, None)
+        return Standing(standing.status_of(reply.flags, self._deny), email=reply.email)
 
     def end_session(self, credential: Credential, pin: str | None) -> None:
         """Tell the library system the kiosk is done with this patron (35 End Patron Session)."""

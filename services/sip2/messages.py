@@ -65,6 +65,8 @@ FIXED: dict[str, tuple[tuple[str, int], ...]] = {
     "66": (("ok", 1), ("renewed_count", 4), ("unrenewed_count", 4), _DATE),
     "35": (_DATE,),
     "36": (("end_session", 1), _DATE),
+    "15": (("hold_mode", 1), _DATE),
+    "16": (("ok", 1), ("available", 1), _DATE),
 }
 
 # Values that identify or authenticate a person: masked in every log line (README.md, "Privacy").

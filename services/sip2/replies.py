@@ -56,7 +56,8 @@ SUPPORTED_MESSAGES = (
 # fmt: off
 _SPEC_FIELDS = frozenset((
     "AA", "AB", "AE", "AF", "AG", "AH", "AJ", "AM", "AN", "AO", "AP", "AQ", "AS", "AT", "AU",
-    "AV", "BD", "BE", "BF", "BG", "BH", "BK", "BL", "BM", "BN", "BT", "BU", "BV", "BX", "BZ",
+    "AV", "BD", "BE", "BF", "BG", "BH", "BK", "BL", "BM", "BN", "BR", "BS", "BT", "BU", "BV",
+    "BW", "BX", "BY", "BZ",
     "CA", "CB", "CC", "CD", "CF", "CH", "CI", "CJ", "CK", "CM", "CQ",
 ))
 # fmt: on
@@ -154,6 +155,7 @@ class PatronReply:
     currency: str = ""
     screen_messages: tuple[str, ...] = ()
     extensions: tuple[tuple[str, str], ...] = ()
+    email: str = ""  # BE, where the library system has an address
 
     @classmethod
     def from_message(cls, message: Message) -> PatronReply:
@@ -179,6 +181,7 @@ class PatronReply:
             currency=(message.first("BH") or "").strip(),
             screen_messages=message.all("AF"),
             extensions=_extensions(message),
+            email=(message.first("BE") or "").strip(),
         )
 
 
@@ -271,3 +274,32 @@ class EndSessionReply:
         """Read a decoded 36."""
         _expect(message, "36")
         return cls(ended=message.fixed["end_session"] == "Y")
+
+
+@dataclass(frozen=True, slots=True)
+class HoldReply:
+    """16 Hold: ok, available now, the queue position (BR) and pickup (BS) when the ACS says
+    them, and its own words (AF)."""
+
+    ok: bool
+    available: bool
+    queue_position: int | None
+    pickup_location: str
+    item_id: str
+    title_id: str
+    screen_messages: tuple[str, ...]
+
+    @classmethod
+    def from_message(cls, message: Message) -> HoldReply:
+        """Read a decoded 16."""
+        _expect(message, "16")
+        position = (message.first("BR") or "").strip()
+        return cls(
+            ok=message.fixed["ok"] == "1",
+            available=message.fixed["available"] == "Y",
+            queue_position=int(position) if position.isdigit() and int(position) > 0 else None,
+            pickup_location=(message.first("BS") or "").strip(),
+            item_id=message.first("AB") or "",
+            title_id=message.first("AJ") or "",
+            screen_messages=tuple(m for m in message.all("AF") if m),
+        )

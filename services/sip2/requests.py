@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from services.sip2.messages import Message, encode, sip_datetime
 from services.sip2.replies import split_identifier
@@ -45,7 +45,7 @@ class Request:
         """Why ``reply`` does not answer this request, or None when it does.
 
         It must be the reply message this request expects and, where the SIP2 spec makes the
-        reply repeat them, name the same patron (AA) and item (AB): 24, 64, 30 and 36 carry AA,
+        reply repeat them, name the same patron (AA) and item (AB): 24, 64, 30, 36 and 16 carry AA,
         18 and 30 carry AB. FBS's ``LN:`` prefix is not part of the identifier; case and
         surrounding spaces do not count. A reply that leaves such a field out is not believed.
         """
@@ -70,6 +70,7 @@ ECHOED: dict[str, tuple[str, ...]] = {
     "18": ("AB",),
     "30": ("AA", "AB"),
     "36": ("AA",),
+    "16": ("AA",),
 }
 _WHAT = {"AA": "patron", "AB": "item"}
 
@@ -219,6 +220,48 @@ def renew_all(terminal: Terminal, patron: str, pin: str | None, now: datetime) -
             ("AO", terminal.institution_id),
             ("AA", patron),
             ("AD", pin),
+            ("AC", terminal.terminal_password),
+        ),
+        idempotent=False,
+    )
+
+
+class HoldMode(StrEnum):
+    """The 15 Hold mode (SIP2 spec): add, delete, or change a hold."""
+
+    ADD = "+"
+    DELETE = "-"
+    CHANGE = "*"
+
+
+def hold(
+    terminal: Terminal,
+    patron: str,
+    pin: str | None,
+    mode: HoldMode,
+    now: datetime,
+    *,
+    item: str | None = None,
+    title: str | None = None,
+) -> Request:
+    """15 Hold: place (``+``) or cancel (``-``) a hold on an item (AB) or a title (AJ).
+
+    Not idempotent: a second ``+`` is a second place in some queues, so a lost reply is reported,
+    never resent. BY hold type 2 (any copy of the title) where a title is named, as the spec says.
+    """
+    if item is None and title is None:
+        raise ValueError("a hold names an item or a title")
+    return Request(
+        "15",
+        "16",
+        (("hold_mode", str(mode)), ("transaction_date", sip_datetime(now))),
+        (
+            ("BY", "2" if title is not None and item is None else None),
+            ("AO", terminal.institution_id),
+            ("AA", patron),
+            ("AD", pin),
+            ("AB", item),
+            ("AJ", title),
             ("AC", terminal.terminal_password),
         ),
         idempotent=False,

@@ -33,6 +33,7 @@ class ProgramActivity(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     registration: Mapped[bool] = mapped_column(Boolean, default=False)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    url: Mapped[str] = mapped_column(Text, default="", server_default="")  # its web page
 
 
 class ProgramRegistration(Base):

@@ -33,8 +33,9 @@ WORN = ("3740001011", "Frøken Smillas fornemmelse for sne", 5, 3)  # renewed th
 FRESH = ("3740001026", "Barndom", 12, 0)
 LOANS = (OVERDUE, WANTED, WORN, FRESH)
 READY_TITLE, READY_SHELF = "Nordkraft", "14"
-NOW_EVENT, NOW_EVENT_TITLE = "strik-now@test", "Strikkecafé"
-TALK_EVENT, TALK_EVENT_TITLE = "talk-tomorrow@test", "Foredrag om Glostrup"
+NOW_ACTIVITY, NOW_ACTIVITY_TITLE = "strik-now@test", "Strikkecafé"
+TALK_ACTIVITY, TALK_ACTIVITY_TITLE = "talk-tomorrow@test", "Foredrag om Glostrup"
+TALK_URL = "https://glostrupbib.dk/arrangementer/foredrag-om-glostrup"
 
 
 @dataclass
@@ -78,8 +79,8 @@ def program(now: datetime) -> list[ActivitySpec]:
     start = max(now.replace(second=0, microsecond=0) - timedelta(minutes=10), midnight)
     tomorrow = start + timedelta(days=1)
     knitting = ActivitySpec(
-        NOW_EVENT,
-        NOW_EVENT_TITLE,
+        NOW_ACTIVITY,
+        NOW_ACTIVITY_TITLE,
         start,
         start + timedelta(hours=2),
         location="Caféen",
@@ -87,12 +88,13 @@ def program(now: datetime) -> list[ActivitySpec]:
         description="Tag strikketøjet med.",
     )
     talk = ActivitySpec(
-        TALK_EVENT,
-        TALK_EVENT_TITLE,
+        TALK_ACTIVITY,
+        TALK_ACTIVITY_TITLE,
         tomorrow,
         tomorrow + timedelta(hours=1),
         location="Salen",
         capacity=40,
         registration=True,
+        url=TALK_URL,
     )
     return [knitting, talk]

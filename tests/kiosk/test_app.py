@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from sqlalchemy import create_engine
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.core.credentials import Credential
+from services.core.events import Event, EventType
 from services.patrons.account import LocalAccount
 from services.patrons.registry import LocalRegistry
 from services.settings import KioskSettings, MqttSettings, Settings, SiteSettings, StoreSettings
@@ -32,11 +34,13 @@ from tests.kiosk.library import (
     KEY,
     KEY_BYTES,
     LOANS,
-    NOW_EVENT,
-    NOW_EVENT_TITLE,
+    NOW_ACTIVITY,
+    NOW_ACTIVITY_TITLE,
     OLE_CARD,
+    OLE_PIN,
     OVERDUE,
     READY_SHELF,
+    TALK_URL,
     WANTED,
     build_library,
 )
@@ -57,6 +61,7 @@ class Kiosk:
     publisher: MqttBus
     topics: Topics
     pty_master: int
+    folder: Path
 
 
 def _settings(folder: Path, broker: Broker, scanner: str) -> Settings:
@@ -64,7 +69,19 @@ def _settings(folder: Path, broker: Broker, scanner: str) -> Settings:
     site = SiteSettings(
         id=SITE, name="Glostrup Bibliotek", data_dir=folder, key_file=folder / "site.key"
     )
-    kiosk = KioskSettings(id="k1", fullscreen=False, search_debounce_s=0.1, scanner_url=scanner)
+    # The screen's commands are the real code path; here they write what they were told to a file.
+    log = str(folder / "screen-power.log")
+    power = f"import sys; open({log!r}, 'a').write(sys.argv[1] + '\\n')"
+    kiosk = KioskSettings(
+        id="k1",
+        fullscreen=False,
+        search_debounce_s=0.1,
+        scanner_url=scanner,
+        equipment_group="kiosk",
+        screen_off_command=(sys.executable, "-c", power, "off"),
+        screen_on_command=(sys.executable, "-c", power, "on"),
+        help_phone="43 23 60 00",
+    )
     return Settings(
         site=site,
         store=StoreSettings(url=f"sqlite:///{folder / 'kiosk.sqlite'}"),
@@ -111,7 +128,7 @@ def kiosk(
     ARTIFACTS.mkdir(exist_ok=True)
     drive = Driver(app, mono, ARTIFACTS)
     drive.pump(0.3)
-    yield Kiosk(app, drive, heard, publisher, topics, master)
+    yield Kiosk(app, drive, heard, publisher, topics, master, folder)
     app.stop()
     publisher.stop()
     os.close(master)
@@ -149,7 +166,7 @@ def test_home_shows_the_live_opening_state_the_count_and_today(k: Kiosk) -> None
     home = k.drive.screen("home")
     k.drive.wait(lambda: home.ids.occupancy.text == "42 af 150 er her nu", what="occupancy")
     assert home.ids.opening.text.startswith("Bemandet til ")
-    k.drive.wait(lambda: any(e["title"] == NOW_EVENT_TITLE for e in home.vm.events))
+    k.drive.wait(lambda: any(e["title"] == NOW_ACTIVITY_TITLE for e in home.vm.activities))
     both_languages(k, "home")
     k.drive.tap(k.app.root.ids.language)
     assert home.ids.opening.text.startswith("Staffed until ")
@@ -257,6 +274,27 @@ def test_my_account_shows_what_a_patron_owes_in_the_window(k: Kiosk, tmp_path: P
         server.stop()
 
 
+def test_reserve_from_the_title_page_then_cancel_in_my_account(k: Kiosk) -> None:
+    k.app.open_item("29001378")
+    item = k.drive.screen("item")
+    k.drive.wait(lambda: item.ids.title.text == "Fasandræberne", what="the title")
+    k.drive.tap(item.ids.reserve)
+    account = k.drive.screen("account")
+    assert k.app.current == "account"
+    assert account.ids.message.text == "Scan dit lånerkort for at reservere Fasandræberne"
+    sign_in(k)
+    k.drive.wait(lambda: account.vm.message.endswith("Du er nr. 2 i køen."), what="the hold")
+    k.drive.wait(lambda: len(account.vm.reservations) == 2, what="the reservations read again")
+    row = k.drive.row(account.ids.reservations, title="Fasandræberne")
+    assert row.status == "Du er nr. 2 i køen"
+    k.drive.screenshot("kiosk-account-reserved-da")
+    cancel = next(w for w in row.walk() if getattr(w, "text", "") == "Slet")
+    k.drive.tap(cancel)
+    k.drive.wait(lambda: account.vm.message.endswith("er slettet."), what="the cancellation")
+    titles = lambda: [r["title"] for r in account.vm.reservations]  # noqa: E731
+    k.drive.wait(lambda: titles() == ["Nordkraft"], what="the reservations read again")
+
+
 def test_slow_typing_is_a_typed_card_number_not_a_scan(k: Kiosk) -> None:
     k.app.show("account")
     account = k.drive.screen("account")
@@ -293,26 +331,26 @@ def test_the_serial_scanner_reads_cards_and_refuses_garbage(k: Kiosk) -> None:
 
 
 def test_check_in_with_a_card_and_as_guests_is_published(k: Kiosk) -> None:
-    k.drive.tap(k.drive.screen("home").ids.go_events)
-    events = k.drive.screen("events")
-    k.drive.wait(lambda: any(r["event_uid"] == NOW_EVENT for r in events.vm.events))
-    k.drive.tap(k.drive.row(events.ids.list, event_uid=NOW_EVENT))
-    k.drive.tap(events.ids.check_in)
+    k.drive.tap(k.drive.screen("home").ids.go_program)
+    program = k.drive.screen("program")
+    k.drive.wait(lambda: any(r["activity_uid"] == NOW_ACTIVITY for r in program.vm.activities))
+    k.drive.tap(k.drive.row(program.ids.list, activity_uid=NOW_ACTIVITY))
+    k.drive.tap(program.ids.check_in)
     k.drive.scan(OLE_CARD)
-    k.drive.wait(lambda: events.ids.message.text.startswith("Velkommen!"), what="check-in")
+    k.drive.wait(lambda: program.ids.message.text.startswith("Velkommen!"), what="check-in")
     k.drive.wait(lambda: any(h["type"] == "event.checkin" for h in k.heard), what="MQTT")
     published = next(h for h in k.heard if h["type"] == "event.checkin")
-    assert published["source"] == "k1" and published["details"]["activity_uid"] == NOW_EVENT
+    assert published["source"] == "k1" and published["details"]["activity_uid"] == NOW_ACTIVITY
     assert published["credential"] == KEY.pseudonym(Credential.from_text(OLE_CARD))
     assert OLE_CARD not in json.dumps(published)
-    k.drive.screenshot("kiosk-events-checked-in-da")
-    k.drive.tap(events.ids.done)
-    k.drive.tap(events.ids.guests)
-    k.drive.tap(events.ids.more)
-    assert events.ids.count.text == "2"
-    both_languages(k, "events")
-    k.drive.tap(events.ids.confirm)
-    k.drive.wait(lambda: events.ids.message.text.startswith("Velkommen! I er"), what="guests")
+    k.drive.screenshot("kiosk-program-checked-in-da")
+    k.drive.tap(program.ids.done)
+    k.drive.tap(program.ids.guests)
+    k.drive.tap(program.ids.more)
+    assert program.ids.count.text == "2"
+    both_languages(k, "program")
+    k.drive.tap(program.ids.confirm)
+    k.drive.wait(lambda: program.ids.message.text.startswith("Velkommen! I er"), what="guests")
     k.drive.wait(lambda: sum(h["type"] == "event.checkin" for h in k.heard) == 2)
 
 
@@ -379,6 +417,140 @@ def test_after_a_minute_without_a_touch_a_warning_then_no_trace_is_left(k: Kiosk
     k.drive.screenshot("kiosk-home-after-reset-da")
 
 
+def _building(k: Kiosk, phase: str, **equipment: bool) -> None:
+    state = {"phase": phase, "next": None, "equipment": equipment, "inside": 0}
+    k.publisher.publish_state(k.topics.building, json.dumps(state).encode()).wait(5)
+
+
+def _announce(k: Kiosk, message: str) -> None:
+    event = Event(EventType.CLOSING_ANNOUNCED, "building", datetime.now(ZONE),
+                  details={"message": message, "step": "closes"})  # fmt: skip
+    k.publisher.publish(k.topics.site_event, event.to_json()).wait(5)
+
+
+def test_the_evening_banner_then_the_closed_screen_then_the_screen_off(k: Kiosk) -> None:
+    from tests.kiosk.layout import layout_problems
+
+    banner = k.app.root.ids.banner
+    try:
+        account = sign_in(k)
+        k.drive.wait(lambda: account.vm.step == "account", what="the loans")
+        _building(k, "closing", kiosk=True)
+        _announce(k, "closing_10")
+        k.drive.wait(lambda: banner.text.startswith("Biblioteket lukker om ti"), what="banner")
+        k.drive.pump(0.1, frames=4)
+        assert banner.height > 20 and banner.opacity == 1
+        assert account.vm.step == "account"  # the banner does not throw the patron out
+        both_languages(k, "closing-banner")
+        _building(k, "sweep", kiosk=True)
+        k.drive.wait(lambda: k.app.current == "closed", what="the closed screen")
+        closed = k.drive.screen("closed")
+        assert account.vm.step == "scan" and banner.text == ""
+        assert closed.ids.closed_title.text == "Biblioteket er lukket"
+        k.drive.wait(lambda: len(closed.ids.week.data) == 7, what="the week")
+        both_languages(k, "closed")
+        k.drive.tap(k.app.root.ids.home)
+        assert k.app.current == "closed"  # Home is the closed screen until the morning
+        k.drive.tap(closed.ids.go_help)
+        assert k.app.current == "help"
+        assert k.drive.screen("help").ids.phone.text == "Ring til biblioteket: 43 23 60 00"
+        both_languages(k, "help")
+        k.drive.tap(k.drive.screen("help").ids.back)
+        assert k.app.current == "closed"
+        for large in (True, False):
+            if large:
+                k.drive.tap(k.app.root.ids.large_text)
+            for name in ("closed", "help"):
+                k.app.show(name)
+                k.drive.pump(0.1, frames=4)
+                k.drive.screenshot(f"kiosk-{name}-{'large' if large else 'normal'}-da")
+                assert layout_problems(k.app.root) == [], name
+        k.drive.tap(k.app.root.ids.large_text)
+        log = k.folder / "screen-power.log"
+        _building(k, "armed", kiosk=False)
+        k.drive.wait(lambda: k.app.screen_off.parent is not None, what="the screen off")
+        k.drive.wait(lambda: log.exists() and log.read_text().split() == ["off"], what="xset")
+        k.drive.screenshot("kiosk-screen-off")
+        k.drive.tap(k.app.root.ids.language)  # a touch in the dark reaches nothing
+        assert k.app.tr.lang == "da"
+        _building(k, "open", kiosk=True)
+        k.drive.wait(lambda: k.app.screen_off.parent is None, what="the screen on")
+        k.drive.wait(lambda: log.read_text().split() == ["off", "on"], what="xset on")
+        k.drive.wait(lambda: k.app.current == "home", what="Home in the morning")
+    finally:
+        k.app.theme.large = False
+        _building(k, "open", kiosk=True)
+        k.drive.wait(lambda: not k.app.building_vm.closed and k.app.building_vm.screen_on)
+
+
+def test_sign_up_for_self_service_with_the_house_rules_card_and_pin(k: Kiosk) -> None:
+    from services.store.access_lists import SignupRecord
+
+    k.app.signup_offered = True  # access.signup_required: Home offers it
+    try:
+        k.drive.tap(k.drive.screen("home").ids.go_signup)
+        signup = k.drive.screen("signup")
+        assert k.app.current == "signup" and "Husregler" in signup.ids.rules.text
+        both_languages(k, "signup-rules")
+        k.drive.tap(signup.ids.accept)
+        k.drive.scan(OLE_CARD)  # a scan here is the sign-up's card, not My account's
+        assert k.app.current == "signup" and signup.vm.step == "pin"
+        for digit in OLE_PIN:
+            k.drive.key(signup.ids.pin_keys, digit)
+        assert signup.ids.pin.text == "••••"
+        k.drive.key(signup.ids.pin_keys, "ok")
+        k.drive.wait(lambda: signup.vm.step == "done", what="the sign-up")
+        assert signup.ids.message.text.startswith("Tak! Du er tilmeldt.")
+        k.drive.screenshot("kiosk-signup-done-da")
+        digest = k.app.services.key.credential_hash(Credential.from_text(OLE_CARD))
+        with k.app.services.sessions() as session:
+            assert session.get(SignupRecord, digest) is not None
+        k.drive.tap(signup.ids.done)
+        assert k.app.current == "home" and signup.vm.step == "rules"
+    finally:
+        k.app.signup_offered = False
+
+
+def test_idle_home_becomes_the_weeks_poster_with_qr_codes_until_a_touch(k: Kiosk) -> None:
+    import segno
+
+    from kiosk.qr import QrCode
+    from tests.kiosk.test_viewmodel_poster import modules
+
+    k.drive.tap(k.app.root.ids.language)  # the last patron's English goes with the poster
+    k.drive.mono.advance(31)
+    k.drive.wait(lambda: k.app.current == "poster", what="the poster")
+    poster = k.drive.screen("poster")
+    assert k.app.tr.lang == "da" and poster.ids.title.text == "Ugens program på biblioteket"
+    k.drive.wait(lambda: len(poster.vm.activities) == 2, what="the week's programme")
+    k.drive.pump(0.2, frames=6)
+    codes = [w for w in poster.walk() if isinstance(w, QrCode) and w.data]
+    assert [c.data for c in codes] == [TALK_URL] and codes[0].texture is not None
+    texture = codes[0].texture
+    pixels, width = texture.pixels, texture.size[0]
+
+    def dark(x: int, y: int) -> bool:
+        return pixels[(y * width + x) * 4] < 128
+
+    expected = [list(map(bool, row)) for row in segno.make(TALK_URL, error="m").matrix]
+    shown = modules(dark, width, 8)
+    assert shown in (expected, expected[::-1])  # texture rows may run bottom-up
+    k.drive.screenshot("kiosk-poster-da")
+    k.drive.mono.advance(200)
+    k.drive.pump(0.6)
+    assert k.app.current == "poster"  # the poster stays up; it shows nobody's data
+    k.drive.tap(poster.ids.title)
+    assert k.app.current == "home"
+
+
+def test_need_help_from_home(k: Kiosk) -> None:
+    k.drive.tap(k.drive.screen("home").ids.go_help)
+    help_screen = k.drive.screen("help")
+    assert k.app.current == "help" and help_screen.ids.lines.text.endswith("ring 112.")
+    k.drive.tap(help_screen.ids.back)
+    assert k.app.current == "home"
+
+
 def test_large_text_fits_every_screen(k: Kiosk) -> None:
     from tests.kiosk.layout import layout_problems
 
@@ -410,15 +582,30 @@ def test_large_text_fits_every_screen(k: Kiosk) -> None:
         account = sign_in(k)
         k.drive.wait(lambda: account.vm.step == "account", what="the loans")
         check("account")
-        k.app.show("events")
-        events = k.drive.screen("events")
-        check("events")
-        events.vm.select(NOW_EVENT)
+        k.drive.tap(account.ids.change_pin)
+        assert account.vm.step == "newpin" and account.ids.steps.current == "newpin"
+        check("account-new-pin")
+        account.vm.key("cancel")
+        assert account.vm.step == "account"
+        k.app.show("program")
+        program = k.drive.screen("program")
+        check("program")
+        program.vm.select(NOW_ACTIVITY)
         check("event")
-        events.vm.start_guests()
+        program.vm.start_guests()
         check("event-guests")
         k.app.show("hours")
         check("hours")
+        k.app.show("help")
+        check("help")
+        k.app.show("poster")
+        k.drive.wait(lambda: len(k.drive.screen("poster").vm.activities) == 2, what="poster")
+        check("poster")
+        k.app.show("signup")
+        check("signup")
+        k.drive.screen("signup").vm.accept()
+        k.drive.screen("signup").vm.scan(OLE_CARD)
+        check("signup-pin")
     finally:
         k.drive.tap(k.app.root.ids.large_text)
     assert problems == {}, "\n".join(f"{k}: {p}" for k, v in problems.items() for p in v)

@@ -28,7 +28,7 @@ def test_dates_times_and_plurals() -> None:
     assert da.time_text(time(7, 0)) == "07:00"
     assert da.plural("search.count", 1) == "1 titel"
     assert da.plural("search.count", 3) == "3 titler"
-    assert en.plural("events.seats_left", 1) == "1 seat left"
+    assert en.plural("program.seats_left", 1) == "1 seat left"
 
 
 def test_when_names_today_tomorrow_or_the_day() -> None:
@@ -47,3 +47,11 @@ def test_switching_language_replaces_the_strings_kv_rules_bind_to() -> None:
     tr.toggle()
     assert tr.lang == "en" and seen == ["Search for books"]
     assert tr._("home.staffed_until", time="18:00") == "Staffed until 18:00"
+
+
+def test_no_english_text_is_left_in_danish() -> None:
+    # the same word in both languages only where it is one: "OK"
+    same = {"keys.ok", "account.ok"}
+    da, en = Catalog.load("da").strings, Catalog.load("en").strings
+    untranslated = {k for k, text in en.items() if text == da[k] and isinstance(text, str)}
+    assert untranslated - same == set()

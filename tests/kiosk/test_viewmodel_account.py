@@ -176,3 +176,120 @@ def test_forny_twice_the_same_day_takes_one_renewal_and_shows_the_new_due_date(
         row["outcome_text"] == "Ikke fornyet: den er allerede fornyet så langt, som den kan i dag"
     )
     assert renewed_to in row["due"] and not row["overdue"]
+
+
+def test_reserve_a_title_shows_the_queue_position_and_cancel_it(
+    tr: Translator, seeded: Seeded
+) -> None:
+    vm = account_vm(tr, seeded)
+    vm.want("29001378", "Fasandræberne")  # Ole is already waiting for it
+    assert vm.wanted == "Scan dit lånerkort for at reservere Fasandræberne"
+    sign_in(vm)
+    assert vm.message == "Fasandræberne er reserveret. Du er nr. 2 i køen."
+    row = next(r for r in vm.reservations if r["title"] == "Fasandræberne")
+    assert row["status"] == "Du er nr. 2 i køen" and vm.wanted == ""
+    tr.toggle()
+    assert vm.message == "Fasandræberne is reserved. You are number 2 in the queue."
+    tr.toggle()
+    vm.want("29001378", "Fasandræberne")
+    assert vm.message == "Fasandræberne kunne ikke reserveres: du har allerede reserveret den"
+    vm.cancel(row["item_id"])
+    assert vm.message == "Reservationen af Fasandræberne er slettet."
+    assert [r["title"] for r in vm.reservations] == ["Nordkraft"]
+    vm.cancel(row["item_id"])
+    assert vm.message.endswith("kunne ikke slettes: du har ingen reservation af den")
+
+
+def test_a_blocked_patron_sees_the_status_line_and_reserves_nothing(
+    tr: Translator, seeded: Seeded
+) -> None:
+    from services.core.credentials import Credential
+    from services.core.patrons import PatronStatus
+
+    seeded.library.registry.set_status(Credential.from_text(KAREN_CARD), PatronStatus.BLOCKED)
+    vm = account_vm(tr, seeded)
+    sign_in(vm)
+    assert vm.standing == "Dit lånerkort er spærret — kontakt biblioteket."
+    vm.want("29001378", "Fasandræberne")
+    assert vm.message == "Fasandræberne kunne ikke reserveres: dit lånerkort er spærret"
+    vm.reset()
+    assert vm.standing == "" and vm.message == ""
+
+
+def test_an_active_patron_has_no_status_line(tr: Translator, seeded: Seeded) -> None:
+    vm = account_vm(tr, seeded)
+    sign_in(vm)
+    assert vm.step == "account" and vm.standing == ""
+
+
+def _pin_vm(tr: Translator, seeded: Seeded, changeable: bool = True) -> AccountViewModel:
+    from services.core.credentials import Credential
+
+    today = seeded.now.date
+    registry = seeded.library.registry
+    service = LocalAccount(seeded.sessions, registry, today=today, rules=LoanRules(3, 30))
+
+    def change(credential: Credential, pin: str, new: str) -> None:
+        service.standing(credential, pin)
+        registry.set_pin(credential, new)
+
+    return AccountViewModel(
+        tr, Inline(), account=service, today=today, change_pin=change if changeable else None
+    )
+
+
+def _type(vm: AccountViewModel, digits: str) -> None:
+    for digit in digits:
+        vm.key(digit)
+    vm.key("ok")
+
+
+def test_a_new_pin_twice_changes_it_in_the_local_registry(tr: Translator, seeded: Seeded) -> None:
+    from services.core.credentials import Credential
+    from services.core.patrons import PinCheck
+
+    vm = _pin_vm(tr, seeded)
+    sign_in(vm)
+    vm.start_pin_change()
+    assert vm.step == "newpin" and vm.new_pin_prompt == "Tast din nye pinkode (4 til 8 cifre)"
+    _type(vm, "12")
+    assert vm.message == "En pinkode er 4 til 8 cifre. Prøv igen." and vm.step == "newpin"
+    _type(vm, "2468")
+    assert vm.new_pin_prompt == "Tast den nye pinkode igen" and vm.new_pin_mask == ""
+    _type(vm, "2469")
+    assert vm.message == "De to pinkoder var ikke ens. Start forfra."
+    _type(vm, "2468")
+    vm.key("2")
+    assert vm.new_pin_mask == "•"
+    vm.key("backspace")
+    for d in "2468":
+        vm.key(d)
+    vm.key("ok")
+    assert vm.step == "account" and vm.message.startswith("Din pinkode er skiftet.")
+    card = Credential.from_text(KAREN_CARD)
+    registry = seeded.library.registry
+    assert registry.authenticate(card, "2468").pin is PinCheck.OK
+    assert registry.authenticate(card, KAREN_PIN).pin is PinCheck.WRONG
+    vm.renew_all()  # the session goes on with the new PIN
+    assert vm.message == "" and all(r["outcome"] for r in vm.loans)
+
+
+def test_cancel_keeps_the_old_pin_and_sip2_says_the_desk_does_it(
+    tr: Translator, seeded: Seeded
+) -> None:
+    from services.core.credentials import Credential
+    from services.core.patrons import PinCheck
+
+    vm = _pin_vm(tr, seeded)
+    sign_in(vm)
+    vm.start_pin_change()
+    _type(vm, "2468")
+    vm.key("cancel")
+    assert vm.step == "account"
+    card = Credential.from_text(KAREN_CARD)
+    assert seeded.library.registry.authenticate(card, KAREN_PIN).pin is PinCheck.OK
+    desk = _pin_vm(tr, seeded, changeable=False)
+    sign_in(desk)
+    desk.start_pin_change()
+    assert desk.step == "account"
+    assert desk.message.startswith("Pinkoden skiftes ved skranken")

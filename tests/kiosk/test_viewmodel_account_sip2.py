@@ -108,3 +108,112 @@ def test_a_renew_all_that_may_have_happened_is_never_said_to_have_failed(
     assert [r["outcome"] for r in vm.loans] == ["unknown", "unknown"]
     assert "kan ikke nås" not in vm.message  # not "the library system cannot be reached"
     assert len(rogue.renewals) == 1  # one renewed, one refused: it did happen
+
+
+def test_reserve_and_cancel_over_sip2_with_the_queue_position_and_the_status_line(
+    tr: Translator, tmp_path: Path
+) -> None:
+    from tests.services.sip2.conftest import Acs
+
+    acs = Acs()
+    acs.start()
+    try:
+        with sip2_account(acs.port, tmp_path) as (account, clock):
+            vm = AccountViewModel(tr, Inline(), account=account, today=lambda: clock().date())
+            vm.want("3843081011", "Øst for Vesterled")  # two patrons are ahead of Frida
+            sign_in(vm, "9000000007", "7777")
+            assert vm.message == "Øst for Vesterled er reserveret. Du er nr. 3 i køen."
+            assert [r["title"] for r in vm.reservations] == ["Øst for Vesterled"]
+            assert vm.standing == ""
+            vm.cancel(vm.reservations[0]["item_id"])
+            assert vm.message == "Reservationen af Øst for Vesterled er slettet."
+            assert vm.reservations == []
+            vm.reset()
+            sign_in(vm, "9000000002", "2222")  # charge privileges denied: blocked
+            assert vm.standing == "Dit lånerkort er spærret — kontakt biblioteket."
+            vm.want("3843081011", "Øst for Vesterled")
+            assert vm.message == "Øst for Vesterled kunne ikke reserveres: Lånerkortet er spærret"
+    finally:
+        acs.stop()
+
+
+def test_a_receipt_of_the_renewals_goes_by_email_to_the_library_systems_address(
+    tr: Translator, tmp_path: Path
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from services.runtime.mail import send_text
+    from services.settings import EmailSettings
+    from tests.conftest import free_port
+    from tests.services.recorder.test_notify import Mailbox
+    from tests.services.sip2.conftest import Acs
+
+    box, port = Mailbox(), free_port()
+    smtp = Controller(box, hostname="127.0.0.1", port=port, authenticator=box.authenticate,
+                      auth_require_tls=False)  # fmt: skip
+    secret = tmp_path / "smtp.password"
+    secret.write_text("hemmelig\n")
+    mail = EmailSettings.model_validate({
+        "host": "127.0.0.1", "port": port, "from": "noreply@glostrup.dk", "starttls": False,
+        "username": "aabent", "password_file": secret, "timeout_s": 5,
+    })  # fmt: skip
+
+    def send(to: str, subject: str, body: str) -> None:
+        send_text(mail, to, subject, body)  # KioskServices.send_receipt's own path
+
+    acs = Acs()
+    acs.start()
+    smtp.start()
+    try:
+        with sip2_account(acs.port, tmp_path) as (account, clock):
+            vm = AccountViewModel(tr, Inline(), account=account, today=lambda: clock().date(),
+                                  send_receipt=send, library="Glostrup Bibliotek")  # fmt: skip
+            sign_in(vm, "9000000007", "7777")
+            assert not vm.can_receipt  # nothing renewed yet
+            vm.renew_all()
+            assert vm.can_receipt
+            vm.send_receipt()
+            assert box.event.wait(5)
+            assert vm.message == "Kvitteringen er sendt til f•••@example.dk."
+            envelope, message = box.messages[0]
+            assert envelope.rcpt_tos == ["frida@example.dk"] and box.logins == ["aabent"]
+            assert message["Subject"].startswith("Glostrup Bibliotek: dine fornyelser ")
+            body = message.get_content()
+            assert "• Fornyes gerne — afleveres " in body
+            assert "• Fornyes ikke — ikke fornyet: Maks. antal fornyelser" in body
+            vm.reset()
+            sign_in(vm, "9000000008", "8888")  # no address in the library system
+            vm.renew_all()
+            assert not vm.can_receipt
+    finally:
+        smtp.stop()
+        acs.stop()
+
+
+def test_a_receipt_that_cannot_be_sent_says_so_and_the_renewals_stand(
+    tr: Translator, tmp_path: Path
+) -> None:
+    from services.runtime.mail import send_text
+    from services.settings import EmailSettings
+    from tests.conftest import free_port
+    from tests.services.sip2.conftest import Acs
+
+    unused = {"host": "127.0.0.1", "port": free_port(), "from": "noreply@glostrup.dk"}
+    mail = EmailSettings.model_validate(unused | {"timeout_s": 2})
+
+    def send(to: str, subject: str, body: str) -> None:
+        send_text(mail, to, subject, body)  # KioskServices.send_receipt's own path
+
+    acs = Acs()
+    acs.start()
+    try:
+        with sip2_account(acs.port, tmp_path) as (account, clock):
+            vm = AccountViewModel(tr, Inline(), account=account, today=lambda: clock().date(),
+                                  send_receipt=send, library="Glostrup Bibliotek")  # fmt: skip
+            sign_in(vm, "9000000007", "7777")
+            vm.renew("6000000001")
+            vm.send_receipt()
+            assert vm.message.startswith("Vi kunne ikke sende kvitteringen lige nu.")
+            assert any(r["outcome"] == "renewed" for r in vm.loans)
+    finally:
+        acs.stop()

@@ -95,6 +95,6 @@ def test_todays_events_that_have_not_ended(tr: Translator) -> None:
         item("Foredrag", TUESDAY_NOON + timedelta(days=1)),  # tomorrow
     ]
     vm = home(tr, Clock(TUESDAY_NOON), items)
-    vm.load_events()
-    assert vm.events == [{"time": "14:00–16:00", "title": "Strikkecafé", "place": "Caféen"}]
-    assert vm.events_title == "I dag på biblioteket"
+    vm.load_program()
+    assert vm.activities == [{"time": "14:00–16:00", "title": "Strikkecafé", "place": "Caféen"}]
+    assert vm.program_title == "I dag på biblioteket"

@@ -242,3 +242,35 @@ def test_the_demo_program_fills_the_coming_two_weeks_with_glostrup_style_events(
     assert any(t.startswith("IT-café") for t in titles)
     assert any(t.startswith("Foredrag") for t in titles)
     assert any(e.registration for e in fortnight)
+
+
+def test_an_activitys_page_comes_from_ical_url_or_the_csv_and_only_over_http(
+    db: Engine, tmp_path: Path
+) -> None:
+    ics = tmp_path / "pages.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n"
+        "BEGIN:VEVENT\nUID:side@test\nSUMMARY:Med side\n"
+        "DTSTART;TZID=Europe/Copenhagen:20260324T100000\nDURATION:PT1H\n"
+        "URL:https://glostrupbib.dk/arrangementer/med-side\nEND:VEVENT\n"
+        "BEGIN:VEVENT\nUID:js@test\nSUMMARY:Skummel\n"
+        "DTSTART;TZID=Europe/Copenhagen:20260324T120000\nDURATION:PT1H\n"
+        "URL:javascript:alert(1)\nEND:VEVENT\n"
+        "END:VCALENDAR\n",
+        encoding="utf-8",
+    )
+    run_import(db, ics)
+    csv = tmp_path / "pages.csv"
+    csv.write_text(
+        "title;start;end;url\nLæsehund;+2 16:00;17:00;http://bib.example/laesehund\n"
+        "Ingen side;+2 18:00;19:00;bib.example/uden-skema\n",
+        encoding="utf-8",
+    )
+    run_import(db, csv)
+    pages = {e.title: e.url for e in stored(db)}
+    assert pages["Med side"] == "https://glostrupbib.dk/arrangementer/med-side"
+    assert pages["Skummel"] == "" and pages["Ingen side"] == ""
+    assert pages["Læsehund"] == "http://bib.example/laesehund"
+    with make_sessionmaker(db)() as session:
+        items = activities_between(session, NOW, NOW + timedelta(days=7))
+    assert {i.title: i.url for i in items}["Med side"].endswith("/med-side")

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from pysip2 import (
     END_PATRON_SESSION,
+    HOLD,
     ITEM_INFORMATION,
     LOGIN,
     PATRON_INFORMATION,
@@ -24,6 +25,8 @@ from pysip2 import (
     RENEW_ALL,
     EndPatronSessionRequest,
     EndSessionResponse,
+    HoldRequest,
+    HoldResponse,
     ItemInformationRequest,
     ItemInformationResponse,
     LoginRequest,
@@ -80,6 +83,28 @@ class Library:
     def __init__(self, today: date) -> None:
         self.today = today
         self.due = {b.item_id: b.due(today) for b in BOOKS.values()}
+        # Holds not yet available: each patron's list (CD) and each title's queue, in order.
+        self.waiting = {m.card: list(m.waiting) for m in PATRONS.values()}
+        self.queues: dict[str, list[str]] = {}
+        for card, held in self.waiting.items():
+            for title in held:
+                self.queues.setdefault(title, []).append(card)
+        self.queues.setdefault("3843081011", []).insert(0, "9000000004")  # someone is ahead
+
+    def hold(self, card: str, title: str, add: bool) -> tuple[str | None, int | None]:
+        """Place or cancel ``card``'s hold on ``title``: the refusal, or the queue position."""
+        queue = self.queues.setdefault(title, [])
+        if add:
+            if card in queue:
+                return "Materialet er allerede reserveret", None
+            queue.append(card)
+            self.waiting[card].append(title)
+            return None, len(queue)
+        if card not in queue:
+            return "Der er ingen reservation at slette", None
+        queue.remove(card)
+        self.waiting[card].remove(title)
+        return None, None
 
     def overdue(self, item: str) -> bool:
         """Lent and due before today."""
@@ -153,6 +178,7 @@ class Handlers:
             valid_patron_password=cq,
             birth_date=member.birth if member else None,
             patron_class="voksen" if member else None,
+            email_address=member.email if member and cq == "Y" else None,
             hold_items=lists.get("AS", ()),
             overdue_items=lists.get("AT", ()),
             charged_items=lists.get("AU", ()),
@@ -170,9 +196,10 @@ class Handlers:
             0: {"AS": tuple(member.ready)},
             1: {"AT": overdue},
             2: {"AU": tuple(member.loans)},
-            5: {"CD": tuple(member.waiting)},
+            5: {"CD": tuple(self.library.waiting[member.card])},
         }.get(summary.find("Y"), {})
-        counts = (len(member.ready), len(overdue), len(member.loans), 0, 0, len(member.waiting))
+        waiting = len(self.library.waiting[member.card])
+        counts = (len(member.ready), len(overdue), len(member.loans), 0, 0, waiting)
         return lists, counts
 
     async def item_information(
@@ -236,6 +263,36 @@ class Handlers:
             screen_message=tuple(sorted({r for r in results.values() if r})),
         )
 
+    async def hold(self, req: HoldRequest, ctx: Any) -> HoldResponse:
+        """15: add (+) or delete (-) on the title (AJ) or item (AB); BR is the queue position.
+        A wrong PIN, a blocked patron (charge or hold privileges denied) or an unknown title is
+        refused in AF, as Koha does."""
+        member = PATRONS.get(req.patron_identifier)
+        title = req.title_identifier or req.item_identifier or ""
+        refusal: str | None
+        position: int | None = None
+        if member is None or not _password_ok(member, req.patron_password):
+            refusal = "Ugyldigt lånerkort eller pinkode"
+        elif member.flags & {0, 3}:
+            refusal = "Lånerkortet er spærret"
+        elif req.hold_mode not in ("+", "-"):
+            refusal = "Reservationen kan ikke ændres her"
+        elif req.hold_mode == "+" and title not in BOOKS:
+            refusal = "Ukendt materiale"
+        else:
+            refusal, position = self.library.hold(member.card, title, req.hold_mode == "+")
+        return HoldResponse(
+            ok="0" if refusal else "1",
+            available="N",
+            transaction_date=ctx.now_18(),
+            queue_position=str(position) if position else None,
+            institution_id=INSTITUTION,
+            patron_identifier=req.patron_identifier,
+            item_identifier=req.item_identifier,
+            title_identifier=req.title_identifier,
+            screen_message=(refusal,) if refusal else (),
+        )
+
     async def end_session(self, req: EndPatronSessionRequest, ctx: Any) -> EndSessionResponse:
         """35: always ended."""
         return EndSessionResponse(
@@ -263,6 +320,7 @@ def build_server(library: Library, charset: str, login: tuple[str, str] | None) 
     app.route(RENEW)(h.renew)
     app.route(RENEW_ALL)(h.renew_all)
     app.route(END_PATRON_SESSION)(h.end_session)
+    app.route(HOLD)(h.hold)
     return app
 
 

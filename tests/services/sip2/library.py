@@ -43,6 +43,7 @@ class Member:
     waiting: list[str] = field(default_factory=list)  # holds not yet available (CD)
     fee_amount: str | None = None  # BV, as the library system writes it ("45.00")
     fines: list[str] = field(default_factory=list)  # AV fine items, in the server's own words
+    email: str | None = None  # BE
 
 
 BOOKS = {
@@ -81,7 +82,13 @@ PATRONS = {
         Member("9000000005", None, "Uden Pinkode"),  # answers CQ Y to any password, even none
         Member("9000000006", "6666", "Lille Lise", birth="20150601"),
         Member("0103801234", "0000", "Cpr Carl"),  # a CPR number as patron id, no PB sent
-        Member("9000000007", "7777", "Fornyer Frida", loans=["6000000001", "6000000002"]),
+        Member(
+            "9000000007",
+            "7777",
+            "Fornyer Frida",
+            loans=["6000000001", "6000000002"],
+            email="frida@example.dk",
+        ),
         Member("9000000008", "8888", "Alt Aase", loans=["6000000003", "6000000002"]),
         Member("9000000009", "9999", "Spærret Sune", flags=frozenset({0}), loans=["6000000004"]),
         Member(

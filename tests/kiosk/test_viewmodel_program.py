@@ -1,4 +1,4 @@
-"""The events view model over a real program: check in with a card, as guests, register."""
+"""The programme view model over a real program: check in with a card, as guests, register."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 from kiosk.background import Inline
 from kiosk.checkin import identify_with
 from kiosk.i18n import Translator
-from kiosk.viewmodels.events import EventsViewModel
+from kiosk.viewmodels.program import ProgramViewModel
 from services.patrons.registry import LocalRegistry
 from services.program.desk import ProgramDesk
 from services.store.engine import make_sessionmaker
@@ -18,35 +18,35 @@ from tests.kiosk.conftest import Seeded
 from tests.kiosk.library import (
     KAREN_CARD,
     KEY,
-    NOW_EVENT,
-    NOW_EVENT_TITLE,
+    NOW_ACTIVITY,
+    NOW_ACTIVITY_TITLE,
     OLE_CARD,
-    TALK_EVENT,
-    TALK_EVENT_TITLE,
+    TALK_ACTIVITY,
+    TALK_ACTIVITY_TITLE,
 )
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 
 
-def events_vm(tr: Translator, seeded: Seeded, directory: object = None) -> EventsViewModel:
+def program_vm(tr: Translator, seeded: Seeded, directory: object = None) -> ProgramViewModel:
     clock = lambda: seeded.now  # noqa: E731
     desk = ProgramDesk(seeded.sessions, kiosk="k1", clock=clock, window=timedelta(minutes=30))
     identify = identify_with(directory or seeded.library.registry, KEY)  # type: ignore[arg-type]
-    vm = EventsViewModel(tr, Inline(), desk=desk, identify=identify, clock=clock, tz=ZONE)
+    vm = ProgramViewModel(tr, Inline(), desk=desk, identify=identify, clock=clock, tz=ZONE)
     vm.load()
     return vm
 
 
-def row(vm: EventsViewModel, uid: str) -> dict[str, object]:
-    return next(r for r in vm.events if r["event_uid"] == uid)
+def row(vm: ProgramViewModel, uid: str) -> dict[str, object]:
+    return next(r for r in vm.activities if r["activity_uid"] == uid)
 
 
 def test_the_list_shows_today_tomorrow_seats_and_registration(
     tr: Translator, seeded: Seeded
 ) -> None:
-    vm = events_vm(tr, seeded)
+    vm = program_vm(tr, seeded)
     assert vm.title == "Arrangementer de næste 14 dage"
-    now_row, talk = row(vm, NOW_EVENT), row(vm, TALK_EVENT)
+    now_row, talk = row(vm, NOW_ACTIVITY), row(vm, TALK_ACTIVITY)
     assert (now_row["day"], now_row["seats"]) == ("I dag", "4 pladser tilbage")
     assert now_row["open"]
     assert talk["day"] == "I morgen" and talk["registration"] == "Kræver tilmelding"
@@ -54,9 +54,9 @@ def test_the_list_shows_today_tomorrow_seats_and_registration(
 
 
 def test_check_in_with_a_card_once(tr: Translator, seeded: Seeded) -> None:
-    vm = events_vm(tr, seeded)
-    vm.select(NOW_EVENT)
-    assert vm.event_title == NOW_EVENT_TITLE and vm.can_check_in and not vm.can_register
+    vm = program_vm(tr, seeded)
+    vm.select(NOW_ACTIVITY)
+    assert vm.activity_title == NOW_ACTIVITY_TITLE and vm.can_check_in and not vm.can_register
     vm.start_check_in()
     assert vm.mode == "scan" and vm.prompt == "Scan dit lånerkort for at tjekke ind"
     vm.scan("!!garbage!!")
@@ -65,17 +65,17 @@ def test_check_in_with_a_card_once(tr: Translator, seeded: Seeded) -> None:
     assert vm.message == "Kortet blev ikke genkendt"
     vm.scan(KAREN_CARD)
     assert vm.mode == "done" and vm.message_ok
-    assert vm.message == f"Velkommen! Du er tjekket ind til {NOW_EVENT_TITLE}."
-    assert row(vm, NOW_EVENT)["seats"] == "3 pladser tilbage"
+    assert vm.message == f"Velkommen! Du er tjekket ind til {NOW_ACTIVITY_TITLE}."
+    assert row(vm, NOW_ACTIVITY)["seats"] == "3 pladser tilbage"
     vm.back()
     vm.start_check_in()
     vm.scan(KAREN_CARD)
     assert vm.message == "Du er allerede tjekket ind." and not vm.message_ok
 
 
-def test_guests_by_head_count_until_the_event_is_full(tr: Translator, seeded: Seeded) -> None:
-    vm = events_vm(tr, seeded)
-    vm.select(NOW_EVENT)
+def test_guests_by_head_count_until_the_activity_is_full(tr: Translator, seeded: Seeded) -> None:
+    vm = program_vm(tr, seeded)
+    vm.select(NOW_ACTIVITY)
     vm.start_guests()
     assert vm.prompt == "Hvor mange er I?"
     for _ in range(3):
@@ -84,8 +84,8 @@ def test_guests_by_head_count_until_the_event_is_full(tr: Translator, seeded: Se
     vm.more_guests()
     assert vm.guests == 4
     vm.confirm_guests()
-    assert vm.message == f"Velkommen! I er tjekket ind til {NOW_EVENT_TITLE}."
-    assert row(vm, NOW_EVENT)["seats"] == "Fuldt"
+    assert vm.message == f"Velkommen! I er tjekket ind til {NOW_ACTIVITY_TITLE}."
+    assert row(vm, NOW_ACTIVITY)["seats"] == "Fuldt"
     vm.back()
     vm.start_check_in()
     vm.scan(OLE_CARD)
@@ -94,16 +94,16 @@ def test_guests_by_head_count_until_the_event_is_full(tr: Translator, seeded: Se
     assert vm.message == "Sorry — there are no seats left."
 
 
-def test_registration_ahead_of_an_event_that_needs_it(tr: Translator, seeded: Seeded) -> None:
-    vm = events_vm(tr, seeded)
-    vm.select(TALK_EVENT)
+def test_registration_ahead_of_an_activity_that_needs_it(tr: Translator, seeded: Seeded) -> None:
+    vm = program_vm(tr, seeded)
+    vm.select(TALK_ACTIVITY)
     assert vm.can_register and not vm.can_check_in
     opens = seeded.now.replace(second=0, microsecond=0) + timedelta(days=1, minutes=-40)
     assert f"Tjek ind fra kl. {opens.astimezone(ZONE):%H:%M}" in vm.detail
     vm.start_registration()
     assert vm.prompt == "Scan dit lånerkort for at tilmelde dig"
     vm.scan(KAREN_CARD)
-    assert vm.message == f"Du er tilmeldt {TALK_EVENT_TITLE}."
+    assert vm.message == f"Du er tilmeldt {TALK_ACTIVITY_TITLE}."
     vm.back()
     vm.start_registration()
     vm.scan(KAREN_CARD)
@@ -112,26 +112,26 @@ def test_registration_ahead_of_an_event_that_needs_it(tr: Translator, seeded: Se
 
 def test_an_unreachable_directory_offers_the_guest_check_in(tr: Translator, seeded: Seeded) -> None:
     broken = make_sessionmaker(create_engine("sqlite:////nonexistent-aabent/db.sqlite"))
-    vm = events_vm(tr, seeded, LocalRegistry(broken, KEY))
-    vm.select(NOW_EVENT)
+    vm = program_vm(tr, seeded, LocalRegistry(broken, KEY))
+    vm.select(NOW_ACTIVITY)
     vm.start_check_in()
     vm.scan(KAREN_CARD)
     assert vm.message.startswith("Vi kan ikke slå kortet op lige nu.") and not vm.message_ok
 
 
 def test_reset_goes_back_to_the_list(tr: Translator, seeded: Seeded) -> None:
-    vm = events_vm(tr, seeded)
-    vm.select(NOW_EVENT)
+    vm = program_vm(tr, seeded)
+    vm.select(NOW_ACTIVITY)
     vm.start_check_in()
     vm.scan(KAREN_CARD)
     vm.reset()
     assert (vm.mode, vm.selected, vm.message) == ("list", "", "")
-    assert vm.event_title == "Vælg et arrangement"
+    assert vm.activity_title == "Vælg et arrangement"
 
 
 def test_the_guest_count_stops_at_the_seats_left(tr: Translator, seeded: Seeded) -> None:
-    vm = events_vm(tr, seeded)
-    vm.select(NOW_EVENT)  # 4 seats
+    vm = program_vm(tr, seeded)
+    vm.select(NOW_ACTIVITY)  # 4 seats
     vm.start_guests()
     for _ in range(10):
         vm.more_guests()
@@ -141,29 +141,29 @@ def test_the_guest_count_stops_at_the_seats_left(tr: Translator, seeded: Seeded)
 
 
 def test_registering_updates_the_seats_shown(tr: Translator, seeded: Seeded) -> None:
-    vm = events_vm(tr, seeded)
-    vm.select(TALK_EVENT)
-    before = row(vm, TALK_EVENT)["seats"]
+    vm = program_vm(tr, seeded)
+    vm.select(TALK_ACTIVITY)
+    before = row(vm, TALK_ACTIVITY)["seats"]
     vm.start_registration()
     vm.scan(KAREN_CARD)
-    assert vm.message == f"Du er tilmeldt {TALK_EVENT_TITLE}."
-    assert (before, row(vm, TALK_EVENT)["seats"]) == ("40 pladser tilbage", "39 pladser tilbage")
+    assert vm.message == f"Du er tilmeldt {TALK_ACTIVITY_TITLE}."
+    assert (before, row(vm, TALK_ACTIVITY)["seats"]) == ("40 pladser tilbage", "39 pladser tilbage")
 
 
-def test_a_card_scanned_on_an_open_event_checks_the_patron_in(
+def test_a_card_scanned_on_an_open_activity_checks_the_patron_in(
     tr: Translator, seeded: Seeded
 ) -> None:
-    vm = events_vm(tr, seeded)
-    vm.select(NOW_EVENT)
+    vm = program_vm(tr, seeded)
+    vm.select(NOW_ACTIVITY)
     vm.scan(KAREN_CARD)  # before tapping "Tjek ind": the patron meant to check in
-    assert vm.message == f"Velkommen! Du er tjekket ind til {NOW_EVENT_TITLE}."
+    assert vm.message == f"Velkommen! Du er tjekket ind til {NOW_ACTIVITY_TITLE}."
 
 
 def test_a_guest_check_in_that_cannot_be_stored_does_not_blame_the_card(
     tr: Translator, seeded: Seeded
 ) -> None:
-    vm = events_vm(tr, seeded)
-    vm.select(NOW_EVENT)
+    vm = program_vm(tr, seeded)
+    vm.select(NOW_ACTIVITY)
     vm.start_guests()
     with seeded.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE program_checkins")

@@ -1,4 +1,4 @@
-"""Events: today and the coming two weeks; check in with a card or as guests; register.
+"""The programme: today and the coming two weeks; check in with a card or as guests; register.
 
 A card scanned here is only looked up to learn who it is (no PIN: attendance is not a secret
 worth a PIN at the door of a knitting café); the check-in itself is decided by the database
@@ -33,16 +33,16 @@ log = logging.getLogger(__name__)
 MODES = ["list", "detail", "scan", "guests", "busy", "done"]
 
 
-class EventsViewModel(ViewModel):
-    """The list of events, the one chosen, and the check-in or registration in progress."""
+class ProgramViewModel(ViewModel):
+    """The programme's activities, the one chosen, and the check-in or registration in progress."""
 
     title = StringProperty("")
-    events = ListProperty([])
+    activities = ListProperty([])
     selected = StringProperty("")
     mode = OptionProperty("list", options=MODES)
     detail = ListProperty([])  # lines: when, place, seats, note
     about = StringProperty("")
-    event_title = StringProperty("")
+    activity_title = StringProperty("")
     can_check_in = BooleanProperty(False)
     can_register = BooleanProperty(False)
     prompt = StringProperty("")
@@ -86,12 +86,12 @@ class EventsViewModel(ViewModel):
         return next((i for i in self._items if i.uid == self.selected), None)
 
     def select(self, uid: str) -> None:
-        """Show one event with what can be done."""
+        """Show one activity with what can be done."""
         self.selected, self.mode, self._message, self.guests = uid, "detail", None, 1
         self.relabel()
 
     def back(self) -> None:
-        """From a step back to the event, from the event back to the list."""
+        """From a step back to the activity, from the activity back to the list."""
         self._message = None
         self.mode = "list" if self.mode == "detail" else "detail"
         if self.mode == "list":
@@ -134,14 +134,14 @@ class EventsViewModel(ViewModel):
 
     @property
     def wants_card(self) -> bool:
-        """True while a scanned card is for this screen: asked for, or on an event open for it."""
+        """True while a scanned card is for this screen: asked for, or on an activity open to it."""
         offered = bool(self.can_check_in or self.can_register)
         return self.mode == "scan" or (self.mode == "detail" and offered)
 
     def scan(self, text: str) -> None:
-        """A card scanned while waiting for one, or on an event the patron can act on.
+        """A card scanned while waiting for one, or on an activity the patron can act on.
 
-        On an event's page the patron means what its button offers: check in while check-in is
+        On an activity's page the patron means what its button offers: check in while check-in is
         open, else register where registration is needed. Elsewhere a scan is not for this screen.
         """
         if not self.wants_card:
@@ -171,7 +171,7 @@ class EventsViewModel(ViewModel):
             self._show(("account.not_recognised", {}), ok=False, mode="scan")
         elif isinstance(outcome, RegisterOutcome):
             ok = outcome in (RegisterOutcome.REGISTERED, RegisterOutcome.NOT_NEEDED)
-            self._show((f"events.outcome.{outcome.value}", {}), ok=ok)
+            self._show((f"program.outcome.{outcome.value}", {}), ok=ok)
             self.load()  # a registration takes a seat
         else:
             self._checked_in(outcome)
@@ -180,16 +180,16 @@ class EventsViewModel(ViewModel):
         key = result.outcome.value
         if result.ok and self._purpose == "guests":
             key = "guests_checked_in"
-        self._show((f"events.outcome.{key}", {}), ok=result.ok)
+        self._show((f"program.outcome.{key}", {}), ok=result.ok)
         self.load()  # seats and attendance changed
 
     def _failed(self, error: BaseException) -> None:
         """The message fits the cause: the card could not be looked up, or nothing was stored."""
         if isinstance(error, LookupUnavailable):
-            self._show(("events.unavailable", {}), ok=False)
+            self._show(("program.unavailable", {}), ok=False)
             return
         log.warning("check-in failed: %s", error.__class__.__name__)
-        key = "events.not_stored_guests" if self._purpose == "guests" else "events.not_stored"
+        key = "program.not_stored_guests" if self._purpose == "guests" else "program.not_stored"
         self._show((key, {}), ok=False)
 
     def _show(self, message: tuple[str, dict[str, Any]], *, ok: bool, mode: str = "done") -> None:
@@ -199,17 +199,17 @@ class EventsViewModel(ViewModel):
     # --- texts ----------------------------------------------------------------------------------
 
     def relabel(self) -> None:
-        """Rows, the chosen event and the message in the current language."""
+        """Rows, the chosen activity and the message in the current language."""
         cat, now = self.tr.catalog, self._clock()
-        self.title = cat.text("events.title", days=self._days)
-        self.events = [self._row(cat, i, now) for i in self._items]
+        self.title = cat.text("program.title", days=self._days)
+        self.activities = [self._row(cat, i, now) for i in self._items]
         chosen = self._chosen()
         self._detail(cat, chosen, now)
-        prompts = {"register": "events.scan_to_register", "check_in": "events.scan_to_check_in"}
+        prompts = {"register": "program.scan_to_register", "check_in": "program.scan_to_check_in"}
         key = {
-            "scan": prompts.get(self._purpose, "events.scan_to_check_in"),
-            "guests": "events.how_many",
-            "busy": "events.busy",
+            "scan": prompts.get(self._purpose, "program.scan_to_check_in"),
+            "guests": "program.how_many",
+            "busy": "program.busy",
         }.get(self.mode)
         self.prompt = cat.text(key) if key else ""
         if self._message is None:
@@ -235,14 +235,14 @@ class EventsViewModel(ViewModel):
         left = item.seats_left
         if left is None:
             return ""
-        return cat.text("events.full") if left == 0 else cat.plural("events.seats_left", left)
+        return cat.text("program.full") if left == 0 else cat.plural("program.seats_left", left)
 
     def _row(self, cat: Catalog, item: ProgramItem, now: datetime) -> dict[str, Any]:
         day = item.starts.astimezone(self._tz).date()
         weekday = capital(cat.names("format.weekdays")[day.weekday()])
         near = (day - now.astimezone(self._tz).date()).days <= 1
         return {
-            "event_uid": item.uid,
+            "activity_uid": item.uid,
             "day": self._day(cat, item, now) if near else weekday,
             "date": cat.date_text(day, weekday=False),
             "time": f"{self._time(cat, item.starts)}–{self._time(cat, item.ends)}",
@@ -250,27 +250,27 @@ class EventsViewModel(ViewModel):
             "place": item.location,
             "seats": self._seats(cat, item),
             "open": item.check_in_open(now, self._desk.window),
-            "registration": cat.text("events.registration") if item.registration else "",
+            "registration": cat.text("program.registration") if item.registration else "",
             "selected": item.uid == self.selected,
         }
 
     def _detail(self, cat: Catalog, item: ProgramItem | None, now: datetime) -> None:
         if item is None:
-            self.event_title, self.about, self.detail = cat.text("events.pick"), "", []
+            self.activity_title, self.about, self.detail = cat.text("program.pick"), "", []
             self.can_check_in = self.can_register = False
             return
-        self.event_title, self.about = item.title, item.description
+        self.activity_title, self.about = item.title, item.description
         when = f"{self._day(cat, item, now)} {self._time(cat, item.starts)}–"
         when += self._time(cat, item.ends)
         lines = [when, item.location, self._seats(cat, item)]
         if item.registration:
-            lines.append(cat.text("events.registration"))
+            lines.append(cat.text("program.registration"))
         self.can_check_in = item.check_in_open(now, self._desk.window)
         if not self.can_check_in and now < item.starts:
             opens = item.starts - self._desk.window
-            lines.append(cat.text("events.check_in_from", time=self._time(cat, opens)))
+            lines.append(cat.text("program.check_in_from", time=self._time(cat, opens)))
         if item.attendance:
-            lines.append(cat.text("events.attending", n=item.attendance))
+            lines.append(cat.text("program.attending", n=item.attendance))
         self.detail = [line for line in lines if line]
         self.can_register = item.registration and now < item.starts
 

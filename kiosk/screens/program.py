@@ -1,4 +1,4 @@
-"""Events: the coming days, check-in and registration (layout in events.kv)."""
+"""The programme: the coming days, check-in and registration (layout in program.kv)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.screens import KV_DIR
 
-KV = KV_DIR / "events.kv"
+KV = KV_DIR / "program.kv"
 
 
-class EventsScreen(Screen):  # type: ignore[misc]
-    """Binds events.kv to its view model, vm."""
+class ProgramScreen(Screen):  # type: ignore[misc]
+    """Binds program.kv to its view model, vm."""
 
     vm = ObjectProperty(None)
 
