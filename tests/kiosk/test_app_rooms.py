@@ -121,7 +121,7 @@ def test_a_patron_books_a_slot_in_the_window(app: Any) -> None:
     app.drive.screenshot("kiosk-rooms-book-da")
     first = rooms.vm.slot_rows[0]
     row = app.drive.row(rooms.ids.slots, start=first["start"])
-    button = next(w for w in row.children if getattr(w, "text", "") == "Book")
+    button = next(w for w in row.children if getattr(w, "text", "") == "Book tiden")
     app.drive.tap(button)
     app.drive.wait(lambda: rooms.vm.own_rows, what="the booking")
     assert rooms.vm.message.startswith("Lokalet er booket til dig")
