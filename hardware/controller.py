@@ -300,7 +300,12 @@ class Controller:
 
     def _record(self, request: fx.RecordOutcome) -> None:
         alarms = self.gate.record(
-            request.credential_hash, request.reader, request.wrong, self.wall(), request.code_used
+            request.credential_hash,
+            request.reader,
+            request.wrong,
+            self.wall(),
+            request.code_used,
+            request.booking_used,
         )
         self._feed(
             ci.OutcomeRecorded(

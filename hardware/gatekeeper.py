@@ -62,12 +62,15 @@ class Gatekeeper:
         wrong: bool,
         now: datetime,
         code_used: bool = False,
+        booking_used: bool = False,
     ) -> list[tuple[EventType, dict[str, Any]]]:
-        """After the door acted: count a wrong PIN or end a run of them, count a code's use;
-        the alarms it tips."""
+        """After the door acted: count a wrong PIN or end a run of them, count a code's use,
+        mark a booker come; the alarms it tips."""
         if wrong:
             return self.guard.failed(credential_hash, reader_id, now)
         self.guard.succeeded(credential_hash, now)
         if code_used and self.lists is not None:
             self.lists.code_used(credential_hash)
+        if booking_used and self.lists is not None:
+            self.lists.booking_entered(credential_hash, now)
         return []

@@ -191,7 +191,7 @@ class DoorService:
         self.controller = Controller(
             s,
             self.devices,
-            Gatekeeper(self.directory, key, guard, LocalLists(sessions, key)),
+            Gatekeeper(self.directory, key, guard, LocalLists(sessions, key, s.room_list())),
             site_schedule(s),
             sink,
             wall=wall,

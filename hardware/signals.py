@@ -60,6 +60,8 @@ _FAMILY: dict[Reason, Pattern] = {
     Reason.CODE_NOT_VALID_NOW: NOT_NOW,
     Reason.CODE_USED_UP: NOT_NOW,
     Reason.NOT_THIS_DOOR: NOT_NOW,
+    Reason.BOOKING: WELCOME,
+    Reason.ROOM_NOT_BOOKED: NOT_NOW,
 }
 
 

@@ -36,6 +36,7 @@ from kiosk.screens import (
     item,
     poster,
     program,
+    rooms,
     search,
     signup,
 )
@@ -49,6 +50,7 @@ from kiosk.viewmodels.home import HomeViewModel
 from kiosk.viewmodels.hours import HoursViewModel
 from kiosk.viewmodels.poster import PosterViewModel
 from kiosk.viewmodels.program import ProgramViewModel
+from kiosk.viewmodels.rooms import RoomsViewModel
 from kiosk.viewmodels.search import ItemViewModel, SearchViewModel
 from kiosk.viewmodels.signup import SignupViewModel
 from kiosk.wiring import KioskServices
@@ -66,6 +68,7 @@ SCREENS: dict[str, tuple[type[Screen], Any]] = {
     "help": (help.HelpScreen, help.KV),
     "signup": (signup.SignupScreen, signup.KV),
     "poster": (poster.PosterScreen, poster.KV),
+    "rooms": (rooms.RoomsScreen, rooms.KV),
 }
 REFRESH_S = 20.0  # the clock in the top bar and the opening state
 PROGRAM_EVERY = 15  # refreshes between re-reading today's programme
@@ -160,6 +163,7 @@ class KioskApp(App):  # type: ignore[misc]
             tr, r, program=s.desk.upcoming, clock=s.clock, tz=s.schedule.timezone
         )
         self.power = ScreenPower(r, k.screen_off_command, k.screen_on_command)
+        self.rooms_vm = RoomsViewModel(tr, r, desk=s.room_desk())
         self.viewmodels: dict[str, ViewModel] = {
             "home": self.home_vm,
             "search": self.search_vm,
@@ -171,6 +175,7 @@ class KioskApp(App):  # type: ignore[misc]
             "help": self.help_vm,
             "signup": self.signup_vm,
             "poster": self.poster_vm,
+            "rooms": self.rooms_vm,
         }
 
     # --- life cycle -----------------------------------------------------------------------------
@@ -256,6 +261,10 @@ class KioskApp(App):  # type: ignore[misc]
             self.account_vm.reset()
         if self.current == "signup" and name != "signup":
             self.signup_vm.reset()
+        if self.current == "rooms" and name != "rooms":
+            self.rooms_vm.reset()
+        if name == "rooms":
+            self.rooms_vm.load_today()
         if name == "program":
             self.program_vm.load()
         elif name == "home":
@@ -327,9 +336,9 @@ class KioskApp(App):  # type: ignore[misc]
         elif isinstance(result, Typed):
             if self.current == "search":
                 self.search_vm.type_text(result.text)
-            elif self.current == "account":
+            elif self.current in ("account", "rooms"):
                 for char in result.text:
-                    self.account_vm.key(char)
+                    self._keyed_vm().key(char)
             elif self.current == "signup":
                 for char in result.text:
                     self.signup_vm.key(char)
@@ -345,10 +354,13 @@ class KioskApp(App):  # type: ignore[misc]
                 self.on_scan(query)
                 return
             self.search_vm.key("backspace") if key == "backspace" else self.search_vm.search_now()
-        elif self.current == "account":
-            self.account_vm.key("backspace" if key == "backspace" else "ok")
+        elif self.current in ("account", "rooms"):
+            self._keyed_vm().key("backspace" if key == "backspace" else "ok")
         elif self.current == "signup":
             self.signup_vm.key("backspace" if key == "backspace" else "ok")
+
+    def _keyed_vm(self) -> AccountViewModel | RoomsViewModel:
+        return self.rooms_vm if self.current == "rooms" else self.account_vm
 
     def on_serial(self, result: ReaderInput) -> None:
         """A line from the serial scanner; a garbled one counts as an unrecognised card."""
@@ -362,7 +374,9 @@ class KioskApp(App):  # type: ignore[misc]
             self.signup_vm.scan(text)  # the card that accepts the house rules
             return
         target = scan_target(self.current, text, program_takes_it=self.program_vm.wants_card)
-        if target == "search":
+        if self.current == "rooms" and target == "account":
+            self.rooms_vm.scan(text)  # booking a room: the card is the booker's
+        elif target == "search":
             self.search_vm.query = text.strip()
             self.show("search")
         elif target == "program":

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kiosk.checkin import Identity, identify_with
 from kiosk.floorplan import FloorPlan, load_floorplan
+from kiosk.room_desk import RoomDesk
 from services.bus.client import MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import Topics
@@ -76,6 +77,22 @@ class KioskServices:
 
         with self.sessions() as session:
             return item(session, record_id)
+
+    def room_desk(self) -> RoomDesk:
+        """The room bookings of this kiosk's site, behind the same PIN guard as My account."""
+        names = tuple(
+            (r, self.settings.rooms[r.id].name or r.id) for r in self.settings.room_list()
+        )
+        return RoomDesk(
+            self.sessions,
+            self.key,
+            self.settings.site.id,
+            self.settings.kiosk.id,
+            names,
+            self.schedule,
+            self.clock,
+            self.account,
+        )
 
     def tidy(self) -> None:
         """Once a day: delete the kiosk's PIN failures older than the retention period."""

@@ -22,7 +22,7 @@ from services.core.patrons import Authentication, PinCheck
 
 # After these the card's PIN bookkeeping is told: a wrong one counts, a right one ends the run.
 _WRONG = (Reason.WRONG_PIN, Reason.UNKNOWN_CODE)
-_RIGHT = (Reason.GRANTED, Reason.MEMBER, Reason.CODE)
+_RIGHT = (Reason.GRANTED, Reason.MEMBER, Reason.CODE, Reason.BOOKING)
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +194,9 @@ class Admission:
         if decision.reason in _WRONG or decision.reason in _RIGHT:
             wrong = decision.reason in _WRONG
             used = decision.reason is Reason.CODE
+            booked = decision.reason is Reason.BOOKING
             out.append(
                 fx.RecordOutcome(
-                    door, reader, looked.credential_hash, looked.pseudonym, wrong, used
+                    door, reader, looked.credential_hash, looked.pseudonym, wrong, used, booked
                 )
             )

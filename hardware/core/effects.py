@@ -92,7 +92,8 @@ class StartLookup:
 @dataclass(frozen=True, slots=True)
 class RecordOutcome:
     """Count a wrong PIN (``wrong``) or end a run of them; answer with OutcomeRecorded.
-    ``code_used``: the entry was on a PIN-pad code, whose uses go up by one."""
+    ``code_used``: the entry was on a PIN-pad code, whose uses go up by one; ``booking_used``: on
+    a room booking, whose booker has now come (no no-show)."""
 
     door: str
     reader: str
@@ -100,6 +101,7 @@ class RecordOutcome:
     pseudonym: str
     wrong: bool
     code_used: bool = False
+    booking_used: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "services.cli.building",
     "services.patrons.cli",
     "services.patrons.lists_cli",
+    "services.patrons.rooms_cli",
     "services.bus.cli",
     "services.catalogue.cli",
     "services.sip2.cli",

@@ -17,6 +17,7 @@ from services.core.codes import CodeRefusal
 from services.core.groups import AccessGroup, admitting_group
 from services.core.local_lists import NOTHING_LOCAL, LocalAnswer
 from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
+from services.core.rooms import Booking, admitting_booking
 from services.core.schedule import OpeningState
 
 
@@ -51,6 +52,9 @@ class Reason(StrEnum):
     CODE_NOT_VALID_NOW = "code_not_valid_now"
     CODE_USED_UP = "code_used_up"
     NOT_THIS_DOOR = "not_this_door"
+    # issue 13: bookable rooms
+    BOOKING = "booking"
+    ROOM_NOT_BOOKED = "room_not_booked"
     # Held by the building's evening (hardware/core/evening.py): DoorContext.building_hold.
     LAST_ENTRY = "last_entry"
     ALARM_ARMED = "alarm_armed"
@@ -93,6 +97,8 @@ PATRON_MESSAGE: dict[Reason, str] = {
     Reason.CODE_NOT_VALID_NOW: "Koden gælder ikke nu",
     Reason.CODE_USED_UP: "Koden er brugt",
     Reason.NOT_THIS_DOOR: "Ingen adgang ad denne dør",
+    Reason.BOOKING: "Velkommen",
+    Reason.ROOM_NOT_BOOKED: "Lokalet er ikke booket til dig nu",
     Reason.LAST_ENTRY: "Biblioteket lukker snart – ingen adgang nu",
     Reason.ALARM_ARMED: "Biblioteket er endnu ikke åbent",
 }
@@ -185,10 +191,21 @@ def decide(
         return Decision.denied(Reason.BANNED)  # over every directory answer and cache
     if local.code_typed:
         return _code_opens(now, local)
-    if local.companions > rules.max_companions:
-        return Decision.denied(Reason.TOO_MANY_COMPANIONS)
     if group is not None:
+        if local.companions > rules.max_companions:
+            return Decision.denied(Reason.TOO_MANY_COMPANIONS)
         return _member_may_enter(group, local, ctx)
+    booking = None
+    if local.room is not None:
+        # A room's door outside staffed hours: the booker in the slot, nobody else; the
+        # booking, not the site, says how many companions.
+        booking = admitting_booking(local.room, local.bookings, now)
+        if booking is None:
+            return Decision.denied(Reason.ROOM_NOT_BOOKED)
+        if local.companions > booking.companions:
+            return Decision.denied(Reason.TOO_MANY_COMPANIONS)
+    elif local.companions > rules.max_companions:
+        return Decision.denied(Reason.TOO_MANY_COMPANIONS)
     if not auth.reachable and auth.patron is None:
         return Decision.denied(Reason.LIBRARY_SYSTEM_UNREACHABLE)
     if auth.patron is None:
@@ -200,7 +217,7 @@ def decide(
     pin = _pin_reason(auth.pin, rules)
     if pin is not None:
         return Decision.denied(pin)
-    return _patron_may_enter(now, auth.patron, ctx, rules, local)
+    return _patron_may_enter(now, auth.patron, ctx, rules, local, booking)
 
 
 def _building_state(ctx: DoorContext, *, inside_own_hours: bool) -> Decision | None:
@@ -227,7 +244,12 @@ def _pin_reason(pin: PinCheck, rules: AccessRules) -> Reason | None:
 
 
 def _patron_may_enter(
-    now: datetime, patron: Patron, ctx: DoorContext, rules: AccessRules, local: LocalAnswer
+    now: datetime,
+    patron: Patron,
+    ctx: DoorContext,
+    rules: AccessRules,
+    local: LocalAnswer,
+    booking: Booking | None = None,
 ) -> Decision:
     status_reason = _STATUS_REASON.get(patron.status)
     if status_reason is not None:
@@ -242,6 +264,9 @@ def _patron_may_enter(
         return Decision.denied(Reason.UNDER_AGE)
     if rules.signup_required and not local.signed_up:
         return Decision.denied(Reason.SIGNUP_REQUIRED)
+    if booking is not None:
+        # The room is inside the building: those in it were counted at the entrance.
+        return Decision.grant(Reason.BOOKING)
     if ctx.occupancy + local.companions >= rules.capacity:
         return Decision.denied(Reason.BUILDING_FULL)
     return Decision.grant()

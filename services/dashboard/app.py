@@ -30,6 +30,7 @@ from services.dashboard import (
     overview,
     own_log_page,
     pages,
+    rooms,
     signups_page,
     staff,
     statistics,
@@ -109,6 +110,9 @@ def site_routes() -> list[Route | Mount]:
         Route("/events.csv", eventlog.event_log_csv),
         Route("/events/patron", eventlog.patron, methods=["POST"]),
         Route("/year", statistics.year),
+        Route("/rooms", rooms.page),
+        Route("/rooms/book", rooms.book, methods=["POST"]),
+        Route("/rooms/{booking:int}/cancel", rooms.cancel, methods=["POST"]),
     ]
 
 

@@ -28,8 +28,14 @@ Publish = Callable[[str, bytes], object]
 class ListPublisher:
     """Publishes the server's lists when their version has changed since the last publish."""
 
-    def __init__(self, sessions: sessionmaker[Session], publish: Publish, topic: str) -> None:
-        self.sessions, self._publish, self.topic = sessions, publish, topic
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        publish: Publish,
+        topic: str,
+        site: str | None = None,
+    ) -> None:
+        self.sessions, self._publish, self.topic, self.site = sessions, publish, topic, site
         self.published: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -39,7 +45,7 @@ class ListPublisher:
         with self.sessions() as session:
             if current_version(session) == self.published:
                 return None
-            snapshot = list_snapshot.take(session)
+            snapshot = list_snapshot.take(session, self.site)
         self._publish(self.topic, list_snapshot.encode(snapshot))
         self.published = int(snapshot["version"])
         log.info("lists version %d published", self.published)

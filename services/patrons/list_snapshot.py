@@ -1,9 +1,12 @@
 """The lists as one versioned snapshot: taken on the server, applied whole on a controller.
 
 The snapshot carries only what a door decides with: keyed hashes, windows, doors, dates, the
-members' PIN hashes; no names, notes or ban reasons. A controller applies a snapshot only when it
+members' PIN hashes, the room bookings not yet over (booker by keyed hash); no names, notes or ban
+reasons. A controller applies a snapshot only when it
 is newer than its copy, in one transaction (every list replaced, or nothing), so a door never
-decides from half a change; the uses of a code counted at this door are kept.
+decides from half a change; the uses of a code counted at this door are kept, and so is when a
+booker came through its door. The ``bookings`` section came later: a snapshot without it is
+read as no bookings, and a controller that does not know it ignores it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from services.core.groups import WhenArmed, parse_windows
+from services.core.rooms import BookingState
 from services.patrons.access_lists import current_version
 from services.store.access_lists import (
     SNAPSHOT_TABLES,
@@ -27,6 +31,7 @@ from services.store.access_lists import (
     SignupRecord,
 )
 from services.store.base import utcnow
+from services.store.rooms import RoomBookingRecord
 
 
 class SnapshotError(ValueError):
@@ -37,8 +42,32 @@ def _iso(value: date | datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def take(session: Session) -> dict[str, Any]:
-    """The lists held in ``session``'s database, as a JSON-ready snapshot."""
+def _bookings(session: Session, site: str | None, now: datetime) -> list[list[Any]]:
+    """The bookings a door may still admit by: booked or used, not over."""
+    query = select(RoomBookingRecord).where(
+        RoomBookingRecord.end > now, RoomBookingRecord.state.in_(("booked", "used"))
+    )
+    if site is not None:
+        query = query.where(RoomBookingRecord.site == site)
+    return [
+        [
+            b.id,
+            b.site,
+            b.room,
+            _iso(b.start),
+            _iso(b.end),
+            b.credential_hash,
+            b.companions,
+            b.state,
+            _iso(b.created),
+        ]
+        for b in session.scalars(query.order_by(RoomBookingRecord.id))
+    ]
+
+
+def take(session: Session, site: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The lists held in ``session``'s database, as a JSON-ready snapshot (the bookings of
+    ``site`` only, where it is given, that are not over at ``now``)."""
     groups = []
     for g in session.scalars(select(AccessGroupRecord).order_by(AccessGroupRecord.name)):
         groups.append(
@@ -65,6 +94,7 @@ def take(session: Session) -> dict[str, Any]:
         "bans": bans,
         "codes": codes,
         "signups": signups,
+        "bookings": _bookings(session, site, now or utcnow()),
     }
 
 
@@ -84,6 +114,8 @@ def decode(payload: bytes) -> dict[str, Any]:
     for part in ("groups", "bans", "codes", "signups"):
         if not isinstance(snapshot.get(part), list):
             raise SnapshotError(f"lists snapshot has no list {part!r}")
+    if not isinstance(snapshot.get("bookings", []), list):
+        raise SnapshotError("lists snapshot's 'bookings' is not a list")
     return snapshot
 
 
@@ -93,6 +125,28 @@ def _date(text: str | None) -> date | None:
 
 def _instant(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
+
+
+def _booking_rows(
+    snapshot: dict[str, Any], kept_entries: dict[int, datetime | None]
+) -> list[dict[str, Any]]:
+    rows = []
+    for pk, site, room, start, end, booker, companions, state, made in snapshot.get("bookings", []):
+        rows.append(
+            {
+                "id": int(pk),
+                "site": site,
+                "room": room,
+                "start": datetime.fromisoformat(start),
+                "end": datetime.fromisoformat(end),
+                "credential_hash": booker,
+                "companions": int(companions),
+                "state": str(BookingState(state)),
+                "entered": kept_entries.get(int(pk)),
+                "created": datetime.fromisoformat(made),
+            }
+        )
+    return rows
 
 
 def _rows(snapshot: dict[str, Any], kept_uses: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
@@ -149,18 +203,29 @@ def apply(session: Session, snapshot: dict[str, Any]) -> bool:
         code_hash: uses
         for code_hash, uses in session.execute(select(PadCodeRecord.code_hash, PadCodeRecord.uses))
     }
+    kept_entries: dict[int, datetime | None] = {
+        pk: entered
+        for pk, entered in session.execute(
+            select(RoomBookingRecord.id, RoomBookingRecord.entered).where(
+                RoomBookingRecord.entered.is_not(None)
+            )
+        )
+    }
     try:
         rows = _rows(snapshot, kept_uses)
+        rows["bookings"] = _booking_rows(snapshot, kept_entries)
     except (KeyError, TypeError, ValueError) as exc:
         raise SnapshotError(f"lists snapshot {version}: {exc!r}") from None
     for table in SNAPSHOT_TABLES:
         session.execute(delete(table))
+    session.execute(delete(RoomBookingRecord))
     for model, part in (
         (AccessGroupRecord, "groups"),
         (GroupMemberRecord, "members"),
         (BanRecord, "bans"),
         (PadCodeRecord, "codes"),
         (SignupRecord, "signups"),
+        (RoomBookingRecord, "bookings"),
     ):
         if rows[part]:
             session.execute(insert(model), rows[part])

@@ -6,6 +6,7 @@ query is one indexed lookup by keyed hash, so 10,000 members or bans cost what t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -17,6 +18,8 @@ from services.core.credentials import SiteKey
 from services.core.groups import AccessGroup, Membership, WhenArmed, parse_windows
 from services.core.local_lists import LocalAnswer
 from services.core.patrons import PinCheck
+from services.core.rooms import Room
+from services.patrons import room_lookup
 from services.store.access_lists import (
     AccessGroupRecord,
     BanRecord,
@@ -64,8 +67,11 @@ def code_of(record: PadCodeRecord) -> PadCode:
 class LocalLists:
     """Answers for one controller from its copy of the lists."""
 
-    def __init__(self, sessions: sessionmaker[Session], key: SiteKey) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], key: SiteKey, rooms: Iterable[Room] = ()
+    ) -> None:
         self.sessions, self.key = sessions, key
+        self.rooms = room_lookup.rooms_by_door(rooms)
 
     def answer(self, credential_hash: str, pin: str | None, door: str) -> LocalAnswer:
         """Bans, memberships (with the member's own PIN checked) and sign-up of a card."""
@@ -85,12 +91,15 @@ class LocalLists:
             )
             memberships = tuple(Membership(group_of(m.group), m.expires) for m in members)
             signed_up = session.get(SignupRecord, credential_hash) is not None
+            room, bookings = room_lookup.room_answer(session, self.rooms, credential_hash, door)
         return LocalAnswer(
             door=door,
             bans=bans,
             memberships=memberships,
             member_pin=self._member_pin(members, pin),
             signed_up=signed_up,
+            room=room,
+            bookings=bookings,
         )
 
     def _member_pin(self, members: list[GroupMemberRecord], pin: str | None) -> PinCheck:
@@ -107,6 +116,11 @@ class LocalLists:
             )
             code = None if record is None else code_of(record)
         return LocalAnswer(door=door, code_typed=True, code=code)
+
+    def booking_entered(self, credential_hash: str, now: datetime) -> None:
+        """The booker came through their room's door at ``now`` (no no-show any more)."""
+        with self.sessions() as session, session.begin():
+            room_lookup.mark_entered(session, credential_hash, now)
 
     def code_used(self, code_hash: str) -> None:
         """Count one entry on the code of ``code_hash``."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.patrons.list_distribution import ListPublisher
+from services.patrons.room_keeper import RoomKeeper
 from services.recorder.discovery import publish_discovery
 from services.recorder.notify import Delivery, Notifier
 from services.recorder.recorder import COMPONENT, Recorder
@@ -69,7 +70,10 @@ class RecorderService:
         self.recorder = Recorder(
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
         )
-        self.lists = ListPublisher(sessions, bus.publish_state, bus.topics.lists)
+        self.lists = ListPublisher(
+            sessions, bus.publish_state, bus.topics.lists, site=settings.site.id
+        )
+        self.rooms = RoomKeeper(sessions, settings.site.id, settings.room_list(), clock)
         self._stop = threading.Event()
         self._purge = threading.Thread(
             target=run_daily,
@@ -111,12 +115,14 @@ class RecorderService:
             publish_discovery(self.bus, self.settings)
         self._purge.start()
         self.lists.start()
+        self.rooms.start()
         self.bus.start()
 
     def stop(self) -> None:
         """Write and acknowledge what was taken, leave the broker, send what is queued."""
         self._stop.set()
         self.lists.stop()
+        self.rooms.stop()
         self.recorder.stop()
         self.bus.stop()
         self.notifier.stop()

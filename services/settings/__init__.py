@@ -25,6 +25,7 @@ from services.settings.loading import DEFAULT_CONFIG, Settings, load_settings
 from services.settings.mqtt import MqttSettings
 from services.settings.patrons import PatronSettings
 from services.settings.recorder import RecorderSettings
+from services.settings.rooms import RoomSettings
 from services.settings.schedule import ExceptionDay, ScheduleSettings, WeeklyHours
 from services.settings.sip2 import Sip2Settings
 from services.settings.site import SiteSettings, door_component
@@ -53,6 +54,7 @@ __all__ = [
     "ReaderSettings",
     "RecorderSettings",
     "RetentionSettings",
+    "RoomSettings",
     "ScheduleSettings",
     "Settings",
     "Sip2Settings",

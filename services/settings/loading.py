@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import Field, ValidationError, model_validator
 
+from services.core.rooms import Room
 from services.settings.access import AccessSettings
 from services.settings.alarms import AlarmSettings
 from services.settings.base import ConfigError, _Model
@@ -24,6 +25,7 @@ from services.settings.mqtt import MqttSettings
 from services.settings.paths import ROOT
 from services.settings.patrons import PatronSettings
 from services.settings.recorder import RecorderSettings
+from services.settings.rooms import RoomId, RoomSettings
 from services.settings.schedule import ScheduleSettings
 from services.settings.sip2 import Sip2Settings
 from services.settings.site import SiteSettings, door_component
@@ -69,6 +71,22 @@ class Settings(_Model):
     doors: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$")], DoorSettings] = Field(
         default_factory=dict
     )
+
+    rooms: dict[RoomId, RoomSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rooms_name_doors_once(self) -> Settings:
+        owner: dict[str, str] = {}
+        for room_id, room in self.rooms.items():
+            for door in room.doors:
+                if door not in self.doors:
+                    raise ValueError(f"rooms.{room_id}.doors: {door!r} is not a door under [doors]")
+                if door in owner:
+                    raise ValueError(
+                        f"rooms.{room_id}.doors: {door!r} already opens room {owner[door]!r}"
+                    )
+                owner[door] = room_id
+        return self
 
     @model_validator(mode="after")
     def _no_reserved_door_ids(self) -> Settings:
@@ -162,6 +180,10 @@ class Settings(_Model):
             d: cfg for d, cfg in self.doors.items() if self.controller_of(d) == self.site.controller
         }
         return self.model_copy(update={"doors": own})
+
+    def room_list(self) -> tuple[Room, ...]:
+        """The bookable rooms as the core's values."""
+        return tuple(cfg.room(room_id) for room_id, cfg in self.rooms.items())
 
     @property
     def floorplan_path(self) -> Path:

@@ -48,6 +48,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "services.store.program",
     "services.store.loans",
     "services.store.access_lists",
+    "services.store.rooms",
 )
 
 # Tables that a database feature owns (SQLite FTS5 and its shadow tables, PostgreSQL's tsvector

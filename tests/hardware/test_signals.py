@@ -13,7 +13,13 @@ def test_every_reason_has_a_pattern() -> None:
 def test_grant_is_green_and_every_denial_red() -> None:
     assert pattern_for(Decision.grant()) is WELCOME
     for reason in Reason:
-        if reason not in (Reason.GRANTED, Reason.STAFFED, Reason.MEMBER, Reason.CODE):
+        if reason not in (
+            Reason.GRANTED,
+            Reason.STAFFED,
+            Reason.MEMBER,
+            Reason.CODE,
+            Reason.BOOKING,
+        ):
             assert pattern_for(Decision.denied(reason)).led == "red"
 
 
