@@ -27,8 +27,8 @@ def _migrate(engine: Engine, how: str, revision: str) -> None:
         getattr(command, how)(alembic_config(connection), revision)
 
 
-def _fill_at_0011(engine: Engine) -> None:
-    """Two titles, two copies, a staged import and the index, written as 0011 named them."""
+def _fill_at_0014(engine: Engine) -> None:
+    """Two titles, two copies, a staged import and the index, written as 0014 still named them."""
     fts_sqlite = (
         "INSERT INTO catalogue_fts (rowid, title, author, subjects, isbn) "
         "VALUES (:key, :title, :author, '', '')"
@@ -85,13 +85,13 @@ def _rows(engine: Engine, names: tuple[str, ...]) -> list[list[tuple[object, ...
         return [[tuple(row) for row in c.execute(text(query))] for query in queries]
 
 
-def test_upgrade_from_0011_keeps_every_row_and_the_index(engine: Engine) -> None:
+def test_upgrade_from_0014_keeps_every_row_and_the_index(engine: Engine) -> None:
     _migrate(engine, "upgrade", "0014")
-    _fill_at_0011(engine)
+    _fill_at_0014(engine)
     before = _rows(engine, OLD)
     assert [len(rows) for rows in before] == [2, 2, 1, 1]
 
-    _migrate(engine, "upgrade", "0015")
+    _migrate(engine, "upgrade", "head")  # the rename, then what came after it: the models'
 
     tables = set(inspect(engine).get_table_names())
     assert set(NEW) <= tables and not set(OLD) & tables
@@ -105,7 +105,7 @@ def test_upgrade_from_0011_keeps_every_row_and_the_index(engine: Engine) -> None
 
 def test_after_the_upgrade_the_keys_and_cascades_point_at_the_new_tables(engine: Engine) -> None:
     _migrate(engine, "upgrade", "0014")
-    _fill_at_0011(engine)
+    _fill_at_0014(engine)
     _migrate(engine, "upgrade", "0015")
     inspector = inspect(engine)
     [copy_fk] = inspector.get_foreign_keys("catalogue_copies")
@@ -144,9 +144,9 @@ def test_after_the_upgrade_the_keys_and_cascades_point_at_the_new_tables(engine:
             assert c.scalar(text("SELECT count(*) FROM catalogue_fts")) == 1
 
 
-def test_downgrade_to_0011_gives_the_old_names_back_with_the_data(engine: Engine) -> None:
+def test_downgrade_to_0014_gives_the_old_names_back_with_the_data(engine: Engine) -> None:
     _migrate(engine, "upgrade", "0014")
-    _fill_at_0011(engine)
+    _fill_at_0014(engine)
     before = _rows(engine, OLD)
     _migrate(engine, "upgrade", "0015")
     _migrate(engine, "downgrade", "0014")
