@@ -147,7 +147,8 @@ class DoorService:
             return datetime.now(tz) + self.clock_offset
 
         guard = PinGuard(sessions, s.access.lockout_policy())
-        self.lists = ListReceiver(sessions)
+        local_lists = LocalLists(sessions, key)  # the stored copy, into memory
+        self.lists = ListReceiver(sessions, local_lists)
         building = None
         if self.building_devices is not None:
             bus = self.bus
@@ -165,7 +166,7 @@ class DoorService:
         self.controller = Controller(
             s,
             self.devices,
-            Gatekeeper(self.directory, key, guard, LocalLists(sessions, key)),
+            Gatekeeper(self.directory, key, guard, local_lists),
             site_schedule(s),
             sink,
             wall=wall,

@@ -5,7 +5,9 @@ lists' version has moved (:class:`ListPublisher`); the broker ACL lets only the 
 there. A controller applies a snapshot that is newer than its copy in one transaction
 (:class:`ListReceiver`), on a thread of its own so a large snapshot never holds up the bus. A
 controller that was offline gets the retained snapshot when it subscribes again, and decides
-from its last copy meanwhile.
+from its last copy meanwhile. The door's lookups read the copy in memory
+(:class:`~services.patrons.local_lookup.LocalLists`): the receiver swaps it in once the snapshot
+is stored, so the next lookup decides from it; a snapshot that fails leaves the old one in force.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.patrons import list_snapshot
 from services.patrons.access_lists import current_version
+from services.patrons.list_index import build_index
+from services.patrons.local_lookup import LocalLists
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +72,10 @@ class ListPublisher:
 
 
 class ListReceiver:
-    """Applies snapshots from the bus to this controller's own database."""
+    """Applies snapshots from the bus to this controller's own database and its lookups."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+    def __init__(self, sessions: sessionmaker[Session], lists: LocalLists | None = None) -> None:
+        self.sessions, self.lists = sessions, lists
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="lists")
 
     def on_message(self, _topic: str, payload: bytes) -> None:
@@ -88,12 +92,20 @@ class ListReceiver:
             return False  # the retained snapshot was cleared: keep deciding from the copy
         try:
             snapshot = list_snapshot.decode(payload)
+            try:
+                index = build_index(snapshot)  # before the database: a bad one changes nothing
+            except (KeyError, TypeError, ValueError) as exc:
+                raise list_snapshot.SnapshotError(
+                    f"lists snapshot {snapshot['version']}: {exc!r}"
+                ) from None
             with self.sessions.begin() as session:
                 applied = list_snapshot.apply(session, snapshot)
         except list_snapshot.SnapshotError as exc:
             log.error("lists: %s; the copy held stays", exc)
             return False
         if applied:
+            if self.lists is not None:
+                self.lists.use(index)
             log.info("lists version %d applied", snapshot["version"])
         return applied
 

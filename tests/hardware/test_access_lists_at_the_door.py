@@ -33,8 +33,12 @@ KEY = SiteKey(b"k" * 32)  # the rig's
 
 
 def edit(rig: Rig, change) -> None:  # type: ignore[no-untyped-def]
+    """Staff edit the lists in the rig's database; the door reads its stored copy again (as a
+    restart does: a door's lookups decide from memory, never from a query)."""
     with rig.sessions.begin() as session:
         change(session)
+    assert rig.ctl.gate.lists is not None
+    rig.ctl.gate.lists.load()
 
 
 def pad(rig: Rig, digits: str) -> None:

@@ -50,8 +50,8 @@ class Controller:
     """A door controller's list half: its bus login, its receiver, its own database."""
 
     def __init__(self, broker: tuple[Broker, Path], user: str, db: sessionmaker[Session]):
-        self.receiver = ListReceiver(db)
         self.lists = LocalLists(db, KEY)
+        self.receiver = ListReceiver(db, self.lists)
         self.bus = MqttBus(_mqtt(broker, user), f"{user}-{uuid.uuid4().hex[:6]}", user, TOPICS)
         self.bus.subscribe(TOPICS.lists, self.receiver.on_message)
         self.bus.start()
