@@ -16,11 +16,12 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.patrons import list_snapshot
-from services.patrons.access_lists import current_version
+from services.patrons.access_lists import current_version, expire_bans
 from services.patrons.list_index import build_index
 from services.patrons.local_lookup import LocalLists
 
@@ -28,12 +29,30 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes], object]
 
+# How often the server looks for bans that are over (the doors ignore them from their end on).
+EXPIRE_EVERY_S = 60.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 class ListPublisher:
-    """Publishes the server's lists when their version has changed since the last publish."""
+    """Publishes the server's lists when their version has changed since the last publish, and
+    ends the bans that are over (every ``expire_every_s``), so no expired row lingers."""
 
-    def __init__(self, sessions: sessionmaker[Session], publish: Publish, topic: str) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        publish: Publish,
+        topic: str,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        expire_every_s: float = EXPIRE_EVERY_S,
+    ) -> None:
         self.sessions, self._publish, self.topic = sessions, publish, topic
+        self.clock, self.expire_every_s = clock, expire_every_s
+        self._expired_at: datetime | None = None
         self.published: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -49,6 +68,20 @@ class ListPublisher:
         log.info("lists version %d published", self.published)
         return self.published
 
+    def expire(self) -> int:
+        """End the bans that are over now (at most every ``expire_every_s``); how many."""
+        now = self.clock()
+        if self._expired_at is not None and (
+            (now - self._expired_at).total_seconds() < self.expire_every_s
+        ):
+            return 0
+        self._expired_at = now
+        with self.sessions.begin() as session:
+            count = expire_bans(session, now)
+        if count:
+            log.info("lists: %d bans ended", count)
+        return count
+
     def start(self, every_s: float = 2.0) -> None:
         """Check for changes every ``every_s`` seconds on a thread of its own."""
         self._thread = threading.Thread(
@@ -59,6 +92,7 @@ class ListPublisher:
     def _run(self, every_s: float) -> None:
         while not self._stop.is_set():
             try:
+                self.expire()
                 self.publish_if_changed()
             except Exception:  # the database away: try again, keep running
                 log.exception("lists: could not publish the snapshot")

@@ -59,7 +59,7 @@ class RecorderService:
         self.recorder = Recorder(
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
         )
-        self.lists = ListPublisher(sessions, bus.publish_state, bus.topics.lists)
+        self.lists = ListPublisher(sessions, bus.publish_state, bus.topics.lists, clock=clock)
         self._stop = threading.Event()
         self._purge = threading.Thread(
             target=run_daily,
