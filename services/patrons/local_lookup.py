@@ -4,12 +4,13 @@ The copy is the controller's database (durable: a restart loads it) and, for the
 in-memory index (:mod:`services.patrons.list_index`), replaced whole by one reference swap when a
 snapshot is applied. A lookup reads one index throughout, so it never mixes two snapshots, and
 costs a few dict gets: 10,000 members or bans cost what ten do, and no query runs on the way to
-the relay. Only a code's use is written to the database.
+the relay. Only a code's use is written to the database, and shared with the site's other
+controllers (:mod:`services.patrons.code_uses`), so "N uses" holds for the site.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy import update
@@ -19,6 +20,7 @@ from services.core.credentials import SiteKey
 from services.core.local_lists import LocalAnswer
 from services.core.patrons import PinCheck
 from services.patrons import list_snapshot
+from services.patrons.code_uses import SiteCodeUses
 from services.patrons.list_index import ListIndex, Member, build_index
 from services.store.access_lists import PadCodeRecord
 
@@ -26,12 +28,18 @@ from services.store.access_lists import PadCodeRecord
 class LocalLists:
     """Answers for one controller from its copy of the lists."""
 
-    def __init__(self, sessions: sessionmaker[Session], key: SiteKey) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        key: SiteKey,
+        uses: SiteCodeUses | None = None,
+        publish_uses: Callable[[bytes], object] | None = None,
+    ) -> None:
         self.sessions, self.key = sessions, key
         self._index = ListIndex()
-        # Uses of codes counted here; kept across snapshots as the database keeps them.
-        self._uses: dict[str, int] = {}
-        self._uses_lock = threading.Lock()
+        # The codes' uses at every controller of the site; this one's are stored here too.
+        self.uses = uses if uses is not None else SiteCodeUses()
+        self.publish_uses = publish_uses
         self.load()
 
     @property
@@ -48,10 +56,9 @@ class LocalLists:
 
     def use(self, index: ListIndex) -> None:
         """Decide from ``index`` from the next lookup on (its snapshot is stored already)."""
-        with self._uses_lock:
-            for code_hash, code in index.codes.items():
-                if code.uses > self._uses.get(code_hash, 0):
-                    self._uses[code_hash] = code.uses
+        # The stored uses of a code are this controller's own (kept across snapshots).
+        self.uses.restore({h: c.uses for h, c in index.codes.items() if c.uses})
+        self.uses.keep_only(index.codes)
         self._index = index  # one reference swap: a lookup sees the old index or the new one
 
     def answer(self, credential_hash: str, pin: str | None, door: str) -> LocalAnswer:
@@ -75,17 +82,21 @@ class LocalLists:
     def code(self, code_hash: str, door: str) -> LocalAnswer:
         """The answer for a code typed at the pad (``code`` None: no such code)."""
         code = self._index.codes.get(code_hash)
-        if code is not None:
-            code = replace(code, uses=max(code.uses, self._uses.get(code_hash, 0)))
+        if code is not None:  # the uses of the whole site, as far as this controller heard
+            code = replace(code, uses=max(code.uses, self.uses.total(code_hash)))
         return LocalAnswer(door=door, code_typed=True, code=code)
 
     def code_used(self, code_hash: str) -> None:
-        """Count one entry on the code of ``code_hash``: in memory at once, then stored."""
-        with self._uses_lock:
-            self._uses[code_hash] = self._uses.get(code_hash, 0) + 1
+        """Count one entry on the code of ``code_hash``: in memory at once, then stored, then
+        told to the site's other controllers."""
+        own = self.uses.count(code_hash)
         with self.sessions() as session, session.begin():
             session.execute(
-                update(PadCodeRecord)
-                .where(PadCodeRecord.code_hash == code_hash)
-                .values(uses=PadCodeRecord.uses + 1)
+                update(PadCodeRecord).where(PadCodeRecord.code_hash == code_hash).values(uses=own)
             )
+        if self.publish_uses is not None:
+            self.publish_uses(self.uses.own_payload())
+
+    def uses_heard(self, controller: str, payload: bytes) -> bool:
+        """Another controller's (or this one's retained) published counts of code uses."""
+        return self.uses.heard(controller, payload)
