@@ -62,12 +62,14 @@ class SiteCodeUses:
             return mine[code_hash]
 
     def keep_only(self, codes: Iterable[str]) -> None:
-        """Forget the counts of codes that are no longer issued (revoked, or a new snapshot)."""
+        """Forget this controller's counts of codes no longer issued (revoked), so its payload
+        does not grow for ever. The others' counts stay: a controller with an older snapshot
+        may have heard of a code its next snapshot brings."""
         live = set(codes)
         with self._lock:
-            for counts in self._by.values():
-                for gone in [h for h in counts if h not in live]:
-                    del counts[gone]
+            mine = self._by[self.own]
+            for gone in [h for h in mine if h not in live]:
+                del mine[gone]
 
     def own_payload(self) -> bytes:
         """This controller's counts, as published (retained)."""
