@@ -82,7 +82,7 @@ def main() -> int:
             )
         with sessions.begin() as session:
             session.add_all(rows)
-        lists = LocalLists(sessions, KEY, (STUDY,))
+        lists = LocalLists(sessions, KEY, rooms=(STUDY,))
         room_times, plain_times = [], []
         for _ in range(args.runs):
             h = rng.choice(hashes)

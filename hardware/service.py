@@ -33,11 +33,12 @@ from hardware.output import SITE
 from hardware.saved_count import SavedCount
 from hardware.simulate import Simulation, SimulationError
 from hardware.wiegand import WiegandReader
-from services.bus.client import MqttBus
+from services.bus.client import MessageCallback, MqttBus
 from services.bus.outbox import Outbox, OutboxPublisher
 from services.bus.topics import TopicKind, Topics
 from services.core.events import Event
 from services.core.patrons import PatronDirectory
+from services.patrons.code_uses import SiteCodeUses
 from services.patrons.directory import close_directory, open_directory
 from services.patrons.list_distribution import ListReceiver
 from services.patrons.local_lookup import LocalLists
@@ -173,7 +174,15 @@ class DoorService:
             return datetime.now(tz) + self.clock_offset
 
         guard = PinGuard(sessions, s.access.lockout_policy())
-        self.lists = ListReceiver(sessions)
+        bus = self.bus
+        local_lists = LocalLists(  # the stored copy, into memory
+            sessions,
+            key,
+            SiteCodeUses(s.component),
+            lambda payload: bus.publish_state(topics.code_uses(s.component), payload),
+            rooms=s.room_list(),
+        )
+        self.lists = ListReceiver(sessions, local_lists)
         building = None
         if self.building_devices is not None:
             bus = self.bus
@@ -191,7 +200,7 @@ class DoorService:
         self.controller = Controller(
             s,
             self.devices,
-            Gatekeeper(self.directory, key, guard, LocalLists(sessions, key, s.room_list())),
+            Gatekeeper(self.directory, key, guard, local_lists),
             site_schedule(s),
             sink,
             wall=wall,
@@ -201,6 +210,7 @@ class DoorService:
         )
         self.bus.subscribe(topics.all_door_commands, self._on_command)
         self.bus.subscribe(topics.lists, self.lists.on_message)
+        self.bus.subscribe(topics.all_code_uses, self._on_code_uses(local_lists, topics))
         if building is not None:
             ctl = self.controller
             self.bus.subscribe(
@@ -307,6 +317,15 @@ class DoorService:
             self.outbox.close()
         if self.simulation is not None:
             self.simulation.close()
+
+    @staticmethod
+    def _on_code_uses(local_lists: LocalLists, topics: Topics) -> MessageCallback:
+        def heard(topic: str, payload: bytes) -> None:
+            route = topics.parse(topic)
+            if route is not None and route.kind is TopicKind.CODE_USES and route.subject:
+                local_lists.uses_heard(route.subject, payload)
+
+        return heard
 
     def _on_command(self, topic: str, payload: bytes) -> None:
         assert self.bus is not None and self.controller is not None

@@ -46,6 +46,8 @@ _FAMILY: dict[Reason, Pattern] = {
     Reason.READER_THROTTLED: NOT_NOW,
     Reason.LAST_ENTRY: NOT_NOW,
     Reason.ALARM_ARMED: NOT_NOW,
+    Reason.DISARM_FIRST: NOT_NOW,  # not shown: the door signals WAIT while the panel disarms
+    Reason.MAY_NOT_DISARM: NOT_NOW,
     Reason.FIRE_ALARM: NO_ENTRY,
     Reason.LOCKDOWN: NO_ENTRY,
     Reason.OUT_OF_SERVICE: NO_ENTRY,

@@ -9,9 +9,9 @@ from dataclasses import replace
 from hardware.core import effects as fx
 from hardware.core.building import Building, Effects
 from hardware.core.door_slot import DoorSlot
-from hardware.core.entry import InFlight, LastDecision, Pending
+from hardware.core.entry import AwaitingDisarm, InFlight, LastDecision, Pending
 from hardware.core.inputs import Looked, Now
-from hardware.core.timers import PinDue
+from hardware.core.timers import DisarmDue, PinDue
 from hardware.signals import WAIT, pattern_for
 from services.core.access import Decision, DoorContext, Reason, decide
 from services.core.credentials import Credential, CredentialKind, SiteKey
@@ -42,7 +42,7 @@ class Admission:
         """A card at ``reader``: wait for its PIN, or look it up."""
         entry, door = slot.entry, slot.cfg.door_id
         again = entry.read_again(cred.number, now.mono)
-        if entry.lookup is not None:
+        if entry.lookup is not None or entry.disarm is not None:
             out.append(fx.Signal(door, WAIT))  # one decision per door at a time
             return
         if entry.pending is not None and entry.pending.credential == cred:
@@ -161,12 +161,59 @@ class Admission:
         )
         local = replace(looked.local, door=slot.cfg.door_id, companions=companions)
         decision = decide(now.wall, looked.auth, ctx, self.b.cfg.rules, local)
+        if decision.reason is Reason.DISARM_FIRST:
+            deadline = self.b.disarm(slot.cfg.door_id, now, out)
+            if deadline is not None:
+                # Not open yet: the door opens once the panel's armed feedback goes off.
+                slot.entry.disarm = AwaitingDisarm(cred, reader, looked, companions)
+                self.b.deadlines.set(DisarmDue(slot.cfg.door_id), deadline)
+                out.append(fx.Signal(slot.cfg.door_id, WAIT))
+                return
+            decision = Decision.denied(Reason.ALARM_ARMED)  # no panel to disarm: never open
         if decision.granted:
             self.b.apply(slot, slot.machine.grant(now.mono, companions), out)
         pattern = pattern_for(decision)
         out.append(fx.Signal(slot.cfg.door_id, pattern))
         slot.entry.last_decision = LastDecision(cred.number, now.mono, pattern)
         self._decision_events(slot, reader, cred, looked, decision, out, companions)
+
+    def panel_disarmed(self, now: Now, out: Effects) -> None:
+        """The panel's armed feedback went off: decide again for every member waiting for it,
+        with the building as it is now (a fire or a lockdown meanwhile still wins)."""
+        for slot in self.b.doors.values():
+            waiting, slot.entry.disarm = slot.entry.disarm, None
+            if waiting is not None:
+                self.b.deadlines.set(DisarmDue(slot.cfg.door_id), None)
+                self._decide(
+                    slot,
+                    waiting.reader,
+                    waiting.credential,
+                    waiting.looked,
+                    now,
+                    out,
+                    waiting.companions,
+                )
+
+    def disarm_timeout(self, slot: DoorSlot, now: Now, out: Effects) -> None:
+        """The panel did not confirm the disarm in time: the member is refused, staff told."""
+        waiting, slot.entry.disarm = slot.entry.disarm, None
+        if waiting is None:
+            return
+        door = slot.cfg.door_id
+        decision = Decision.denied(Reason.ALARM_ARMED)
+        out.append(fx.Signal(door, pattern_for(decision)))
+        out.append(
+            fx.Emit(EventType.ALARM_NO_FEEDBACK, None, reason="disarm", details={"door": door})
+        )
+        self._decision_events(
+            slot,
+            waiting.reader,
+            waiting.credential,
+            waiting.looked,
+            decision,
+            out,
+            waiting.companions,
+        )
 
     def _decision_events(
         self,

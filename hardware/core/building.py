@@ -41,6 +41,9 @@ class Building:
         self.deadlines = Deadlines()
         # The building's own hold on new entries (hardware/core/evening.py sets it).
         self.hold: Callable[[datetime], Reason | None] = lambda _wall: None
+        # Disarm the panel for a member at ``door`` who may; the feedback deadline (monotonic),
+        # or None when there is no armed panel to disarm (hardware/core/evening.py sets it).
+        self.disarm: Callable[[str, Now, Effects], float | None] = lambda _door, _now, _out: None
 
     @property
     def staffed(self) -> bool:

@@ -41,6 +41,7 @@ from hardware.core.inputs import (
 )
 from hardware.core.lines import Lines
 from hardware.core.timers import (
+    DisarmDue,
     DoorDue,
     EveningDue,
     FaultWindowDue,
@@ -140,6 +141,8 @@ class ControllerCore:
             case PanelChanged(line, active):
                 if self.evening is not None:
                     self.evening.panel_changed(line, active, now, out)
+                    if line == "armed" and not active:
+                        admission.panel_disarmed(now, out)  # the members waiting for it
             case BuildingCommand(raw):
                 self._building_command(raw, now, out)
         return self._finish(out)
@@ -192,6 +195,8 @@ class ControllerCore:
                 pass  # the tick then finds the known opening state ended
             case EveningDue():
                 pass  # every tick advances the evening
+            case DisarmDue(door):
+                self.admission.disarm_timeout(doors[door], now, out)
 
     # --- readers -----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hardware.core.inputs import Looked
 from hardware.signals import Pattern
 from services.core.credentials import Credential
 
@@ -48,6 +49,16 @@ class InFlight:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitingDisarm:
+    """A member who may disarm, decided while the panel was armed: waiting for its feedback."""
+
+    credential: Credential
+    reader: str
+    looked: Looked
+    companions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class LastDecision:
     """The last card decided at a door and the pattern it was shown."""
 
@@ -62,6 +73,7 @@ class Entry:
 
     pending: Pending | None = None
     lookup: InFlight | None = None
+    disarm: AwaitingDisarm | None = None
     last_read: tuple[str, float] | None = None  # (number, when) of the last frame
     last_decision: LastDecision | None = None
 

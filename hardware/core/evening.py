@@ -90,7 +90,9 @@ class Evening:
         self._entries: deque[dict[str, str]] = deque(maxlen=LAST_ENTRIES)
         self._published: Mapping[str, Any] | None = None
         self._saved: Mapping[str, Any] | None = None
+        self._entry_disarm: tuple[str, float] | None = None  # (door, feedback deadline)
         building.hold = self.hold
+        building.disarm = self.disarm_for_entry
 
     # --- inputs ------------------------------------------------------------------------------
 
@@ -112,6 +114,11 @@ class Evening:
         self.panel[line] = active
         if before == active:
             return
+        if line == "armed" and not active and self._entry_disarm is not None:
+            door, _ = self._entry_disarm
+            self._entry_disarm = None
+            details = {"by": "member", "door": door}
+            out.append(fx.Emit(EventType.ALARM_DISARMED, None, reason="member", details=details))
         if line == "alarm" and active and self.panel["armed"]:
             out.append(fx.Emit(EventType.ALARM_INTRUSION, None, reason="panel"))
         if line == "fault" and active:
@@ -155,6 +162,21 @@ class Evening:
                 out.append(fx.Emit(EventType.BUILDING_EXTENDED, None, details=details))
         self.advance(now, out)
         return None
+
+    def disarm_for_entry(self, door: str, now: Now, out: Effects) -> float | None:
+        """A member whose group may disarm is at ``door`` while the panel is armed: order the
+        disarm (once, however many wait) and say by when its feedback is due; None when there is
+        no armed panel (then nothing is sent)."""
+        if not (self.cfg.panel and self.panel["armed"]):
+            return None
+        if self._entry_disarm is not None and now.mono < self._entry_disarm[1]:
+            return self._entry_disarm[1]
+        deadline = now.mono + self.cfg.feedback_timeout_s
+        self._entry_disarm = (door, deadline)
+        out.append(fx.SetPanel(False))
+        self.progress.panel = False  # a restart must not arm again over the member inside
+        self._publish(now, out)
+        return deadline
 
     def hold(self, wall: datetime) -> Reason | None:
         """Why no door may admit now, if the building says so (exits always work)."""

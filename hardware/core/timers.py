@@ -56,7 +56,23 @@ class EveningDue:
     """The building's next step, panel feedback deadline or sweep retry."""
 
 
-Key = EveningDue | DoorDue | PinDue | SettleDue | FireClearDue | OpeningDue | FaultWindowDue
+@dataclass(frozen=True, slots=True)
+class DisarmDue:
+    """The member waiting at ``door`` for the panel to disarm gives up."""
+
+    door: str
+
+
+Key = (
+    EveningDue
+    | DoorDue
+    | PinDue
+    | SettleDue
+    | FireClearDue
+    | OpeningDue
+    | FaultWindowDue
+    | DisarmDue
+)
 
 
 class Deadlines:

@@ -7,7 +7,9 @@ another door's events or states, nor read another door's commands.
 
 The lists snapshot (``lists``: groups, bans, codes, sign-ups) is written by the server alone and
 read by the controllers; no kiosk, door or Home Assistant may write it, so a stolen Pi cannot
-unban a card or add itself to the staff group.
+unban a card or add itself to the staff group. The uses of one-time codes
+(``code_uses/<controller>``) are each controller's own to write and every controller's to read:
+a stolen Pi can use up a code (deny), never give uses back to another controller's count.
 
 The building-wide topics (``event``: fire, opening and occupancy changes; the retained
 ``opening`` and ``occupancy``) belong to no door. Every controller of the site runs the schedule,
@@ -48,6 +50,9 @@ def _controller_rules(settings: Settings, topics: Topics, controller: str) -> li
         f"topic write {topics.occupancy}",
         f"topic write {topics.site_description}",  # the site's announcement, with the opening
         f"topic read {topics.lists}",  # groups, bans, codes, sign-ups: the server's, read-only
+        # One-time codes count for the site: each writes its own uses and reads everyone's.
+        f"topic readwrite {topics.code_uses(component)}",
+        f"topic read {topics.all_code_uses}",
     ]
     # A live controller answers probes of its identity; a starting one (the same user) asks.
     lines += [f"topic readwrite {topics.presence(component, p)}" for p in PRESENCE_PARTS]

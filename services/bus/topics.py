@@ -34,6 +34,7 @@ class TopicKind(StrEnum):
     SITE_EVENT = "site_event"
     PRESENCE = "presence"
     LISTS = "lists"
+    CODE_USES = "code_uses"
     BUILDING = "building"
     BUILDING_COMMAND = "building_command"
     SITE_DESCRIPTION = "site_description"
@@ -99,6 +100,15 @@ class Topics:
     def lists(self) -> str:
         """Retained, versioned snapshot of the local access lists; written by the server only."""
         return f"{self.base}/lists"
+
+    def code_uses(self, component: str) -> str:
+        """Retained: the uses of one-time codes counted at one controller's doors."""
+        return f"{self.base}/code_uses/{_level('component', component)}"
+
+    @property
+    def all_code_uses(self) -> str:
+        """Filter for every controller's code uses (each controller reads them all)."""
+        return f"{self.base}/code_uses/+"
 
     @property
     def building(self) -> str:
@@ -190,6 +200,8 @@ class Topics:
                 return Route(TopicKind.SITE_EVENT)
             case ["lists"]:
                 return Route(TopicKind.LISTS)
+            case ["code_uses", component]:
+                return Route(TopicKind.CODE_USES, component)
             case ["building"]:
                 return Route(TopicKind.BUILDING)
             case ["site"]:

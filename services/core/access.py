@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from services.core.bans import active_ban
 from services.core.codes import CodeRefusal
-from services.core.groups import AccessGroup, admitting_group
+from services.core.groups import AccessGroup, WhenArmed, admitting_group
 from services.core.local_lists import NOTHING_LOCAL, LocalAnswer
 from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
 from services.core.rooms import Booking, admitting_booking
@@ -58,6 +58,11 @@ class Reason(StrEnum):
     # Held by the building's evening (hardware/core/evening.py): DoorContext.building_hold.
     LAST_ENTRY = "last_entry"
     ALARM_ARMED = "alarm_armed"
+    # A member whose group may disarm (WhenArmed.DISARM): not yet granted; the building disarms
+    # the panel and the door opens only once the panel's armed feedback has gone off.
+    DISARM_FIRST = "disarm_first"
+    # A member whose group may not disarm (WhenArmed.REFUSE), while the panel is armed.
+    MAY_NOT_DISARM = "may_not_disarm"
 
 
 class DoorMode(StrEnum):
@@ -101,6 +106,8 @@ PATRON_MESSAGE: dict[Reason, str] = {
     Reason.ROOM_NOT_BOOKED: "Lokalet er ikke booket til dig nu",
     Reason.LAST_ENTRY: "Biblioteket lukker snart – ingen adgang nu",
     Reason.ALARM_ARMED: "Biblioteket er endnu ikke åbent",
+    Reason.DISARM_FIRST: "Et øjeblik – alarmen slås fra",
+    Reason.MAY_NOT_DISARM: "Alarmen er slået til – ingen adgang",
 }
 
 
@@ -180,7 +187,9 @@ def decide(
     """Decide one entry. ``auth`` is what the patron directory answered for card + PIN,
     ``local`` what the door's own lists say (groups, bans, sign-up, codes, companions)."""
     group = admitting_group(local.memberships, now, local.door)
-    building = _building_state(ctx, inside_own_hours=group is not None or local.code_typed)
+    building = _building_state(
+        ctx, inside_own_hours=group is not None or local.code_typed, member=group is not None
+    )
     if building is not None:
         return building
     if ctx.opening is OpeningState.STAFFED:
@@ -220,7 +229,9 @@ def decide(
     return _patron_may_enter(now, auth.patron, ctx, rules, local, booking)
 
 
-def _building_state(ctx: DoorContext, *, inside_own_hours: bool) -> Decision | None:
+def _building_state(
+    ctx: DoorContext, *, inside_own_hours: bool, member: bool = False
+) -> Decision | None:
     if ctx.fire_alarm:
         return Decision.denied(Reason.FIRE_ALARM)
     if ctx.mode is DoorMode.LOCKDOWN:
@@ -229,6 +240,8 @@ def _building_state(ctx: DoorContext, *, inside_own_hours: bool) -> Decision | N
         return Decision.denied(Reason.OUT_OF_SERVICE)
     if ctx.opening is OpeningState.CLOSED and not inside_own_hours:
         return Decision.denied(Reason.CLOSED)
+    if ctx.building_hold is Reason.ALARM_ARMED and member:
+        return None  # the member's group rule decides, once the member has shown who they are
     if ctx.building_hold is not None:
         return Decision.denied(ctx.building_hold)
     return None
@@ -282,6 +295,10 @@ def _member_may_enter(group: AccessGroup, local: LocalAnswer, ctx: DoorContext) 
     if group.pin_required and local.member_pin is not PinCheck.OK:
         wrong = local.member_pin is PinCheck.WRONG
         return Decision.denied(Reason.WRONG_PIN if wrong else Reason.PIN_REQUIRED)
+    if ctx.building_hold is Reason.ALARM_ARMED:
+        # Never granted while armed (the siren): the door waits for the panel to confirm.
+        may = group.when_armed is WhenArmed.DISARM
+        return Decision.denied(Reason.DISARM_FIRST if may else Reason.MAY_NOT_DISARM)
     return Decision.grant(Reason.MEMBER)
 
 

@@ -210,12 +210,23 @@ def lift_bans(session: Session, key: SiteKey, actor: str, credential: Credential
 
 
 def expire_bans(session: Session, now: datetime) -> int:
-    """Delete bans that are over (they already stopped counting at the door)."""
-    gone = session.execute(delete(BanRecord).where(BanRecord.until <= now))
-    count = int(gone.rowcount)  # type: ignore[attr-defined]
-    if count:
-        _changed(session, "aabent", "ban.expire", f"{count} bans")
-    return count
+    """Delete bans that are over (they already stopped counting at the door), each audited by
+    its pseudonym; the lists' version rises once, so the doors' copies drop them too."""
+    over = list(session.scalars(select(BanRecord).where(BanRecord.until <= now)))
+    for record in over:
+        until = record.until.isoformat() if record.until is not None else ""
+        session.add(
+            ListAudit(
+                actor="aabent",
+                action="ban.expire",
+                subject=record.pseudonym,
+                detail=f"ended {until}; {record.reason}"[:500],
+            )
+        )
+        session.delete(record)
+    if over:
+        bump_version(session)
+    return len(over)
 
 
 def issue_code(

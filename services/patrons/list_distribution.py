@@ -5,7 +5,9 @@ lists' version has moved (:class:`ListPublisher`); the broker ACL lets only the 
 there. A controller applies a snapshot that is newer than its copy in one transaction
 (:class:`ListReceiver`), on a thread of its own so a large snapshot never holds up the bus. A
 controller that was offline gets the retained snapshot when it subscribes again, and decides
-from its last copy meanwhile.
+from its last copy meanwhile. The door's lookups read the copy in memory
+(:class:`~services.patrons.local_lookup.LocalLists`): the receiver swaps it in once the snapshot
+is stored, so the next lookup decides from it; a snapshot that fails leaves the old one in force.
 """
 
 from __future__ import annotations
@@ -14,19 +16,30 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.patrons import list_snapshot
-from services.patrons.access_lists import current_version
+from services.patrons.access_lists import current_version, expire_bans
+from services.patrons.list_index import build_index
+from services.patrons.local_lookup import LocalLists
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes], object]
 
+# How often the server looks for bans that are over (the doors ignore them from their end on).
+EXPIRE_EVERY_S = 60.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 class ListPublisher:
-    """Publishes the server's lists when their version has changed since the last publish."""
+    """Publishes the server's lists when their version has changed since the last publish, and
+    ends the bans that are over (every ``expire_every_s``), so no expired row lingers."""
 
     def __init__(
         self,
@@ -34,8 +47,13 @@ class ListPublisher:
         publish: Publish,
         topic: str,
         site: str | None = None,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        expire_every_s: float = EXPIRE_EVERY_S,
     ) -> None:
         self.sessions, self._publish, self.topic, self.site = sessions, publish, topic, site
+        self.clock, self.expire_every_s = clock, expire_every_s
+        self._expired_at: datetime | None = None
         self.published: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -51,6 +69,20 @@ class ListPublisher:
         log.info("lists version %d published", self.published)
         return self.published
 
+    def expire(self) -> int:
+        """End the bans that are over now (at most every ``expire_every_s``); how many."""
+        now = self.clock()
+        if self._expired_at is not None and (
+            (now - self._expired_at).total_seconds() < self.expire_every_s
+        ):
+            return 0
+        self._expired_at = now
+        with self.sessions.begin() as session:
+            count = expire_bans(session, now)
+        if count:
+            log.info("lists: %d bans ended", count)
+        return count
+
     def start(self, every_s: float = 2.0) -> None:
         """Check for changes every ``every_s`` seconds on a thread of its own."""
         self._thread = threading.Thread(
@@ -61,6 +93,7 @@ class ListPublisher:
     def _run(self, every_s: float) -> None:
         while not self._stop.is_set():
             try:
+                self.expire()
                 self.publish_if_changed()
             except Exception:  # the database away: try again, keep running
                 log.exception("lists: could not publish the snapshot")
@@ -74,10 +107,10 @@ class ListPublisher:
 
 
 class ListReceiver:
-    """Applies snapshots from the bus to this controller's own database."""
+    """Applies snapshots from the bus to this controller's own database and its lookups."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+    def __init__(self, sessions: sessionmaker[Session], lists: LocalLists | None = None) -> None:
+        self.sessions, self.lists = sessions, lists
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="lists")
 
     def on_message(self, _topic: str, payload: bytes) -> None:
@@ -94,12 +127,20 @@ class ListReceiver:
             return False  # the retained snapshot was cleared: keep deciding from the copy
         try:
             snapshot = list_snapshot.decode(payload)
+            try:
+                index = build_index(snapshot)  # before the database: a bad one changes nothing
+            except (KeyError, TypeError, ValueError) as exc:
+                raise list_snapshot.SnapshotError(
+                    f"lists snapshot {snapshot['version']}: {exc!r}"
+                ) from None
             with self.sessions.begin() as session:
                 applied = list_snapshot.apply(session, snapshot)
         except list_snapshot.SnapshotError as exc:
             log.error("lists: %s; the copy held stays", exc)
             return False
         if applied:
+            if self.lists is not None:
+                self.lists.use(index)
             log.info("lists version %d applied", snapshot["version"])
         return applied
 

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.card_rules import card_problem, pin_problem
@@ -79,6 +79,23 @@ def to_patron(record: PatronRecord) -> Patron:
         expires=record.expires,
         guardian_consent=record.guardian_consent,
     )
+
+
+# The door's lookup: the patron's columns only, one indexed join, no ORM objects to build (the
+# statement is built once; SQLAlchemy caches its compiled form).
+_DOOR_LOOKUP = (
+    select(
+        PatronRecord.patron_id,
+        PatronRecord.name,
+        PatronRecord.status,
+        PatronRecord.birth_date,
+        PatronRecord.expires,
+        PatronRecord.guardian_consent,
+        PatronRecord.pin_hash,
+    )
+    .join(CredentialRecord, CredentialRecord.patron_pk == PatronRecord.id)
+    .where(CredentialRecord.credential_hash == bindparam("digest"))
+)
 
 
 def find_record(session: Session, credential_hash: str) -> PatronRecord | None:
@@ -152,10 +169,19 @@ class LocalRegistry:
         A patron without a stored PIN cannot give a right one: any PIN is WRONG.
         """
         with self._sessions() as session:
-            record = find_record(session, self._hash(credential))
-            if record is None:
-                return Authentication(patron=None, pin=PinCheck.NOT_GIVEN)
-            patron, pin_hash = to_patron(record), record.pin_hash
+            row = session.execute(_DOOR_LOOKUP, {"digest": self._hash(credential)}).one_or_none()
+        if row is None:
+            return Authentication(patron=None, pin=PinCheck.NOT_GIVEN)
+        patron = Patron(
+            patron_id=row.patron_id,
+            name=row.name,
+            status=row.status,
+            birth_date=row.birth_date,
+            expires=row.expires,
+            guardian_consent=row.guardian_consent,
+        )
+        pin_hash = row.pin_hash
+        # The scrypt check runs after the session is closed: no connection is held meanwhile.
         if pin is None:
             return Authentication(patron, PinCheck.NOT_GIVEN)
         ok = pin_hash is not None and self._key.verify_pin(pin, pin_hash)

@@ -23,7 +23,8 @@ STATUS_VALUES = frozenset({"online", "offline"})
 EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT})
 # Commands are recorded through the door's command.done/command.rejected answers; sim inputs are
 # the demo's stand-ins for hardware and mean nothing once the door has reacted to them.
-# The lists snapshot is the server's own (and large): the recorder neither keeps nor refuses it.
+# The lists snapshot is the server's own (and large): the recorder neither keeps nor refuses it;
+# the controllers' code-use counts are theirs, shared between them.
 IGNORED_TOPICS = frozenset(
     {
         TopicKind.DOOR_COMMAND,
@@ -31,6 +32,7 @@ IGNORED_TOPICS = frozenset(
         TopicKind.SIM,
         TopicKind.PRESENCE,
         TopicKind.LISTS,
+        TopicKind.CODE_USES,
     }
 )
 

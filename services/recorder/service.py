@@ -71,7 +71,7 @@ class RecorderService:
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
         )
         self.lists = ListPublisher(
-            sessions, bus.publish_state, bus.topics.lists, site=settings.site.id
+            sessions, bus.publish_state, bus.topics.lists, site=settings.site.id, clock=clock
         )
         self.rooms = RoomKeeper(sessions, settings.site.id, settings.room_list(), clock)
         self._stop = threading.Event()

@@ -77,7 +77,12 @@ def card_history(
         .where(PinFailure.credential_hash == credential_hash, PinFailure.ts > now - BLOCK_WINDOW)
         .order_by(PinFailure.ts)
     ).all()
-    standing = session.get(CardStanding, credential_hash)
+    # Two columns, not the ORM object: this runs on every swipe, on the way to the relay.
+    standing = session.execute(
+        select(CardStanding.last_success, CardStanding.blocked).where(
+            CardStanding.credential_hash == credential_hash
+        )
+    ).one_or_none()
     if standing is None:
         return list(failures), None, False
     return list(failures), standing.last_success, standing.blocked

@@ -14,6 +14,8 @@ from services.core.events import EventType
 from services.core.groups import parse_windows
 from services.core.readers import PinEntered
 from services.patrons import access_lists as lists
+from services.patrons import list_snapshot
+from services.patrons.list_distribution import ListReceiver
 from tests.hardware.test_controller import (
     CARD,
     CPH,
@@ -33,8 +35,12 @@ KEY = SiteKey(b"k" * 32)  # the rig's
 
 
 def edit(rig: Rig, change) -> None:  # type: ignore[no-untyped-def]
+    """Staff edit the lists in the rig's database; the door reads its stored copy again (as a
+    restart does: a door's lookups decide from memory, never from a query)."""
     with rig.sessions.begin() as session:
         change(session)
+    assert rig.ctl.gate.lists is not None
+    rig.ctl.gate.lists.load()
 
 
 def pad(rig: Rig, digits: str) -> None:
@@ -199,5 +205,29 @@ def test_a_site_that_requires_signup_sends_the_patron_to_the_kiosk(tmp_path: Pat
     key = KEY
     edit(rig, lambda s: lists.sign_up(s, key, "anne", Credential.from_text(CARD)))
     rig.hold(2)
+    rig.swipe()
+    assert rig.lock_released and granted(rig) == "granted"
+
+
+def test_a_ban_ends_at_its_until_instant_by_the_controllers_clock(rig: Rig) -> None:
+    """The door's copy still holds the ban (the server has not sent the next snapshot): the
+    decision ignores it from its end on, by the controller's own clock."""
+    card = KEY.credential_hash(Credential.from_text(CARD))
+    ends = rig.clock.wall + timedelta(minutes=30)
+    snapshot = {
+        "version": 99,
+        "groups": [],
+        "bans": [[card, ends.astimezone(UTC).isoformat(), ""]],
+        "codes": [],
+        "signups": [],
+    }
+    assert rig.ctl.gate.lists is not None
+    receiver = ListReceiver(rig.sessions, rig.ctl.gate.lists)
+    assert receiver.apply(list_snapshot.encode(snapshot))
+    receiver.close()
+    rig.swipe()
+    assert not rig.lock_released and denied(rig) == "banned"
+    rig.clock.advance(30 * 60)
+    rig.ctl.tick()
     rig.swipe()
     assert rig.lock_released and granted(rig) == "granted"

@@ -166,7 +166,7 @@ def build_rig(
             registry,
             key,
             PinGuard(sessions, settings.access.lockout_policy()),
-            LocalLists(sessions, key, settings.room_list()),
+            LocalLists(sessions, key, rooms=settings.room_list()),
         ),
         Schedule(
             settings.schedule.opening_hours(),

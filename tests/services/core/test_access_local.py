@@ -18,7 +18,7 @@ from services.core.access import (
 )
 from services.core.bans import Ban
 from services.core.codes import PadCode
-from services.core.groups import AccessGroup, Membership, parse_windows
+from services.core.groups import AccessGroup, Membership, WhenArmed, parse_windows
 from services.core.local_lists import LocalAnswer
 from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
 from services.core.schedule import OpeningState
@@ -243,3 +243,52 @@ def test_no_local_answer_is_the_old_decision() -> None:
     assert decide(TUESDAY_2PM, OK, SELF, RULES) == decide(
         TUESDAY_2PM, OK, SELF, RULES, LocalAnswer()
     )
+
+
+# --- the intruder alarm armed (the group's WhenArmed rule) ---------------------------------
+
+ARMED = DoorContext(opening=OpeningState.CLOSED, building_hold=Reason.ALARM_ARMED)
+MAY_DISARM = replace(CLEANERS, when_armed=WhenArmed.DISARM)
+
+
+def test_while_armed_a_member_who_may_disarm_is_not_yet_granted_but_disarms_first() -> None:
+    decision = decide(DAWN, NOBODY, ARMED, RULES, member(MAY_DISARM))
+    assert decision == Decision.denied(Reason.DISARM_FIRST) and not decision.granted
+
+
+def test_while_armed_a_member_of_a_refuse_group_is_refused_with_its_own_reason() -> None:
+    assert decide(DAWN, NOBODY, ARMED, RULES, member(CLEANERS)).reason is Reason.MAY_NOT_DISARM
+
+
+def test_while_armed_every_patron_and_every_code_is_refused() -> None:
+    open_armed = replace(ARMED, opening=OpeningState.SELF_SERVICE)
+    assert decide(TUESDAY_2PM, OK, open_armed, RULES).reason is Reason.ALARM_ARMED
+    code = PadCode("c", "carpenter", DAWN, DAWN + timedelta(hours=3))
+    typed = LocalAnswer(door="main", code_typed=True, code=code)
+    assert decide(DAWN, NOBODY, ARMED, RULES, typed).reason is Reason.ALARM_ARMED
+    # A member outside their window is a patron here: refused like one.
+    late = replace(open_armed, opening=OpeningState.SELF_SERVICE)
+    assert decide(TUESDAY_2PM, OK, late, RULES, member(MAY_DISARM)).reason is Reason.ALARM_ARMED
+
+
+def test_while_armed_a_disarming_member_still_needs_the_pin_and_no_ban() -> None:
+    assert decide(DAWN, NOBODY, ARMED, RULES, member(MAY_DISARM, PinCheck.WRONG)).reason is (
+        Reason.WRONG_PIN
+    )
+    banned = member(MAY_DISARM, bans=(BAN,))
+    assert decide(DAWN, NOBODY, ARMED, RULES, banned).reason is Reason.BANNED
+    locked = replace(ARMED, pin_locked_out=True)
+    assert decide(DAWN, NOBODY, locked, RULES, member(MAY_DISARM)).reason is Reason.PIN_LOCKED_OUT
+
+
+def test_a_fire_or_a_lockdown_wins_over_the_disarm_rule() -> None:
+    fire = replace(ARMED, fire_alarm=True)
+    lockdown = replace(ARMED, mode=DoorMode.LOCKDOWN)
+    assert decide(DAWN, NOBODY, fire, RULES, member(MAY_DISARM)).reason is Reason.FIRE_ALARM
+    assert decide(DAWN, NOBODY, lockdown, RULES, member(MAY_DISARM)).reason is Reason.LOCKDOWN
+
+
+def test_the_last_entry_hold_is_not_lifted_for_members() -> None:
+    last = DoorContext(opening=OpeningState.SELF_SERVICE, building_hold=Reason.LAST_ENTRY)
+    at_tuesday = member(replace(IT_CAFE, when_armed=WhenArmed.DISARM))
+    assert decide(TUESDAY_2PM, NOBODY, last, RULES, at_tuesday).reason is Reason.LAST_ENTRY

@@ -187,7 +187,7 @@ def test_settle_marks_the_booker_who_came_used_and_releases_the_no_show(
 def test_the_snapshot_carries_the_bookings_and_the_door_keeps_its_entries(
     sessions: sessionmaker[Session], door_db: sessionmaker[Session]
 ) -> None:
-    rooms = LocalLists(door_db, KEY, (STUDY,))
+    rooms = LocalLists(door_db, KEY, rooms=(STUDY,))
     with sessions.begin() as s:
         made = book(s)
         payload = list_snapshot.encode(list_snapshot.take(s, "glostrup", NOW))
@@ -213,7 +213,7 @@ def test_a_snapshot_from_before_rooms_applies_as_no_bookings(
     old = {"version": 3, "groups": [], "bans": [], "codes": [], "signups": []}
     with door_db.begin() as s:
         assert list_snapshot.apply(s, list_snapshot.decode(list_snapshot.encode(old)))
-    assert LocalLists(door_db, KEY, (STUDY,)).answer("h", None, "basement").bookings == ()
+    assert LocalLists(door_db, KEY, rooms=(STUDY,)).answer("h", None, "basement").bookings == ()
 
 
 def test_a_snapshot_with_a_bad_booking_changes_nothing(door_db: sessionmaker[Session]) -> None:

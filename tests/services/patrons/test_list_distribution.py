@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
@@ -21,6 +23,7 @@ from services.core.groups import parse_windows
 from services.patrons import access_lists as lists
 from services.patrons.list_distribution import ListPublisher, ListReceiver
 from services.patrons.local_lookup import LocalLists
+from services.store.access_lists import ListAudit
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
 from tests.conftest import Broker
@@ -50,8 +53,8 @@ class Controller:
     """A door controller's list half: its bus login, its receiver, its own database."""
 
     def __init__(self, broker: tuple[Broker, Path], user: str, db: sessionmaker[Session]):
-        self.receiver = ListReceiver(db)
         self.lists = LocalLists(db, KEY)
+        self.receiver = ListReceiver(db, self.lists)
         self.bus = MqttBus(_mqtt(broker, user), f"{user}-{uuid.uuid4().hex[:6]}", user, TOPICS)
         self.bus.subscribe(TOPICS.lists, self.receiver.on_message)
         self.bus.start()
@@ -146,3 +149,40 @@ def test_no_kiosk_or_door_can_write_the_lists(
         assert cellar.receiver.version() == before
     finally:
         cellar.stop()
+
+
+def test_the_server_ends_bans_that_are_over_and_the_doors_drop_them(
+    database: Database,
+) -> None:
+    """The publisher's loop ends expired bans on the server (audited per ban, by pseudonym),
+    and the next snapshot no longer carries them, so no door's copy keeps them either."""
+    server_db = database("server")
+    now = [datetime.now(UTC)]
+    sent: list[bytes] = []
+    publisher = ListPublisher(
+        server_db,
+        lambda _topic, payload: sent.append(payload),
+        TOPICS.lists,
+        clock=lambda: now[0],
+    )
+    other = Credential.from_text("87654321")
+    ends = now[0] + timedelta(hours=1)
+    staff_edit(server_db, lambda s: lists.ban(s, KEY, "anne", CARD, until=ends, reason="fight"))
+    staff_edit(server_db, lambda s: lists.ban(s, KEY, "anne", other, until=None, reason="x"))
+    assert publisher.expire() == 0 and publisher.publish_if_changed() == 2
+    door_db = database("door")
+    door = LocalLists(door_db, KEY)
+    receiver = ListReceiver(door_db, door)
+    assert receiver.apply(sent[-1]) and door.answer(KEY.credential_hash(CARD), None, "").bans
+    now[0] = ends + timedelta(seconds=1)
+    assert publisher.expire() == 1
+    assert publisher.expire() == 0  # not looked at again within the minute
+    assert publisher.publish_if_changed() == 3
+    assert receiver.apply(sent[-1])
+    assert door.answer(KEY.credential_hash(CARD), None, "").bans == ()
+    assert door.answer(KEY.credential_hash(other), None, "").bans  # a lasting ban stays
+    with server_db() as s:
+        assert lists.counts(s)["bans"] == 1
+        audit = s.scalars(select(ListAudit).where(ListAudit.action == "ban.expire")).one()
+    assert audit.subject == KEY.pseudonym(CARD) and "fight" in audit.detail
+    receiver.close()
