@@ -183,10 +183,11 @@ def test_a_node_and_a_recorder_die_mid_run_and_nothing_is_lost_or_stored_twice(
         with engine.connect() as conn:
             ids = list(conn.scalars(select(EventRecord.id)))
         assert len(ids) == len(set(ids)) == len(sent) and set(ids) == sent
-        # The survivor saw every event: what the other had stored came to it as a duplicate.
+        # The survivor saw every event: what the other had stored came to it as a duplicate, and
+        # what its dead node had sent it unacknowledged came again (at least once, not once).
         first.stop()
         counters = first.counters()
-        assert counters["stored"] + counters["duplicates"] == len(sent), counters
+        assert counters["stored"] + counters["duplicates"] >= len(sent), counters
     finally:
         for recorder in (first, second):
             recorder.stop()
