@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.core.events import EventType
+from services.recorder.batch import Outcome
 from services.recorder.recorder import COMPONENT, Recorder
 from services.store.recorder import EventRecord
 from tests.conftest import Broker, free_port
@@ -163,3 +164,91 @@ def test_a_full_in_flight_window_of_lost_acknowledgements_does_not_stall_the_rec
         bus.stop()
         door.stop()
         link.close()
+
+
+class _Harness:
+    """A door and a recorder on the small-window broker, the recorder's class chosen."""
+
+    def __init__(
+        self, broker: Broker, sessions: sessionmaker[Session], site: str, cls: type[Recorder]
+    ) -> None:
+        self.topics = Topics("aabent", site)
+        settings = make_settings(site, broker.port, mqtt={"port": broker.port, "stall_s": 1.0})
+        self.door = MqttBus(settings.mqtt, f"door-{site}", "door", self.topics)
+        self.bus = MqttBus(settings.mqtt, f"recorder-{site}", COMPONENT, self.topics,
+                           persistent_session=True, manual_ack=True, reconnect_max_s=1)  # fmt: skip
+        self.recorder = cls(settings, sessions, self.bus, clock=lambda: T0)
+        self.door.start()
+        self.recorder.start()
+        self.bus.start()
+        assert self.door.wait_connected(10) and self.bus.wait_connected(10)
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        assert self.door.publish(topic, payload).wait(10)
+
+    def close(self) -> None:
+        self.recorder.stop()
+        self.bus.stop()
+        self.door.stop()
+
+
+def test_duplicates_refusals_and_malformed_messages_each_give_their_place_back(
+    small_window_broker: Broker, sessions: sessionmaker[Session], site: str
+) -> None:
+    h = _Harness(small_window_broker, sessions, site, Recorder)
+    try:
+        again = event(EventType.OCCUPANCY_IN, inside=0)
+        forged = event(EventType.ACTIVITY_CHECKIN, source="main")  # not a door's event
+        for _ in range(3 * WINDOW):
+            h.publish(h.topics.door_event("main"), again.to_json())
+            h.publish(h.topics.door_event("main"), forged.to_json())
+            h.publish(h.topics.door_event("main"), b"{oops")
+        good = [event(EventType.OCCUPANCY_IN, inside=i) for i in range(1, 21)]
+        for e in good:
+            h.publish(h.topics.door_event("main"), e.to_json())
+        assert wait_until(lambda: h.recorder.stored == 1 + len(good)), h.recorder.counters()
+        assert h.recorder.duplicates == 3 * WINDOW - 1
+        assert h.recorder.rejected == {"forbidden": 3 * WINDOW, "json": 3 * WINDOW}
+        assert h.recorder.counters()["stalls"] == 0  # none of it held a place in the window
+    finally:
+        h.close()
+
+
+class _FailsOnce(Recorder):
+    """A recorder whose first accounting fails, as a bug after a commit would."""
+
+    failed = False
+
+    def _account(self, outcome: Outcome) -> None:
+        if not _FailsOnce.failed:
+            _FailsOnce.failed = True
+            raise RuntimeError("a bug after the commit")
+        super()._account(outcome)
+
+
+def test_the_writer_goes_on_after_an_unexpected_error(
+    small_window_broker: Broker,
+    sessions: sessionmaker[Session],
+    site: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR)
+    _FailsOnce.failed = False
+    h = _Harness(small_window_broker, sessions, site, _FailsOnce)
+    try:
+        first = event(EventType.OCCUPANCY_IN, inside=0)
+        h.publish(h.topics.door_event("main"), first.to_json())
+        assert wait_until(lambda: _FailsOnce.failed)
+        later = [event(EventType.OCCUPANCY_IN, inside=i) for i in range(1, 3 * WINDOW)]
+        for e in later:
+            h.publish(h.topics.door_event("main"), e.to_json())
+
+        def stored() -> int:
+            with sessions() as session:
+                return len(set(session.scalars(select(EventRecord.id))))
+
+        assert wait_until(lambda: stored() == 3 * WINDOW), h.recorder.counters()
+        assert any("writer failed" in r.getMessage() for r in caplog.records)
+        assert h.recorder.wait_idle(10)
+    finally:
+        h.close()
