@@ -309,8 +309,8 @@ class MqttBus:
         us and queues the rest; should acknowledgements go missing (a bug, a lost packet, an
         acknowledgement dropped around a reconnect) the window stays full, the connection stays
         healthy and nothing more ever comes. Mosquitto 2.0.11 (Debian 12) can also lose count of
-        its window by itself (its in-flight quota, fixed in 2.0.13). So, when quiet, the bus
-        publishes its ``online`` status again: it is subscribed to it, so the broker owes it
+        its window by itself (its in-flight quota, fixed in 2.0.13). So, quiet for ``mqtt.stall_s``,
+        the bus publishes its ``online`` status again: it is subscribed to it, so the broker owes it
         that message. If none at all arrives within ``mqtt.stall_s`` while the receiver has
         nothing left to acknowledge (``busy``), the window is stuck: the bus drops the
         connection. On the reconnect the broker counts its window afresh and sends everything
@@ -330,7 +330,9 @@ class MqttBus:
             now = time.monotonic()
             probe = self._probe_at
             if probe is None:
-                if now - self._delivered_at >= tick and not busy:
+                # Quiet for stall_s: a probe every stall_s at most, so an idle recorder stays
+                # nearly silent (each probe is one retained message and one state row).
+                if now - self._delivered_at >= limit and not busy:
                     self._probe_at = now  # before publishing: its echo may come at once
                     self.publish(self._status_topic, ONLINE, retain=True)
             elif self._delivered_at < probe and now - probe >= limit and not busy:
