@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from services.recorder.batch import Outcome
 from services.recorder.recorder import COMPONENT, Recorder
 from services.store.recorder import EventRecord
 from tests.conftest import Broker, free_port
+from tests.municipality import Link
 from tests.services.recorder.conftest import T0, event, make_settings, wait_until
 
 WINDOW = 10
@@ -252,3 +254,41 @@ def test_the_writer_goes_on_after_an_unexpected_error(
         assert h.recorder.wait_idle(10)
     finally:
         h.close()
+
+
+def test_acknowledgements_of_an_old_connection_lose_nothing_across_reconnects(
+    small_window_broker: Broker, sessions: sessionmaker[Session], site: str
+) -> None:
+    # The recorder's line is cut while it holds messages of the old connection: their acks are
+    # not sent (the broker sends them again, DUP, on the new one), and nothing stalls.
+    link = Link(small_window_broker.port)
+    topics = Topics("aabent", site)
+    door_settings = make_settings(site, small_window_broker.port)
+    door = MqttBus(door_settings.mqtt, f"door-{site}", "door", topics)
+    door.start()
+    assert door.wait_connected(10)
+    settings = make_settings(site, link.port, mqtt={"port": link.port, "stall_s": 1.0})
+    bus = MqttBus(settings.mqtt, f"recorder-{site}", COMPONENT, topics,
+                  persistent_session=True, manual_ack=True, reconnect_max_s=1)  # fmt: skip
+    recorder = Recorder(settings, sessions, bus, clock=lambda: T0)
+    recorder.start()
+    bus.start()
+    try:
+        assert bus.wait_connected(10)
+        sent = [event(EventType.OCCUPANCY_IN, inside=i) for i in range(300)]
+        for n, e in enumerate(sent):
+            door.publish(topics.door_event("main"), e.to_json())
+            if n % 60 == 30:
+                link.cut()
+                time.sleep(0.05)
+                link.restore()
+        assert wait_until(lambda: recorder.stored == len(sent), timeout=30), recorder.counters()
+        assert recorder.wait_idle(10)
+        with sessions() as session:
+            assert sorted(session.scalars(select(EventRecord.id))) == sorted(e.id for e in sent)
+        assert bus.sessions > 1
+    finally:
+        recorder.stop()
+        bus.stop()
+        door.stop()
+        link.close()
