@@ -19,6 +19,8 @@ after ``--before-s`` and restored; the run goes on ``--after-s`` more. Figures:
   crossed); ``lag_p95_ms_during_cut`` over the other branches' events during the cut.
 - ``lost`` (published ids missing from the table), ``duplicates_stored`` (rows minus distinct
   ids), ``out_of_order`` (events of a door committed before an earlier one of the same door).
+- ``recorder_stalls``: how often the broker held messages back on a healthy connection and the
+  recorder's bus reconnected to get them (``MqttBus._watch``, ``mqtt.stall_s``).
 - ``backlog_events`` and ``backlog_drain_s``: what the cut branch had queued, and how long it
   took to arrive once the line was back.
 """
@@ -238,6 +240,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "lost": len(expected - stored_ids),
         "duplicates_stored": len(rows) - distinct,
         "redelivered_skipped": recorder.duplicates,
+        "recorder_stalls": bus.stalls,  # stuck in-flight windows the bus reconnected out of
         "out_of_order": out_of_order,
         "cut_s": args.cut_s,
         "backlog_events": len(backlog),

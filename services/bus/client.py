@@ -8,8 +8,11 @@ again on every successful connect.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -114,6 +117,14 @@ class MqttBus:
         self._connect_listeners: list[Callable[[], None]] = []
         self._sessions = 0
         self._started = False
+        # The delivery watch of a manual-ack bus (see _watch): when the broker last handed us a
+        # message, when we last asked it for one, and whether our receiver still works on some.
+        self._busy: Callable[[], bool] = lambda: False
+        self._delivered_at = time.monotonic()
+        self._probe_at: float | None = None
+        self._stalls = 0
+        self._watch_stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def _make_client(
         self, client_id: str, persistent_session: bool, manual_ack: bool
@@ -150,6 +161,17 @@ class MqttBus:
         """How many times a connection was accepted; grows by one on every reconnect."""
         return self._sessions
 
+    @property
+    def stalls(self) -> int:
+        """How often the broker held messages back and the bus reconnected to get them."""
+        return self._stalls
+
+    def watch_busy(self, busy: Callable[[], bool]) -> None:
+        """On a manual-ack bus: ``busy()`` says the receiver still holds messages it will
+        acknowledge, so a quiet broker is waiting for us, not stuck. Called every
+        ``mqtt.stall_s / 4`` from the watch thread, also to let the receiver check itself."""
+        self._busy = busy
+
     def wait_connected(self, timeout: float | None = None) -> bool:
         """Block until connected with every subscription confirmed (SUBACK); False on timeout."""
         with self._subs_cond:
@@ -179,11 +201,19 @@ class MqttBus:
         s = self._settings
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive)
         self._client.loop_start()
+        if self._manual_ack:
+            self._watch_stop.clear()
+            self._watcher = threading.Thread(target=self._watch, name="mqtt-watch", daemon=True)
+            self._watcher.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Say ``offline`` (retained), disconnect cleanly and stop the network thread."""
         if not self._started:
             return
+        self._watch_stop.set()  # first: a probe's "online" must not follow our "offline"
+        if self._watcher is not None:
+            self._watcher.join(timeout)
+            self._watcher = None
         if self.connected:
             self.publish(self._status_topic, OFFLINE, retain=True).wait(timeout)
         self._client.disconnect()
@@ -265,7 +295,68 @@ class MqttBus:
 
     def _unmatched(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Left over from a subscription made before a restart: nobody wants it, so let it go.
+        self._delivered()
         self._ack(message.mid, message.qos, self._sessions)
+
+    def _delivered(self) -> None:
+        self._delivered_at = time.monotonic()
+        self._probe_at = None  # whatever we asked for, the broker is delivering
+
+    def _watch(self) -> None:
+        """Reconnect when the broker holds messages for us but sends none.
+
+        The broker keeps at most ``max_inflight_messages`` unacknowledged messages in flight to
+        us and queues the rest; should acknowledgements go missing (a bug, a lost packet, an
+        acknowledgement dropped around a reconnect) the window stays full, the connection stays
+        healthy and nothing more ever comes. Mosquitto 2.0.11 (Debian 12) can also lose count of
+        its window by itself (its in-flight quota, fixed in 2.0.13). So, quiet for ``mqtt.stall_s``,
+        the bus publishes its ``online`` status again: it is subscribed to it, so the broker owes it
+        that message. If none at all arrives within ``mqtt.stall_s`` while the receiver has
+        nothing left to acknowledge (``busy``), the window is stuck: the bus drops the
+        connection. On the reconnect the broker counts its window afresh and sends everything
+        unacknowledged again, which the receiver stores once (by event id) and acknowledges.
+        """
+        limit = self._settings.stall_s
+        tick = limit / 4
+        while not self._watch_stop.wait(tick):
+            try:
+                busy = self._busy()
+            except Exception:
+                log.exception("busy check failed")  # must not end the watch
+                busy = True
+            if not self.connected or not self._hears_itself():
+                self._probe_at = None
+                continue
+            now = time.monotonic()
+            probe = self._probe_at
+            if probe is None:
+                # Quiet for stall_s: a probe every stall_s at most, so an idle recorder stays
+                # nearly silent (each probe is one retained message and one state row).
+                if now - self._delivered_at >= limit and not busy:
+                    self._probe_at = now  # before publishing: its echo may come at once
+                    self.publish(self._status_topic, ONLINE, retain=True)
+            elif self._delivered_at < probe and now - probe >= limit and not busy:
+                self._stall(now - probe)
+
+    def _hears_itself(self) -> bool:
+        with self._state_lock:
+            filters = list(self._subscriptions)
+        return any(mqtt.topic_matches_sub(f, self._status_topic) for f in filters)
+
+    def _stall(self, waited: float) -> None:
+        self._stalls += 1
+        self._probe_at = None
+        log.warning(
+            "the broker delivered nothing for %.0f s though it holds a message for us "
+            "(stall %d): reconnecting, so it sends everything unacknowledged again",
+            waited,
+            self._stalls,
+        )
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):  # an SSL socket is one too
+            # The network thread sees the connection lost and reconnects as after any failure.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _ack(self, mid: int, qos: int, session: int) -> None:
         if not self._manual_ack:
@@ -280,6 +371,7 @@ class MqttBus:
         self, callback: AckedCallback
     ) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
         def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+            self._delivered()
             mid, qos, session = message.mid, message.qos, self._sessions
             try:
                 callback(

@@ -16,6 +16,14 @@ in arrival order. The bus must use a persistent session and manual acknowledgeme
 (``MqttBus(..., persistent_session=True, manual_ack=True)``): whatever the recorder had not
 committed when it stopped, crashed or lost the database, the broker still holds and sends again.
 The broker's in-flight limit (``max_inflight_messages``) also bounds what waits in memory.
+
+Every message received is acknowledged once, whatever became of it (stored, a duplicate,
+refused, a batch that failed row by row); a writer error that escapes all that is logged and
+the writer goes on, its batch left unacknowledged for the broker to send again. Should the
+broker still stop sending (a window of lost acknowledgements, or Mosquitto 2.0.11 losing count
+of it), the bus notices and reconnects (``MqttBus._watch``, ``mqtt.stall_s``). And when the
+recorder itself holds messages it has not committed for ``mqtt.stall_s`` (the database away or
+hanging), it says so in the log and in :meth:`Recorder.counters` (``waiting_s``).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -92,6 +101,8 @@ class Recorder:
         self._rejected: Counter[str] = Counter()
         self._abandon = threading.Event()
         self._closed = False
+        self._progress_at = time.monotonic()  # when the writer last finished a batch
+        self._waiting_logged = False
         self._writer = threading.Thread(target=self._run, name="recorder-writer", daemon=True)
 
     # --- counters -----------------------------------------------------------------------------
@@ -122,13 +133,39 @@ class Recorder:
                 "duplicates": self._duplicates,
                 "rejected": dict(self._rejected),
                 "queued": self._pending,
+                "waiting_s": round(self._waiting_s(), 1),
+                "stalls": self.bus.stalls,
             }
+
+    def _waiting_s(self) -> float:
+        """How long messages have waited for the writer without it finishing any; 0 if none."""
+        return time.monotonic() - self._progress_at if self._pending else 0.0
+
+    def _busy(self) -> bool:
+        """The bus's question (every ``mqtt.stall_s / 4``): do we hold messages not yet
+        acknowledged? Also where a writer that stopped making progress is reported."""
+        with self._lock:
+            pending, waiting = self._pending, self._waiting_s()
+            report = waiting >= self.settings.mqtt.stall_s and not self._waiting_logged
+            resumed = not pending and self._waiting_logged
+            self._waiting_logged = (self._waiting_logged or report) and not resumed
+        if report:
+            log.warning(
+                "%d messages received and not committed for %.0f s: the broker holds them "
+                "until the database takes them",
+                pending,
+                waiting,
+            )
+        elif resumed:
+            log.warning("the writer is committing again")
+        return pending > 0
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the writer and subscribe: to every site (``recorder.all_sites``) or our own."""
         self._writer.start()
+        self.bus.watch_busy(self._busy)
         topics = self.bus.topics
         wanted = every_site(topics.prefix) if self._cfg.all_sites else topics.everything
         self.bus.subscribe_acked(wanted, self.receive)
@@ -170,6 +207,8 @@ class Recorder:
             self._refuse(topic, refused.reason, refused.detail)
             found = None
         with self._lock:
+            if not self._pending:
+                self._progress_at = time.monotonic()  # waiting starts with the first one
             self._pending += 1
         received = None if found is None else Received(found[1], self.clock(), found[0])
         self._queue.put(_Entry(received, ack))
@@ -189,12 +228,19 @@ class Recorder:
             batch, stopping = self._next_batch()
             if not batch:
                 continue
-            stored = [entry.received for entry in batch if entry.received is not None]
-            if not stored or self._write(stored):
-                for entry in batch:
-                    entry.ack()  # committed (or nothing to commit): the broker may forget it
+            try:
+                stored = [entry.received for entry in batch if entry.received is not None]
+                if not stored or self._write(stored):
+                    for entry in batch:
+                        entry.ack()  # committed (or nothing to commit): the broker may forget it
+            except Exception:
+                # Not the database being away (_write retries that) nor one bad row (written
+                # one by one): a bug. The writer must not die of it; the batch stays with the
+                # broker, which sends it again after the next reconnect (the bus's watch).
+                log.exception("writer failed on a batch of %d; left with the broker", len(batch))
             with self._lock:
                 self._pending -= len(batch)
+                self._progress_at = time.monotonic()
                 self._lock.notify_all()
 
     def _next_batch(self) -> tuple[list[_Entry], bool]:

@@ -20,4 +20,12 @@ class MqttSettings(_Model):
     reconnect_max_s: int = Field(
         5, ge=1, le=300, description="longest wait between reconnect tries once the broker is gone"
     )
+    stall_s: float = Field(
+        10.0,
+        gt=0,
+        description=(
+            "a manual-ack client (the recorder) reconnects when the broker has delivered nothing "
+            "this long after a probe it sent itself, while it has nothing left to acknowledge"
+        ),
+    )
     command_max_age_s: float = Field(10.0, gt=0, description="older commands are rejected")
