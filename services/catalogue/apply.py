@@ -7,17 +7,19 @@ has (``ImportedCopy.status_given``).
 A batch is first turned into plain rows (``rows_of``): the table rows, the copies and the
 folded full-text documents, computed once, and JSON-ready so that ``staged`` keeps them as they
 are and applies them without rebuilding records. ``write_rows`` then costs a fixed handful of
-statements per batch whatever its size: one SELECT for the ids already there, executemany
-inserts and updates through SQLAlchemy Core (no ORM objects), one DELETE per kind.
+statements per batch whatever its size: one SELECT for the ids already there, one DELETE per
+kind, updates through SQLAlchemy Core, and inserts as executemany of the driver itself
+(``insert_many``), the statements with lists compiled once (expanding parameters).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from services.catalogue import fulltext
@@ -97,9 +99,40 @@ def apply_batch(session: Session, batch: list[ImportedRecord], report: ImportRep
 def _ids(connection: Connection, record_ids: list[str]) -> dict[str, int]:
     if not record_ids:
         return {}
-    column = _RECORDS.c.record_id
-    rows = connection.execute(select(column, _RECORDS.c.id).where(column.in_(record_ids)))
-    return {rid: key for rid, key in rows}
+    return {rid: key for rid, key in connection.execute(_SELECT_IDS, {"values": record_ids})}
+
+
+def _in(column: Any) -> Any:
+    # An expanding parameter: the statement is compiled once, not once per batch and list.
+    return column.in_(bindparam("values", expanding=True))
+
+
+_SELECT_IDS = select(_RECORDS.c.record_id, _RECORDS.c.id).where(_in(_RECORDS.c.record_id))
+_DELETE_COPIES_OF = delete(_COPIES).where(_in(_COPIES.c.record_key))
+_DELETE_COPIES = delete(_COPIES).where(_in(_COPIES.c.barcode))
+_DELETE_RECORDS = delete(_RECORDS).where(_in(_RECORDS.c.id))
+_KEPT = select(_COPIES.c.barcode, _COPIES.c.status, _COPIES.c.due_date).where(
+    _in(_COPIES.c.barcode)
+)
+_COPY_COLUMNS = ("record_key", "barcode", "department", "shelf_mark", "status", "due_date")
+
+
+def insert_many(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT ``rows`` (values in the order of ``columns``) as one executemany of the driver.
+
+    Through SQLAlchemy each row's parameters are processed one by one in Python, which cost
+    as much as SQLite's own work when applying an import; the values here are what the driver
+    takes as they are (text, numbers, booleans, dates as ISO text).
+    """
+    if not rows:
+        return
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(columns)
+    marks = ", ".join([mark] * len(columns))
+    statement = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+    connection.exec_driver_sql(statement, [tuple(row) for row in rows])
 
 
 def write_rows(session: Session, rows: BatchRows, report: ImportReport) -> None:
@@ -108,22 +141,18 @@ def write_rows(session: Session, rows: BatchRows, report: ImportReport) -> None:
     existing = _ids(connection, [r[0] for r in rows.records] + rows.withdrawn)
     kept = _kept_statuses(connection, rows.copies)
     if existing:
-        touched = list(existing.values())
-        connection.execute(delete(_COPIES).where(_COPIES.c.record_key.in_(touched)))
+        connection.execute(_DELETE_COPIES_OF, {"values": list(existing.values())})
     if rows.copies:
         # A copy moved here from a title that is not in this file leaves that title.
-        barcodes = [c[1] for c in rows.copies]
-        connection.execute(delete(_COPIES).where(_COPIES.c.barcode.in_(barcodes)))
+        connection.execute(_DELETE_COPIES, {"values": [c[1] for c in rows.copies]})
     gone = [existing[rid] for rid in rows.withdrawn if rid in existing]
     if gone:
         fulltext.delete_documents(session, gone)
-        connection.execute(delete(_RECORDS).where(_RECORDS.c.id.in_(gone)))
+        connection.execute(_DELETE_RECORDS, {"values": gone})
     report.deleted += len(gone)
 
     updates = [dict(zip(RECORD_COLUMNS, r, strict=True)) for r in rows.records if r[0] in existing]
-    inserts = [
-        dict(zip(RECORD_COLUMNS, r, strict=True)) for r in rows.records if r[0] not in existing
-    ]
+    inserts = [r for r in rows.records if r[0] not in existing]
     if updates:
         for row in updates:
             row["key"] = existing[row["record_id"]]
@@ -131,10 +160,9 @@ def write_rows(session: Session, rows: BatchRows, report: ImportReport) -> None:
         connection.execute(statement, updates)
     keys = dict(existing)
     if inserts:
-        connection.execute(insert(_RECORDS), inserts)
-        keys.update(_ids(connection, [row["record_id"] for row in inserts]))
-    if rows.copies:
-        connection.execute(insert(_COPIES), [_copy_row(keys, c, kept) for c in rows.copies])
+        insert_many(connection, _RECORDS, RECORD_COLUMNS, inserts)
+        keys.update(_ids(connection, [row[0] for row in inserts]))
+    insert_many(connection, _COPIES, _COPY_COLUMNS, [_copy_row(keys, c, kept) for c in rows.copies])
     documents = [fulltext.Document(keys[d[0]], *d[1:]) for d in rows.documents]
     updated = {keys[row["record_id"]] for row in updates}
     fulltext.add_documents(session, [d for d in documents if d.key in updated], replace=True)
@@ -152,25 +180,13 @@ def _kept_statuses(connection: Connection, copies: list[CopyRow]) -> Kept:
     silent = [c[1] for c in copies if not c[6]]
     if not silent:
         return {}
-    rows = connection.execute(
-        select(_COPIES.c.barcode, _COPIES.c.status, _COPIES.c.due_date).where(
-            _COPIES.c.barcode.in_(silent)
-        )
-    )
-    return {barcode: (status, due) for barcode, status, due in rows}
+    rows = connection.execute(_KEPT, {"values": silent})
+    return {barcode: (status.value, due) for barcode, status, due in rows}
 
 
-def _copy_row(keys: dict[str, int], copy: CopyRow, kept: Kept) -> dict[str, Any]:
+def _copy_row(keys: dict[str, int], copy: CopyRow, kept: Kept) -> tuple[Any, ...]:
     record_id, barcode, department, shelf_mark, status, due, _given = copy
     if barcode in kept:
         status, due_date = kept[barcode]
-    else:
-        due_date = date.fromisoformat(due) if due else None
-    return {
-        "record_key": keys[record_id],
-        "barcode": barcode,
-        "department": department,
-        "shelf_mark": shelf_mark,
-        "status": status,
-        "due_date": due_date,
-    }
+        due = due_date.isoformat() if due_date else None
+    return (keys[record_id], barcode, department, shelf_mark, status, due)

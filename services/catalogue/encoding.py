@@ -49,6 +49,17 @@ def _decode(data: bytes, codec: str) -> str:
     return data.decode(codec)
 
 
+def _decode_all(raw: Sequence[tuple[str, bytes]], codec: str) -> tuple[tuple[str, str], ...]:
+    if codec != "marc-8":
+        # One decode for the whole record rather than one per field. 0x1E ends a field and
+        # is never part of a multi-byte character; a field that holds one anyway (the
+        # directory says so) is caught by the count and decoded by itself.
+        texts = b"\x1e".join(value for _, value in raw).decode(codec).split("\x1e")
+        if len(texts) == len(raw):
+            return tuple(zip((tag for tag, _ in raw), texts, strict=True))
+    return tuple((tag, _decode(value, codec)) for tag, value in raw)
+
+
 def _plausible_marc8(texts: Sequence[str]) -> bool:
     for text in texts:
         composed = unicodedata.normalize("NFC", text)
@@ -86,7 +97,7 @@ def decode_fields(
     """(tag, text) for each raw field, and the warnings the decoding gave (a guess, a repair)."""
     codec, note = (codec_name(encoding), None) if encoding else _choose(leader, raw)
     try:
-        fields = tuple((tag, _decode(value, codec)) for tag, value in raw)
+        fields = _decode_all(raw, codec)
     except UnicodeDecodeError as exc:
         # Only an override can get here: keep the record, mark what could not be read.
         fields = tuple((tag, value.decode(codec, "replace")) for tag, value in raw)

@@ -73,6 +73,14 @@ class Fields:
         self.danmarc = any(_SUBFIELD in data for data in self._by_tag.get("001", ()))
         # Each field is split once, on first use: a record is asked for 245 or 652 many times.
         self._split: dict[str, list[list[tuple[str, str]]]] = {}
+        # Most records need no cleaning at all; deciding that once for the record is cheaper
+        # than once per field.
+        text = "".join(data for datas in self._by_tag.values() for data in datas)
+        self._plain = (
+            "  " not in text
+            and text.replace(_SUBFIELD, "").isprintable()
+            and not (self.danmarc and ("@" in text or "¤" in text))
+        )
 
     @classmethod
     def of_record(cls, record: Record) -> Fields:
@@ -89,13 +97,16 @@ class Fields:
     def _parsed(self, tag: str) -> list[list[tuple[str, str]]]:
         found = self._split.get(tag)
         if found is None:
-            found = self._split[tag] = [self._pairs(data) for data in self._by_tag.get(tag, ())]
+            datas = self._by_tag.get(tag)
+            found = self._split[tag] = [self._pairs(data) for data in datas] if datas else []
         return found
 
     def _pairs(self, data: str) -> list[tuple[str, str]]:
         if _SUBFIELD not in data:
             return []
         parts = data.split(_SUBFIELD)[1:]
+        if self._plain:
+            return [(p[0], p[1:].strip()) for p in parts if p]
         if self.danmarc and ("@" in data or "¤" in data):
             return [(p[0], clean(danmarc_text(p[1:]))) for p in parts if p]
         if "  " not in data and data.replace(_SUBFIELD, "").isprintable():

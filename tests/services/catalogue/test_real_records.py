@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from pymarc import Field, Indicators, Record, Subfield
 
 from services.catalogue.marc_files import read_marc
 from services.store.catalogue import CopyStatus, FileNotice, ImportedRecord, Problem
@@ -162,3 +163,18 @@ def test_a_reimport_updates_withdraws_and_keeps_copy_statuses_the_file_does_not_
     assert copies["22677780/096-2"].status is CopyStatus.ON_LOAN  # the file says nothing
     assert copies["22677780/096-2"].due_date == date(2027, 1, 5)
     assert "Den danske kirkes historie" not in catalogue.titles("kirkes")
+
+
+def test_a_field_holding_a_field_terminator_is_read_by_its_directory() -> None:
+    # The record is decoded in one piece and split on 0x1E; a field whose directory length
+    # takes in a 0x1E of its own must not shift the fields after it.
+    head = danmarc_latin1_records()[0]
+    odd = Record(leader=str(head.leader))
+    for field in head.get_fields():
+        if field.tag == "245":
+            field = Field(tag="245", indicators=Indicators("0", "0"),
+                          subfields=[Subfield("a", "Højskole\x1esangbogen")])  # fmt: skip
+        odd.add_field(field)
+    [record] = records(encode_record(odd))
+    assert (record.title, record.author) == ("Højskole sangbogen", "Mørk, Søren")
+    assert record.shelf_mark and len(record.copies) == 2
