@@ -18,7 +18,7 @@ from kivy.properties import BooleanProperty, ListProperty, OptionProperty, Strin
 from kiosk.background import Runner
 from kiosk.i18n import Catalog, Translator
 from kiosk.input import read_card
-from kiosk.viewmodels.base import ViewModel
+from kiosk.viewmodels.keypad import MAX_PIN_DIGITS, CardPinViewModel, masked
 from services.core.account import (
     AccountLocked,
     AccountOutcomeUnknown,
@@ -38,8 +38,6 @@ from services.core.credentials import Credential
 
 log = logging.getLogger(__name__)
 
-MAX_PIN_DIGITS = 8
-MAX_CARD_CHARS = 20
 STEPS = ["scan", "pin", "busy", "account", "newpin"]
 _REASONS = {r.value for r in RenewRefusal}
 _HOLD_REASONS = {r.value for r in HoldRefusal}
@@ -81,14 +79,12 @@ def reason_text(cat: Catalog, reason: str | None) -> str:
     return reason or ""
 
 
-class AccountViewModel(ViewModel):
+class AccountViewModel(CardPinViewModel):
     """The account screen's steps, masks, messages and rows."""
 
     step = OptionProperty("scan", options=STEPS)
     message = StringProperty("")
     message_kind = OptionProperty("info", options=["info", "error"])
-    typed_mask = StringProperty("")
-    pin_mask = StringProperty("")
     loans = ListProperty([])
     reservations = ListProperty([])
     owed = StringProperty("")  # "You owe …" and why it matters, empty when nothing is owed
@@ -171,28 +167,6 @@ class AccountViewModel(ViewModel):
         elif self.step == "pin":
             self._pin_key(key)
 
-    def _card_key(self, key: str) -> None:
-        if key == "ok":
-            if self._typed:
-                self.scan(self._typed)
-            return
-        if key == "backspace":
-            self._typed = self._typed[:-1]
-        elif len(key) == 1 and key.isalnum() and len(self._typed) < MAX_CARD_CHARS:
-            self._typed += key
-        self.typed_mask = "•" * len(self._typed)
-
-    def _pin_key(self, key: str) -> None:
-        if key == "ok":
-            if self._pin:
-                self.submit()
-            return
-        if key == "backspace":
-            self._pin = self._pin[:-1]
-        elif key.isdigit() and len(key) == 1 and len(self._pin) < MAX_PIN_DIGITS:
-            self._pin += key
-        self.pin_mask = "•" * len(self._pin)
-
     def submit(self) -> None:
         """Ask the library system for the account of the card with this PIN."""
         credential, pin = self._credential, self._pin
@@ -274,7 +248,7 @@ class AccountViewModel(ViewModel):
             self._new_pin = self._new_pin[:-1]
         elif len(key) == 1 and key.isdigit() and len(self._new_pin) < MAX_PIN_DIGITS:
             self._new_pin += key
-        self.new_pin_mask = "•" * len(self._new_pin)
+        self.new_pin_mask = masked(self._new_pin)
 
     def _new_pin_entered(self) -> None:
         entered, self._new_pin, self.new_pin_mask = self._new_pin, "", ""

@@ -17,7 +17,7 @@ from kiosk.background import Runner
 from kiosk.i18n import Translator
 from kiosk.input import read_card
 from kiosk.room_desk import RoomDesk
-from kiosk.viewmodels.base import ViewModel
+from kiosk.viewmodels.keypad import CardPinViewModel
 from services.core.account import AccountLocked, AccountRefused
 from services.core.credentials import Credential
 from services.core.rooms import Slot
@@ -25,20 +25,16 @@ from services.patrons.bookings import BookingError, BookingView
 
 log = logging.getLogger(__name__)
 
-MAX_PIN_DIGITS = 8
-MAX_CARD_CHARS = 20
 STEPS = ["today", "scan", "pin", "busy", "book"]
 Found = tuple[list[Slot], list[BookingView]]
 
 
-class RoomsViewModel(ViewModel):
+class RoomsViewModel(CardPinViewModel):
     """The booking screen's steps, masks, messages and rows."""
 
     step = OptionProperty("today", options=STEPS)
     message = StringProperty("")
     message_kind = OptionProperty("info", options=["info", "error"])
-    typed_mask = StringProperty("")
-    pin_mask = StringProperty("")
     today_rows = ListProperty([])
     slot_rows = ListProperty([])
     own_rows = ListProperty([])
@@ -119,28 +115,6 @@ class RoomsViewModel(ViewModel):
             self._card_key(key)
         elif self.step == "pin":
             self._pin_key(key)
-
-    def _card_key(self, key: str) -> None:
-        if key == "ok":
-            if self._typed:
-                self.scan(self._typed)
-            return
-        if key == "backspace":
-            self._typed = self._typed[:-1]
-        elif len(key) == 1 and key.isalnum() and len(self._typed) < MAX_CARD_CHARS:
-            self._typed += key
-        self.typed_mask = "•" * len(self._typed)
-
-    def _pin_key(self, key: str) -> None:
-        if key == "ok":
-            if self._pin:
-                self.submit()
-            return
-        if key == "backspace":
-            self._pin = self._pin[:-1]
-        elif key.isdigit() and len(key) == 1 and len(self._pin) < MAX_PIN_DIGITS:
-            self._pin += key
-        self.pin_mask = "•" * len(self._pin)
 
     def submit(self) -> None:
         """Check card and PIN, then read the free slots and the patron's own bookings."""

@@ -20,12 +20,12 @@ from kiosk.background import Runner
 from kiosk.i18n import Translator
 from kiosk.input import read_card
 from kiosk.viewmodels.base import ViewModel
+from kiosk.viewmodels.keypad import MAX_PIN_DIGITS, masked
 from services.core.account import AccountLocked, AccountRefused
 from services.core.credentials import Credential
 
 log = logging.getLogger(__name__)
 STEPS = ["rules", "scan", "pin", "busy", "done"]
-MAX_PIN_DIGITS = 8
 
 Verify = Callable[[Credential, str], object]  # raises AccountRefused / AccountLocked
 Record = Callable[[Credential], bool]  # True: signed up now; False: had signed up before
@@ -86,7 +86,7 @@ class SignupViewModel(ViewModel):
             self._pin = self._pin[:-1]
         elif len(key) == 1 and key.isdigit() and len(self._pin) < MAX_PIN_DIGITS:
             self._pin += key
-        self.pin_mask = "•" * len(self._pin)
+        self.pin_mask = masked(self._pin)
 
     def _submit(self) -> None:
         credential, pin = self._credential, self._pin
