@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -368,10 +369,12 @@ def run_door(settings: Settings, *, simulate: bool = False, clock_offset_min: in
         log.info(
             "door controller %s running with %d door(s)", settings.site.id, len(settings.doors)
         )
-        print(
-            f"door controller ready: site {settings.site.id}, doors {', '.join(settings.doors)}",
-            flush=True,
+        # One write of the whole line: print() writes the text and its newline apart, and a log
+        # line from another thread (stderr, often the same pipe) can land between them.
+        sys.stdout.write(
+            f"door controller ready: site {settings.site.id}, doors {', '.join(settings.doors)}\n"
         )
+        sys.stdout.flush()
         done.wait()
     finally:
         service.stop()
