@@ -24,7 +24,7 @@ from services.core.building_commands import (
     parse_building_command,
 )
 from services.core.commands import SeenIds
-from services.dashboard.commands import MAX_REASON, Commander, CommandError
+from services.dashboard.commands import Commander, CommandError, checked_reason
 from services.store.dashboard import CommandAudit
 
 
@@ -53,19 +53,6 @@ def order_payload(
     return data
 
 
-def _checked_reason(reason: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        raise CommandError("give a reason: it goes into the audit log", "command_error.reason")
-    if len(reason) > MAX_REASON:
-        raise CommandError(
-            f"the reason is longer than {MAX_REASON} characters",
-            "command_error.too_long",
-            n=MAX_REASON,
-        )
-    return reason
-
-
 def send_order(
     commander: Commander,
     topics: Topics,
@@ -82,7 +69,7 @@ def send_order(
     """Audit and send one order to the evening of ``topics``' site; CommandError if not sendable.
 
     ``messages`` are the announcements the site knows (``building.messages``)."""
-    reason = _checked_reason(reason)
+    reason = checked_reason(reason)
     if action is not BuildingAction.EXTEND:
         minutes = None
     elif minutes is None or not 1 <= minutes <= MAX_EXTEND_MIN:

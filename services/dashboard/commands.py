@@ -88,6 +88,21 @@ def command_payload(
     return data
 
 
+def checked_reason(reason: str) -> str:
+    """The reason of a staff order, stripped; CommandError when it is empty or too long for the
+    controller (door and building orders alike)."""
+    reason = reason.strip()
+    if not reason:
+        raise CommandError("give a reason: it goes into the audit log", "command_error.reason")
+    if len(reason) > MAX_REASON:
+        raise CommandError(
+            f"the reason is longer than {MAX_REASON} characters",
+            "command_error.too_long",
+            n=MAX_REASON,
+        )
+    return reason
+
+
 def _checked_seconds(action: StaffAction, seconds: int | None) -> int | None:
     if action is not StaffAction.UNLOCK:
         return None
@@ -150,15 +165,7 @@ class Commander:
         check (the dashboard's ``guarded``)."""
         if door not in self._doors(site):
             raise CommandError(f"no door {door!r}", "command_error.no_door", door=door)
-        reason = reason.strip()
-        if not reason:
-            raise CommandError("give a reason: it goes into the audit log", "command_error.reason")
-        if len(reason) > MAX_REASON:
-            raise CommandError(
-                f"the reason is longer than {MAX_REASON} characters",
-                "command_error.too_long",
-                n=MAX_REASON,
-            )
+        reason = checked_reason(reason)
         seconds = _checked_seconds(action, seconds)
         now = self._clock()
         command_id = str(uuid.uuid4())
