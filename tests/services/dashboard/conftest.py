@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,3 +71,14 @@ def add_staff(sessions: sessionmaker[Session], name: str, role: Role) -> None:
     """A staff member with the test password."""
     with sessions() as session, session.begin():
         add_user(session, name, PASSWORD, role)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium for one test module; each test opens its own context (cookies)."""
+    from tests.services.dashboard.harness import launch_chromium  # harness imports this module
+
+    with sync_playwright() as p:
+        chromium = launch_chromium(p)
+        yield chromium
+        chromium.close()

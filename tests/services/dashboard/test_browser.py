@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from services.bus.client import MqttBus
@@ -27,7 +27,7 @@ from services.store.engine import make_sessionmaker
 from services.store.recorder import put_state
 from tests.conftest import Broker
 from tests.services.dashboard.conftest import PASSWORD, add_staff
-from tests.services.dashboard.harness import Site, launch_chromium, running_site, wait_until
+from tests.services.dashboard.harness import Site, running_site, wait_until
 
 DESK = {"width": 1366, "height": 900}
 S = "/site/browser"  # the branch's pages (harness.running_site's site id)
@@ -38,14 +38,6 @@ PHONE = {"width": 390, "height": 844}
 def site(tmp_path_factory: pytest.TempPathFactory, mqtt_broker: Broker) -> Iterator[Site]:
     with running_site(tmp_path_factory.mktemp("branch"), mqtt_broker) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import inspect, select, text
 
 from services.bus.client import MqttBus
@@ -30,7 +30,7 @@ from services.store.engine import make_engine, make_sessionmaker
 from services.store.recorder import EventRecord
 from tests.conftest import Broker
 from tests.services.dashboard.conftest import PASSWORD, add_staff
-from tests.services.dashboard.harness import Site, launch_chromium, running_site, wait_until
+from tests.services.dashboard.harness import Site, running_site, wait_until
 from tests.services.dashboard.test_browser import SAME_IN_BOTH, TEXTS
 
 DESK = {"width": 1366, "height": 900}
@@ -66,14 +66,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, mqtt_broker: Broker) -> Itera
     with running_site(tmp, mqtt_broker, "evening", extra) as running:
         add_staff(make_sessionmaker(running.engine), "ada", Role.ADMIN)
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

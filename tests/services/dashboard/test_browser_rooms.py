@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from services.dashboard.server import Server
@@ -17,7 +17,6 @@ from services.store.rooms import RoomBookingRecord
 from services.store.schema import create_schema
 from tests.conftest import Broker
 from tests.services.dashboard.conftest import PASSWORD, add_staff, site_settings
-from tests.services.dashboard.harness import launch_chromium
 
 CARD = "10000001"
 ROOMS = "/site/glostrup/rooms"  # the example site's id (config/aabent.toml)
@@ -37,14 +36,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, mqtt_broker: Broker) -> Ite
     yield running
     running.stop()
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
