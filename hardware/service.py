@@ -162,7 +162,7 @@ class DoorService:
         client_id = f"aabent-{s.component}-{s.site.id}"
         refuse_a_twin(s, topics, client_id)
         key = s.site.site_key()
-        engine = open_database(s.database_url)
+        engine = open_database(s.database_url, s.site.id)
         sessions = make_sessionmaker(engine)
         self.outbox = Outbox(s.outbox_path)
         self.bus = MqttBus(s.mqtt, client_id, s.component, topics, answer_probes=True)

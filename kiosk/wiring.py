@@ -147,7 +147,8 @@ class KioskServices:
 
         with self.sessions.begin() as session:
             actor = f"kiosk:{self.settings.kiosk.id}"
-            return sign_up(session, self.key, actor, credential, via="kiosk")
+            site = self.settings.site.id
+            return sign_up(session, self.key, actor, credential, site=site, via="kiosk")
 
     def start(self) -> None:
         """Connect to the broker and start delivering the outbox."""
@@ -198,7 +199,7 @@ def open_services(settings: Settings) -> KioskServices:
     from services.store.engine import make_sessionmaker
     from services.store.schema import open_database
 
-    engine = open_database(settings.database_url)
+    engine = open_database(settings.database_url, settings.site.id)
     sessions = make_sessionmaker(engine)
     key = settings.site.site_key()
     tz = ZoneInfo(settings.site.timezone)

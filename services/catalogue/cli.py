@@ -85,7 +85,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     bar = ProgressBar(sys.stderr)
     try:
-        create_schema(engine)
+        create_schema(engine, settings.site.id)
         report = run_import(
             engine,
             args.file,
@@ -122,7 +122,7 @@ def _harvest(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = make_engine(settings.database_url)
     try:
-        create_schema(engine)
+        create_schema(engine, settings.site.id)
         report = harvest(engine, args.endpoint, metadata_prefix=args.prefix, set_=args.set_)
     except (ImportFailed, SQLAlchemyError) as exc:
         print(

@@ -191,7 +191,7 @@ def fresh_evening(settings: Settings) -> None:
     from services.store.occupancy import OccupancyCount
     from services.store.schema import open_database
 
-    engine = open_database(settings.database_url)
+    engine = open_database(settings.database_url, settings.site.id)
     try:
         with make_sessionmaker(engine).begin() as session:
             for model in (BuildingProgress, OccupancyCount):

@@ -3,7 +3,8 @@
 A group has one window per weekday (may reach outside the opening hours), its doors, validity
 dates, whether members need a PIN and what a member's entry does while the alarm is armed.
 Members are added by typing their card or CPR number (hashed at once) with a name, a note and
-an expiry; they are listed and removed by pseudonym, never by number.
+an expiry; they are listed and removed by pseudonym, never by number. A group is one site's:
+the pages are the branch's (``/site/<id>/lists/groups``).
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from starlette.responses import Response
 from services.core.groups import WEEKDAYS, WeeklyWindow, WhenArmed, parse_windows
 from services.dashboard.auth import Login
 from services.dashboard.list_forms import (
+    LISTS_ROLE,
     FormProblem,
     actor,
     apply,
     chosen_doors,
     day,
     field,
+    lists_url,
+    site_doors,
     typed_credential,
 )
-from services.dashboard.web import dashboard, guarded, refuse, render
+from services.dashboard.web import dashboard, guarded, refuse, render, site_of
 from services.patrons import list_views
 from services.patrons.access_lists import (
     GroupSpec,
@@ -38,7 +42,6 @@ from services.patrons.access_lists import (
     remove_group,
     remove_member_by_pseudonym,
 )
-from services.store.dashboard import Role
 
 MAX_NAME = 80
 
@@ -104,35 +107,37 @@ def read_spec(form: FormData, doors: set[str]) -> GroupSpec:
     )
 
 
-def group_url(name: str) -> str:
-    """The page of one group."""
-    return f"/lists/groups/{quote(name, safe='')}"
+def group_url(request: Request, name: str) -> str:
+    """The page of one group of the request's site."""
+    return lists_url(request, f"groups/{quote(name, safe='')}")
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def page(request: Request, login: Login) -> Response:
     """Every group with its rules, and the form for a new one."""
     ctx = dashboard(request)
-    rows = await ctx.db(list_views.groups)
+    site = site_of(request)
+    rows = await ctx.db(lambda s: list_views.groups(s, site))
     context: dict[str, Any] = {
         "rows": rows,
         "group": None,
         "windows": day_windows(""),
-        "doors": list(ctx.settings.doors.items()),
+        "doors": list((await site_doors(request)).items()),
         "chosen": set(),
     }
     return render(request, "lists_groups.html", context)
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def group(request: Request, login: Login) -> Response:
     """One group: its rules to edit, its members, and the form to add one."""
     ctx = dashboard(request)
     name = request.path_params["name"]
+    site = site_of(request)
 
     def read(session: Session) -> tuple[Any, Any]:
-        found = [g for g in list_views.groups(session) if g.name == name]
-        return (found[0] if found else None), list_views.members(session, name)
+        found = [g for g in list_views.groups(session, site) if g.name == name]
+        return (found[0] if found else None), list_views.members(session, site, name)
 
     row, members = await ctx.db(read)
     if row is None:
@@ -141,36 +146,40 @@ async def group(request: Request, login: Login) -> Response:
         "group": row,
         "members": members,
         "windows": day_windows(row.windows),
-        "doors": list(ctx.settings.doors.items()),
+        "doors": list((await site_doors(request)).items()),
         "chosen": set(d for d in row.doors.split(",") if d),
         "done": request.query_params.get("done"),
     }
     return render(request, "lists_group.html", context)
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def save(request: Request, login: Login) -> Response:
     """Create a group or replace its rules (its members stay)."""
-    ctx = dashboard(request)
+    site = site_of(request)
     try:
-        spec = read_spec(await request.form(), set(ctx.settings.doors))
+        spec = read_spec(await request.form(), set(await site_doors(request)))
     except FormProblem as exc:
         return refuse(request, 400, exc.key, **exc.values)
     return await apply(
         request,
-        lambda s: define_group(s, actor(login), spec),
-        group_url(spec.name) + "?done=saved",
+        lambda s: define_group(s, actor(login), spec, site=site),
+        group_url(request, spec.name) + "?done=saved",
     )
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def remove(request: Request, login: Login) -> Response:
     """Delete a group and its memberships."""
-    name = request.path_params["name"]
-    return await apply(request, lambda s: remove_group(s, actor(login), name), "/lists/groups")
+    name, site = request.path_params["name"], site_of(request)
+    return await apply(
+        request,
+        lambda s: remove_group(s, actor(login), name, site=site),
+        lists_url(request, "groups"),
+    )
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def add(request: Request, login: Login) -> Response:
     """Put a typed card or CPR number into the group, with a name, a note and an expiry."""
     ctx = dashboard(request)
@@ -193,21 +202,22 @@ async def add(request: Request, login: Login) -> Response:
             actor(login),
             name,
             credential,
+            site=site_of(request),
             name=member[:200],
             note=note,
             expires=expires,
         )
 
-    return await apply(request, change, group_url(name) + "?done=member_added")
+    return await apply(request, change, group_url(request, name) + "?done=member_added")
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def remove_one(request: Request, login: Login) -> Response:
     """Take a member (by pseudonym) out of the group."""
-    name = request.path_params["name"]
+    name, site = request.path_params["name"], site_of(request)
     pseudonym = field(await request.form(), "pseudonym")
     return await apply(
         request,
-        lambda s: remove_member_by_pseudonym(s, actor(login), name, pseudonym),
-        group_url(name) + "?done=member_removed",
+        lambda s: remove_member_by_pseudonym(s, actor(login), name, pseudonym, site=site),
+        group_url(request, name) + "?done=member_removed",
     )

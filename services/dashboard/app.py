@@ -12,11 +12,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,7 +37,7 @@ from services.dashboard import (
     statistics,
     tonight,
 )
-from services.dashboard.web import Dashboard
+from services.dashboard.web import Dashboard, dashboard, site_prefix
 
 STATIC = Path(__file__).resolve().parent / "static"
 EXPIRY_S = 1.0  # how often unanswered commands are looked for
@@ -113,7 +114,32 @@ def site_routes() -> list[Route | Mount]:
         Route("/rooms", rooms.page),
         Route("/rooms/book", rooms.book, methods=["POST"]),
         Route("/rooms/{booking:int}/cancel", rooms.cancel, methods=["POST"]),
+        # The branch's access lists (its operators'); the municipality's bans are shown too.
+        Route("/lists", access_groups.page),
+        Route("/lists/groups", access_groups.page),
+        Route("/lists/groups/save", access_groups.save, methods=["POST"]),
+        Route("/lists/groups/{name}", access_groups.group),
+        Route("/lists/groups/{name}/remove", access_groups.remove, methods=["POST"]),
+        Route("/lists/groups/{name}/members/add", access_groups.add, methods=["POST"]),
+        Route("/lists/groups/{name}/members/remove", access_groups.remove_one, methods=["POST"]),
+        Route("/lists/bans", bans_page.page),
+        Route("/lists/bans/add", bans_page.add, methods=["POST"]),
+        Route("/lists/bans/lift", bans_page.lift, methods=["POST"]),
+        Route("/lists/codes", codes_page.page),
+        Route("/lists/codes/issue", codes_page.issue, methods=["POST"]),
+        Route("/lists/codes/revoke", codes_page.revoke, methods=["POST"]),
+        Route("/lists/signups", signups_page.page),
+        Route("/lists/signups/add", signups_page.add, methods=["POST"]),
+        Route("/lists/signups/withdraw", signups_page.withdraw, methods=["POST"]),
     ]
+
+
+async def own_site_lists(request: Request) -> Response:
+    """``/lists/…`` (an address from before the lists were each branch's): the same page of
+    the server's own site, where its login guard decides."""
+    own = dashboard(request).settings.site.id
+    rest = request.path_params.get("rest", "groups")
+    return RedirectResponse(f"{site_prefix(own)}/lists/{quote(rest)}", status_code=303)
 
 
 def routes() -> list[Route | Mount]:
@@ -136,25 +162,12 @@ def routes() -> list[Route | Mount]:
         Route("/users/{username}/unthrottle", staff.unthrottle, methods=["POST"]),
         Route("/account", staff.account),
         Route("/account/password", staff.change_password, methods=["POST"]),
-        # The access lists are the server's, one set for the doors it publishes them to.
-        Route("/lists", access_groups.page),
-        Route("/lists/groups", access_groups.page),
-        Route("/lists/groups/save", access_groups.save, methods=["POST"]),
-        Route("/lists/groups/{name}", access_groups.group),
-        Route("/lists/groups/{name}/remove", access_groups.remove, methods=["POST"]),
-        Route("/lists/groups/{name}/members/add", access_groups.add, methods=["POST"]),
-        Route("/lists/groups/{name}/members/remove", access_groups.remove_one, methods=["POST"]),
-        Route("/lists/bans", bans_page.page),
-        Route("/lists/bans/add", bans_page.add, methods=["POST"]),
-        Route("/lists/bans/lift", bans_page.lift, methods=["POST"]),
-        Route("/lists/codes", codes_page.page),
-        Route("/lists/codes/issue", codes_page.issue, methods=["POST"]),
-        Route("/lists/codes/revoke", codes_page.revoke, methods=["POST"]),
-        Route("/lists/signups", signups_page.page),
-        Route("/lists/signups/add", signups_page.add, methods=["POST"]),
-        Route("/lists/signups/withdraw", signups_page.withdraw, methods=["POST"]),
+        # A patron's own log is the municipality's (every branch's events); the lists are each
+        # branch's, under /site/<id>/lists/: an old address leads to the own site's.
         Route("/lists/log", own_log_page.page),
         Route("/lists/log/export", own_log_page.export, methods=["POST"]),
+        Route("/lists", own_site_lists),
+        Route("/lists/{rest:path}", own_site_lists),
         Route("/healthz", health),
         Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

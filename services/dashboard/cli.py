@@ -74,7 +74,7 @@ def _users(args: argparse.Namespace, settings: Settings) -> int:
     from services.store.engine import make_sessionmaker
     from services.store.schema import open_database
 
-    engine = open_database(settings.database_url)
+    engine = open_database(settings.database_url, settings.site.id)
     try:
         return run_users(args, make_sessionmaker(engine), _asker(args))
     finally:

@@ -2,7 +2,8 @@
 
 Staff give a label, a window, a number of uses and the doors; the code's digits are shown once,
 on a printable page that no cache keeps, and stored only as their keyed hash. The list shows
-every code without its digits, each with a button to revoke it.
+every code without its digits, each with a button to revoke it. A code is one site's: the
+pages are the branch's (``/site/<id>/lists/codes``).
 """
 
 from __future__ import annotations
@@ -15,32 +16,35 @@ from starlette.responses import Response
 
 from services.dashboard.auth import Login
 from services.dashboard.list_forms import (
+    LISTS_ROLE,
     FormProblem,
     actor,
     apply,
     chosen_doors,
     field,
+    lists_url,
     moment,
     refuse_list_error,
+    site_doors,
 )
-from services.dashboard.web import dashboard, guarded, refuse, render
+from services.dashboard.web import dashboard, guarded, refuse, render, site_of
 from services.patrons import list_views
 from services.patrons.access_lists import ListError, issue_code, revoke_code
-from services.store.dashboard import Role
 
 DIGITS = (6, 7, 8)
 MAX_USES = 1000
 MAX_LABEL = 200
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def page(request: Request, login: Login) -> Response:
     """Every issued code (never its digits) and the form for a new one."""
     ctx = dashboard(request)
-    rows = await ctx.db(list_views.codes)
+    site = site_of(request)
+    rows = await ctx.db(lambda s: list_views.codes(s, site))
     context: dict[str, Any] = {
         "rows": rows,
-        "doors": list(ctx.settings.doors.items()),
+        "doors": list((await site_doors(request)).items()),
         "digits": DIGITS,
         "done": request.query_params.get("done"),
         "now": ctx.clock(),
@@ -58,12 +62,13 @@ def _uses(text: str) -> int:
     return uses
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def issue(request: Request, login: Login) -> Response:
     """Issue a code and show its digits, this once."""
     ctx = dashboard(request)
     form = await request.form()
     tz = ctx.schedule.timezone
+    site, known = site_of(request), await site_doors(request)
     try:
         label = field(form, "label")
         if not label or len(label) > MAX_LABEL:
@@ -75,7 +80,7 @@ async def issue(request: Request, login: Login) -> Response:
         digits = int(field(form, "digits") or "6")
         if digits not in DIGITS:
             raise FormProblem("codes.bad_window")
-        doors = chosen_doors(form, set(ctx.settings.doors))
+        doors = chosen_doors(form, set(known))
     except FormProblem as exc:
         return refuse(request, 400, exc.key, **exc.values)
 
@@ -85,6 +90,7 @@ async def issue(request: Request, login: Login) -> Response:
             ctx.site_key,
             actor(login),
             label,
+            site=site,
             valid_from=start,
             valid_until=end,
             max_uses=uses,
@@ -102,17 +108,19 @@ async def issue(request: Request, login: Login) -> Response:
         "start": start,
         "end": end,
         "uses": uses,
-        "door_list": [ctx.settings.doors[d].name or d for d in sorted(doors)],
+        "door_list": [known[d].name for d in sorted(doors)],
     }
     response = render(request, "lists_code_issued.html", shown)
     response.headers["cache-control"] = "no-store"  # the digits exist only on this page
     return response
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def revoke(request: Request, login: Login) -> Response:
     """Withdraw a code by its label."""
-    label = field(await request.form(), "label")
+    label, site = field(await request.form(), "label"), site_of(request)
     return await apply(
-        request, lambda s: revoke_code(s, actor(login), label), "/lists/codes?done=revoked"
+        request,
+        lambda s: revoke_code(s, actor(login), label, site=site),
+        lists_url(request, "codes?done=revoked"),
     )

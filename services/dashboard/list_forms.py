@@ -4,11 +4,16 @@ A card or CPR number typed into a form becomes a :class:`Credential` here and is
 list functions at once (services/patrons/access_lists.py); it is never put into a URL, a log
 line, the database or the page sent back. Every change runs in one transaction with its audit
 row and a new lists version, which the server's list publisher sends to the door controllers.
+
+The pages are a branch's, under ``/site/<id>/lists/…``: each shows and changes that site's
+lists only (and the municipality's bans, marked), and ``guarded`` checks the user's role at
+that site, as for a command: an operator of one branch cannot see or edit another's lists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,10 +24,37 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.core.credentials import Credential
 from services.dashboard.auth import Login
-from services.dashboard.web import dashboard, refuse, wants_json
+from services.dashboard.sites import doors_of
+from services.dashboard.web import dashboard, refuse, site_of, site_prefix, wants_json
 from services.patrons.access_lists import ListError
+from services.store.dashboard import Role
 
 MAX_NUMBER = 64
+# Who may see and change a branch's lists: its operators, as for its doors' commands.
+LISTS_ROLE = Role.OPERATOR
+
+
+@dataclass(frozen=True, slots=True)
+class DoorChoice:
+    """A door offered in a list form: its id and the name staff know it by."""
+
+    name: str
+
+
+def lists_url(request: Request, rest: str) -> str:
+    """A page of the request's site's lists: ``/site/<id>/lists/<rest>``."""
+    return f"{site_prefix(site_of(request))}/lists/{rest}"
+
+
+async def site_doors(request: Request) -> dict[str, DoorChoice]:
+    """The doors of the request's site a list entry may be limited to: the settings' for the
+    server's own site, else those the store holds a state of."""
+    ctx = dashboard(request)
+    site = site_of(request)
+    if site == ctx.settings.site.id:
+        return {d: DoorChoice(cfg.name or d) for d, cfg in ctx.settings.doors.items()}
+    found = await ctx.db(lambda s: doors_of(s, site))
+    return {d: DoorChoice(d) for d in found}
 
 
 class FormProblem(ValueError):

@@ -250,7 +250,7 @@ def run_server(settings: Settings, *, clock_offset_min: int = 0) -> int:
     """``aabent server``: open and migrate the database, then serve until stopped."""
     from services.store.schema import open_database
 
-    engine = open_database(settings.database_url)
+    engine = open_database(settings.database_url, settings.site.id)
     Server(settings, engine, clock_offset=timedelta(minutes=clock_offset_min)).serve()
     engine.dispose()
     return 0

@@ -2,7 +2,8 @@
 
 Where the site requires a signed agreement before the first unstaffed visit, staff type the
 patron's card or CPR number (hashed at once) once the patron has read and signed the house
-rules; a sign-up can be withdrawn the same way.
+rules; a sign-up can be withdrawn the same way. A sign-up is for one site's doors: the pages
+are the branch's (``/site/<id>/lists/signups``).
 """
 
 from __future__ import annotations
@@ -14,18 +15,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.dashboard.auth import Login
-from services.dashboard.list_forms import FormProblem, actor, apply, typed_credential
-from services.dashboard.web import dashboard, guarded, refuse, render
+from services.dashboard.list_forms import (
+    LISTS_ROLE,
+    FormProblem,
+    actor,
+    apply,
+    lists_url,
+    typed_credential,
+)
+from services.dashboard.web import dashboard, guarded, refuse, render, site_of
 from services.patrons import list_views
 from services.patrons.access_lists import ListError, sign_up, withdraw_signup
-from services.store.dashboard import Role
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def page(request: Request, login: Login) -> Response:
     """How many have signed up, and the forms to register or withdraw one."""
     ctx = dashboard(request)
-    count = await ctx.db(list_views.signup_count)
+    site = site_of(request)
+    count = await ctx.db(lambda s: list_views.signup_count(s, site))
     context: dict[str, Any] = {
         "count": count,
         "required": ctx.settings.access.signup_required,
@@ -34,7 +42,7 @@ async def page(request: Request, login: Login) -> Response:
     return render(request, "lists_signups.html", context)
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def add(request: Request, login: Login) -> Response:
     """Register the sign-up of a typed card or CPR number (at the desk)."""
     ctx = dashboard(request)
@@ -42,15 +50,16 @@ async def add(request: Request, login: Login) -> Response:
         credential = typed_credential(await request.form())
     except FormProblem as exc:
         return refuse(request, 400, exc.key, **exc.values)
+    site = site_of(request)
 
     def change(session: Session) -> None:
-        if not sign_up(session, ctx.site_key, actor(login), credential, via="desk"):
+        if not sign_up(session, ctx.site_key, actor(login), credential, site=site, via="desk"):
             raise ListError("this card has signed up already", "signed_up")
 
-    return await apply(request, change, "/lists/signups?done=added")
+    return await apply(request, change, lists_url(request, "signups?done=added"))
 
 
-@guarded(Role.ADMIN)
+@guarded(LISTS_ROLE)
 async def withdraw(request: Request, login: Login) -> Response:
     """Forget a typed card's sign-up: the door asks the patron to sign up again."""
     ctx = dashboard(request)
@@ -58,8 +67,9 @@ async def withdraw(request: Request, login: Login) -> Response:
         credential = typed_credential(await request.form())
     except FormProblem as exc:
         return refuse(request, 400, exc.key, **exc.values)
+    site = site_of(request)
     return await apply(
         request,
-        lambda s: withdraw_signup(s, ctx.site_key, actor(login), credential),
-        "/lists/signups?done=withdrawn",
+        lambda s: withdraw_signup(s, ctx.site_key, actor(login), credential, site=site),
+        lists_url(request, "signups?done=withdrawn"),
     )

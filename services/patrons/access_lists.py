@@ -1,9 +1,12 @@
 """Staff edits of the local access lists: groups, members, bans, codes, sign-ups. Audited.
 
-Every function takes the ``session`` first and leaves the transaction to the caller (the CLI
-today, the dashboard's admin pages later, as thin views). Each change writes one audit row and
-raises the lists' version, so the next snapshot reaches every door controller of the site. A
-card or CPR number is hashed at once; the audit names a member by the credential's pseudonym.
+Every function takes the ``session`` first and leaves the transaction to the caller (the CLI,
+the dashboard's list pages, as thin views), and the ``site`` whose lists it changes: groups,
+codes and sign-ups are one site's; a ban is one site's or (``site`` None) the municipality's,
+at every branch. Each change writes one audit row and raises that site's lists version (a
+municipality ban: the municipality's, which every site's snapshot counts), so the next snapshot
+reaches the door controllers of that site only (of every site). A card or CPR number is hashed
+at once; the audit names a member by the credential's pseudonym.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.core.card_rules import pin_problem
@@ -19,6 +22,7 @@ from services.core.codes import new_code
 from services.core.credentials import Credential, CredentialKind, SiteKey
 from services.core.groups import WeeklyWindow, WhenArmed, format_windows
 from services.store.access_lists import (
+    MUNICIPALITY,
     AccessGroupRecord,
     BanRecord,
     GroupMemberRecord,
@@ -56,63 +60,100 @@ class GroupSpec:
     when_armed: WhenArmed = WhenArmed.REFUSE
 
 
-def bump_version(session: Session) -> int:
-    """Raise the lists' version by one (the row is created at 1)."""
-    row = session.get(ListsVersion, 1, with_for_update=True)
+def _counter(session: Session, site: str) -> ListsVersion | None:
+    return session.scalar(select(ListsVersion).where(ListsVersion.site == site).with_for_update())
+
+
+def bump_version(session: Session, site: str | None) -> int:
+    """Raise the lists' counter of ``site`` (None: the municipality's bans) by one (a row is
+    created at 1); the site's snapshot version it makes."""
+    key = MUNICIPALITY if site is None else site
+    row = _counter(session, key)
     if row is None:
-        row = ListsVersion(id=1, version=0)
+        # Ids given here: the server's one row was written as id 1 before there were sites,
+        # so PostgreSQL's sequence may not have moved past it.
+        top = session.scalar(select(func.max(ListsVersion.id))) or 0
+        row = ListsVersion(id=top + 1, site=key, version=0)
         session.add(row)
     row.version += 1
     row.changed = utcnow()
-    return row.version
+    session.flush()
+    return row.version if site is None else site_version(session, site)
+
+
+def site_version(session: Session, site: str) -> int:
+    """The version of ``site``'s snapshot: its own counter plus the municipality bans' (0:
+    never changed). Both only rise, so a change of either gives every door a newer one."""
+    rows = session.execute(
+        select(ListsVersion.version).where(ListsVersion.site.in_((site, MUNICIPALITY)))
+    )
+    return sum(int(v) for (v,) in rows)
 
 
 def current_version(session: Session) -> int:
-    """The lists' version held here (0: never changed)."""
-    row = session.get(ListsVersion, 1)
-    return 0 if row is None else row.version
+    """The version of the copy a door controller holds (0: none yet): its one row."""
+    return int(session.scalar(select(func.max(ListsVersion.version))) or 0)
 
 
-def _changed(session: Session, actor: str, action: str, subject: str, detail: str = "") -> None:
-    session.add(ListAudit(actor=actor, action=action, subject=subject, detail=detail[:500]))
-    bump_version(session)
+def _changed(
+    session: Session,
+    actor: str,
+    action: str,
+    subject: str,
+    detail: str = "",
+    *,
+    site: str | None,
+) -> None:
+    session.add(
+        ListAudit(actor=actor, site=site, action=action, subject=subject, detail=detail[:500])
+    )
+    bump_version(session, site)
 
 
-def _group(session: Session, name: str) -> AccessGroupRecord:
-    record = session.scalar(select(AccessGroupRecord).where(AccessGroupRecord.name == name))
+def _group(session: Session, name: str, site: str) -> AccessGroupRecord:
+    record = session.scalar(
+        select(AccessGroupRecord).where(
+            AccessGroupRecord.site == site, AccessGroupRecord.name == name
+        )
+    )
     if record is None:
         raise ListError(f"no access group named {name!r}", "no_group", name=name)
     return record
 
 
-def define_group(session: Session, actor: str, spec: GroupSpec) -> bool:
-    """Create the group or replace its rules (its members stay); True if it is new."""
+def define_group(session: Session, actor: str, spec: GroupSpec, *, site: str) -> bool:
+    """Create the group at ``site`` or replace its rules (its members stay); True if new."""
     if not spec.windows:
         raise ListError(
             f"group {spec.name!r}: give at least one window, e.g. 'tue 13:00-16:00'", "no_window"
         )
     if spec.valid_from and spec.valid_until and spec.valid_until < spec.valid_from:
         raise ListError(f"group {spec.name!r}: valid until is before valid from", "dates")
-    record = session.scalar(select(AccessGroupRecord).where(AccessGroupRecord.name == spec.name))
+    record = session.scalar(
+        select(AccessGroupRecord).where(
+            AccessGroupRecord.site == site, AccessGroupRecord.name == spec.name
+        )
+    )
     new = record is None
     if record is None:
-        record = AccessGroupRecord(name=spec.name)
+        record = AccessGroupRecord(site=site, name=spec.name)
         session.add(record)
     record.windows = format_windows(spec.windows)
     record.doors = doors_text(spec.doors)
     record.valid_from, record.valid_until = spec.valid_from, spec.valid_until
     record.pin_required, record.when_armed = spec.pin_required, str(spec.when_armed)
     detail = f"{record.windows}; doors={record.doors or 'all'}; pin={spec.pin_required}"
-    _changed(session, actor, "group.create" if new else "group.update", spec.name, detail)
+    action = "group.create" if new else "group.update"
+    _changed(session, actor, action, spec.name, detail, site=site)
     return new
 
 
-def remove_group(session: Session, actor: str, name: str) -> int:
-    """Delete a group and its memberships; how many members it had."""
-    record = _group(session, name)
+def remove_group(session: Session, actor: str, name: str, *, site: str) -> int:
+    """Delete a group of ``site`` and its memberships; how many members it had."""
+    record = _group(session, name, site)
     members = len(record.members)
     session.delete(record)
-    _changed(session, actor, "group.remove", name, f"{members} members")
+    _changed(session, actor, "group.remove", name, f"{members} members", site=site)
     return members
 
 
@@ -123,15 +164,16 @@ def add_member(
     group: str,
     credential: Credential,
     *,
+    site: str,
     name: str,
     note: str = "",
     expires: date | None = None,
     pin: str | None = None,
 ) -> None:
-    """Put ``credential`` into ``group`` (or update its membership there)."""
+    """Put ``credential`` into ``group`` of ``site`` (or update its membership there)."""
     if pin is not None and (problem := pin_problem(pin)) is not None:
         raise ListError(problem, "pin")
-    record = _group(session, group)
+    record = _group(session, group, site)
     digest = key.credential_hash(credential)
     member = session.scalar(
         select(GroupMemberRecord).where(
@@ -146,14 +188,15 @@ def add_member(
     member.name, member.note, member.expires = name, note, expires
     if pin is not None:
         member.pin_hash = key.hash_pin(pin)
-    _changed(session, actor, "member.add", key.pseudonym(credential), f"group={group}")
+    pseudonym = key.pseudonym(credential)
+    _changed(session, actor, "member.add", pseudonym, f"group={group}", site=site)
 
 
 def remove_member(
-    session: Session, key: SiteKey, actor: str, group: str, credential: Credential
+    session: Session, key: SiteKey, actor: str, group: str, credential: Credential, *, site: str
 ) -> None:
-    """Take ``credential`` out of ``group``."""
-    record = _group(session, group)
+    """Take ``credential`` out of ``group`` of ``site``."""
+    record = _group(session, group, site)
     gone = session.execute(
         delete(GroupMemberRecord).where(
             GroupMemberRecord.group_pk == record.id,
@@ -162,7 +205,8 @@ def remove_member(
     )
     if not gone.rowcount:  # type: ignore[attr-defined]
         raise ListError(f"this {credential.kind} is not a member of {group!r}", "not_member")
-    _changed(session, actor, "member.remove", key.pseudonym(credential), f"group={group}")
+    pseudonym = key.pseudonym(credential)
+    _changed(session, actor, "member.remove", pseudonym, f"group={group}", site=site)
 
 
 def ban(
@@ -171,11 +215,14 @@ def ban(
     actor: str,
     credential: Credential,
     *,
+    site: str | None,
     until: datetime | None,
     reason: str,
     doors: frozenset[str] = frozenset(),
 ) -> str:
-    """Ban ``credential`` (hashed at once); its pseudonym, by which staff lift it again."""
+    """Ban ``credential`` (hashed at once) at ``site``, or at every branch of the municipality
+    (``site`` None); its pseudonym, by which staff lift it again. ``doors`` are the site's:
+    a municipality ban is for every door."""
     if not reason.strip():
         raise ListError("a ban needs a reason (shown to staff only)", "ban_reason")
     if until is not None and until <= utcnow():
@@ -185,47 +232,59 @@ def ban(
     pseudonym = key.pseudonym(credential)
     session.add(
         BanRecord(
+            site=site,
             credential_hash=key.credential_hash(credential),
             pseudonym=pseudonym,
             until=until,
             reason=reason.strip(),
-            doors=doors_text(doors),
+            doors=doors_text(doors) if site is not None else "",
         )
     )
     until_text = until.isoformat() if until else "lifted"
-    _changed(session, actor, "ban.add", pseudonym, f"until {until_text}; {reason.strip()}")
+    detail = f"until {until_text}; {reason.strip()}"
+    _changed(session, actor, "ban.add", pseudonym, detail, site=site)
     return pseudonym
 
 
-def lift_bans(session: Session, key: SiteKey, actor: str, credential: Credential) -> int:
-    """End every ban of ``credential`` now; how many there were."""
+def _site_is(site: str | None) -> ColumnElement[bool]:
+    return BanRecord.site.is_(None) if site is None else BanRecord.site == site
+
+
+def lift_bans(
+    session: Session, key: SiteKey, actor: str, credential: Credential, *, site: str | None
+) -> int:
+    """End every ban of ``credential`` at ``site`` (None: the municipality's) now; how many."""
     gone = session.execute(
-        delete(BanRecord).where(BanRecord.credential_hash == key.credential_hash(credential))
+        delete(BanRecord).where(
+            BanRecord.credential_hash == key.credential_hash(credential), _site_is(site)
+        )
     )
     count = int(gone.rowcount)  # type: ignore[attr-defined]
     if not count:
         raise ListError(f"this {credential.kind} is not banned", "not_banned")
-    _changed(session, actor, "ban.lift", key.pseudonym(credential), f"{count} bans")
+    _changed(session, actor, "ban.lift", key.pseudonym(credential), f"{count} bans", site=site)
     return count
 
 
 def expire_bans(session: Session, now: datetime) -> int:
     """Delete bans that are over (they already stopped counting at the door), each audited by
-    its pseudonym; the lists' version rises once, so the doors' copies drop them too."""
+    its pseudonym; the lists' version of each site they were for rises once (of the
+    municipality, for its bans), so those doors' copies drop them too."""
     over = list(session.scalars(select(BanRecord).where(BanRecord.until <= now)))
     for record in over:
         until = record.until.isoformat() if record.until is not None else ""
         session.add(
             ListAudit(
                 actor="aabent",
+                site=record.site,
                 action="ban.expire",
                 subject=record.pseudonym,
                 detail=f"ended {until}; {record.reason}"[:500],
             )
         )
         session.delete(record)
-    if over:
-        bump_version(session)
+    for site in {record.site for record in over}:
+        bump_version(session, site)
     return len(over)
 
 
@@ -235,18 +294,23 @@ def issue_code(
     actor: str,
     label: str,
     *,
+    site: str,
     valid_from: datetime,
     valid_until: datetime,
     max_uses: int = 1,
     doors: frozenset[str] = frozenset(),
     digits: int = 6,
 ) -> str:
-    """A new code for the PIN pad: returned once, stored only as its keyed hash."""
+    """A new code for the PIN pad of ``site``: returned once, stored only as its keyed hash.
+
+    Its digits differ from every live code of the server's (any site's), so one lookup by hash
+    never finds two."""
     if valid_until <= valid_from:
         raise ListError(f"code {label!r}: the window must end after it starts", "code_window")
     if max_uses < 1:
         raise ListError(f"code {label!r}: max uses must be at least 1", "code_uses")
-    if session.scalar(select(PadCodeRecord.id).where(PadCodeRecord.label == label)):
+    taken = select(PadCodeRecord.id).where(PadCodeRecord.site == site, PadCodeRecord.label == label)
+    if session.scalar(taken):
         raise ListError(
             f"a code labelled {label!r} exists; revoke it or choose another label",
             "code_label",
@@ -262,6 +326,7 @@ def issue_code(
             break
     session.add(
         PadCodeRecord(
+            site=site,
             code_hash=digest,
             label=label,
             valid_from=valid_from,
@@ -271,37 +336,48 @@ def issue_code(
         )
     )
     window = f"{valid_from.isoformat()} to {valid_until.isoformat()}"
-    _changed(session, actor, "code.issue", label, f"{window}; {max_uses} uses")
+    _changed(session, actor, "code.issue", label, f"{window}; {max_uses} uses", site=site)
     return code
 
 
-def revoke_code(session: Session, actor: str, label: str) -> None:
-    """Withdraw the code labelled ``label``."""
-    gone = session.execute(delete(PadCodeRecord).where(PadCodeRecord.label == label))
+def revoke_code(session: Session, actor: str, label: str, *, site: str) -> None:
+    """Withdraw the code of ``site`` labelled ``label``."""
+    gone = session.execute(
+        delete(PadCodeRecord).where(PadCodeRecord.site == site, PadCodeRecord.label == label)
+    )
     if not gone.rowcount:  # type: ignore[attr-defined]
         raise ListError(f"no code labelled {label!r}", "no_code", label=label)
-    _changed(session, actor, "code.revoke", label)
+    _changed(session, actor, "code.revoke", label, site=site)
 
 
 def sign_up(
-    session: Session, key: SiteKey, actor: str, credential: Credential, *, via: str = "desk"
+    session: Session,
+    key: SiteKey,
+    actor: str,
+    credential: Credential,
+    *,
+    site: str,
+    via: str = "desk",
 ) -> bool:
-    """Record that the holder of ``credential`` has accepted the house rules; False if known."""
+    """Record that the holder of ``credential`` has accepted the house rules of ``site``;
+    False if known there."""
     digest = key.credential_hash(credential)
-    if session.get(SignupRecord, digest) is not None:
+    if session.get(SignupRecord, (site, digest)) is not None:
         return False
-    session.add(SignupRecord(credential_hash=digest, via=via))
-    _changed(session, actor, "signup.add", key.pseudonym(credential), f"via {via}")
+    session.add(SignupRecord(site=site, credential_hash=digest, via=via))
+    _changed(session, actor, "signup.add", key.pseudonym(credential), f"via {via}", site=site)
     return True
 
 
-def withdraw_signup(session: Session, key: SiteKey, actor: str, credential: Credential) -> None:
-    """Forget a sign-up: the door asks the patron to sign up again."""
-    record = session.get(SignupRecord, key.credential_hash(credential))
+def withdraw_signup(
+    session: Session, key: SiteKey, actor: str, credential: Credential, *, site: str
+) -> None:
+    """Forget a sign-up at ``site``: its doors ask the patron to sign up again."""
+    record = session.get(SignupRecord, (site, key.credential_hash(credential)))
     if record is None:
         raise ListError(f"this {credential.kind} has not signed up", "not_signed_up")
     session.delete(record)
-    _changed(session, actor, "signup.withdraw", key.pseudonym(credential))
+    _changed(session, actor, "signup.withdraw", key.pseudonym(credential), site=site)
 
 
 def audit_export(session: Session, actor: str, pseudonym: str, rows: int) -> None:
@@ -312,7 +388,7 @@ def audit_export(session: Session, actor: str, pseudonym: str, rows: int) -> Non
 
 
 def counts(session: Session) -> dict[str, int]:
-    """How many groups, members, bans, codes and sign-ups the lists hold."""
+    """How many groups, members, bans, codes and sign-ups the lists hold (every site's)."""
     tables = {
         "groups": AccessGroupRecord,
         "members": GroupMemberRecord,
@@ -326,10 +402,12 @@ def counts(session: Session) -> dict[str, int]:
     }
 
 
-def remove_member_by_pseudonym(session: Session, actor: str, group: str, pseudonym: str) -> None:
-    """Take the member staff see as ``pseudonym`` out of ``group`` (the dashboard's list has no
-    number to type again)."""
-    record = _group(session, group)
+def remove_member_by_pseudonym(
+    session: Session, actor: str, group: str, pseudonym: str, *, site: str
+) -> None:
+    """Take the member staff see as ``pseudonym`` out of ``group`` of ``site`` (the dashboard's
+    list has no number to type again)."""
+    record = _group(session, group, site)
     gone = session.execute(
         delete(GroupMemberRecord).where(
             GroupMemberRecord.group_pk == record.id, GroupMemberRecord.pseudonym == pseudonym
@@ -337,14 +415,24 @@ def remove_member_by_pseudonym(session: Session, actor: str, group: str, pseudon
     )
     if not gone.rowcount:  # type: ignore[attr-defined]
         raise ListError(f"{pseudonym!r} is not a member of {group!r}", "not_member")
-    _changed(session, actor, "member.remove", pseudonym, f"group={group}")
+    _changed(session, actor, "member.remove", pseudonym, f"group={group}", site=site)
 
 
-def lift_bans_by_pseudonym(session: Session, actor: str, pseudonym: str) -> int:
-    """End every ban staff see as ``pseudonym`` now; how many there were."""
-    gone = session.execute(delete(BanRecord).where(BanRecord.pseudonym == pseudonym))
+def lift_bans_by_pseudonym(
+    session: Session, actor: str, pseudonym: str, *, site: str | None
+) -> int:
+    """End every ban staff see as ``pseudonym`` at ``site`` (None: the municipality's) now;
+    how many there were."""
+    gone = session.execute(
+        delete(BanRecord).where(BanRecord.pseudonym == pseudonym, _site_is(site))
+    )
     count = int(gone.rowcount)  # type: ignore[attr-defined]
     if not count:
         raise ListError(f"{pseudonym!r} is not banned", "not_banned")
-    _changed(session, actor, "ban.lift", pseudonym, f"{count} bans")
+    _changed(session, actor, "ban.lift", pseudonym, f"{count} bans", site=site)
     return count
+
+
+def bans_of(site: str) -> ColumnElement[bool]:
+    """The condition of the bans that count at ``site``: its own and the municipality's."""
+    return or_(BanRecord.site == site, BanRecord.site.is_(None))

@@ -129,8 +129,10 @@ def free(session: Session, site: str, room: Room, schedule: Schedule, now: datet
     return free_slots(room, horizon_days(schedule, room, now), bookings, now, schedule.timezone)
 
 
-def _audit(session: Session, actor: str, action: str, subject: str, detail: str) -> None:
-    session.add(ListAudit(actor=actor[:64], action=action, subject=subject, detail=detail[:500]))
+def _audit(session: Session, actor: str, action: str, subject: str, detail: str, site: str) -> None:
+    session.add(
+        ListAudit(actor=actor[:64], site=site, action=action, subject=subject, detail=detail[:500])
+    )
 
 
 def book(
@@ -148,7 +150,7 @@ def book(
     now: datetime,
 ) -> BookingView:
     """Book the slot of ``room`` that starts at ``start`` for the holder of ``credential``."""
-    bump_version(session)  # first: the lock that makes the check and the insert one step
+    bump_version(session, site)  # first: the lock that makes the check and the insert one step
     tz = schedule.timezone
     offered = [s for d in horizon_days(schedule, room, now) for s in day_slots(d, room.rules, tz)]
     slot = next((s for s in offered if s.start == start), Slot(start, start))
@@ -179,7 +181,7 @@ def book(
     session.add(record)
     session.flush()
     detail = f"{room.id} {slot.start.isoformat()} +{companions} via {via}"
-    _audit(session, booked_by, "room.book", record.pseudonym, detail)
+    _audit(session, booked_by, "room.book", record.pseudonym, detail, site)
     return view_of(record)
 
 
@@ -203,8 +205,8 @@ def cancel(
     if record.state != BookingState.BOOKED or record.end <= now:
         raise BookingError("not_cancellable", f"booking {booking_id} is {record.state}")
     record.state, record.changed = str(BookingState.CANCELLED), now
-    _audit(session, actor, "room.cancel", record.pseudonym, f"{record.room} {record.start}")
-    bump_version(session)
+    _audit(session, actor, "room.cancel", record.pseudonym, f"{record.room} {record.start}", site)
+    bump_version(session, site)
     return view_of(record)
 
 
@@ -289,13 +291,13 @@ def settle(session: Session, site: str, rooms: tuple[Room, ...], now: datetime) 
                 record.state, record.entered = str(BookingState.USED), entered
             elif is_no_show(booking_of(record), room.rules, now):
                 record.state = str(BookingState.RELEASED)
-                _audit(session, "aabent", "room.release", record.pseudonym, record.room)
+                _audit(session, "aabent", "room.release", record.pseudonym, record.room, site)
             else:
                 continue
             record.changed = now
             changed.append(record.id)
     if changed:
-        bump_version(session)
+        bump_version(session, site)
     return changed
 
 

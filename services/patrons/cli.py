@@ -77,12 +77,15 @@ def add_commands(sub: Any) -> None:
     p = actions.add_parser("count", help="how many patrons the registry holds")
     p.set_defaults(handler=_count)
 
+    from services.patrons.staff_edit import site_arg
+
     for name, help_text, handler in (
         ("signup", "record that CARD's holder accepted the self-service rules", _signup),
         ("withdraw-signup", "forget CARD's sign-up for self-service", _withdraw_signup),
     ):
         p = actions.add_parser(name, help=help_text)
         p.add_argument("card", metavar="CARD", help="card or CPR number, as the reader gives it")
+        site_arg(p)
         p.set_defaults(handler=handler)
 
 
@@ -93,7 +96,7 @@ def _opened(settings: Settings) -> Iterator[tuple[LocalRegistry, sessionmaker[Se
     from services.store.engine import make_sessionmaker
     from services.store.schema import open_database
 
-    engine = open_database(settings.database_url)
+    engine = open_database(settings.database_url, settings.site.id)
     try:
         key = settings.site.site_key()
         sessions = make_sessionmaker(engine)
@@ -232,21 +235,23 @@ def _count(args: argparse.Namespace, settings: Settings) -> int:
 
 def _signup(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons.access_lists import sign_up
-    from services.patrons.staff_edit import actor, credential, opened
+    from services.patrons.staff_edit import actor, credential, opened, site_of
 
     with opened(settings) as (session, key):
-        new = sign_up(session, key, actor(), credential(args.card), via="desk")
+        site = site_of(args, settings)
+        new = sign_up(session, key, actor(), credential(args.card), site=site, via="desk")
     print("signed up for self-service" if new else "already signed up; nothing changed")
     return 0
 
 
 def _withdraw_signup(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons.access_lists import ListError, withdraw_signup
-    from services.patrons.staff_edit import actor, credential, opened
+    from services.patrons.staff_edit import actor, credential, opened, site_of
 
     try:
         with opened(settings) as (session, key):
-            withdraw_signup(session, key, actor(), credential(args.card))
+            site = site_of(args, settings)
+            withdraw_signup(session, key, actor(), credential(args.card), site=site)
     except ListError as exc:
         return _fail(str(exc))
     print("sign-up withdrawn")

@@ -11,6 +11,8 @@ from services.patrons.staff_edit import (
     edit,
     instant,
     opened,
+    site_arg,
+    site_of,
 )
 from services.settings import Settings
 
@@ -31,11 +33,14 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--uses", type=int, default=1)
     p.add_argument("--doors", type=doors, default=frozenset(), help="door ids (default: all)")
     p.add_argument("--digits", type=int, default=6, choices=(6, 7, 8))
+    site_arg(p)
     p.set_defaults(handler=_issue_code)
     p = actions.add_parser("revoke", help="withdraw a code by its label")
     p.add_argument("label")
+    site_arg(p)
     p.set_defaults(handler=_revoke_code)
     p = actions.add_parser("list", help="the codes, their windows and uses (never the digits)")
+    site_arg(p)
     p.set_defaults(handler=_list_codes)
 
 
@@ -48,6 +53,7 @@ def _issue_code(args: argparse.Namespace, settings: Settings) -> int:
             key,
             actor(),
             args.label,
+            site=site_of(args, settings),
             valid_from=args.valid_from,
             valid_until=args.until,
             max_uses=args.uses,
@@ -68,7 +74,7 @@ def _revoke_code(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons.access_lists import revoke_code
 
     def change(session: Session, _key: SiteKey) -> str:
-        revoke_code(session, actor(), args.label)
+        revoke_code(session, actor(), args.label, site=site_of(args, settings))
         return f"code {args.label!r} revoked"
 
     return edit(settings, change)
@@ -78,7 +84,7 @@ def _list_codes(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons import list_views
 
     with opened(settings) as (session, _):
-        for c in list_views.codes(session):
+        for c in list_views.codes(session, site_of(args, settings)):
             print(
                 f"{c.label}\t{c.valid_from.isoformat()} to {c.valid_until.isoformat()}\t"
                 f"{c.uses}/{c.max_uses} uses\tdoors: {c.doors or 'all'}"

@@ -1,7 +1,9 @@
 """The lists between the server and the door controllers, over MQTT.
 
-The server publishes the whole snapshot, retained, on ``<prefix>/<site>/lists`` whenever the
-lists' version has moved (:class:`ListPublisher`); the broker ACL lets only the server write
+The server publishes each site's whole snapshot, retained, on ``<prefix>/<site>/lists``
+whenever that site's version has moved (:class:`ListPublisher`): its own site's and, on a
+municipality's server, every branch's it knows; a change at one branch moves only that
+branch's version, a municipality ban every site's. The broker ACL lets only the server write
 there. A controller applies a snapshot that is newer than its copy in one transaction
 (:class:`ListReceiver`), on a thread of its own so a large snapshot never holds up the bus. A
 controller that was offline gets the retained snapshot when it subscribes again, and decides
@@ -14,20 +16,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.patrons import list_snapshot
 from services.patrons.access_lists import current_version, expire_bans
 from services.patrons.list_index import build_index
 from services.patrons.local_lookup import LocalLists
+from services.store.access_lists import MUNICIPALITY, ListsVersion
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes], object]
+# The sites besides the own one whose lists are published (a municipality's branches).
+Sites = Callable[[Session], Iterable[str]]
 
 # How often the server looks for bans that are over (the doors ignore them from their end on).
 EXPIRE_EVERY_S = 60.0
@@ -37,37 +43,63 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _no_others(_session: Session) -> Iterable[str]:
+    return ()
+
+
 class ListPublisher:
-    """Publishes the server's lists when their version has changed since the last publish, and
-    ends the bans that are over (every ``expire_every_s``), so no expired row lingers."""
+    """Publishes each site's lists when its version has changed since its last publish, and
+    ends the bans that are over (every ``expire_every_s``), so no expired row lingers.
+
+    ``site`` is the server's own; ``others`` names the rest it publishes for (a municipality's
+    branches), read anew on every round, and ``topic_of`` gives a site's lists topic."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         publish: Publish,
-        topic: str,
-        site: str | None = None,
+        topic_of: Callable[[str], str],
+        site: str,
         *,
+        others: Sites = _no_others,
         clock: Callable[[], datetime] = _utc_now,
         expire_every_s: float = EXPIRE_EVERY_S,
     ) -> None:
-        self.sessions, self._publish, self.topic, self.site = sessions, publish, topic, site
+        self.sessions, self._publish, self.topic_of, self.site = sessions, publish, topic_of, site
+        self.others = others
         self.clock, self.expire_every_s = clock, expire_every_s
         self._expired_at: datetime | None = None
-        self.published: int | None = None
+        self.published: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def publish_if_changed(self) -> int | None:
-        """Publish the snapshot if its version is not the one last published; that version."""
+    def sites(self, session: Session) -> list[str]:
+        """The sites published for: the own one first, then the others by id."""
+        others = set(self.others(session))
+        others.discard(self.site)
+        others.discard(MUNICIPALITY)
+        return [self.site, *sorted(others)]
+
+    def publish_if_changed(self) -> dict[str, int]:
+        """Publish the snapshot of each site whose version is not the one last published for
+        it; the versions published now, by site (empty: nothing had changed)."""
+        snapshots = []
         with self.sessions() as session:
-            if current_version(session) == self.published:
-                return None
-            snapshot = list_snapshot.take(session, self.site)
-        self._publish(self.topic, list_snapshot.encode(snapshot))
-        self.published = int(snapshot["version"])
-        log.info("lists version %d published", self.published)
-        return self.published
+            counters = {
+                str(s): int(v)
+                for s, v in session.execute(select(ListsVersion.site, ListsVersion.version))
+            }
+            municipality = counters.get(MUNICIPALITY, 0)
+            for site in self.sites(session):
+                if counters.get(site, 0) + municipality != self.published.get(site):
+                    snapshots.append(list_snapshot.take(session, site))
+        done = {}
+        for snapshot in snapshots:
+            site, version = str(snapshot["site"]), int(snapshot["version"])
+            self._publish(self.topic_of(site), list_snapshot.encode(snapshot))
+            self.published[site] = done[site] = version
+            log.info("lists of %s: version %d published", site, version)
+        return done
 
     def expire(self) -> int:
         """End the bans that are over now (at most every ``expire_every_s``); how many."""

@@ -1,5 +1,9 @@
 """The lists as one versioned snapshot: taken on the server, applied whole on a controller.
 
+A snapshot is one site's: its groups, codes, sign-ups and room bookings, its own bans and the
+municipality's (a door does not tell them apart), and the site's version
+(:func:`~services.patrons.access_lists.site_version`).
+
 The snapshot carries only what a door decides with: keyed hashes, windows, doors, dates, the
 members' PIN hashes, the room bookings not yet over (booker by keyed hash); no names, notes or ban
 reasons. A controller applies a snapshot only when it
@@ -20,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from services.core.groups import WhenArmed, parse_windows
 from services.core.rooms import BookingState
-from services.patrons.access_lists import current_version
+from services.patrons.access_lists import bans_of, current_version, site_version
 from services.store.access_lists import (
     SNAPSHOT_TABLES,
     AccessGroupRecord,
@@ -66,10 +70,17 @@ def _bookings(session: Session, site: str | None, now: datetime) -> list[list[An
 
 
 def take(session: Session, site: str | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """The lists held in ``session``'s database, as a JSON-ready snapshot (the bookings of
-    ``site`` only, where it is given, that are not over at ``now``)."""
+    """The lists of ``site`` held in ``session``'s database, as a JSON-ready snapshot: its
+    groups, codes, sign-ups, its bans and the municipality's, its bookings not over at ``now``.
+
+    Without ``site``, everything held (a door controller's copy, which is one site's)."""
+
+    def of(query: Any, model: Any) -> Any:
+        return query if site is None else query.where(model.site == site)
+
     groups = []
-    for g in session.scalars(select(AccessGroupRecord).order_by(AccessGroupRecord.name)):
+    query = of(select(AccessGroupRecord), AccessGroupRecord)
+    for g in session.scalars(query.order_by(AccessGroupRecord.name)):
         groups.append(
             {
                 "name": g.name,
@@ -82,14 +93,30 @@ def take(session: Session, site: str | None = None, now: datetime | None = None)
                 "members": [[m.credential_hash, _iso(m.expires), m.pin_hash] for m in g.members],
             }
         )
-    bans = [[b.credential_hash, _iso(b.until), b.doors] for b in session.scalars(select(BanRecord))]
+    bans = [
+        [b.credential_hash, _iso(b.until), b.doors]
+        for b in session.scalars(
+            (
+                select(BanRecord) if site is None else select(BanRecord).where(bans_of(site))
+            ).order_by(BanRecord.id)
+        )
+    ]
     codes = [
         [c.code_hash, c.label, _iso(c.valid_from), _iso(c.valid_until), c.max_uses, c.uses, c.doors]
-        for c in session.scalars(select(PadCodeRecord))
+        for c in session.scalars(
+            of(select(PadCodeRecord), PadCodeRecord).order_by(PadCodeRecord.id)
+        )
     ]
-    signups = list(session.scalars(select(SignupRecord.credential_hash)))
+    signups = list(
+        session.scalars(
+            of(select(SignupRecord.credential_hash), SignupRecord).order_by(
+                SignupRecord.credential_hash
+            )
+        )
+    )
     return {
-        "version": current_version(session),
+        "version": current_version(session) if site is None else site_version(session, site),
+        "site": site,
         "groups": groups,
         "bans": bans,
         "codes": codes,
@@ -149,7 +176,9 @@ def _booking_rows(
     return rows
 
 
-def _rows(snapshot: dict[str, Any], kept_uses: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+def _rows(
+    snapshot: dict[str, Any], kept_uses: dict[str, int], site: str
+) -> dict[str, list[dict[str, Any]]]:
     groups: list[dict[str, Any]] = []
     members: list[dict[str, Any]] = []
     for pk, g in enumerate(snapshot["groups"], start=1):
@@ -158,6 +187,7 @@ def _rows(snapshot: dict[str, Any], kept_uses: dict[str, int]) -> dict[str, list
         groups.append(
             {
                 "id": pk,
+                "site": site,
                 "name": g["name"],
                 "windows": g["windows"],
                 "doors": g["doors"],
@@ -172,11 +202,12 @@ def _rows(snapshot: dict[str, Any], kept_uses: dict[str, int]) -> dict[str, list
             for h, e, p in g["members"]
         )
     bans = [
-        {"credential_hash": h, "until": _instant(u), "doors": d, "reason": ""}
+        {"site": site, "credential_hash": h, "until": _instant(u), "doors": d, "reason": ""}
         for h, u, d in snapshot["bans"]
     ]
     codes = [
         {
+            "site": site,
             "code_hash": h,
             "label": label,
             "valid_from": _instant(start),
@@ -187,14 +218,15 @@ def _rows(snapshot: dict[str, Any], kept_uses: dict[str, int]) -> dict[str, list
         }
         for h, label, start, end, max_uses, uses, d in snapshot["codes"]
     ]
-    signups = [{"credential_hash": h, "via": "desk"} for h in snapshot["signups"]]
+    signups = [{"site": site, "credential_hash": h, "via": "desk"} for h in snapshot["signups"]]
     return {"groups": groups, "members": members, "bans": bans, "codes": codes, "signups": signups}
 
 
 def apply(session: Session, snapshot: dict[str, Any]) -> bool:
     """Replace the lists held here by ``snapshot`` if it is newer; True if it was applied.
 
-    The caller commits: everything or nothing changes.
+    The caller commits: everything or nothing changes. The rows are the snapshot's site's (one
+    from a server before sites had lists of their own names none: ``""``).
     """
     version = int(snapshot["version"])
     if version <= current_version(session):
@@ -212,7 +244,8 @@ def apply(session: Session, snapshot: dict[str, Any]) -> bool:
         )
     }
     try:
-        rows = _rows(snapshot, kept_uses)
+        site = str(snapshot.get("site") or "")
+        rows = _rows(snapshot, kept_uses, site)
         rows["bookings"] = _booking_rows(snapshot, kept_entries)
     except (KeyError, TypeError, ValueError) as exc:
         raise SnapshotError(f"lists snapshot {version}: {exc!r}") from None
@@ -229,9 +262,6 @@ def apply(session: Session, snapshot: dict[str, Any]) -> bool:
     ):
         if rows[part]:
             session.execute(insert(model), rows[part])
-    row = session.get(ListsVersion, 1)
-    if row is None:
-        session.add(ListsVersion(id=1, version=version, changed=utcnow()))
-    else:
-        row.version, row.changed = version, utcnow()
+    session.execute(delete(ListsVersion))  # a controller holds one copy, of one site
+    session.add(ListsVersion(id=1, site=site, version=version, changed=utcnow()))
     return True

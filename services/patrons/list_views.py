@@ -1,6 +1,7 @@
 """What staff see of the local lists: plain rows, never a hash, a PIN hash or a code's digits.
 
-The CLI prints them; the dashboard's admin pages are to be thin views over the same functions.
+Each is one site's (the bans: its own and the municipality's, marked). The CLI prints them; the
+dashboard's list pages are thin views over the same functions.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from services.patrons.access_lists import bans_of
 from services.store.access_lists import AccessGroupRecord, BanRecord, PadCodeRecord, SignupRecord
 
 
@@ -36,6 +38,7 @@ class BanRow:
     until: datetime | None
     doors: str
     reason: str
+    municipality: bool = False  # at every branch, not only this site's
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +53,8 @@ class CodeRow:
     doors: str
 
 
-def groups(session: Session) -> list[GroupRow]:
-    """Every group, by name."""
+def groups(session: Session, site: str) -> list[GroupRow]:
+    """Every group of ``site``, by name."""
     return [
         GroupRow(
             g.name,
@@ -63,20 +66,30 @@ def groups(session: Session) -> list[GroupRow]:
             g.when_armed,
             len(g.members),
         )
-        for g in session.scalars(select(AccessGroupRecord).order_by(AccessGroupRecord.name))
+        for g in session.scalars(
+            select(AccessGroupRecord)
+            .where(AccessGroupRecord.site == site)
+            .order_by(AccessGroupRecord.name)
+        )
     ]
 
 
-def bans_in_force(session: Session, now: datetime) -> list[BanRow]:
-    """The bans that still count at ``now``, oldest first."""
+def bans_in_force(session: Session, site: str, now: datetime) -> list[BanRow]:
+    """The bans that still count at ``site`` at ``now`` (its own and the municipality's),
+    oldest first."""
     in_force = or_(BanRecord.until.is_(None), BanRecord.until > now)
-    query = select(BanRecord).where(in_force).order_by(BanRecord.created)
-    return [BanRow(b.pseudonym, b.until, b.doors, b.reason) for b in session.scalars(query)]
+    query = select(BanRecord).where(in_force, bans_of(site)).order_by(BanRecord.created)
+    return [
+        BanRow(b.pseudonym, b.until, b.doors, b.reason, b.site is None)
+        for b in session.scalars(query)
+    ]
 
 
-def codes(session: Session) -> list[CodeRow]:
-    """Every issued code, by the start of its window."""
-    query = select(PadCodeRecord).order_by(PadCodeRecord.valid_from)
+def codes(session: Session, site: str) -> list[CodeRow]:
+    """Every code issued for ``site``, by the start of its window."""
+    query = (
+        select(PadCodeRecord).where(PadCodeRecord.site == site).order_by(PadCodeRecord.valid_from)
+    )
     return [
         CodeRow(c.label, c.valid_from, c.valid_until, c.uses, c.max_uses, c.doors)
         for c in session.scalars(query)
@@ -94,9 +107,13 @@ class MemberRow:
     has_pin: bool
 
 
-def members(session: Session, group: str) -> list[MemberRow] | None:
-    """The members of ``group`` by name; None when there is no such group."""
-    record = session.scalar(select(AccessGroupRecord).where(AccessGroupRecord.name == group))
+def members(session: Session, site: str, group: str) -> list[MemberRow] | None:
+    """The members of ``group`` of ``site`` by name; None when there is no such group."""
+    record = session.scalar(
+        select(AccessGroupRecord).where(
+            AccessGroupRecord.site == site, AccessGroupRecord.name == group
+        )
+    )
     if record is None:
         return None
     return sorted(
@@ -108,6 +125,7 @@ def members(session: Session, group: str) -> list[MemberRow] | None:
     )
 
 
-def signup_count(session: Session) -> int:
-    """How many patrons have signed up for self-service."""
-    return int(session.scalar(select(func.count()).select_from(SignupRecord)) or 0)
+def signup_count(session: Session, site: str) -> int:
+    """How many patrons have signed up for self-service at ``site``."""
+    query = select(func.count()).select_from(SignupRecord).where(SignupRecord.site == site)
+    return int(session.scalar(query) or 0)

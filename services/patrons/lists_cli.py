@@ -23,6 +23,8 @@ from services.patrons.staff_edit import (
     fail,
     iso_date,
     opened,
+    site_arg,
+    site_of,
 )
 from services.settings import Settings
 
@@ -61,9 +63,11 @@ def _group_commands(sub: Any) -> None:
         default="refuse",
         help="a member's entry while the intruder alarm is armed",
     )
+    site_arg(p)
     p.set_defaults(handler=_define_group)
     p = actions.add_parser("remove", help="delete a group and its memberships")
     p.add_argument("name")
+    site_arg(p)
     p.set_defaults(handler=_remove_group)
     p = actions.add_parser("add-member", help="put CARD into a group")
     p.add_argument("name", metavar="GROUP")
@@ -72,12 +76,15 @@ def _group_commands(sub: Any) -> None:
     p.add_argument("--note", default="")
     p.add_argument("--expires", type=iso_date)
     p.add_argument("--pin", action="store_true", help="set the member's PIN (asked, or stdin)")
+    site_arg(p)
     p.set_defaults(handler=_add_member)
     p = actions.add_parser("remove-member", help="take CARD out of a group")
     p.add_argument("name", metavar="GROUP")
     card_arg(p)
+    site_arg(p)
     p.set_defaults(handler=_remove_member)
     p = actions.add_parser("list", help="the groups, their rules and member counts")
+    site_arg(p)
     p.set_defaults(handler=_list_groups)
 
 
@@ -95,7 +102,7 @@ def _define_group(args: argparse.Namespace, settings: Settings) -> int:
             pin_required=not args.no_pin,
             when_armed=WhenArmed(args.when_armed),
         )
-        new = define_group(session, actor(), spec)
+        new = define_group(session, actor(), spec, site=site_of(args, settings))
         return f"group {args.name!r} {'created' if new else 'updated'}"
 
     return edit(settings, change)
@@ -105,7 +112,7 @@ def _remove_group(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons.access_lists import remove_group
 
     def change(session: Session, _key: SiteKey) -> str:
-        members = remove_group(session, actor(), args.name)
+        members = remove_group(session, actor(), args.name, site=site_of(args, settings))
         return f"group {args.name!r} removed with its {members} members"
 
     return edit(settings, change)
@@ -136,6 +143,7 @@ def _add_member(args: argparse.Namespace, settings: Settings) -> int:
             actor(),
             args.name,
             cred,
+            site=site_of(args, settings),
             name=args.member_name,
             note=args.note,
             expires=args.expires,
@@ -150,7 +158,8 @@ def _remove_member(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons.access_lists import remove_member
 
     def change(session: Session, key: SiteKey) -> str:
-        remove_member(session, key, actor(), args.name, credential(args.card))
+        site = site_of(args, settings)
+        remove_member(session, key, actor(), args.name, credential(args.card), site=site)
         return f"removed from {args.name!r}"
 
     return edit(settings, change)
@@ -160,7 +169,7 @@ def _list_groups(args: argparse.Namespace, settings: Settings) -> int:
     from services.patrons import list_views
 
     with opened(settings) as (session, _):
-        for g in list_views.groups(session):
+        for g in list_views.groups(session, site_of(args, settings)):
             valid = f"{g.valid_from or '…'} to {g.valid_until or '…'}"
             print(
                 f"{g.name}\t{g.windows}\tdoors: {g.doors or 'all'}\tvalid {valid}\t"

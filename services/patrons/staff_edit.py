@@ -1,13 +1,15 @@
 """How a staff command edits the local lists: argument types, one transaction, the actor.
 
 Shared by ``aabent groups|bans|codes|log`` and ``patrons signup``. A change runs in one
-transaction with its audit row; a refused one prints why and changes nothing.
+transaction with its audit row; a refused one prints why and changes nothing. ``--site`` says
+whose lists (a municipality's server holds every branch's); without it, the server's own.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,6 +60,32 @@ def actor() -> str:
     return getpass.getuser()
 
 
+_SITE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")  # as [site] id
+
+
+def site_id(text: str) -> str:
+    """An argparse type: a site's id, as ``[site] id`` and the topics spell it."""
+    if not _SITE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a site id (e.g. 'vallensbaek')")
+    return text
+
+
+def site_arg(p: Any) -> None:
+    """``--site``: whose lists (default: the server's own site, ``[site] id``)."""
+    p.add_argument(
+        "--site",
+        type=site_id,
+        default=None,
+        help="the branch whose lists these are (default: this server's own site)",
+    )
+
+
+def site_of(args: argparse.Namespace, settings: Settings) -> str:
+    """The site a command is about: its ``--site``, else the settings' own."""
+    site = getattr(args, "site", None)
+    return site if isinstance(site, str) else settings.site.id
+
+
 def card_arg(p: Any) -> None:
     """The positional CARD argument."""
     p.add_argument("card", metavar="CARD", help="card or CPR number, as the reader gives it")
@@ -69,7 +97,7 @@ def opened(settings: Settings) -> Iterator[tuple[Session, SiteKey]]:
     from services.store.engine import make_sessionmaker
     from services.store.schema import open_database
 
-    engine = open_database(settings.database_url)
+    engine = open_database(settings.database_url, settings.site.id)
     try:
         key = settings.site.site_key()
         with make_sessionmaker(engine)() as session, session.begin():

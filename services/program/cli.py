@@ -30,7 +30,7 @@ def add_commands(sub: Any) -> None:
 def _database(settings: Settings) -> Any:
     from services.store.schema import open_database
 
-    return open_database(settings.database_url)
+    return open_database(settings.database_url, settings.site.id)
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:

@@ -46,7 +46,7 @@ def open_sessions(settings: Settings) -> sessionmaker[Session]:
     from services.store.engine import make_sessionmaker
     from services.store.schema import open_database
 
-    return make_sessionmaker(open_database(settings.database_url))
+    return make_sessionmaker(open_database(settings.database_url, settings.site.id))
 
 
 def run_recorder(settings: Settings, done: threading.Event) -> int:

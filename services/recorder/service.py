@@ -9,10 +9,11 @@ acknowledged its last batch.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
@@ -24,7 +25,7 @@ from services.recorder.notify import Delivery, Notifier
 from services.recorder.recorder import COMPONENT, Recorder
 from services.recorder.retention import run_daily
 from services.settings import Settings
-from services.store.recorder import AlarmNotification
+from services.store.recorder import AlarmNotification, SiteRecord
 
 
 def recorder_bus(settings: Settings) -> MqttBus:
@@ -46,6 +47,21 @@ def recorder_bus(settings: Settings) -> MqttBus:
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
     return datetime.now(UTC)
+
+
+def _no_branches(_session: Session) -> Iterable[str]:
+    return ()
+
+
+def branches_of(settings: Settings) -> Callable[[Session], Iterable[str]]:
+    """The branches a municipality's server publishes lists for: each that announced itself
+    (the ``sites`` table) and each ``[branches.<site>]`` names."""
+    configured = tuple(settings.branches)
+
+    def sites(session: Session) -> Iterable[str]:
+        return {*session.scalars(select(SiteRecord.site)), *configured}
+
+    return sites
 
 
 class RecorderService:
@@ -70,8 +86,14 @@ class RecorderService:
         self.recorder = Recorder(
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
         )
+        prefix = settings.mqtt.prefix
         self.lists = ListPublisher(
-            sessions, bus.publish_state, bus.topics.lists, site=settings.site.id, clock=clock
+            sessions,
+            bus.publish_state,
+            lambda site: Topics(prefix, site).lists,
+            settings.site.id,
+            others=branches_of(settings) if settings.recorder.all_sites else _no_branches,
+            clock=clock,
         )
         self.rooms = RoomKeeper(sessions, settings.site.id, settings.room_list(), clock)
         self._stop = threading.Event()

@@ -1,7 +1,10 @@
-"""The site's local access lists: groups and their members, bans, PIN-pad codes, sign-ups.
+"""The sites' local access lists: groups and their members, bans, PIN-pad codes, sign-ups.
 
-The server holds the lists staff edit; each door controller holds a copy, replaced whole from the
-server's versioned snapshot (:mod:`services.patrons.list_snapshot`), so one schema serves both.
+The server holds the lists staff edit, each row for one site (a municipality's server holds
+every branch's); a ban is for one site or, with ``site`` NULL, for every branch of the
+municipality. Each door controller holds a copy of its own site's lists and of the
+municipality's bans, replaced whole from the server's versioned snapshot for that site
+(:mod:`services.patrons.list_snapshot`), so one schema serves both.
 A credential or a code is only its keyed hash; a member's PIN a salted scrypt hash. A set of
 doors is stored as a comma-separated list of door ids, empty for every door.
 """
@@ -15,14 +18,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.store.base import Base, UtcDateTime, utcnow
 
+SITE_LENGTH = 41  # a site id, as [site] id allows it
+# The counter row of the municipality's bans in ``access_lists_version`` (no site id has "*").
+MUNICIPALITY = "*"
+
 
 class AccessGroupRecord(Base):
     """A named group: weekly windows (``tue 13:00-16:00, …``), doors, validity, PIN rule."""
 
     __tablename__ = "access_groups"
+    __table_args__ = (UniqueConstraint("site", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
+    site: Mapped[str] = mapped_column(String(SITE_LENGTH))
+    name: Mapped[str] = mapped_column(String(80))
     windows: Mapped[str] = mapped_column(String(2000))
     doors: Mapped[str] = mapped_column(String(1000), default="")
     valid_from: Mapped[date | None]
@@ -54,11 +63,13 @@ class GroupMemberRecord(Base):
 
 
 class BanRecord(Base):
-    """A ban of one credential until an instant (NULL: until lifted), at some or all doors."""
+    """A ban of one credential until an instant (NULL: until lifted), at some or all doors of
+    one site, or (``site`` NULL) at every branch of the municipality."""
 
     __tablename__ = "bans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    site: Mapped[str | None] = mapped_column(String(SITE_LENGTH), index=True)
     credential_hash: Mapped[str] = mapped_column(String(64), index=True)
     pseudonym: Mapped[str] = mapped_column(String(12), default="")  # how staff and events name it
     until: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -73,6 +84,7 @@ class PadCodeRecord(Base):
     __tablename__ = "pad_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    site: Mapped[str] = mapped_column(String(SITE_LENGTH))
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(200))
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -83,21 +95,24 @@ class PadCodeRecord(Base):
 
 
 class SignupRecord(Base):
-    """A patron's sign-up for self-service (the house rules accepted), by credential hash."""
+    """A patron's sign-up for self-service at one site (its house rules accepted)."""
 
     __tablename__ = "signups"
 
+    site: Mapped[str] = mapped_column(String(SITE_LENGTH), primary_key=True)
     credential_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     signed_up: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     via: Mapped[str] = mapped_column(String(10), default="desk")  # desk or kiosk
 
 
 class ListsVersion(Base):
-    """The version of the lists held here: the server's counter, or the snapshot applied."""
+    """The version of the lists held here: on the server one counter per site and one for the
+    municipality's bans (``site`` :data:`MUNICIPALITY`); on a controller the snapshot applied."""
 
     __tablename__ = "access_lists_version"
 
-    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site: Mapped[str] = mapped_column(String(SITE_LENGTH), unique=True)
     version: Mapped[int] = mapped_column(default=0)
     changed: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -110,6 +125,7 @@ class ListAudit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(64))
+    site: Mapped[str | None] = mapped_column(String(SITE_LENGTH))  # NULL: the municipality's
     action: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(200))  # a group name, a pseudonym, a code label
     detail: Mapped[str] = mapped_column(String(500), default="")

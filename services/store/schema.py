@@ -121,8 +121,11 @@ def is_current(connection: Connection) -> bool:
     return set(connection.scalars(select(version.c.version_num))) == {newest_revision()}
 
 
-def create_schema(engine: Engine) -> None:
-    """Bring the database behind ``engine`` to the newest revision (a no-op when it is there)."""
+def create_schema(engine: Engine, site: str | None = None) -> None:
+    """Bring the database behind ``engine`` to the newest revision (a no-op when it is there).
+
+    ``site`` is the id of the site the database is for (``[site] id``): a revision that gives
+    rows held before a site of their own (0018, the access lists) gives them this one."""
     with engine.connect() as connection:
         if is_current(connection):
             return
@@ -137,14 +140,17 @@ def create_schema(engine: Engine) -> None:
             return
         log.info("upgrading database schema from %s to %s", current or "empty", heads)
         config.attributes["connection"] = connection
+        if site is not None:
+            config.attributes["site"] = site
         command.upgrade(config, "heads")
 
 
-def open_database(url: str) -> Engine:
-    """An engine on ``url`` with its database at the newest schema: how every process starts."""
+def open_database(url: str, site: str | None = None) -> Engine:
+    """An engine on ``url`` with its database at the newest schema: how every process starts
+    (``site``: the settings' ``[site] id``, see :func:`create_schema`)."""
     engine = make_engine(url)
     try:
-        create_schema(engine)
+        create_schema(engine, site)
     except BaseException:
         engine.dispose()
         raise

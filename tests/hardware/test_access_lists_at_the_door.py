@@ -31,6 +31,7 @@ from tests.hardware.test_controller import (
 DAWN = datetime(2026, 11, 25, 6, 0, tzinfo=CPH)  # a Wednesday, before the 07:00 opening
 CLEANER = "20000001"
 KAREN_CPR = "1204751234"
+SITE = "glostrup"
 KEY = SiteKey(b"k" * 32)  # the rig's
 
 
@@ -68,13 +69,20 @@ def dawn(tmp_path: Path) -> Iterator[Rig]:
     edit(
         rig,
         lambda s: lists.define_group(
-            s, "anne", lists.GroupSpec("cleaners", parse_windows("mon-fri 05:30-07:30"))
+            s, "anne", lists.GroupSpec("cleaners", parse_windows("mon-fri 05:30-07:30")), site=SITE
         ),
     )
     edit(
         rig,
         lambda s: lists.add_member(
-            s, key, "anne", "cleaners", Credential.from_text(CLEANER), name="Rengøring", pin="2468"
+            s,
+            key,
+            "anne",
+            "cleaners",
+            Credential.from_text(CLEANER),
+            name="Rengøring",
+            pin="2468",
+            site=SITE,
         ),
     )
     yield rig
@@ -100,7 +108,13 @@ def test_a_ban_keeps_out_a_patron_the_registry_admits(rig: Rig) -> None:
     edit(
         rig,
         lambda s: lists.ban(
-            s, key, "anne", Credential.from_text(CARD), until=None, reason="threatened staff"
+            s,
+            key,
+            "anne",
+            Credential.from_text(CARD),
+            until=None,
+            reason="threatened staff",
+            site=SITE,
         ),
     )
     rig.swipe()
@@ -127,6 +141,7 @@ def issue(
                 valid_until=(start + timedelta(hours=4)).astimezone(UTC),
                 max_uses=uses,
                 doors=doors,
+                site=SITE,
             )
         ),
     )
@@ -203,7 +218,7 @@ def test_a_site_that_requires_signup_sends_the_patron_to_the_kiosk(tmp_path: Pat
     rig.swipe()
     assert denied(rig) == "signup_required"
     key = KEY
-    edit(rig, lambda s: lists.sign_up(s, key, "anne", Credential.from_text(CARD)))
+    edit(rig, lambda s: lists.sign_up(s, key, "anne", Credential.from_text(CARD), site=SITE))
     rig.hold(2)
     rig.swipe()
     assert rig.lock_released and granted(rig) == "granted"

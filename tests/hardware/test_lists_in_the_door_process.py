@@ -71,11 +71,19 @@ def test_codes_members_and_companions_over_the_bus_and_the_ptys(
             "carpenter",
             valid_from=now - timedelta(minutes=1),
             valid_until=now + timedelta(hours=1),
+            site=server.site.id,
         )
         every_day = lists.GroupSpec("cleaners", parse_windows("mon-sun 00:00-24:00"))
-        lists.define_group(session, "anne", every_day)
+        lists.define_group(session, "anne", every_day, site=server.site.id)
         lists.add_member(
-            session, key, "anne", "cleaners", Credential.from_text(CLEANER), name="R", pin="2468"
+            session,
+            key,
+            "anne",
+            "cleaners",
+            Credential.from_text(CLEANER),
+            name="R",
+            pin="2468",
+            site=server.site.id,
         )
         payload = list_snapshot.encode(list_snapshot.take(session))
     door.start()

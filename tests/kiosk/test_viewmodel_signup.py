@@ -33,7 +33,7 @@ def signup_vm(
 
     def record(credential: Credential) -> bool:
         with seeded.sessions.begin() as session:
-            return sign_up(session, KEY, "kiosk:k1", credential, via="kiosk")
+            return sign_up(session, KEY, "kiosk:k1", credential, via="kiosk", site="glostrup")
 
     return SignupViewModel(
         tr, Inline(), verify=account.standing, record=record, rules=rules or {}, min_age=15
@@ -63,7 +63,7 @@ def test_rules_then_card_and_pin_sign_the_patron_up_as_the_desk_would(
     assert vm.step == "done" and vm.message.startswith("Tak! Du er tilmeldt.")
     digest = KEY.credential_hash(Credential.from_text(KAREN_CARD))
     with seeded.sessions() as session:
-        record = session.get(SignupRecord, digest)
+        record = session.get(SignupRecord, ("glostrup", digest))
         assert record is not None and record.via == "kiosk"
         assert current_version(session) > before  # the recorder publishes the new snapshot
         assert digest in list_snapshot.take(session)["signups"]

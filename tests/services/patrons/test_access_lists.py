@@ -20,6 +20,7 @@ from services.store.access_lists import ListAudit
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
 
+SITE = "glostrup"
 KEY = SiteKey(b"k" * 32)
 CARD = Credential.from_text("12345678")
 CPR = Credential.from_text("1512901234")
@@ -44,9 +45,9 @@ def door_db(tmp_path) -> Iterator[sessionmaker[Session]]:  # type: ignore[no-unt
 
 def test_each_change_is_audited_and_raises_the_version(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
-        assert lists.define_group(s, "anne", IT_CAFE)
-        lists.add_member(s, KEY, "anne", "IT-café", CARD, name="Bo", note="Tuesdays")
-        lists.ban(s, KEY, "anne", CPR, until=None, reason="threatened staff")
+        assert lists.define_group(s, "anne", IT_CAFE, site=SITE)
+        lists.add_member(s, KEY, "anne", "IT-café", CARD, name="Bo", note="Tuesdays", site=SITE)
+        lists.ban(s, KEY, "anne", CPR, until=None, reason="threatened staff", site=SITE)
     with sessions() as s:
         assert lists.current_version(s) == 3
         audit = list(s.scalars(select(ListAudit).order_by(ListAudit.id)))
@@ -57,9 +58,9 @@ def test_each_change_is_audited_and_raises_the_version(sessions: sessionmaker[Se
 
 def test_no_clear_number_reaches_the_database(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
-        lists.define_group(s, "anne", IT_CAFE)
-        lists.add_member(s, KEY, "anne", "IT-café", CPR, name="Bo", pin="4321")
-        lists.ban(s, KEY, "anne", CARD, until=None, reason="x")
+        lists.define_group(s, "anne", IT_CAFE, site=SITE)
+        lists.add_member(s, KEY, "anne", "IT-café", CPR, name="Bo", pin="4321", site=SITE)
+        lists.ban(s, KEY, "anne", CARD, until=None, reason="x", site=SITE)
         code = lists.issue_code(
             s,
             KEY,
@@ -67,8 +68,9 @@ def test_no_clear_number_reaches_the_database(sessions: sessionmaker[Session]) -
             "carpenter",
             valid_from=datetime.now(UTC),
             valid_until=datetime.now(UTC) + timedelta(hours=2),
+            site=SITE,
         )
-        lists.sign_up(s, KEY, "anne", CARD)
+        lists.sign_up(s, KEY, "anne", CARD, site=SITE)
     with sessions() as s:
         dump = " ".join(
             str(row)
@@ -82,16 +84,18 @@ def test_no_clear_number_reaches_the_database(sessions: sessionmaker[Session]) -
 def test_bad_edits_are_refused_by_name(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         with pytest.raises(lists.ListError, match="no access group"):
-            lists.add_member(s, KEY, "anne", "nope", CARD, name="Bo")
+            lists.add_member(s, KEY, "anne", "nope", CARD, name="Bo", site=SITE)
         with pytest.raises(lists.ListError, match="reason"):
-            lists.ban(s, KEY, "anne", CARD, until=None, reason=" ")
+            lists.ban(s, KEY, "anne", CARD, until=None, reason=" ", site=SITE)
         with pytest.raises(lists.ListError, match="already be over"):
-            lists.ban(s, KEY, "anne", CARD, until=datetime(2020, 1, 1, tzinfo=UTC), reason="x")
+            lists.ban(
+                s, KEY, "anne", CARD, until=datetime(2020, 1, 1, tzinfo=UTC), reason="x", site=SITE
+            )
         with pytest.raises(lists.ListError, match="PIN"):
-            lists.define_group(s, "anne", IT_CAFE)
-            lists.add_member(s, KEY, "anne", "IT-café", CARD, name="Bo", pin="12")
+            lists.define_group(s, "anne", IT_CAFE, site=SITE)
+            lists.add_member(s, KEY, "anne", "IT-café", CARD, name="Bo", pin="12", site=SITE)
         with pytest.raises(lists.ListError, match="not banned"):
-            lists.lift_bans(s, KEY, "anne", CARD)
+            lists.lift_bans(s, KEY, "anne", CARD, site=SITE)
 
 
 def test_the_door_answers_from_its_copy_after_a_snapshot(
@@ -100,9 +104,9 @@ def test_the_door_answers_from_its_copy_after_a_snapshot(
     now = datetime.now(UTC)
     with sessions.begin() as s:
         lists.define_group(
-            s, "anne", lists.GroupSpec("staff", parse_windows("mon-sun 06:00-23:00"))
+            s, "anne", lists.GroupSpec("staff", parse_windows("mon-sun 06:00-23:00")), site=SITE
         )
-        lists.add_member(s, KEY, "anne", "staff", CARD, name="Bo", pin="4321")
+        lists.add_member(s, KEY, "anne", "staff", CARD, name="Bo", pin="4321", site=SITE)
         lists.ban(
             s,
             KEY,
@@ -111,6 +115,7 @@ def test_the_door_answers_from_its_copy_after_a_snapshot(
             until=now + timedelta(days=7),
             reason="x",
             doors=frozenset({"main"}),
+            site=SITE,
         )
         code = lists.issue_code(
             s,
@@ -120,8 +125,9 @@ def test_the_door_answers_from_its_copy_after_a_snapshot(
             valid_from=now,
             valid_until=now + timedelta(hours=2),
             max_uses=2,
+            site=SITE,
         )
-        lists.sign_up(s, KEY, "anne", CPR)
+        lists.sign_up(s, KEY, "anne", CPR, site=SITE)
     with sessions() as s:
         payload = list_snapshot.encode(list_snapshot.take(s))
     with door_db.begin() as s:
@@ -148,7 +154,13 @@ def test_a_snapshot_is_applied_only_when_newer_and_keeps_the_doors_code_uses(
     now = datetime.now(UTC)
     with sessions.begin() as s:
         code = lists.issue_code(
-            s, KEY, "anne", "speaker", valid_from=now, valid_until=now + timedelta(hours=2)
+            s,
+            KEY,
+            "anne",
+            "speaker",
+            valid_from=now,
+            valid_until=now + timedelta(hours=2),
+            site=SITE,
         )
     with sessions() as s:
         first = list_snapshot.take(s)
@@ -158,7 +170,7 @@ def test_a_snapshot_is_applied_only_when_newer_and_keeps_the_doors_code_uses(
     code_hash = KEY.credential_hash(Credential(CredentialKind.CODE, code))
     LocalLists(door_db, KEY).code_used(code_hash)
     with sessions.begin() as s:
-        lists.sign_up(s, KEY, "anne", CARD)
+        lists.sign_up(s, KEY, "anne", CARD, site=SITE)
         second = list_snapshot.take(s)
     with door_db.begin() as s:
         assert list_snapshot.apply(s, second)
@@ -191,11 +203,19 @@ def test_a_bad_snapshot_changes_nothing(door_db: sessionmaker[Session]) -> None:
 
 def test_expired_bans_are_tidied_and_lifted_ones_gone(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
-        lists.ban(s, KEY, "anne", CARD, until=datetime.now(UTC) + timedelta(seconds=1), reason="x")
-        lists.ban(s, KEY, "anne", CPR, until=None, reason="y")
+        lists.ban(
+            s,
+            KEY,
+            "anne",
+            CARD,
+            until=datetime.now(UTC) + timedelta(seconds=1),
+            reason="x",
+            site=SITE,
+        )
+        lists.ban(s, KEY, "anne", CPR, until=None, reason="y", site=SITE)
     with sessions.begin() as s:
         assert lists.expire_bans(s, datetime.now(UTC) + timedelta(seconds=2)) == 1
-        assert lists.lift_bans(s, KEY, "anne", CPR) == 1
+        assert lists.lift_bans(s, KEY, "anne", CPR, site=SITE) == 1
         assert lists.counts(s)["bans"] == 0
 
 
@@ -203,8 +223,10 @@ def test_groups_are_redefined_and_removed_with_their_members(
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions.begin() as s:
-        lists.define_group(s, "anne", IT_CAFE)
-        lists.add_member(s, KEY, "anne", "IT-café", CARD, name="Bo", expires=date(2027, 6, 30))
-        assert not lists.define_group(s, "anne", IT_CAFE)
-        assert lists.remove_group(s, "anne", "IT-café") == 1
+        lists.define_group(s, "anne", IT_CAFE, site=SITE)
+        lists.add_member(
+            s, KEY, "anne", "IT-café", CARD, name="Bo", expires=date(2027, 6, 30), site=SITE
+        )
+        assert not lists.define_group(s, "anne", IT_CAFE, site=SITE)
+        assert lists.remove_group(s, "anne", "IT-café", site=SITE) == 1
         assert lists.counts(s)["members"] == 0

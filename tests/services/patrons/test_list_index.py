@@ -22,6 +22,7 @@ from services.patrons.local_lookup import LocalLists
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
 
+SITE = "glostrup"
 KEY = SiteKey(b"k" * 32)
 CARD = Credential.from_text("12345678")
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -150,10 +151,12 @@ def test_the_index_is_what_the_server_snapshot_says(
     the same: one wire format, read in one place."""
     _, server = door
     with server.begin() as s:
-        lists.define_group(s, "anne", lists.GroupSpec("staff", parse_windows("mon 08:00-09:00")))
-        lists.add_member(s, KEY, "anne", "staff", CARD, name="Bo", pin="4321")
-        lists.ban(s, KEY, "anne", CARD, until=None, reason="not shown at the door")
-        lists.sign_up(s, KEY, "anne", CARD)
+        lists.define_group(
+            s, "anne", lists.GroupSpec("staff", parse_windows("mon 08:00-09:00")), site=SITE
+        )
+        lists.add_member(s, KEY, "anne", "staff", CARD, name="Bo", pin="4321", site=SITE)
+        lists.ban(s, KEY, "anne", CARD, until=None, reason="not shown at the door", site=SITE)
+        lists.sign_up(s, KEY, "anne", CARD, site=SITE)
     with server() as s:
         taken = list_snapshot.take(s)
     index = build_index(taken)
