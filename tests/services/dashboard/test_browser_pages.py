@@ -18,16 +18,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import inspect, select, text
+from sqlalchemy import delete, inspect, select, text
 
 from services.bus.client import MqttBus
 from services.core.credentials import Credential
+from services.dashboard.users import add_user, find_user, set_site_role
 from services.patrons import list_snapshot
 from services.store.access_lists import AccessGroupRecord, ListAudit
 from services.store.base import Base
 from services.store.dashboard import CommandAudit, Role
 from services.store.engine import make_engine, make_sessionmaker
-from services.store.recorder import EventRecord
+from services.store.recorder import ComponentState, EventRecord, put_state
 from tests.conftest import Broker
 from tests.services.dashboard.conftest import PASSWORD, add_staff
 from tests.services.dashboard.harness import Site, running_site, wait_until
@@ -363,5 +364,93 @@ def test_the_new_pages_fit_a_360_px_phone(browser: Browser, site: Site, artifact
             assert width <= PHONE_360["width"], f"{path} is {width} px wide on a 360 px phone"
             slug = path.strip("/").replace("/", "-").replace("ø", "o")
             phone.screenshot(path=str(artifacts / f"dashboard-{slug}-phone.png"), full_page=True)
+    finally:
+        context.close()
+
+
+# --- Two branches on one server: each its own lists ---------------------------------------------
+
+OTHER = "vallensbaek"
+
+
+@pytest.fixture
+def two_branches(site: Site) -> Iterator[None]:
+    """A second branch known to the server (a state of it stored), and an operator of each."""
+    sessions = make_sessionmaker(site.engine)
+    with sessions() as s, s.begin():
+        put_state(s, OTHER, "door/front", {"lock": "locked"}, datetime.now(TZ))
+        for user, branch in (("lis", site.settings.site.id), ("bo", OTHER)):
+            if find_user(s, user) is None:
+                add_user(s, user, PASSWORD, Role.VIEWER)
+            set_site_role(s, user, branch, Role.OPERATOR)
+    yield
+    with sessions() as s, s.begin():
+        s.execute(delete(ComponentState).where(ComponentState.site == OTHER))
+
+
+def _csrf_post(page: Page, path: str, form: dict[str, str]) -> int:
+    """A form POST built by hand in the page (its CSRF token from the page): what a forged one
+    sent from a logged-in browser would do."""
+    status: int = page.evaluate(
+        """async ([path, form]) => {
+            const body = new URLSearchParams(form);
+            body.set("csrf", document.body.dataset.csrf);
+            const r = await fetch(path, {method: "POST", body, redirect: "manual"});
+            return r.status;
+        }""",
+        [path, form],
+    )
+    return status
+
+
+def test_an_operator_of_one_branch_cannot_change_another_branch_s_groups(
+    browser: Browser, site: Site, two_branches: None, artifacts: Path
+) -> None:
+    context = browser.new_context(viewport=DESK, base_url=site.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        login(page, "lis")  # the operator of this branch ("evening") only
+        expect(page.locator("header nav")).to_contain_text("Adgangslister")
+        page.goto(f"{S}/lists/groups")
+        form = page.locator("#group-form")
+        form.locator("input[name=name]").fill("Frivillige")
+        form.locator("input[name=start_wed]").fill("16:00")
+        form.locator("input[name=end_wed]").fill("18:00")
+        form.locator("button[type=submit]").click()
+        expect(page.locator("p.ack")).to_have_text("Gruppen er gemt og sendes til dørene.")
+        # The other branch's lists are not hers: not found, and a forged form writes nothing.
+        other = page.goto(f"/site/{OTHER}/lists/groups")
+        assert other is not None and other.status == 404
+        page.goto(f"{S}/lists/groups")
+        for path, form_data in (
+            (f"/site/{OTHER}/lists/groups/save", {"name": "Indbrud", "start_mon": "00:00"}),
+            (f"/site/{OTHER}/lists/groups/Frivillige/members/add", {"number": "30000009"}),
+            (f"/site/{OTHER}/lists/groups/Frivillige/remove", {}),
+        ):
+            assert _csrf_post(page, path, {**form_data, "end_mon": "23:59"}) == 404, path
+        with make_sessionmaker(site.engine)() as session:
+            groups = session.execute(select(AccessGroupRecord.site, AccessGroupRecord.name))
+            assert (OTHER, "Indbrud") not in {tuple(g) for g in groups}
+            assert (
+                session.scalar(select(AccessGroupRecord.id).where(AccessGroupRecord.site == OTHER))
+                is None
+            )
+        # Her ban form offers the whole municipality first, now that there are two branches.
+        page.goto(f"{S}/lists/bans")
+        expect(page.locator("#ban-form input[name=scope][value=municipality]")).to_be_checked()
+        expect(page.locator("#ban-form")).to_contain_text("Kun denne filial")
+        page.screenshot(path=str(artifacts / "dashboard-lists-bans-municipality-da.png"))
+        page.context.clear_cookies()
+        page.goto("/login")  # the other branch's operator sees his branch's lists, not hers
+        page.fill("input[name=username]", "bo")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("#branches")).to_be_visible()
+        page.goto(f"/site/{OTHER}/lists/groups")
+        expect(page.get_by_role("heading", name="Adgangsgrupper")).to_be_visible()
+        assert "Frivillige" not in page.content()
+        mine = page.goto(f"{S}/lists/groups")
+        assert mine is not None and mine.status == 404
     finally:
         context.close()
