@@ -15,7 +15,13 @@ from services.cli.main import main
 from services.core.credentials import Credential
 from services.patrons.staff_edit import opened
 from services.settings import load_settings
-from services.store.access_lists import ListAudit, PadCodeRecord
+from services.store.access_lists import (
+    AccessGroupRecord,
+    BanRecord,
+    ListAudit,
+    PadCodeRecord,
+    SignupRecord,
+)
 from services.store.recorder import EventRecord
 
 
@@ -155,3 +161,35 @@ def test_log_export_holds_the_patrons_own_events_only_and_is_audited(
     with opened(settings) as (session, key):
         audit = session.scalar(select(ListAudit).where(ListAudit.action == "log.export"))
         assert audit is not None and audit.subject == key.pseudonym(mine)
+
+
+def test_site_names_the_branch_and_municipality_bans_every_branch(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a municipality's server: ``--site`` edits that branch's lists (default: the own
+    site's), and ``bans add --municipality`` a ban every branch's doors get."""
+    own = load_settings(config).site.id
+    define = ("groups", "define", "cleaners", "--windows", "mon 05:30-07:30")
+    assert run(config, *define, "--site", "vallensbaek") == 0
+    assert run(config, *define) == 0  # the own site's cleaners: another group
+    assert run(config, "patrons", "signup", "12345678", "--site", "vallensbaek") == 0
+    assert run(config, "bans", "add", "87654321", "--reason", "fight", "--municipality") == 0
+    assert run(config, "bans", "add", "11112222", "--reason", "noise", "--site", "vallensbaek") == 0
+    capsys.readouterr()
+    assert run(config, "bans", "list") == 0  # the own site: the municipality's ban only
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 1 and "\tmunicipality\t" in listed[0] and "fight" in listed[0]
+    assert run(config, "bans", "list", "--site", "vallensbaek") == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert sorted(line.split("\t")[1] for line in listed) == ["branch", "municipality"]
+    assert run(config, "bans", "add", "1", "--reason", "x", "--municipality", "--site", own) == 1
+    with opened(load_settings(config)) as (session, _key):
+        groups = session.execute(select(AccessGroupRecord.site, AccessGroupRecord.name))
+        assert sorted(tuple(g) for g in groups) == [(own, "cleaners"), ("vallensbaek", "cleaners")]
+        assert [s.site for s in session.scalars(select(SignupRecord))] == ["vallensbaek"]
+        assert sorted(str(b.site) for b in session.scalars(select(BanRecord))) == [
+            "None",
+            "vallensbaek",
+        ]
+        audited = {(a.action, a.site) for a in session.scalars(select(ListAudit))}
+        assert ("ban.add", None) in audited and ("signup.add", "vallensbaek") in audited

@@ -179,3 +179,32 @@ def test_the_recorder_with_all_sites_records_every_branch_on_the_broker(
         [branch] = session.scalars(select(SiteRecord))
     assert rows == {("glostrup", "main"), ("albertslund", "side")}
     assert branch.site == "albertslund" and branch.name == ABOUT["name"]
+
+
+def test_a_municipality_server_publishes_the_lists_of_every_branch_it_knows(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Its own site, each that announced itself (the ``sites`` table) and each
+    ``[branches.<site>]``; a branch's server publishes its own site's only."""
+    from services.recorder.service import RecorderService
+
+    with sessions() as s, s.begin():
+        s.add(
+            SiteRecord(
+                site="albertslund",
+                name="Albertslund Bibliotek",
+                doors=["main"],
+                description={},
+                announced=T0,
+            )
+        )
+    branches = {"vallensbaek": {"name": "Vallensbæk Bibliotek"}}
+    central = make_settings("glostrup", recorder={"all_sites": True}, branches=branches)
+    alone = make_settings("glostrup", branches=branches)
+    with sessions() as s:
+        assert RecorderService(central, sessions).lists.sites(s) == [
+            "glostrup",
+            "albertslund",
+            "vallensbaek",
+        ]
+        assert RecorderService(alone, sessions).lists.sites(s) == ["glostrup"]
