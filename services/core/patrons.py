@@ -6,7 +6,7 @@ embedded default) and the library system over SIP2. The door never needs to know
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Protocol
@@ -34,7 +34,12 @@ class PinCheck(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Patron:
-    """The little the door needs to know about a patron; no card number, no CPR number."""
+    """The little the door needs to know about a patron; no card number, no CPR number.
+
+    ``email`` is the address the library system answers with (SIP2 BE), where it gives one: the
+    kiosk sends a programme check-in's receipt there and never shows it. The offline cache does
+    not keep it, and ``repr`` leaves it out.
+    """
 
     patron_id: str
     name: str
@@ -42,6 +47,7 @@ class Patron:
     birth_date: date | None = None
     expires: date | None = None
     guardian_consent: bool = False
+    email: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
