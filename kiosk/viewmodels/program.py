@@ -84,6 +84,7 @@ class ProgramViewModel(ViewModel):
         self._items: list[ProgramItem] = []
         self._message: tuple[str, dict[str, Any]] | None = None
         self._receipt: tuple[str, ProgramItem, int] | None = None  # to, activity, head count
+        self._visit = 0  # moves whenever the receipt on offer is dropped: a late answer is stale
         self.relabel()
 
     def load(self) -> None:
@@ -105,12 +106,13 @@ class ProgramViewModel(ViewModel):
     def select(self, uid: str) -> None:
         """Show one activity with what can be done."""
         self.selected, self.mode, self._message, self.guests = uid, "detail", None, 1
-        self._receipt = None
+        self._drop_receipt()
         self.relabel()
 
     def back(self) -> None:
         """From a step back to the activity, from the activity back to the list."""
-        self._message, self._receipt = None, None
+        self._message = None
+        self._drop_receipt()
         self.mode = "list" if self.mode == "detail" else "detail"
         if self.mode == "list":
             self.selected = ""
@@ -145,7 +147,8 @@ class ProgramViewModel(ViewModel):
     def confirm_guests(self) -> None:
         """Check the guests in."""
         uid, count = self.selected, int(self.guests)
-        self.mode, self._receipt = "busy", None  # guests without a card: no receipt
+        self.mode = "busy"
+        self._drop_receipt()  # guests without a card: no receipt
         self.relabel()
         job = lambda: self._desk.check_in(uid, head_count=count)  # noqa: E731
         self.start(job, self._checked_in, self._failed)
@@ -171,7 +174,8 @@ class ProgramViewModel(ViewModel):
             self._show(("account.not_recognised", {}), ok=False, mode="scan")
             return
         uid, purpose = self.selected, self._purpose
-        self.mode, self._receipt = "busy", None  # the last patron's receipt is not this one's
+        self.mode = "busy"
+        self._drop_receipt()  # the last patron's receipt is not this one's
         self.relabel()
 
         def job() -> CardOutcome:
@@ -201,23 +205,31 @@ class ProgramViewModel(ViewModel):
 
     def send_receipt(self) -> None:
         """E-mail the receipt of this check-in to the address the directory has, then say it is
-        sent without saying where; the address is forgotten either way."""
+        sent without saying where. Sent, the address is forgotten; failed, it may be tried again
+        while the patron is still at this check-in."""
         receipt, send = self._receipt, self._send_receipt
         if receipt is None or send is None:
             return
-        self._receipt = None  # one receipt per check-in: the button goes while it is sent
+        self._receipt, visit = None, self._visit  # one receipt per check-in: the button goes
         to, item, head_count = receipt
         subject, body = checkin_receipt(self.tr.catalog, self._library, item, head_count, self._tz)
         self.mode = "busy"
         self.relabel()
-        self.start(lambda: send(to, subject, body),
-                   lambda _r: self._show(("program.receipt_sent", {}), ok=True),
-                   lambda error: self._receipt_failed(error, receipt))  # fmt: skip
 
-    def _receipt_failed(self, error: BaseException, receipt: tuple[str, ProgramItem, int]) -> None:
-        log.warning("check-in receipt not sent: %s", error.__class__.__name__)
-        self._receipt = receipt  # the patron may try again
-        self._show(("program.receipt_failed", {}), ok=False)
+        def sent(_result: object) -> None:
+            if visit == self._visit:
+                self._show(("program.receipt_sent", {}), ok=True)
+
+        def failed(error: BaseException) -> None:
+            log.warning("check-in receipt not sent: %s", error.__class__.__name__)
+            if visit == self._visit:  # the patron has not moved on: they may try again
+                self._receipt = receipt
+                self._show(("program.receipt_failed", {}), ok=False)
+
+        self.start(lambda: send(to, subject, body), sent, failed)
+
+    def _drop_receipt(self) -> None:
+        self._receipt, self._visit = None, self._visit + 1
 
     def _checked_in(self, result: CheckInResult) -> None:
         key = result.outcome.value
@@ -322,5 +334,5 @@ class ProgramViewModel(ViewModel):
         """Back to the list; no message, nothing chosen."""
         super().reset()
         self.selected, self.mode, self._message, self.guests = "", "list", None, 1
-        self._receipt = None
+        self._drop_receipt()
         self.relabel()

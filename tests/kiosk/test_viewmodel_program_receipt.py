@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.background import Inline
+from kiosk.background import Inline, Runner
 from kiosk.checkin import identify_with
 from kiosk.i18n import Translator
 from kiosk.viewmodels.program import ProgramViewModel
@@ -21,7 +21,7 @@ from services.core.credentials import Credential
 from services.core.patrons import PatronDirectory
 from services.program.desk import ProgramDesk
 from services.sip2.directory import Sip2Directory
-from tests.kiosk.conftest import Seeded
+from tests.kiosk.conftest import Deferred, Seeded
 from tests.kiosk.library import KAREN_CARD, KEY, NOW_ACTIVITY, NOW_ACTIVITY_TITLE
 from tests.kiosk.test_viewmodel_account_sip2 import sip2_directory
 from tests.services.sip2.conftest import Acs, _acs
@@ -51,12 +51,13 @@ def program_vm(
     seeded: Seeded,
     directory: PatronDirectory,
     send: object = None,
+    runner: Runner | None = None,
 ) -> ProgramViewModel:
     clock = lambda: seeded.now  # noqa: E731
     desk = ProgramDesk(seeded.sessions, kiosk="k1", clock=clock, window=timedelta(minutes=30))
     vm = ProgramViewModel(
         tr,
-        Inline(),
+        runner or Inline(),
         desk=desk,
         identify=identify_with(directory, KEY),
         clock=clock,
@@ -204,6 +205,28 @@ def test_a_receipt_that_cannot_be_sent_says_so_and_may_be_tried_again(
     assert vm.can_receipt
     vm.send_receipt()
     assert len(tries) == 2
+
+
+def test_a_failed_send_that_answers_after_the_next_patron_offers_them_nothing(
+    tr: Translator, seeded: Seeded, sip2: Sip2Directory, deferred: Deferred
+) -> None:
+    def down(to: str, subject: str, body: str) -> None:
+        raise ConnectionRefusedError("no SMTP server")
+
+    vm = program_vm(tr, seeded, sip2, down, runner=deferred)
+    deferred.finish()  # the programme
+    check_in(vm, FRIDA)
+    deferred.finish()  # Frida's check-in
+    deferred.finish()  # the programme read again
+    assert vm.can_receipt
+    vm.send_receipt()  # the SMTP server is slow to refuse
+    vm.back()
+    vm.start_check_in()
+    vm.scan(AASE)
+    deferred.finish(1)  # the next patron's check-in answers first
+    assert vm.message.startswith("Velkommen!") and not vm.can_receipt
+    deferred.finish(0)  # then Frida's receipt fails: stale, nothing changes
+    assert vm.message.startswith("Velkommen!") and not vm.can_receipt
 
 
 def test_leaving_forgets_the_receipt(tr: Translator, seeded: Seeded, sip2: Sip2Directory) -> None:
