@@ -7,7 +7,7 @@ embedded default) and the library system over SIP2. The door never needs to know
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -35,7 +35,12 @@ class PinCheck(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Patron:
-    """The little the door needs to know about a patron; no card number, no CPR number."""
+    """The little the door needs to know about a patron; no card number, no CPR number.
+
+    ``email`` is the address the library system answers with (SIP2 BE), where it gives one: the
+    kiosk sends a programme check-in's receipt there and never shows it. The offline cache does
+    not keep it, and ``repr`` leaves it out.
+    """
 
     patron_id: str
     name: str
@@ -43,6 +48,7 @@ class Patron:
     birth_date: date | None = None
     expires: date | None = None
     guardian_consent: bool = False
+    email: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
