@@ -207,6 +207,8 @@ class Controller:
                     self.devices[effect.door].set_locked(effect.locked)
                 elif isinstance(effect, fx.StartLookup):
                     self._submit(self._lookup, effect)  # no waiting for earlier events' writes
+                elif isinstance(effect, fx.PrepareLookup):
+                    self.gate.prepare(effect.credential, effect.reader, self.wall())  # runs beside
                 elif isinstance(effect, fx.RecordOutcome):
                     # Its alarms come back as an input, so they queue after this batch anyway.
                     self._submit(self._record, effect)
@@ -249,7 +251,7 @@ class Controller:
                 payload = self.out.opening(opening)
                 reason = str(opening.state)
                 self.out.event(EventType.OPENING_CHANGED, None, reason=reason, details=payload)
-            case fx.StartLookup() | fx.RecordOutcome():
+            case fx.StartLookup() | fx.PrepareLookup() | fx.RecordOutcome():
                 pass  # handed to a worker under the core's lock
             case (
                 fx.SetOutput()

@@ -7,7 +7,13 @@ back, with the building as it is then.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,11 +21,36 @@ from hardware.core.inputs import Looked
 from services.core.credentials import Credential, CredentialKind, SiteKey
 from services.core.events import EventType
 from services.core.local_lists import NOTHING_LOCAL
-from services.core.patrons import Authentication, PatronDirectory, PinCheck
+from services.core.patrons import (
+    Authentication,
+    PatronDirectory,
+    PinAnswer,
+    PinCheck,
+    PreparingDirectory,
+)
+from services.core.readers import PIN_TIMEOUT_S
 from services.patrons.local_lookup import LocalLists
-from services.patrons.pin_guard import PinGuard
+from services.patrons.pin_guard import History, PinGuard
 
 _NO_PATRON = Authentication(None, PinCheck.NOT_GIVEN)
+log = logging.getLogger(__name__)
+# Cards waiting for their PIN whose holder is kept found: one per door is the normal case.
+_PREPARED_AT_MOST = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """What was read at the card for the '#' that follows."""
+
+    holder: PinAnswer | None  # None: the directory answers card and PIN together
+    history: History
+
+
+@dataclass(frozen=True, slots=True)
+class _Early:
+    since: float  # monotonic
+    reader: str
+    found: Future[_Ready]
 
 
 class Gatekeeper:
@@ -31,15 +62,62 @@ class Gatekeeper:
         key: SiteKey,
         guard: PinGuard,
         lists: LocalLists | None = None,
+        *,
+        prepared_for_s: float = PIN_TIMEOUT_S,
+        mono: Callable[[], float] = time.monotonic,
     ) -> None:
         self.directory, self.key, self.guard, self.lists = directory, key, guard, lists
         # The lockout lookup runs beside the directory's answer: the PIN's scrypt (or the
         # library system's reply) leaves the GIL free, so the two overlap instead of adding up.
         self._beside = ThreadPoolExecutor(1, thread_name_prefix="pin-guard")
+        # What was found when the card was read serves the '#' that follows within the PIN's
+        # time, at the same reader; otherwise the lookup asks afresh. Any recorded outcome
+        # drops it all, as the standing it read may have changed.
+        self._find_holder: Callable[[Credential], PinAnswer] | None = (
+            directory.prepare if isinstance(directory, PreparingDirectory) else None
+        )
+        self._early: OrderedDict[str, _Early] = OrderedDict()
+        self._early_lock = threading.Lock()
+        self.prepared_for_s, self._mono = prepared_for_s, mono
 
     def close(self) -> None:
         """End the lookup thread."""
         self._beside.shutdown(wait=False)
+
+    def prepare(self, cred: Credential, reader_id: str, now: datetime) -> None:
+        """A card waits for its PIN at ``reader_id``: read its standing and find its holder
+        now, beside the door's work, so that the '#' waits only for the PIN's check. Returns
+        at once; a directory that needs the PIN to answer (SIP2) is asked at the '#'."""
+        if cred.kind is CredentialKind.CODE:
+            return
+        cred_hash = self.key.credential_hash(cred)
+        try:
+            found = self._beside.submit(self._find, cred, cred_hash, reader_id, now)
+        except RuntimeError:  # shut down: the controller is stopping
+            return
+        with self._early_lock:
+            self._early.pop(cred_hash, None)
+            self._early[cred_hash] = _Early(self._mono(), reader_id, found)
+            while len(self._early) > _PREPARED_AT_MOST:
+                self._early.popitem(last=False)
+
+    def _find(self, cred: Credential, cred_hash: str, reader_id: str, now: datetime) -> _Ready:
+        holder = self._find_holder(cred) if self._find_holder is not None else None
+        return _Ready(holder, self.guard.history(cred_hash, reader_id, now))
+
+    def _ready(self, cred_hash: str, reader_id: str) -> _Ready | None:
+        """What :meth:`prepare` found for this card at this reader, while it holds."""
+        with self._early_lock:
+            early = self._early.pop(cred_hash, None)
+        if early is None or early.reader != reader_id:
+            return None
+        if self._mono() - early.since > self.prepared_for_s:
+            return None
+        try:
+            return early.found.result()
+        except Exception:  # the early read failed: the lookup reads again, as without it
+            log.warning("the early lookup failed; looking up at the PIN", exc_info=True)
+            return None
 
     def lookup(
         self, cred: Credential, pin: str | None, reader_id: str, now: datetime, door: str = ""
@@ -47,13 +125,21 @@ class Gatekeeper:
         """What the directory and the door's own lists say about ``cred`` + ``pin``, and the
         card's and reader's standing. A code typed at the pad is the lists' alone."""
         cred_hash = self.key.credential_hash(cred)
+        pseudonym = self.key.pseudonym(cred)
+        ready = self._ready(cred_hash, reader_id)
+        if ready is not None:
+            local = self.lists.answer(cred_hash, pin, door) if self.lists else NOTHING_LOCAL
+            holder = ready.holder
+            auth = holder(pin) if holder is not None else self.directory.authenticate(cred, pin)
+            standing = self.guard.standing(ready.history, now)
+            return Looked(auth, standing, cred_hash, pseudonym, local)
         pending = self._beside.submit(self.guard.check, cred_hash, reader_id, now)
         if cred.kind is CredentialKind.CODE:
             local = self.lists.code(cred_hash, door) if self.lists else NOTHING_LOCAL
-            return Looked(_NO_PATRON, pending.result(), cred_hash, self.key.pseudonym(cred), local)
+            return Looked(_NO_PATRON, pending.result(), cred_hash, pseudonym, local)
         local = self.lists.answer(cred_hash, pin, door) if self.lists else NOTHING_LOCAL
         auth = self.directory.authenticate(cred, pin)
-        return Looked(auth, pending.result(), cred_hash, self.key.pseudonym(cred), local)
+        return Looked(auth, pending.result(), cred_hash, pseudonym, local)
 
     def record(
         self,
@@ -66,9 +152,13 @@ class Gatekeeper:
     ) -> list[tuple[EventType, dict[str, Any]]]:
         """After the door acted: count a wrong PIN or end a run of them, count a code's use,
         mark a booker come; the alarms it tips."""
-        if wrong:
-            return self.guard.failed(credential_hash, reader_id, now)
-        self.guard.succeeded(credential_hash, now)
+        try:
+            if wrong:
+                return self.guard.failed(credential_hash, reader_id, now)
+            self.guard.succeeded(credential_hash, now)
+        finally:
+            with self._early_lock:  # after the commit: a later early read sees it
+                self._early.clear()
         if code_used and self.lists is not None:
             self.lists.code_used(credential_hash)
         if booking_used and self.lists is not None:

@@ -44,6 +44,7 @@ from services.patrons.directory import close_directory, open_directory
 from services.patrons.list_distribution import ListReceiver
 from services.patrons.local_lookup import LocalLists
 from services.patrons.pin_guard import PinGuard
+from services.runtime.heap import settle_heap
 from services.runtime.holiday_file import site_schedule
 from services.runtime.serial_reader import SerialReader
 from services.runtime.systemd_notify import notify, start_watchdog
@@ -277,6 +278,7 @@ class DoorService:
             self.simulation.rest()  # after the pins exist: their pull-ups would undo it
         self.build()
         assert self.controller and self.bus and self.publisher
+        settle_heap()
         self.controller.start()
         self.start_inputs()
         self.bus.start()

@@ -130,6 +130,8 @@ class KioskApp(App):  # type: ignore[misc]
             clock=s.clock,
             tz=s.schedule.timezone,
             days=k.program_days,
+            send_receipt=s.send_receipt if s.receipts else None,
+            library=s.settings.site.name,
         )
         min_age = s.settings.access.min_age_unstaffed
         self.hours_vm = HoursViewModel(tr, r, schedule=s.schedule, clock=s.clock, min_age=min_age)
@@ -157,6 +159,7 @@ class KioskApp(App):  # type: ignore[misc]
             record=s.sign_up,
             rules={"da": s.house_rules("da"), "en": s.house_rules("en")},
             min_age=s.settings.access.min_age_unstaffed,
+            typed_cpr=bool(s.settings.access.cpr_pad_prefix),  # as the door's forgotten card
         )
         self.signup_offered = s.settings.access.signup_required
         self.poster_vm = PosterViewModel(

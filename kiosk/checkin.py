@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.core.credentials import Credential, SiteKey
 from services.core.patrons import PatronDirectory
@@ -11,10 +11,12 @@ from services.core.patrons import PatronDirectory
 
 @dataclass(frozen=True)
 class Identity:
-    """The holder's patron id and the pseudonym events carry (never the card number)."""
+    """The holder's patron id and the pseudonym events carry (never the card number), and the
+    address the directory has for a receipt ("" for none; never shown, left out of ``repr``)."""
 
     patron_id: str
     pseudonym: str
+    email: str = field(default="", repr=False)
 
 
 class LookupUnavailable(Exception):
@@ -37,6 +39,7 @@ def identify_with(directory: PatronDirectory, key: SiteKey) -> Identify:
             raise LookupUnavailable("the directory cannot be asked")
         if auth.patron is None:
             return None
-        return Identity(auth.patron.patron_id, key.pseudonym(credential))
+        patron = auth.patron
+        return Identity(patron.patron_id, key.pseudonym(credential), patron.email)
 
     return identify

@@ -52,6 +52,7 @@ class Admission:
             entry.pending = Pending(cred, reader, now.mono, repeat=again or last is not None)
             self.b.deadlines.set(PinDue(door), now.mono + slot.cfg.pin_timeout_s)
             out.append(fx.ClearPinPads(door))
+            out.append(fx.PrepareLookup(reader, cred))
             return
         if last is not None:
             out.append(fx.Signal(door, last.pattern))  # its decision, shown again

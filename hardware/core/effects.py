@@ -90,6 +90,16 @@ class StartLookup:
 
 
 @dataclass(frozen=True, slots=True)
+class PrepareLookup:
+    """A card waits for its PIN: read its standing and find its holder now (on a worker), so
+    that the '#' waits only for the PIN's check. Nothing comes back; the StartLookup that
+    follows at the same reader uses what was found (``Gatekeeper.prepare``)."""
+
+    reader: str
+    credential: Credential
+
+
+@dataclass(frozen=True, slots=True)
 class RecordOutcome:
     """Count a wrong PIN (``wrong``) or end a run of them; answer with OutcomeRecorded.
     ``code_used``: the entry was on a PIN-pad code, whose uses go up by one; ``booking_used``: on
@@ -163,6 +173,7 @@ Effect = (
     | SaveOccupancy
     | PublishOpening
     | StartLookup
+    | PrepareLookup
     | RecordOutcome
     | SetOutput
     | SetPanel

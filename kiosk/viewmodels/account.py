@@ -18,6 +18,7 @@ from kivy.properties import BooleanProperty, ListProperty, OptionProperty, Strin
 from kiosk.background import Runner
 from kiosk.i18n import Catalog, Translator
 from kiosk.input import read_card
+from kiosk.receipts import SendReceipt
 from kiosk.viewmodels.keypad import MAX_PIN_DIGITS, CardPinViewModel, masked
 from services.core.account import (
     AccountLocked,
@@ -44,7 +45,6 @@ _HOLD_REASONS = {r.value for r in HoldRefusal}
 
 
 ChangePin = Callable[[Credential, str, str], object]  # card, PIN now, new PIN; raises if refused
-SendReceipt = Callable[[str, str, str], object]  # to, subject, body; raises if not sent
 
 
 def masked_address(address: str) -> str:

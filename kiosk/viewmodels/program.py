@@ -3,6 +3,13 @@
 A card scanned here is only looked up to learn who it is (no PIN: attendance is not a secret
 worth a PIN at the door of a knitting café); the check-in itself is decided by the database
 (:mod:`services.program.store`), so two kiosks can never sell the same last seat.
+
+After a check-in by card, where the directory has an e-mail address for the card's holder, the
+patron may have a receipt sent there (:mod:`kiosk.receipts`, the renewal receipts' one way to
+send). The card alone proves little, so the screen shows neither the address nor a name: it says
+"sent to your e-mail". Where there is no address there is no button and no line about it, as in
+My account: a card-only screen says nothing of what the library has on record for the card.
+Guests checked in without a card get no receipt.
 """
 
 from __future__ import annotations
@@ -22,15 +29,19 @@ from kivy.properties import (
 )
 
 from kiosk.background import Runner
-from kiosk.checkin import Identify, LookupUnavailable
+from kiosk.checkin import Identify, Identity, LookupUnavailable
 from kiosk.i18n import Catalog, Translator, capital
 from kiosk.input import read_card
+from kiosk.receipts import SendReceipt, checkin_receipt
 from kiosk.viewmodels.base import ViewModel
 from services.program.desk import ProgramDesk
 from services.program.store import MAX_HEAD_COUNT, CheckInResult, ProgramItem, RegisterOutcome
 
 log = logging.getLogger(__name__)
 MODES = ["list", "detail", "scan", "guests", "busy", "done"]
+
+# Who held the card and what their check-in or registration came to; None: nobody holds it.
+CardOutcome = tuple[Identity, CheckInResult | RegisterOutcome] | None
 
 
 class ProgramViewModel(ViewModel):
@@ -49,6 +60,7 @@ class ProgramViewModel(ViewModel):
     guests = NumericProperty(1)
     message = StringProperty("")
     message_ok = BooleanProperty(True)
+    can_receipt = BooleanProperty(False)  # checked in by card, and an address to send it to
 
     def __init__(
         self,
@@ -60,13 +72,19 @@ class ProgramViewModel(ViewModel):
         clock: Callable[[], datetime],
         tz: ZoneInfo,
         days: int = 14,
+        send_receipt: SendReceipt | None = None,
+        library: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(tr, runner, **kwargs)
-        self._desk, self._identify, self._clock, self._tz = desk, identify, clock, tz
+        self.identify = identify  # who holds a card: the directory, without a PIN
+        self._desk, self._clock, self._tz = desk, clock, tz
         self._days, self._purpose = days, "check_in"
+        self._send_receipt, self._library = send_receipt, library
         self._items: list[ProgramItem] = []
         self._message: tuple[str, dict[str, Any]] | None = None
+        self._receipt: tuple[str, ProgramItem, int] | None = None  # to, activity, head count
+        self._visit = 0  # moves whenever the receipt on offer is dropped: a late answer is stale
         self.relabel()
 
     def load(self) -> None:
@@ -88,11 +106,13 @@ class ProgramViewModel(ViewModel):
     def select(self, uid: str) -> None:
         """Show one activity with what can be done."""
         self.selected, self.mode, self._message, self.guests = uid, "detail", None, 1
+        self._drop_receipt()
         self.relabel()
 
     def back(self) -> None:
         """From a step back to the activity, from the activity back to the list."""
         self._message = None
+        self._drop_receipt()
         self.mode = "list" if self.mode == "detail" else "detail"
         if self.mode == "list":
             self.selected = ""
@@ -128,6 +148,7 @@ class ProgramViewModel(ViewModel):
         """Check the guests in."""
         uid, count = self.selected, int(self.guests)
         self.mode = "busy"
+        self._drop_receipt()  # guests without a card: no receipt
         self.relabel()
         job = lambda: self._desk.check_in(uid, head_count=count)  # noqa: E731
         self.start(job, self._checked_in, self._failed)
@@ -154,27 +175,61 @@ class ProgramViewModel(ViewModel):
             return
         uid, purpose = self.selected, self._purpose
         self.mode = "busy"
+        self._drop_receipt()  # the last patron's receipt is not this one's
         self.relabel()
 
-        def job() -> CheckInResult | RegisterOutcome | None:
-            who = self._identify(credential)
+        def job() -> CardOutcome:
+            who = self.identify(credential)
             if who is None:
                 return None
             if purpose == "register":
-                return self._desk.register(uid, patron_id=who.patron_id)
-            return self._desk.check_in(uid, patron_id=who.patron_id, pseudonym=who.pseudonym)
+                return who, self._desk.register(uid, patron_id=who.patron_id)
+            return who, self._desk.check_in(uid, patron_id=who.patron_id, pseudonym=who.pseudonym)
 
         self.start(job, self._after_card, self._failed)
 
-    def _after_card(self, outcome: CheckInResult | RegisterOutcome | None) -> None:
-        if outcome is None:
+    def _after_card(self, found: CardOutcome) -> None:
+        if found is None:
             self._show(("account.not_recognised", {}), ok=False, mode="scan")
-        elif isinstance(outcome, RegisterOutcome):
+            return
+        who, outcome = found
+        if isinstance(outcome, RegisterOutcome):
             ok = outcome in (RegisterOutcome.REGISTERED, RegisterOutcome.NOT_NEEDED)
             self._show((f"program.outcome.{outcome.value}", {}), ok=ok)
             self.load()  # a registration takes a seat
-        else:
-            self._checked_in(outcome)
+            return
+        chosen = self._chosen()
+        if outcome.ok and who.email and self._send_receipt is not None and chosen is not None:
+            self._receipt = (who.email, chosen, outcome.head_count)
+        self._checked_in(outcome)
+
+    def send_receipt(self) -> None:
+        """E-mail the receipt of this check-in to the address the directory has, then say it is
+        sent without saying where. Sent, the address is forgotten; failed, it may be tried again
+        while the patron is still at this check-in."""
+        receipt, send = self._receipt, self._send_receipt
+        if receipt is None or send is None:
+            return
+        self._receipt, visit = None, self._visit  # one receipt per check-in: the button goes
+        to, item, head_count = receipt
+        subject, body = checkin_receipt(self.tr.catalog, self._library, item, head_count, self._tz)
+        self.mode = "busy"
+        self.relabel()
+
+        def sent(_result: object) -> None:
+            if visit == self._visit:
+                self._show(("program.receipt_sent", {}), ok=True)
+
+        def failed(error: BaseException) -> None:
+            log.warning("check-in receipt not sent: %s", error.__class__.__name__)
+            if visit == self._visit:  # the patron has not moved on: they may try again
+                self._receipt = receipt
+                self._show(("program.receipt_failed", {}), ok=False)
+
+        self.start(lambda: send(to, subject, body), sent, failed)
+
+    def _drop_receipt(self) -> None:
+        self._receipt, self._visit = None, self._visit + 1
 
     def _checked_in(self, result: CheckInResult) -> None:
         key = result.outcome.value
@@ -212,6 +267,7 @@ class ProgramViewModel(ViewModel):
             "busy": "program.busy",
         }.get(self.mode)
         self.prompt = cat.text(key) if key else ""
+        self.can_receipt = self.mode == "done" and self._receipt is not None
         if self._message is None:
             self.message = ""
         else:
@@ -278,4 +334,5 @@ class ProgramViewModel(ViewModel):
         """Back to the list; no message, nothing chosen."""
         super().reset()
         self.selected, self.mode, self._message, self.guests = "", "list", None, 1
+        self._drop_receipt()
         self.relabel()

@@ -1,5 +1,10 @@
 """Sign up for self-service at the kiosk: read the house rules, accept with card and PIN.
 
+The card is scanned, or its number typed on the shared keypad (:mod:`kiosk.viewmodels.keypad`,
+as in My account), shown only as dots. A typed CPR number is taken where the site lets the door
+take one for a forgotten card (``[access] cpr_pad_prefix`` set), and refused where not; a
+sign-up, like the desk's, is the credential's: a CPR number signs up that number.
+
 Where a site requires it (``access.signup_required``) the door admits only patrons who have
 signed up. The sign-up is the same local registration the desk makes with
 ``aabent patrons signup`` (:func:`services.patrons.access_lists.sign_up`, keyed by the
@@ -19,8 +24,7 @@ from kivy.properties import OptionProperty, StringProperty
 from kiosk.background import Runner
 from kiosk.i18n import Translator
 from kiosk.input import read_card
-from kiosk.viewmodels.base import ViewModel
-from kiosk.viewmodels.keypad import MAX_PIN_DIGITS, masked
+from kiosk.viewmodels.keypad import CardPinViewModel
 from services.core.account import AccountLocked, AccountRefused
 from services.core.credentials import Credential
 
@@ -31,14 +35,14 @@ Verify = Callable[[Credential, str], object]  # raises AccountRefused / AccountL
 Record = Callable[[Credential], bool]  # True: signed up now; False: had signed up before
 
 
-class SignupViewModel(ViewModel):
-    """The steps, the rules in the patron's language, the PIN mask and the outcome."""
+class SignupViewModel(CardPinViewModel):
+    """The steps, the rules in the patron's language, the card and PIN masks and the outcome."""
 
     step = OptionProperty("rules", options=STEPS)
     rules = StringProperty("")
+    scan_prompt = StringProperty("")
     message = StringProperty("")
     message_kind = OptionProperty("info", options=["info", "error"])
-    pin_mask = StringProperty("")
 
     def __init__(
         self,
@@ -49,13 +53,14 @@ class SignupViewModel(ViewModel):
         record: Record,
         rules: dict[str, str],
         min_age: int,
+        typed_cpr: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(tr, runner, **kwargs)
         self._verify, self._record, self._rules = verify, record, rules
-        self._min_age = min_age
+        self._min_age, self.typed_cpr = min_age, typed_cpr
         self._credential: Credential | None = None
-        self._pin, self._key = "", ""
+        self._pin = self._typed = self._key = ""
         self.relabel()
 
     def accept(self) -> None:
@@ -68,6 +73,7 @@ class SignupViewModel(ViewModel):
         if self.step != "scan":
             return
         credential = read_card(text)
+        self._typed, self.typed_mask = "", ""
         if credential is None:
             self._say("account.not_recognised", "error")
             return
@@ -75,20 +81,18 @@ class SignupViewModel(ViewModel):
         self._say("signup.pin")
 
     def key(self, key: str) -> None:
-        """A key of the PIN pad: a digit, ``backspace`` or ``ok``."""
-        if self.step != "pin":
-            return
-        if key == "ok":
-            if self._pin:
-                self._submit()
-            return
-        if key == "backspace":
-            self._pin = self._pin[:-1]
-        elif len(key) == 1 and key.isdigit() and len(self._pin) < MAX_PIN_DIGITS:
-            self._pin += key
-        self.pin_mask = masked(self._pin)
+        """A key of the keypad: a digit, ``backspace`` or ``ok``; the card's, then the PIN's."""
+        if self.step == "scan":
+            self._card_key(key)
+        elif self.step == "pin":
+            self._pin_key(key)
 
-    def _submit(self) -> None:
+    def refuse_typed_cpr(self) -> None:
+        """This site takes no typed CPR number: the card, scanned or typed, is wanted."""
+        self._say("signup.cpr_refused", "error")
+
+    def submit(self) -> None:
+        """Check the PIN of the card read, then record the sign-up."""
         credential, pin = self._credential, self._pin
         if credential is None:
             return
@@ -123,6 +127,7 @@ class SignupViewModel(ViewModel):
 
     def _forget_card(self) -> None:
         self._credential, self._pin, self.pin_mask = None, "", ""
+        self._typed, self.typed_mask = "", ""
 
     def _say(self, key: str, kind: str = "info") -> None:
         self._key, self.message_kind = key, kind
@@ -132,6 +137,9 @@ class SignupViewModel(ViewModel):
         """The rules and the message in the current language."""
         own = self._rules.get(self.tr.lang, "").strip()
         self.rules = own or self.tr.catalog.text("signup.rules", age=self._min_age)
+        self.scan_prompt = self.tr._(
+            "signup.scan_prompt_cpr" if self.typed_cpr else "signup.scan_prompt"
+        )
         self.message = self.tr._(self._key) if self._key else ""
 
     def reset(self) -> None:

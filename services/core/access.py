@@ -242,6 +242,10 @@ def _building_state(
         return Decision.denied(Reason.CLOSED)
     if ctx.building_hold is Reason.ALARM_ARMED and member:
         return None  # the member's group rule decides, once the member has shown who they are
+    if ctx.building_hold is Reason.LAST_ENTRY and member:
+        # Last entry keeps patrons out before closing; a cleaner or staff member on their own
+        # hours comes in (as after closing), is counted inside, and the sweep waits for them.
+        return None
     if ctx.building_hold is not None:
         return Decision.denied(ctx.building_hold)
     return None

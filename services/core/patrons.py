@@ -6,10 +6,11 @@ embedded default) and the library system over SIP2. The door never needs to know
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from services.core.credentials import Credential
 
@@ -34,7 +35,12 @@ class PinCheck(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Patron:
-    """The little the door needs to know about a patron; no card number, no CPR number."""
+    """The little the door needs to know about a patron; no card number, no CPR number.
+
+    ``email`` is the address the library system answers with (SIP2 BE), where it gives one: the
+    kiosk sends a programme check-in's receipt there and never shows it. The offline cache does
+    not keep it, and ``repr`` leaves it out.
+    """
 
     patron_id: str
     name: str
@@ -42,6 +48,7 @@ class Patron:
     birth_date: date | None = None
     expires: date | None = None
     guardian_consent: bool = False
+    email: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,4 +70,22 @@ class PatronDirectory(Protocol):
 
     def authenticate(self, credential: Credential, pin: str | None) -> Authentication:
         """Who holds ``credential`` and whether ``pin`` is theirs (None: no PIN given)."""
+        ...
+
+
+# Given a PIN (None: none given), the answer for the card a PreparingDirectory was asked about.
+PinAnswer = Callable[[str | None], Authentication]
+
+
+@runtime_checkable
+class PreparingDirectory(PatronDirectory, Protocol):
+    """A directory that can look the card up while its holder is still typing the PIN.
+
+    ``prepare`` does every part of :meth:`authenticate` that does not need the PIN (finding the
+    holder); what it returns checks the PIN alone (the slow hash), so the '#' waits only for that.
+    A directory that asks the library system card and PIN together (SIP2) does not offer it.
+    """
+
+    def prepare(self, credential: Credential) -> PinAnswer:
+        """Find ``credential``'s holder now; the returned function answers for a PIN."""
         ...

@@ -9,6 +9,7 @@ and a kiosk that share a database share the count.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,16 @@ from services.store import lockouts
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the store holds for one card at one reader: the input of :meth:`PinGuard.standing`."""
+
+    failures: list[datetime]  # the card's, within 24 hours, oldest first
+    last_success: datetime | None
+    blocked: bool
+    recent: list[tuple[datetime, str]]  # the reader's, within the attack window
+
+
 class PinGuard:
     """Reads and records PIN failures; says when a card locks, blocks, or a reader is attacked."""
 
@@ -32,14 +43,23 @@ class PinGuard:
 
     def check(self, credential_hash: str, reader_id: str, now: datetime) -> Standing:
         """The card's lock/block and the reader's throttle at ``now``."""
+        return self.standing(self.history(credential_hash, reader_id, now), now)
+
+    def history(self, credential_hash: str, reader_id: str, now: datetime) -> History:
+        """Read the card's and the reader's failures as they stand at ``now``."""
         with self._sessions() as session:
             failures, last_success, blocked = lockouts.card_history(session, credential_hash, now)
             recent = lockouts.reader_history(session, reader_id, now - self.policy.attack_window)
-        card = self.policy.card_state(failures, last_success, now)
-        reader = self.policy.reader_state(recent, now)
+        return History(failures, last_success, blocked, recent)
+
+    def standing(self, history: History, now: datetime) -> Standing:
+        """The policy over ``history`` at ``now`` (no I/O): a history read a few seconds
+        earlier gives the standing of now, as the policy keeps only what is in its windows."""
+        card = self.policy.card_state(history.failures, history.last_success, now)
+        reader = self.policy.reader_state(history.recent, now)
         return Standing(
             locked_out=card.locked_until is not None,
-            blocked=blocked or card.blocked,
+            blocked=history.blocked or card.blocked,
             reader_throttled=reader.throttled_until is not None,
         )
 

@@ -21,7 +21,7 @@ from services.core.card_rules import card_problem, pin_problem
 from services.core.cpr import birth_date as cpr_birth_date
 from services.core.cpr import is_cpr
 from services.core.credentials import Credential, CredentialKind, SiteKey
-from services.core.patrons import Authentication, Patron, PatronStatus, PinCheck
+from services.core.patrons import Authentication, Patron, PatronStatus, PinAnswer, PinCheck
 from services.store import lockouts
 from services.store.patrons import CredentialRecord, PatronRecord
 
@@ -156,6 +156,11 @@ def set_pin_hash(key: SiteKey, record: PatronRecord, pin: str | None) -> None:
         record.status = PatronStatus.ACTIVE
 
 
+def _unknown(pin: str | None) -> Authentication:
+    """Nobody holds the card, whatever the PIN."""
+    return Authentication(patron=None, pin=PinCheck.NOT_GIVEN)
+
+
 class LocalRegistry:
     """Patrons kept in the aabent database: the embedded PatronDirectory."""
 
@@ -168,10 +173,15 @@ class LocalRegistry:
 
         A patron without a stored PIN cannot give a right one: any PIN is WRONG.
         """
+        return self.prepare(credential)(pin)
+
+    def prepare(self, credential: Credential) -> PinAnswer:
+        """Find ``credential``'s holder now (one indexed query); the PIN is checked later, by
+        the function returned, with no connection held while the scrypt runs."""
         with self._sessions() as session:
             row = session.execute(_DOOR_LOOKUP, {"digest": self._hash(credential)}).one_or_none()
         if row is None:
-            return Authentication(patron=None, pin=PinCheck.NOT_GIVEN)
+            return _unknown
         patron = Patron(
             patron_id=row.patron_id,
             name=row.name,
@@ -180,12 +190,16 @@ class LocalRegistry:
             expires=row.expires,
             guardian_consent=row.guardian_consent,
         )
-        pin_hash = row.pin_hash
-        # The scrypt check runs after the session is closed: no connection is held meanwhile.
-        if pin is None:
-            return Authentication(patron, PinCheck.NOT_GIVEN)
-        ok = pin_hash is not None and self._key.verify_pin(pin, pin_hash)
-        return Authentication(patron, PinCheck.OK if ok else PinCheck.WRONG)
+        pin_hash: str | None = row.pin_hash
+        key = self._key
+
+        def answer(pin: str | None) -> Authentication:
+            if pin is None:
+                return Authentication(patron, PinCheck.NOT_GIVEN)
+            ok = pin_hash is not None and key.verify_pin(pin, pin_hash)
+            return Authentication(patron, PinCheck.OK if ok else PinCheck.WRONG)
+
+        return answer
 
     def add_patron(
         self,

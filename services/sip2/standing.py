@@ -76,5 +76,6 @@ def authentication(
         name=reply.personal_name,
         status=status_of(reply.flags, deny_flags),
         birth_date=_birth(reply, credential),
+        email=reply.email,
     )
     return Authentication(patron=patron, pin=check)

@@ -164,6 +164,21 @@ def test_a_card_starts_a_fresh_pin_entry(rig: CoreRig) -> None:
     assert fx.ClearPinPads("main") in rig.card()
 
 
+def test_a_card_waiting_for_its_pin_is_looked_up_meanwhile(rig: CoreRig) -> None:
+    out = rig.card()
+    early = [e for e in out if isinstance(e, fx.PrepareLookup)]
+    assert early == [fx.PrepareLookup(rig.reader, early[0].credential)]
+    assert early[0].credential.number == CARD
+    assert not [e for e in out if isinstance(e, fx.StartLookup)]  # the decision waits for '#'
+
+
+def test_a_card_that_needs_no_pin_is_looked_up_at_once_not_early() -> None:
+    rig = CoreRig.build(settings(readers=[{"kind": "em4100", "url": "loop://"}]))
+    out = rig.card()
+    assert not [e for e in out if isinstance(e, fx.PrepareLookup)]
+    assert [e for e in out if isinstance(e, fx.StartLookup)]
+
+
 def test_another_card_replaces_the_one_waiting_for_its_pin(rig: CoreRig) -> None:
     rig.card()
     rig.mono += 2
@@ -351,7 +366,7 @@ def test_every_count_change_is_saved_and_the_count_starts_where_it_was() -> None
 def test_staffed_hours_decide_without_a_lookup() -> None:
     rig = CoreRig.build(start=datetime(2026, 11, 25, 11, 0, tzinfo=CPH))
     rig.card()
-    assert not [e for e in rig.effects if isinstance(e, fx.StartLookup)]
+    assert not [e for e in rig.effects if isinstance(e, (fx.StartLookup, fx.PrepareLookup))]
     assert rig.last(E.ACCESS_GRANTED).reason == str(Reason.STAFFED)
 
 

@@ -25,7 +25,15 @@ from services.core.credentials import Credential
 from services.core.events import Event, EventType
 from services.patrons.account import LocalAccount
 from services.patrons.registry import LocalRegistry
-from services.settings import KioskSettings, MqttSettings, Settings, SiteSettings, StoreSettings
+from services.settings import (
+    AlarmSettings,
+    EmailSettings,
+    KioskSettings,
+    MqttSettings,
+    Settings,
+    SiteSettings,
+    StoreSettings,
+)
 from services.store.engine import make_engine, make_sessionmaker
 from tests.conftest import ARTIFACTS, Broker
 from tests.kiosk.library import (
@@ -44,7 +52,8 @@ from tests.kiosk.library import (
     WANTED,
     build_library,
 )
-from tests.kiosk.test_viewmodel_account_sip2 import sip2_account
+from tests.kiosk.test_viewmodel_account_sip2 import sip2_account, sip2_directory
+from tests.services.recorder.test_notify import Mailbox
 from tests.services.sip2.rogue_server import RogueAcs
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -62,9 +71,10 @@ class Kiosk:
     topics: Topics
     pty_master: int
     folder: Path
+    mailbox: Mailbox
 
 
-def _settings(folder: Path, broker: Broker, scanner: str) -> Settings:
+def _settings(folder: Path, broker: Broker, scanner: str, smtp_port: int) -> Settings:
     folder.joinpath("site.key").write_bytes(KEY_BYTES)
     site = SiteSettings(
         id=SITE, name="Glostrup Bibliotek", data_dir=folder, key_file=folder / "site.key"
@@ -81,12 +91,19 @@ def _settings(folder: Path, broker: Broker, scanner: str) -> Settings:
         screen_off_command=(sys.executable, "-c", power, "off"),
         screen_on_command=(sys.executable, "-c", power, "on"),
         help_phone="43 23 60 00",
+        receipts=True,
     )
+    folder.joinpath("smtp.password").write_text("hemmelig\n")
+    mail = EmailSettings.model_validate({
+        "host": "127.0.0.1", "port": smtp_port, "from": "noreply@glostrup.dk", "starttls": False,
+        "username": "aabent", "password_file": folder / "smtp.password", "timeout_s": 5,
+    })  # fmt: skip
     return Settings(
         site=site,
         store=StoreSettings(url=f"sqlite:///{folder / 'kiosk.sqlite'}"),
         mqtt=MqttSettings(host=broker.host, port=broker.port),
         kiosk=kiosk,
+        alarms=AlarmSettings(email=mail),
     )
 
 
@@ -94,9 +111,17 @@ def _settings(folder: Path, broker: Broker, scanner: str) -> Settings:
 def kiosk(
     xvfb: str, mqtt_broker: Broker, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Kiosk]:
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import free_port
+
     folder = tmp_path_factory.mktemp("kiosk")
     master, slave = os.openpty()
-    settings = _settings(folder, mqtt_broker, os.ttyname(slave))
+    mailbox, smtp_port = Mailbox(), free_port()  # the site's SMTP server: receipts go there
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port,
+                      authenticator=mailbox.authenticate, auth_require_tls=False)  # fmt: skip
+    smtp.start()
+    settings = _settings(folder, mqtt_broker, os.ttyname(slave), smtp_port)
     now = datetime.now(ZONE)
     engine = make_engine(settings.database_url)
     build_library(engine, now)
@@ -128,8 +153,9 @@ def kiosk(
     ARTIFACTS.mkdir(exist_ok=True)
     drive = Driver(app, mono, ARTIFACTS)
     drive.pump(0.3)
-    yield Kiosk(app, drive, heard, publisher, topics, master, folder)
+    yield Kiosk(app, drive, heard, publisher, topics, master, folder, mailbox)
     app.stop()
+    smtp.stop()
     publisher.stop()
     os.close(master)
     os.close(slave)
@@ -338,6 +364,7 @@ def test_check_in_with_a_card_and_as_guests_is_published(k: Kiosk) -> None:
     k.drive.tap(program.ids.check_in)
     k.drive.scan(OLE_CARD)
     k.drive.wait(lambda: program.ids.message.text.startswith("Velkommen!"), what="check-in")
+    assert program.ids.receipt.opacity == 0  # the local registry keeps no e-mail address
     k.drive.wait(lambda: any(h["type"] == "event.checkin" for h in k.heard), what="MQTT")
     published = next(h for h in k.heard if h["type"] == "event.checkin")
     assert published["source"] == "k1" and published["details"]["activity_uid"] == NOW_ACTIVITY
@@ -351,7 +378,66 @@ def test_check_in_with_a_card_and_as_guests_is_published(k: Kiosk) -> None:
     both_languages(k, "program")
     k.drive.tap(program.ids.confirm)
     k.drive.wait(lambda: program.ids.message.text.startswith("Velkommen! I er"), what="guests")
+    assert program.ids.receipt.opacity == 0 and program.ids.receipt.disabled  # guests: none
     k.drive.wait(lambda: sum(h["type"] == "event.checkin" for h in k.heard) == 2)
+
+
+def test_a_check_in_by_card_sends_a_receipt_by_email_and_never_shows_the_address(
+    k: Kiosk, tmp_path: Path
+) -> None:
+    from kiosk.checkin import identify_with
+    from tests.kiosk.layout import layout_problems
+    from tests.services.sip2.conftest import Acs
+
+    frida = "9000000007"  # the library system (the test ACS) has frida@example.dk for her
+    program = k.drive.screen("program")
+    local, acs = program.vm.identify, Acs()
+    acs.start()
+    try:
+        with sip2_directory(acs.port, tmp_path) as (directory, _clock):
+            program.vm.identify = identify_with(directory, KEY)  # a SIP2 site's directory
+            k.drive.tap(k.drive.screen("home").ids.go_program)
+            k.drive.wait(
+                lambda: any(r["activity_uid"] == NOW_ACTIVITY for r in program.vm.activities)
+            )
+            k.drive.tap(k.drive.row(program.ids.list, activity_uid=NOW_ACTIVITY))
+            k.drive.tap(program.ids.check_in)
+            k.drive.scan(frida)
+            k.drive.wait(lambda: program.ids.message.text.startswith("Velkommen!"), what="check-in")
+            k.drive.pump(frames=3)
+            receipt = program.ids.receipt
+            assert receipt.opacity == 1 and not receipt.disabled and receipt.height > 0
+            assert receipt.text == "Send kvittering på e-mail"
+            assert not [t for t in k.drive.texts() if "frida" in t.lower() or frida in t]
+            both_languages(k, "program-receipt")
+            k.drive.tap(k.app.root.ids.large_text)
+            try:
+                k.drive.pump(0.1, frames=4)
+                k.drive.screenshot("kiosk-program-receipt-large-da")
+                assert layout_problems(k.app.root) == []
+            finally:
+                k.drive.tap(k.app.root.ids.large_text)
+            k.drive.tap(receipt)
+            k.drive.wait(lambda: k.mailbox.event.is_set(), what="the mail")
+            k.drive.wait(
+                lambda: program.ids.message.text == "Kvitteringen er sendt til din e-mail."
+            )
+            k.drive.pump(frames=3)
+            assert receipt.opacity == 0  # sent: one receipt per check-in
+            k.drive.screenshot("kiosk-program-receipt-sent-da")
+            envelope, message = k.mailbox.messages[-1]
+            assert envelope.rcpt_tos == ["frida@example.dk"] and k.mailbox.logins == ["aabent"]
+            assert (
+                message["Subject"]
+                == f"Glostrup Bibliotek: du er tjekket ind til {NOW_ACTIVITY_TITLE}"
+            )
+            body = message.get_content()
+            assert f"Arrangement: {NOW_ACTIVITY_TITLE}" in body and "Sted: Caféen" in body
+            assert frida.encode() not in (envelope.original_content or b"")
+            assert not [t for t in k.drive.texts() if "frida" in t.lower() or frida in t]
+    finally:
+        program.vm.identify = local
+        acs.stop()
 
 
 def test_opening_hours_and_help(k: Kiosk) -> None:
@@ -512,6 +598,44 @@ def test_sign_up_for_self_service_with_the_house_rules_card_and_pin(k: Kiosk) ->
         k.app.signup_offered = False
 
 
+def test_sign_up_with_the_card_number_typed_on_the_keypad_shown_as_dots(k: Kiosk) -> None:
+    from services.store.access_lists import SignupRecord
+
+    k.app.signup_offered = True
+    try:
+        k.drive.tap(k.drive.screen("home").ids.go_signup)
+        signup = k.drive.screen("signup")
+        k.drive.tap(signup.ids.accept)
+        assert signup.vm.step == "scan" and signup.ids.steps.current == "scan"
+        for digit in "0103801234":  # a CPR number: this site's door takes none typed
+            k.drive.key(signup.ids.card_keys, digit)
+        assert signup.ids.typed.text == "•" * 10
+        k.drive.key(signup.ids.card_keys, "ok")
+        assert signup.vm.step == "scan" and signup.ids.typed.text == ""
+        assert signup.ids.message.text.startswith("Her kan du ikke tilmelde dig med CPR-nummeret.")
+        k.drive.screenshot("kiosk-signup-cpr-refused-da")
+        for digit in KAREN_CARD:
+            k.drive.key(signup.ids.card_keys, digit)
+        assert signup.ids.typed.text == "•" * len(KAREN_CARD)
+        assert not [t for t in k.drive.texts() if KAREN_CARD in t]
+        both_languages(k, "signup-card")
+        k.drive.key(signup.ids.card_keys, "ok")
+        assert signup.vm.step == "pin" and signup.ids.steps.current == "pin"
+        for digit in KAREN_PIN:
+            k.drive.key(signup.ids.pin_keys, digit)
+        assert signup.ids.pin.text == "••••"
+        k.drive.key(signup.ids.pin_keys, "ok")
+        k.drive.wait(lambda: signup.vm.step == "done", what="the sign-up")
+        assert signup.ids.message.text.startswith("Tak! Du er tilmeldt.")
+        assert not [t for t in k.drive.texts() if KAREN_CARD in t or KAREN_PIN in t]
+        digest = k.app.services.key.credential_hash(Credential.from_text(KAREN_CARD))
+        with k.app.services.sessions() as session:
+            assert session.get(SignupRecord, digest) is not None
+        k.drive.tap(signup.ids.done)
+    finally:
+        k.app.signup_offered = False
+
+
 def test_idle_home_becomes_the_weeks_poster_with_qr_codes_until_a_touch(k: Kiosk) -> None:
     import segno
 
@@ -605,6 +729,10 @@ def test_large_text_fits_every_screen(k: Kiosk) -> None:
         k.app.show("signup")
         check("signup")
         k.drive.screen("signup").vm.accept()
+        for digit in "1000":
+            k.drive.screen("signup").vm.key(digit)
+        check("signup-card")
+        k.drive.screen("signup").vm.key("ok")  # too short: "not recognised", still the card
         k.drive.screen("signup").vm.scan(OLE_CARD)
         check("signup-pin")
     finally:

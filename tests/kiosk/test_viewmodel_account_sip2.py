@@ -30,8 +30,8 @@ def rogue() -> Iterator[RogueAcs]:
 
 
 @contextmanager
-def sip2_account(port: int, folder: Path) -> Iterator[tuple[Sip2Account, Clock]]:
-    """The kiosk's account service on a SIP2 directory for the library system on ``port``."""
+def sip2_directory(port: int, folder: Path) -> Iterator[tuple[Sip2Directory, Clock]]:
+    """The kiosk's SIP2 directory for the library system on ``port``, its cache in ``folder``."""
     engine = make_engine(f"sqlite:///{folder / 'kiosk-sip2.sqlite'}")
     Base.metadata.create_all(engine, tables=[CachedPatron.__table__])  # type: ignore[list-item]
     clock = Clock()
@@ -44,10 +44,17 @@ def sip2_account(port: int, folder: Path) -> Iterator[tuple[Sip2Account, Clock]]
         account_timeout_s=1.0,
     )
     try:
-        yield Sip2Account(directory), clock
+        yield directory, clock
     finally:
         directory.close()
         engine.dispose()
+
+
+@contextmanager
+def sip2_account(port: int, folder: Path) -> Iterator[tuple[Sip2Account, Clock]]:
+    """The kiosk's account service on a SIP2 directory for the library system on ``port``."""
+    with sip2_directory(port, folder) as (directory, clock):
+        yield Sip2Account(directory), clock
 
 
 @pytest.fixture

@@ -288,7 +288,10 @@ def test_a_fire_or_a_lockdown_wins_over_the_disarm_rule() -> None:
     assert decide(DAWN, NOBODY, lockdown, RULES, member(MAY_DISARM)).reason is Reason.LOCKDOWN
 
 
-def test_the_last_entry_hold_is_not_lifted_for_members() -> None:
+def test_members_on_their_own_hours_pass_the_last_entry_hold_and_patrons_do_not() -> None:
     last = DoorContext(opening=OpeningState.SELF_SERVICE, building_hold=Reason.LAST_ENTRY)
     at_tuesday = member(replace(IT_CAFE, when_armed=WhenArmed.DISARM))
-    assert decide(TUESDAY_2PM, NOBODY, last, RULES, at_tuesday).reason is Reason.LAST_ENTRY
+    assert decide(TUESDAY_2PM, NOBODY, last, RULES, at_tuesday).reason is Reason.MEMBER
+    assert decide(TUESDAY_2PM, OK, last, RULES).reason is Reason.LAST_ENTRY
+    outside_hours = member(replace(IT_CAFE, windows=parse_windows("mon 08:00-09:00")))
+    assert decide(TUESDAY_2PM, NOBODY, last, RULES, outside_hours).reason is Reason.LAST_ENTRY

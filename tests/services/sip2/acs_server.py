@@ -178,7 +178,7 @@ class Handlers:
             valid_patron_password=cq,
             birth_date=member.birth if member else None,
             patron_class="voksen" if member else None,
-            email_address=member.email if member and cq == "Y" else None,
+            email_address=member.email if member and cq != "N" else None,  # not to a wrong PIN
             hold_items=lists.get("AS", ()),
             overdue_items=lists.get("AT", ()),
             charged_items=lists.get("AU", ()),
