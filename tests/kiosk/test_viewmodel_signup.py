@@ -134,7 +134,7 @@ def shown(vm: SignupViewModel) -> str:
 
 def signed_up(seeded: Seeded, credential: Credential) -> bool:
     with seeded.sessions() as session:
-        return session.get(SignupRecord, KEY.credential_hash(credential)) is not None
+        return session.get(SignupRecord, ("glostrup", KEY.credential_hash(credential))) is not None
 
 
 @pytest.fixture
