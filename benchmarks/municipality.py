@@ -23,6 +23,10 @@ after ``--before-s`` and restored; the run goes on ``--after-s`` more. Figures:
   recorder's bus reconnected to get them (``MqttBus._watch``, ``mqtt.stall_s``).
 - ``backlog_events`` and ``backlog_drain_s``: what the cut branch had queued, and how long it
   took to arrive once the line was back.
+- ``cpu_s``: CPU seconds (user + system) of each part over the run, so the recorder's share of
+  a shared machine shows: the recorder (this process; its writer and MQTT threads apart), the
+  publisher process, the branch brokers, the central broker and the recorder's PostgreSQL
+  backends. ``recorder_cpu_ms_per_1000`` is the recorder's over the events stored.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -44,7 +49,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.municipality: the same brokers the tests use
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import Engine, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from services.bus.client import MqttBus  # noqa: E402
@@ -90,7 +95,35 @@ class TimedRecorder(Recorder):
         return outcome
 
 
-def publish(ports: list[int], rate: float, seconds: float, counts: Any, ready: Any) -> None:
+def cpu_of(pid: int | str, thread: int | None = None) -> float:
+    """CPU seconds (user + system) a process, or one of its threads, has used; 0 once gone."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def recorder_threads() -> dict[str, float]:
+    """CPU seconds so far of this process's threads that belong to the recorder."""
+    found: dict[str, float] = {}
+    for t in threading.enumerate():
+        name = (
+            "writer"
+            if t.name == "recorder-writer"
+            else "mqtt"
+            if "recorder-bench" in t.name
+            else None
+        )
+        if name is not None and t.native_id is not None:
+            found[name] = found.get(name, 0.0) + cpu_of("self", t.native_id)
+    return found
+
+
+def publish(
+    ports: list[int], rate: float, seconds: float, counts: Any, ready: Any, cpu: Any
+) -> None:
     """The publisher process: every branch's two doors, ``rate`` events a second in all."""
     logging.disable(logging.WARNING)
     buses = []
@@ -131,6 +164,8 @@ def publish(ports: list[int], rate: float, seconds: float, counts: Any, ready: A
     time.sleep(2)  # the last PUBACKs
     for i, _ in enumerate(buses):
         counts[2 * i], counts[2 * i + 1] = n[i]
+    times = os.times()
+    cpu.value = times.user + times.system
     for _, bus in buses:
         bus.stop()
 
@@ -154,7 +189,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     admin = make_engine(args.pg)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(args.pg, connect_args={"options": f"-csearch_path={schema}"})
+    engine = make_engine(
+        args.pg, connect_args={"options": f"-csearch_path={schema}", "application_name": schema}
+    )
     Base.metadata.create_all(engine, tables=list(RECORDER_TABLES))
     sessions: sessionmaker[Session] = make_sessionmaker(engine)
     secret = work / "server.password"
@@ -171,12 +208,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     bus.wait_connected(30)
     total_s = args.before_s + args.cut_s + args.after_s
     counts = multiprocessing.Array("l", 2 * len(sites))
+    publisher_cpu = multiprocessing.Value("d", 0.0)
     ready = multiprocessing.Event()
+    ports = [b.port for b in branches]
     proc = multiprocessing.Process(
-        target=publish, args=([b.port for b in branches], args.rate, total_s, counts, ready)
+        target=publish, args=(ports, args.rate, total_s, counts, ready, publisher_cpu)
     )
     proc.start()
     ready.wait(60)
+    brokers = [b.broker for b in branches if b.broker is not None]
+    assert central.broker is not None and central.broker.proc is not None
+    cpu_before = {
+        "recorder": _own_cpu(),
+        "branch_brokers": sum(cpu_of(b.proc.pid) for b in brokers if b.proc is not None),
+        "central_broker": cpu_of(central.broker.proc.pid),
+        "postgresql": _backends_cpu(admin, schema),
+        **recorder_threads(),
+    }
     t0 = time.time()
     time.sleep(args.before_s)
     link = branches[0].link
@@ -201,6 +249,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             seen, quiet_since = recorder.stored, time.monotonic()
         time.sleep(0.5)
     recorder.wait_idle(30)
+    cpu_after = {
+        "recorder": _own_cpu(),
+        "branch_brokers": sum(cpu_of(b.proc.pid) for b in brokers if b.proc is not None),
+        "central_broker": cpu_of(central.broker.proc.pid),
+        "postgresql": _backends_cpu(admin, schema),
+        **recorder_threads(),
+    }
+    cpu = {k: round(cpu_after[k] - cpu_before.get(k, 0.0), 2) for k in cpu_after}
+    cpu["publisher"] = round(publisher_cpu.value, 2)  # its whole life: connecting is small
     with sessions() as session:
         rows = session.execute(
             select(EventRecord.id, EventRecord.site, EventRecord.source, EventRecord.details)
@@ -245,6 +302,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cut_s": args.cut_s,
         "backlog_events": len(backlog),
         "backlog_drain_s": round(drained_at - restored_at, 2),
+        "recorder_cpu_ms_per_1000": round(1e6 * cpu["recorder"] / max(len(stored_ids), 1), 1),
+        "cpu_s": cpu,
+        "seconds": round(last_commit - t0, 1),
         "load": os.getloadavg(),
     }
     recorder.stop()
@@ -257,6 +317,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
     return result
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _backends_cpu(admin: Engine, schema: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the recorder (named after its schema)."""
+    with admin.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": schema},
+        ).scalars()
+        return sum(cpu_of(pid) for pid in pids)
 
 
 def _ms(seconds: float | None) -> float | None:
