@@ -38,6 +38,46 @@ OFFLINE = b"offline"
 _PUBACK = 0x40  # MQTT's PUBACK packet type; with a remaining length of 2 the same in 3.1.1 and 5
 
 
+class _Client(mqtt.Client):
+    """paho's client, reading its socket in large pieces.
+
+    paho asks the socket for each message's first byte, then each byte of its length, then the
+    rest: three or four system calls, and a wait in select, per message. Here each read takes
+    what the socket holds (up to ``_READ_SIZE``) and paho's small reads are served from it;
+    :meth:`loop_read` goes on while it holds data, since select cannot see it. A new connection
+    (a new socket) starts with nothing buffered.
+    """
+
+    _READ_SIZE = 65536
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_buf = b""
+        self._read_pos = 0
+        self._read_sock: object = None
+
+    def _buffered(self) -> bool:
+        return self._read_sock is self._sock and self._read_pos < len(self._read_buf)
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if not self._buffered():
+            self._read_buf, self._read_pos = b"", 0
+            self._read_sock = self._sock
+            self._read_buf = super()._sock_recv(self._READ_SIZE)  # raises as paho expects
+            if not self._read_buf:
+                return b""  # the connection was closed
+        start = self._read_pos
+        self._read_pos = min(start + bufsize, len(self._read_buf))
+        return self._read_buf[start : self._read_pos]
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """paho's read, repeated while messages wait in the buffer."""
+        rc = super().loop_read(max_packets)
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._buffered():
+            rc = super().loop_read(1)
+        return rc
+
+
 class Ack:
     """The acknowledgement of one received message: call it, or hand many to
     :meth:`MqttBus.acknowledge` to send them together."""
@@ -144,7 +184,7 @@ class MqttBus:
     def _make_client(
         self, client_id: str, persistent_session: bool, manual_ack: bool
     ) -> mqtt.Client:
-        client = mqtt.Client(
+        client = _Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             # A persistent session lets the broker queue QoS 1 messages while we are away
