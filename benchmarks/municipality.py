@@ -16,7 +16,9 @@ after ``--before-s`` and restored; the run goes on ``--after-s`` more. Figures:
 - ``events_per_s``: events stored over the time from the first publish to the last commit.
 - ``lag_p95_ms``: a door's publish (the event's ts) to its batch committed, p95 over the events
   published while no bridge was cut (before the cut, and after the cut branch's backlog had
-  crossed); ``lag_p95_ms_during_cut`` over the other branches' events during the cut.
+  crossed); ``lag_p95_ms_during_cut`` over the other branches' events during the cut. Of the
+  same events, ``lag_p95_ms_to_recorder`` is the way to the recorder (publish to received) and
+  ``lag_p95_ms_in_recorder`` the recorder's part (received to committed).
 - ``lost`` (published ids missing from the table), ``duplicates_stored`` (rows minus distinct
   ids), ``out_of_order`` (events of a door committed before an earlier one of the same door).
 - ``recorder_stalls``: how often the broker held messages back on a healthy connection and the
@@ -83,7 +85,8 @@ class TimedRecorder(Recorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.committed: list[tuple[str, str, float, float]] = []  # site, id, published, committed
+        # site, id, published, committed, received by the recorder
+        self.committed: list[tuple[str, str, float, float, float]] = []
 
     def _commit(self, batch: Sequence[Received]) -> Outcome:
         outcome = super()._commit(batch)
@@ -91,7 +94,9 @@ class TimedRecorder(Recorder):
         for r in batch:
             if isinstance(r.item, EventItem):
                 e = r.item.event
-                self.committed.append((r.site or "", e.id, e.ts.timestamp(), now))
+                self.committed.append(
+                    (r.site or "", e.id, e.ts.timestamp(), now, r.received.timestamp())
+                )
         return outcome
 
 
@@ -276,7 +281,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     committed = recorder.committed
     cut_rows = [c for c in committed if c[0] == cut_site and c[2] < restored_at]
     drained_at = max((c[3] for c in cut_rows), default=restored_at)
-    quiet = [c[3] - c[2] for c in committed if c[2] < cut_at or c[2] > drained_at]
+    calm = [c for c in committed if c[2] < cut_at or c[2] > drained_at]
+    quiet = [c[3] - c[2] for c in calm]
     during = [c[3] - c[2] for c in committed if cut_at <= c[2] <= restored_at and c[0] != cut_site]
     backlog = [c for c in cut_rows if c[2] >= cut_at]
     stored_ids = {r[0] for r in rows}
@@ -294,6 +300,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "lag_p50_ms": _ms(percentile(quiet, 0.50)),
         "lag_p95_ms": _ms(percentile(quiet, 0.95)),
         "lag_p95_ms_during_cut": _ms(percentile(during, 0.95)),
+        # The same events' way to the recorder (publisher, branch broker, bridge, centre) and
+        # the recorder's own part (received to committed): where the lag comes from.
+        "lag_p95_ms_to_recorder": _ms(percentile([c[4] - c[2] for c in calm], 0.95)),
+        "lag_p95_ms_in_recorder": _ms(percentile([c[3] - c[4] for c in calm], 0.95)),
         "lost": len(expected - stored_ids),
         "duplicates_stored": len(rows) - distinct,
         "redelivered_skipped": recorder.duplicates,
