@@ -18,7 +18,8 @@ after ``--before-s`` and restored; the run goes on ``--after-s`` more. Figures:
   published while no bridge was cut (before the cut, and after the cut branch's backlog had
   crossed); ``lag_p95_ms_during_cut`` over the other branches' events during the cut. Of the
   same events, ``lag_p95_ms_to_recorder`` is the way to the recorder (publish to received) and
-  ``lag_p95_ms_in_recorder`` the recorder's part (received to committed).
+  ``lag_p95_ms_in_recorder`` the recorder's part (received to committed); ``batch_p50``/``_p95``
+  and ``commit_ms_p50``/``_p95`` are the messages per commit and how long one took.
 - ``lost`` (published ids missing from the table), ``duplicates_stored`` (rows minus distinct
   ids), ``out_of_order`` (events of a door committed before an earlier one of the same door).
 - ``recorder_stalls``: how often the broker held messages back on a healthy connection and the
@@ -87,9 +88,12 @@ class TimedRecorder(Recorder):
         super().__init__(*args, **kwargs)
         # site, id, published, committed, received by the recorder
         self.committed: list[tuple[str, str, float, float, float]] = []
+        self.commits: list[tuple[int, float]] = []  # messages in the batch, seconds it took
 
     def _commit(self, batch: Sequence[Received]) -> Outcome:
+        started = time.perf_counter()
         outcome = super()._commit(batch)
+        self.commits.append((len(batch), time.perf_counter() - started))
         now = time.time()
         for r in batch:
             if isinstance(r.item, EventItem):
@@ -203,7 +207,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     secret.write_text(central.password("server"))
     login = MqttSettings(port=central.port, username="server", password_file=secret, keepalive=30)
     settings = Settings.model_validate(
-        {"site": {"id": CENTRAL_SITE, "name": "Kommunen"}, "recorder": {"all_sites": True}}
+        {
+            "site": {"id": CENTRAL_SITE, "name": "Kommunen"},
+            "recorder": {"all_sites": True}
+            | ({} if args.batch_size is None else {"batch_size": args.batch_size}),
+        }
     ).model_copy(update={"mqtt": login})
     bus = MqttBus(login, "aabent-recorder-bench", COMPONENT, Topics(PREFIX, CENTRAL_SITE),
                   persistent_session=True, manual_ack=True, reconnect_max_s=1)  # fmt: skip
@@ -304,6 +312,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # the recorder's own part (received to committed): where the lag comes from.
         "lag_p95_ms_to_recorder": _ms(percentile([c[4] - c[2] for c in calm], 0.95)),
         "lag_p95_ms_in_recorder": _ms(percentile([c[3] - c[4] for c in calm], 0.95)),
+        "batch_p50": percentile([float(n) for n, _ in recorder.commits], 0.50),
+        "batch_p95": percentile([float(n) for n, _ in recorder.commits], 0.95),
+        "commit_ms_p50": _ms(percentile([t for _, t in recorder.commits], 0.50)),
+        "commit_ms_p95": _ms(percentile([t for _, t in recorder.commits], 0.95)),
         "lost": len(expected - stored_ids),
         "duplicates_stored": len(rows) - distinct,
         "redelivered_skipped": recorder.duplicates,
@@ -356,6 +368,7 @@ def main() -> None:
     parser.add_argument("--before-s", type=float, default=15.0)
     parser.add_argument("--after-s", type=float, default=30.0)
     parser.add_argument("--pg", default=PG_URL)
+    parser.add_argument("--batch-size", type=int, help="recorder.batch_size (default: settings)")
     logging.basicConfig(level=getattr(logging, os.environ.get("BENCH_LOG", "ERROR")))
     print(json.dumps(run(parser.parse_args()), indent=2))
 
