@@ -8,8 +8,10 @@ its topic names, and the topic contract (services/recorder/contract.py) is appli
 The MQTT thread only decodes and queues; one writer thread takes whatever has arrived (up to
 ``recorder.batch_size``) and commits it as one batch: events (a redelivered id is skipped by the
 database), the latest states, and the alarms they raise or clear. While a commit runs the next
-batch gathers, so batches grow with the load. Raised alarms go to the notifier after the
-commit, so a notice never announces something not stored.
+batch gathers, so batches grow with the load; an idle writer waits ``recorder.linger_ms`` after
+the first message, so that one commit takes many. Raised alarms go to the notifier after the
+commit, so a notice never announces something not stored. A batch's acknowledgements go to the
+broker together (:meth:`MqttBus.acknowledge`, one write).
 
 A message is acknowledged to the broker only after its batch is committed (or it was refused),
 in arrival order. The bus must use a persistent session and manual acknowledgement
