@@ -16,13 +16,20 @@ after ``--before-s`` and restored; the run goes on ``--after-s`` more. Figures:
 - ``events_per_s``: events stored over the time from the first publish to the last commit.
 - ``lag_p95_ms``: a door's publish (the event's ts) to its batch committed, p95 over the events
   published while no bridge was cut (before the cut, and after the cut branch's backlog had
-  crossed); ``lag_p95_ms_during_cut`` over the other branches' events during the cut.
+  crossed); ``lag_p95_ms_during_cut`` over the other branches' events during the cut. Of the
+  same events, ``lag_p95_ms_to_recorder`` is the way to the recorder (publish to received) and
+  ``lag_p95_ms_in_recorder`` the recorder's part (received to committed); ``batch_p50``/``_p95``
+  and ``commit_ms_p50``/``_p95`` are the messages per commit and how long one took.
 - ``lost`` (published ids missing from the table), ``duplicates_stored`` (rows minus distinct
   ids), ``out_of_order`` (events of a door committed before an earlier one of the same door).
 - ``recorder_stalls``: how often the broker held messages back on a healthy connection and the
   recorder's bus reconnected to get them (``MqttBus._watch``, ``mqtt.stall_s``).
 - ``backlog_events`` and ``backlog_drain_s``: what the cut branch had queued, and how long it
   took to arrive once the line was back.
+- ``cpu_s``: CPU seconds (user + system) of each part over the run, so the recorder's share of
+  a shared machine shows: the recorder (this process; its writer and MQTT threads apart), the
+  publisher process, the branch brokers, the central broker and the recorder's PostgreSQL
+  backends. ``recorder_cpu_ms_per_1000`` is the recorder's over the events stored.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -44,7 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.municipality: the same brokers the tests use
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import Engine, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from services.bus.client import MqttBus  # noqa: E402
@@ -78,19 +86,53 @@ class TimedRecorder(Recorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.committed: list[tuple[str, str, float, float]] = []  # site, id, published, committed
+        # site, id, published, committed, received by the recorder
+        self.committed: list[tuple[str, str, float, float, float]] = []
+        self.commits: list[tuple[int, float]] = []  # messages in the batch, seconds it took
 
     def _commit(self, batch: Sequence[Received]) -> Outcome:
+        started = time.perf_counter()
         outcome = super()._commit(batch)
+        self.commits.append((len(batch), time.perf_counter() - started))
         now = time.time()
         for r in batch:
             if isinstance(r.item, EventItem):
                 e = r.item.event
-                self.committed.append((r.site or "", e.id, e.ts.timestamp(), now))
+                self.committed.append(
+                    (r.site or "", e.id, e.ts.timestamp(), now, r.received.timestamp())
+                )
         return outcome
 
 
-def publish(ports: list[int], rate: float, seconds: float, counts: Any, ready: Any) -> None:
+def cpu_of(pid: int | str, thread: int | None = None) -> float:
+    """CPU seconds (user + system) a process, or one of its threads, has used; 0 once gone."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def recorder_threads() -> dict[str, float]:
+    """CPU seconds so far of this process's threads that belong to the recorder."""
+    found: dict[str, float] = {}
+    for t in threading.enumerate():
+        name = (
+            "writer"
+            if t.name == "recorder-writer"
+            else "mqtt"
+            if "recorder-bench" in t.name
+            else None
+        )
+        if name is not None and t.native_id is not None:
+            found[name] = found.get(name, 0.0) + cpu_of("self", t.native_id)
+    return found
+
+
+def publish(
+    ports: list[int], rate: float, seconds: float, counts: Any, ready: Any, cpu: Any
+) -> None:
     """The publisher process: every branch's two doors, ``rate`` events a second in all."""
     logging.disable(logging.WARNING)
     buses = []
@@ -131,6 +173,8 @@ def publish(ports: list[int], rate: float, seconds: float, counts: Any, ready: A
     time.sleep(2)  # the last PUBACKs
     for i, _ in enumerate(buses):
         counts[2 * i], counts[2 * i + 1] = n[i]
+    times = os.times()
+    cpu.value = times.user + times.system
     for _, bus in buses:
         bus.stop()
 
@@ -154,14 +198,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     admin = make_engine(args.pg)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(args.pg, connect_args={"options": f"-csearch_path={schema}"})
+    engine = make_engine(
+        args.pg, connect_args={"options": f"-csearch_path={schema}", "application_name": schema}
+    )
     Base.metadata.create_all(engine, tables=list(RECORDER_TABLES))
     sessions: sessionmaker[Session] = make_sessionmaker(engine)
     secret = work / "server.password"
     secret.write_text(central.password("server"))
     login = MqttSettings(port=central.port, username="server", password_file=secret, keepalive=30)
     settings = Settings.model_validate(
-        {"site": {"id": CENTRAL_SITE, "name": "Kommunen"}, "recorder": {"all_sites": True}}
+        {
+            "site": {"id": CENTRAL_SITE, "name": "Kommunen"},
+            "recorder": {"all_sites": True}
+            | ({} if args.batch_size is None else {"batch_size": args.batch_size}),
+        }
     ).model_copy(update={"mqtt": login})
     bus = MqttBus(login, "aabent-recorder-bench", COMPONENT, Topics(PREFIX, CENTRAL_SITE),
                   persistent_session=True, manual_ack=True, reconnect_max_s=1)  # fmt: skip
@@ -171,12 +221,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     bus.wait_connected(30)
     total_s = args.before_s + args.cut_s + args.after_s
     counts = multiprocessing.Array("l", 2 * len(sites))
+    publisher_cpu = multiprocessing.Value("d", 0.0)
     ready = multiprocessing.Event()
+    ports = [b.port for b in branches]
     proc = multiprocessing.Process(
-        target=publish, args=([b.port for b in branches], args.rate, total_s, counts, ready)
+        target=publish, args=(ports, args.rate, total_s, counts, ready, publisher_cpu)
     )
     proc.start()
     ready.wait(60)
+    brokers = [b.broker for b in branches if b.broker is not None]
+    assert central.broker is not None and central.broker.proc is not None
+    cpu_before = {
+        "recorder": _own_cpu(),
+        "branch_brokers": sum(cpu_of(b.proc.pid) for b in brokers if b.proc is not None),
+        "central_broker": cpu_of(central.broker.proc.pid),
+        "postgresql": _backends_cpu(admin, schema),
+        **recorder_threads(),
+    }
     t0 = time.time()
     time.sleep(args.before_s)
     link = branches[0].link
@@ -201,6 +262,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             seen, quiet_since = recorder.stored, time.monotonic()
         time.sleep(0.5)
     recorder.wait_idle(30)
+    cpu_after = {
+        "recorder": _own_cpu(),
+        "branch_brokers": sum(cpu_of(b.proc.pid) for b in brokers if b.proc is not None),
+        "central_broker": cpu_of(central.broker.proc.pid),
+        "postgresql": _backends_cpu(admin, schema),
+        **recorder_threads(),
+    }
+    cpu = {k: round(cpu_after[k] - cpu_before.get(k, 0.0), 2) for k in cpu_after}
+    cpu["publisher"] = round(publisher_cpu.value, 2)  # its whole life: connecting is small
     with sessions() as session:
         rows = session.execute(
             select(EventRecord.id, EventRecord.site, EventRecord.source, EventRecord.details)
@@ -219,7 +289,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     committed = recorder.committed
     cut_rows = [c for c in committed if c[0] == cut_site and c[2] < restored_at]
     drained_at = max((c[3] for c in cut_rows), default=restored_at)
-    quiet = [c[3] - c[2] for c in committed if c[2] < cut_at or c[2] > drained_at]
+    calm = [c for c in committed if c[2] < cut_at or c[2] > drained_at]
+    quiet = [c[3] - c[2] for c in calm]
     during = [c[3] - c[2] for c in committed if cut_at <= c[2] <= restored_at and c[0] != cut_site]
     backlog = [c for c in cut_rows if c[2] >= cut_at]
     stored_ids = {r[0] for r in rows}
@@ -237,6 +308,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "lag_p50_ms": _ms(percentile(quiet, 0.50)),
         "lag_p95_ms": _ms(percentile(quiet, 0.95)),
         "lag_p95_ms_during_cut": _ms(percentile(during, 0.95)),
+        # The same events' way to the recorder (publisher, branch broker, bridge, centre) and
+        # the recorder's own part (received to committed): where the lag comes from.
+        "lag_p95_ms_to_recorder": _ms(percentile([c[4] - c[2] for c in calm], 0.95)),
+        "lag_p95_ms_in_recorder": _ms(percentile([c[3] - c[4] for c in calm], 0.95)),
+        "batch_p50": percentile([float(n) for n, _ in recorder.commits], 0.50),
+        "batch_p95": percentile([float(n) for n, _ in recorder.commits], 0.95),
+        "commit_ms_p50": _ms(percentile([t for _, t in recorder.commits], 0.50)),
+        "commit_ms_p95": _ms(percentile([t for _, t in recorder.commits], 0.95)),
         "lost": len(expected - stored_ids),
         "duplicates_stored": len(rows) - distinct,
         "redelivered_skipped": recorder.duplicates,
@@ -245,6 +324,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cut_s": args.cut_s,
         "backlog_events": len(backlog),
         "backlog_drain_s": round(drained_at - restored_at, 2),
+        "recorder_cpu_ms_per_1000": round(1e6 * cpu["recorder"] / max(len(stored_ids), 1), 1),
+        "cpu_s": cpu,
+        "seconds": round(last_commit - t0, 1),
         "load": os.getloadavg(),
     }
     recorder.stop()
@@ -259,6 +341,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _backends_cpu(admin: Engine, schema: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the recorder (named after its schema)."""
+    with admin.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": schema},
+        ).scalars()
+        return sum(cpu_of(pid) for pid in pids)
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
@@ -271,6 +368,7 @@ def main() -> None:
     parser.add_argument("--before-s", type=float, default=15.0)
     parser.add_argument("--after-s", type=float, default=30.0)
     parser.add_argument("--pg", default=PG_URL)
+    parser.add_argument("--batch-size", type=int, help="recorder.batch_size (default: settings)")
     logging.basicConfig(level=getattr(logging, os.environ.get("BENCH_LOG", "ERROR")))
     print(json.dumps(run(parser.parse_args()), indent=2))
 

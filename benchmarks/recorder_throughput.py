@@ -7,10 +7,12 @@ Mosquitto of our own, configured with the queue limits of config/mosquitto/aaben
 :class:`Recorder` with a persistent session, acknowledging each message after its commit, stores
 them, once into a SQLite file and once into a fresh schema of the PostgreSQL ``test`` database.
 ``events_per_s`` is N over the time from the first publish until the last event is committed;
-``lost`` counts published ids missing from the table afterwards. ``restart`` then sends N/4
-more with the recorder stopped halfway (as on SIGTERM) and started again with the same session:
-its ``lost`` counts what the restart cost. PostgreSQL is skipped (with the reason) when it cannot
-be reached.
+``lost`` counts published ids missing from the table afterwards; ``recorder_cpu_ms_per_1000``
+is the CPU time of the recorder's two threads (its MQTT thread and its writer) per 1000 events,
+which the other load on a shared machine changes far less than the rate. ``restart`` then
+sends N/4 more with the recorder stopped halfway (as on SIGTERM) and started again with the same
+session: its ``lost`` counts what the restart cost. PostgreSQL is skipped (with the reason) when
+it cannot be reached.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import pwd
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -68,6 +71,21 @@ def start_broker(workdir: Path) -> Broker:
     broker = Broker(port=port, config=config)
     broker.start()
     return broker
+
+
+def recorder_cpu_s() -> float:
+    """CPU seconds (user + system) so far of the recorder's threads in this process."""
+    total = 0.0
+    for thread in threading.enumerate():
+        ours = thread.name == "recorder-writer" or thread.name.startswith("paho-mqtt-client-rec-")
+        if ours and thread.native_id is not None:
+            try:
+                stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _events(n: int, now: datetime) -> list[Event]:
@@ -157,6 +175,7 @@ def measure(engine: Engine, broker: Broker, n: int) -> dict[str, Any]:
     bench = Bench(engine, broker)
     try:
         events = _events(n, datetime.now(UTC))
+        cpu = recorder_cpu_s()
         started = time.perf_counter()
         acked = bench.publish(events)
         published_s = time.perf_counter() - started
@@ -165,12 +184,15 @@ def measure(engine: Engine, broker: Broker, n: int) -> dict[str, Any]:
             time.sleep(0.005)
         bench.recorder.wait_idle(TIMEOUT_S)
         elapsed = time.perf_counter() - started
+        cpu = recorder_cpu_s() - cpu
         figures = {
             "events_per_s": round(n / elapsed, 1),
             "lost": len({e.id for e in events} - bench.stored_ids()),
             "n": n,
             "seconds": round(elapsed, 3),
             "publish_seconds": round(published_s, 3),
+            "recorder_cpu_ms_per_1000": round(1e6 * cpu / n, 1),
+            "load": os.getloadavg(),
             "all_acknowledged": acked,
             "duplicates": bench.recorder.duplicates,
             "rejected": bench.recorder.rejected,

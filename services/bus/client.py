@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,60 @@ MessageCallback = Callable[[str, bytes], None]
 AckedCallback = Callable[[str, bytes, Callable[[], None]], None]
 ONLINE = b"online"
 OFFLINE = b"offline"
+_PUBACK = 0x40  # MQTT's PUBACK packet type; with a remaining length of 2 the same in 3.1.1 and 5
+
+
+class _Client(mqtt.Client):
+    """paho's client, reading its socket in large pieces.
+
+    paho asks the socket for each message's first byte, then each byte of its length, then the
+    rest: three or four system calls, and a wait in select, per message. Here each read takes
+    what the socket holds (up to ``_READ_SIZE``) and paho's small reads are served from it;
+    :meth:`loop_read` goes on while it holds data, since select cannot see it. A new connection
+    (a new socket) starts with nothing buffered.
+    """
+
+    _READ_SIZE = 65536
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_buf = b""
+        self._read_pos = 0
+        self._read_sock: object = None
+
+    def _buffered(self) -> bool:
+        return self._read_sock is self._sock and self._read_pos < len(self._read_buf)
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if not self._buffered():
+            self._read_buf, self._read_pos = b"", 0
+            self._read_sock = self._sock
+            self._read_buf = super()._sock_recv(self._READ_SIZE)  # raises as paho expects
+            if not self._read_buf:
+                return b""  # the connection was closed
+        start = self._read_pos
+        self._read_pos = min(start + bufsize, len(self._read_buf))
+        return self._read_buf[start : self._read_pos]
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """paho's read, repeated while messages wait in the buffer."""
+        rc = super().loop_read(max_packets)
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._buffered():
+            rc = super().loop_read(1)
+        return rc
+
+
+class Ack:
+    """The acknowledgement of one received message: call it, or hand many to
+    :meth:`MqttBus.acknowledge` to send them together."""
+
+    __slots__ = ("_bus", "mid", "qos", "session")
+
+    def __init__(self, bus: MqttBus, mid: int, qos: int, session: int) -> None:
+        self._bus, self.mid, self.qos, self.session = bus, mid, qos, session
+
+    def __call__(self) -> None:
+        self._bus._ack(self.mid, self.qos, self.session)
 
 
 class Delivery:
@@ -129,7 +184,7 @@ class MqttBus:
     def _make_client(
         self, client_id: str, persistent_session: bool, manual_ack: bool
     ) -> mqtt.Client:
-        client = mqtt.Client(
+        client = _Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             # A persistent session lets the broker queue QoS 1 messages while we are away
@@ -367,21 +422,45 @@ class MqttBus:
             return
         self._client.ack(mid, qos)
 
+    def acknowledge(self, acks: Iterable[Callable[[], None]]) -> None:
+        """Call every ``ack`` in order; this bus's own QoS 1 acknowledgements go to the broker
+        together, as one write, instead of one packet, wake-up and socket write each.
+
+        What :meth:`_ack` skips (a message of an earlier connection) is skipped here too.
+        """
+        mids: list[int] = []
+        for ack in acks:
+            if isinstance(ack, Ack) and ack._bus is self and ack.qos == 1:
+                if self._manual_ack and ack.session == self._sessions and self.connected:
+                    mids.append(ack.mid)
+                continue
+            self._send_acks(mids)  # those before it first: acknowledgements keep their order
+            mids = []
+            ack()
+        self._send_acks(mids)
+
+    def _send_acks(self, mids: list[int]) -> None:
+        if len(mids) == 1:
+            self._client.ack(mids[0], 1)
+        elif mids:
+            # paho has no call for many acknowledgements; its packet queue takes any bytes to
+            # write: here the PUBACKs back to back, each as paho's _send_puback builds it.
+            packets = b"".join(struct.pack("!BBH", _PUBACK, 2, mid) for mid in mids)
+            self._client._packet_queue(_PUBACK, packets, 0, 0)
+
     def _guarded(
         self, callback: AckedCallback
     ) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
         def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
             self._delivered()
-            mid, qos, session = message.mid, message.qos, self._sessions
+            ack = Ack(self, message.mid, message.qos, self._sessions)
             try:
-                callback(
-                    message.topic, bytes(message.payload), lambda: self._ack(mid, qos, session)
-                )
+                callback(message.topic, bytes(message.payload), ack)
             except Exception:
                 # A bad message or a bug in one handler must not stop the network thread, nor
                 # hold a place in the broker's in-flight window until the next reconnect.
                 log.exception("message handler failed", extra={"topic": message.topic})
-                self._ack(mid, qos, session)
+                ack()
 
         return on_message
 

@@ -251,6 +251,11 @@ _EVENT_RULES: Mapping[EventType, Callable[[Event, Collection[OpenKey]], list[Act
 }
 
 
+# The event types that can raise or clear an alarm; any other derives nothing (the recorder
+# then need not look up the site's open alarms at all: entries and passes are most events).
+ALARMING_EVENTS: frozenset[EventType] = frozenset(_EVENT_RULES)
+
+
 def from_event(event: Event, open_keys: Collection[OpenKey]) -> list[Action]:
     """The alarms ``event`` raises or clears, given the (kind, source) of those open now."""
     rule = _EVENT_RULES.get(event.type)

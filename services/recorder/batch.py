@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.core.alarms import AlarmKind, Clear, OpenKey, Raise, resolved_itself
+from services.core.alarms import ALARMING_EVENTS, AlarmKind, Clear, OpenKey, Raise, resolved_itself
 from services.core.alarms import from_event as alarms_from_event
 from services.core.alarms import from_state as alarms_from_state
 from services.recorder.inbox import EventItem, Item, SiteItem, StateItem
@@ -77,27 +77,41 @@ def write_batch(session: Session, batch: Sequence[Received], ctx: BatchContext) 
     fresh = insert_events(session, list(rows.values()))
     events = sum(isinstance(r.item, EventItem) for r in batch)
     outcome = Outcome(stored=len(fresh), duplicates=events - len(fresh))
-    # One query for the open alarms of every site in the batch, not one per site.
-    found = open_alarms_of(session, {r.site or ctx.site for r in batch})
+    # One query for the open alarms of every site in the batch where something can raise or
+    # clear one (a state, or a new event of a type with an alarm rule), not one per site; a
+    # batch of entries and passes needs none.
+    concerned = {
+        r.site or ctx.site
+        for r in batch
+        if isinstance(r.item, StateItem)
+        or (
+            isinstance(r.item, EventItem)
+            and r.item.event.type in ALARMING_EVENTS
+            and r.item.event.id in fresh
+        )
+    }
+    found = open_alarms_of(session, concerned) if concerned else {}
     alarms = {
         site: _OpenAlarms(session, site, ctx.self_resolved, found.get(site, []))
-        for site in {r.site or ctx.site for r in batch}
+        for site in concerned
     }
     raised: list[AlarmRecord] = []
     latest: dict[tuple[str, str], tuple[StateItem, datetime]] = {}
     described: dict[str, tuple[SiteItem, datetime]] = {}
     for r in batch:
         item, site = r.item, r.site or ctx.site
-        open_now = alarms[site]
         if isinstance(item, SiteItem):
             described[site] = (item, r.received)
         elif isinstance(item, EventItem):
             if item.event.id not in fresh:
                 continue  # stored before: its alarms were derived then
             fresh.discard(item.event.id)
-            raised += open_now.apply(alarms_from_event(item.event, open_now.keys()))
+            if item.event.type in ALARMING_EVENTS:
+                open_now = alarms[site]
+                raised += open_now.apply(alarms_from_event(item.event, open_now.keys()))
         else:
             latest[(site, item.key)] = (item, r.received)
+            open_now = alarms[site]
             if item.payload is not None and not (site == ctx.site and item.key == ctx.own_status):
                 raised += open_now.apply(
                     alarms_from_state(item.key, item.payload, open_now.keys(), r.received)

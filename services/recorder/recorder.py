@@ -8,8 +8,10 @@ its topic names, and the topic contract (services/recorder/contract.py) is appli
 The MQTT thread only decodes and queues; one writer thread takes whatever has arrived (up to
 ``recorder.batch_size``) and commits it as one batch: events (a redelivered id is skipped by the
 database), the latest states, and the alarms they raise or clear. While a commit runs the next
-batch gathers, so batches grow with the load. Raised alarms go to the notifier after the
-commit, so a notice never announces something not stored.
+batch gathers, so batches grow with the load; an idle writer waits ``recorder.linger_ms`` after
+the first message, so that one commit takes many. Raised alarms go to the notifier after the
+commit, so a notice never announces something not stored. A batch's acknowledgements go to the
+broker together (:meth:`MqttBus.acknowledge`, one write).
 
 A message is acknowledged to the broker only after its batch is committed (or it was refused),
 in arrival order. The bus must use a persistent session and manual acknowledgement
@@ -29,10 +31,9 @@ hanging), it says so in the log and in :meth:`Recorder.counters` (``waiting_s``)
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,7 +52,6 @@ from services.settings import Settings
 log = logging.getLogger(__name__)
 
 COMPONENT = "recorder"  # our status/<component>: its last will, queued for us, is no alarm
-GAP_S = 0.002  # a batch closes when no message follows within this
 Ack = Callable[[], None]
 # The database cannot be reached (or is locked): no message's fault, so nothing is refused.
 _AWAY = (OperationalError, InterfaceError, PoolTimeout)
@@ -60,13 +60,12 @@ _LOG_FIRST = 10  # refusals logged one by one per reason, then every 1000th
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """One message in the writer's queue: what to store (None: only to acknowledge), its ack."""
+    """One message in the writer's queue: what to store (None: only to acknowledge), its ack,
+    and when it arrived (``time.monotonic()``): a batch waits ``recorder.linger_ms`` after it."""
 
     received: Received | None
     ack: Ack
-
-
-_STOP = _Entry(None, lambda: None)
+    at: float
 
 
 class Recorder:
@@ -93,8 +92,13 @@ class Recorder:
             own_status=f"status/{component}",
             self_resolved=timedelta(minutes=settings.recorder.self_resolved_minutes),
         )
-        self._queue: queue.Queue[_Entry] = queue.Queue()
-        self._lock = threading.Condition()
+        # One lock for the counters and the writer's queue: a message costs the MQTT thread one
+        # acquisition. ``_lock`` wakes those waiting for idle, ``_arrived`` the writer.
+        lock = threading.RLock()
+        self._lock = threading.Condition(lock)
+        self._arrived = threading.Condition(lock)
+        self._inbox: deque[_Entry] = deque()
+        self._stopping = False  # the writer takes what is queued, commits it and ends
         self._pending = 0
         self._stored = 0
         self._duplicates = 0
@@ -179,8 +183,8 @@ class Recorder:
         if not self._writer.is_alive():
             return
         with self._lock:
-            self._closed = True
-        self._queue.put(_STOP)
+            self._closed = self._stopping = True
+            self._arrived.notify()
         self._writer.join(timeout)
         if self._writer.is_alive():
             self._abandon.set()  # the database stays unreachable: give up the retries
@@ -198,20 +202,24 @@ class Recorder:
 
         A refused or ignored message is queued too, to be acknowledged in its turn.
         """
-        with self._lock:
-            if self._closed:
-                return  # stopping: unacknowledged, so the broker keeps it for the next start
+        if self._closed:
+            return  # stopping: unacknowledged, so the broker keeps it for the next start
         try:
             found = decode_any(self.bus.topics.prefix, topic, payload, self._cfg.max_payload_bytes)
         except Refused as refused:
             self._refuse(topic, refused.reason, refused.detail)
             found = None
-        with self._lock:
-            if not self._pending:
-                self._progress_at = time.monotonic()  # waiting starts with the first one
-            self._pending += 1
         received = None if found is None else Received(found[1], self.clock(), found[0])
-        self._queue.put(_Entry(received, ack))
+        now = time.monotonic()
+        with self._lock:
+            if self._closed:
+                return  # as above: stop() came while this one was decoded
+            if not self._pending:
+                self._progress_at = now  # waiting starts with the first one
+            self._pending += 1
+            self._inbox.append(_Entry(received, ack, now))
+            if len(self._inbox) == 1 or len(self._inbox) == self._cfg.batch_size:
+                self._arrived.notify()  # the writer waits for a first message, or a full batch
 
     def _refuse(self, topic: str, reason: Refusal, detail: str) -> None:
         with self._lock:
@@ -231,8 +239,8 @@ class Recorder:
             try:
                 stored = [entry.received for entry in batch if entry.received is not None]
                 if not stored or self._write(stored):
-                    for entry in batch:
-                        entry.ack()  # committed (or nothing to commit): the broker may forget it
+                    # Committed (or nothing to commit): the broker may forget them, in order.
+                    self.bus.acknowledge(entry.ack for entry in batch)
             except Exception:
                 # Not the database being away (_write retries that) nor one bad row (written
                 # one by one): a bug. The writer must not die of it; the batch stays with the
@@ -244,31 +252,25 @@ class Recorder:
                 self._lock.notify_all()
 
     def _next_batch(self) -> tuple[list[_Entry], bool]:
-        first = self._queue.get()
-        if first is _STOP:
-            return self._drain(), True
-        batch = [first]
-        while len(batch) < self._cfg.batch_size:
-            try:
-                # Wait a moment while messages keep coming: fewer, larger commits. Not longer:
-                # once the broker's in-flight window is full, nothing more comes until we ack.
-                entry = self._queue.get(timeout=GAP_S)
-            except queue.Empty:
-                break
-            if entry is _STOP:
-                return batch + self._drain(), True
-            batch.append(entry)
-        return batch, False
+        """What has arrived, once the first of it is ``recorder.linger_ms`` old or a whole
+        ``recorder.batch_size`` is there; and whether to stop after it.
 
-    def _drain(self) -> list[_Entry]:
-        rest: list[_Entry] = []
-        while True:
-            try:
-                entry = self._queue.get_nowait()
-            except queue.Empty:
-                return rest
-            if entry is not _STOP:
-                rest.append(entry)
+        While a commit runs the next batch gathers, so under load batches grow by themselves
+        and the linger costs nothing; an idle writer waits that long so one commit takes many.
+        """
+        size, linger = self._cfg.batch_size, self._cfg.linger_ms / 1000
+        with self._lock:
+            while not self._inbox and not self._stopping:
+                self._arrived.wait()
+            while not self._stopping and len(self._inbox) < size:
+                left = self._inbox[0].at + linger - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrived.wait(left)
+            stopping = self._stopping
+            take = len(self._inbox) if stopping else min(size, len(self._inbox))
+            batch = [self._inbox.popleft() for _ in range(take)]
+        return batch, stopping
 
     def _write(self, batch: list[Received]) -> bool:
         """Commit the batch, retrying while the database is away; False if given up."""

@@ -22,6 +22,12 @@ class RecorderSettings(_Model):
         description="tells apart recorders sharing one database (each its own broker session)",
     )
     batch_size: int = Field(500, ge=1, le=10000, description="events per commit at most")
+    linger_ms: float = Field(
+        20.0,
+        ge=0,
+        le=1000,
+        description="an idle writer waits this long after a message for more to commit with it",
+    )
     self_resolved_minutes: float = Field(
         5.0, ge=0, description="an outage over within this acknowledges itself (a restart)"
     )

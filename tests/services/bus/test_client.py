@@ -226,6 +226,73 @@ def test_a_manually_acknowledged_message_stays_with_the_broker_until_acknowledge
         sender.stop()
 
 
+def test_a_burst_arrives_whole_in_order_and_acknowledged_together_is_not_sent_again(
+    mqtt_broker: Broker, topics: Topics
+) -> None:
+    # The bus reads its socket in large pieces (many messages, or part of a large one, per
+    # read) and sends a batch's acknowledgements as one write (MqttBus.acknowledge).
+    def session_bus() -> MqttBus:
+        return MqttBus(
+            settings_for(mqtt_broker),
+            "burst-" + topics.site,
+            "receiver",
+            topics,
+            persistent_session=True,
+            manual_ack=True,
+            reconnect_max_s=1,
+        )
+
+    big = b"x" * 200_000  # larger than one read: it arrives over several
+    sent = [str(i).encode() for i in range(1500)]
+    sent[700] = big
+    received: list[bytes] = []
+    waiting: list[Callable[[], None]] = []
+    cond = threading.Condition()
+
+    def handle(_topic: str, payload: bytes, ack: Callable[[], None]) -> None:
+        with cond:
+            received.append(payload)
+            if len(received) <= len(sent) - 10:  # the last ten not committed when it stopped
+                waiting.append(ack)
+            cond.notify_all()
+
+    def acknowledger() -> None:  # as the recorder's writer: what has come, together
+        while True:
+            with cond:
+                cond.wait_for(lambda: waiting or len(received) == len(sent), TIMEOUT)
+                batch, waiting[:] = list(waiting), []
+                if not batch and len(received) == len(sent):
+                    return
+            seen.acknowledge(batch)
+            time.sleep(0.005)
+
+    seen = session_bus()
+    seen.subscribe_acked(topics.all_door_events, handle)
+    seen.start()
+    sender = MqttBus(settings_for(mqtt_broker), "bsender-" + topics.site, "door", topics)
+    sender.start()
+    assert seen.wait_connected(TIMEOUT) and sender.wait_connected(TIMEOUT)
+    worker = threading.Thread(target=acknowledger)
+    worker.start()
+    deliveries = [sender.publish(topics.door_event("main"), p) for p in sent]
+    assert all(d.wait(TIMEOUT) for d in deliveries)
+    worker.join(TIMEOUT)
+    assert received == sent
+    time.sleep(0.5)  # the acknowledgements reach the broker before the goodbye
+    seen.stop()
+
+    again, resumed = Inbox(), session_bus()
+    resumed.subscribe(topics.all_door_events, again)
+    resumed.start()
+    try:
+        assert again.wait_for(lambda m: len(m) >= 10)
+        time.sleep(0.5)  # nothing more comes
+        assert again.payloads(topics.door_event("main")) == sent[-10:]
+    finally:
+        resumed.stop()
+        sender.stop()
+
+
 def test_clean_stop_leaves_offline_retained(
     mqtt_broker: Broker, topics: Topics, make_bus: Callable[..., MqttBus]
 ) -> None:

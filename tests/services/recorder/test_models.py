@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,39 @@ def test_insert_skips_ids_already_stored_and_reports_only_new_ones(
         assert insert_events(session, again) == {again[-1]["id"]}
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(EventRecord)) == 4
+
+
+def test_insert_keeps_details_texts_and_times_exactly_in_one_batch(
+    sessions: sessionmaker[Session],
+) -> None:
+    # PostgreSQL takes a batch as one JSON document (services/store/recorder.py): nested
+    # details, Danish letters, quotes, an offset other than UTC and an id twice in the batch
+    # must come back as they went in, once.
+    summer = timezone(timedelta(hours=2))
+    odd = event(
+        EventType.ACCESS_DENIED,
+        ts=T0.astimezone(summer),
+        reason='kort "spærret"',
+        credential="p:æøå",
+        message="Adgang nægtet\n",
+        nested={"list": [1, 2.5, None, True], "tom": {}},
+    )
+    plain = event(EventType.DOOR_OPENED, inside=0)
+    received = T0 + timedelta(microseconds=123456)
+    rows = [event_row(e, "glo", received) for e in (odd, plain, odd)]
+    with sessions.begin() as session:
+        assert insert_events(session, rows) == {odd.id, plain.id}
+    with sessions() as session:
+        stored = {r.id: r for r in session.scalars(select(EventRecord))}
+    assert len(stored) == 2
+    got = stored[odd.id]
+    assert got.ts == T0 and got.ts.tzinfo == UTC and got.received == received
+    assert (got.reason, got.credential, got.source) == ('kort "spærret"', "p:æøå", "main")
+    assert got.details == {
+        "message": "Adgang nægtet\n",
+        "nested": {"list": [1, 2.5, None, True], "tom": {}},
+    }
+    assert stored[plain.id].details == {"inside": 0} and stored[plain.id].reason is None
 
 
 def test_event_row_keeps_the_fields_and_the_command_id_of_a_command_answer(
