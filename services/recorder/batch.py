@@ -24,6 +24,7 @@ from services.recorder.notify import AlarmNotice
 from services.recorder.retention import past_retention
 from services.store.recorder import (
     AUTO_ACK,
+    CODE_USES_KEY,
     AlarmAcknowledgement,
     AlarmRecord,
     delete_site,
@@ -34,6 +35,7 @@ from services.store.recorder import (
     put_site,
     put_state,
     site_name,
+    take_code_uses,
 )
 
 
@@ -121,6 +123,8 @@ def write_batch(session: Session, batch: Sequence[Received], ctx: BatchContext) 
             delete_state(session, site, key)
         else:
             put_state(session, site, key, state.payload, updated)
+    for site in {site for site, key in latest if key.startswith(CODE_USES_KEY)}:
+        take_code_uses(session, site)  # the server's `codes list` and page show the uses
     for site, (about, announced) in described.items():
         if about.description is None:
             delete_site(session, site)

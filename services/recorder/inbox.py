@@ -18,13 +18,13 @@ from typing import Any
 from services.bus.topics import Route, TopicKind, Topics, route_any
 from services.core.events import Event, PayloadError
 from services.recorder.contract import forbidden
+from services.store.recorder import CODE_USES_KEY
 
 STATUS_VALUES = frozenset({"online", "offline"})
 EVENT_TOPICS = frozenset({TopicKind.DOOR_EVENT, TopicKind.SITE_EVENT, TopicKind.KIOSK_EVENT})
 # Commands are recorded through the door's command.done/command.rejected answers; sim inputs are
 # the demo's stand-ins for hardware and mean nothing once the door has reacted to them.
-# The lists snapshot is the server's own (and large): the recorder neither keeps nor refuses it;
-# the controllers' code-use counts are theirs, shared between them.
+# The lists snapshot is the server's own (and large): the recorder neither keeps nor refuses it.
 IGNORED_TOPICS = frozenset(
     {
         TopicKind.DOOR_COMMAND,
@@ -32,7 +32,6 @@ IGNORED_TOPICS = frozenset(
         TopicKind.SIM,
         TopicKind.PRESENCE,
         TopicKind.LISTS,
-        TopicKind.CODE_USES,
     }
 )
 
@@ -135,7 +134,20 @@ def state_key(kind: TopicKind, subject: str | None) -> str | None:
         return f"status/{subject}"
     if kind in (TopicKind.OPENING, TopicKind.OCCUPANCY, TopicKind.BUILDING):
         return str(kind)
+    if kind is TopicKind.CODE_USES:
+        return f"{CODE_USES_KEY}{subject}"
     return None
+
+
+def decode_code_uses(payload: bytes) -> dict[str, Any]:
+    """A controller's counts of one-time code uses: ``{"uses": {code hash: count}}``."""
+    data = decode_object(payload, Refusal.STATE)
+    uses = data.get("uses")
+    if not isinstance(uses, dict) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in uses.values()
+    ):
+        raise Refused(Refusal.STATE, "code uses: uses is not a mapping of counts >= 0")
+    return {"uses": uses}
 
 
 def decode_description(payload: bytes) -> dict[str, Any]:
@@ -201,4 +213,6 @@ def _decode(route: Route | None, payload: bytes, max_bytes: int) -> Item | None:
         if text not in STATUS_VALUES:
             raise Refused(Refusal.STATUS, f"{text[:40]!r} is neither online nor offline")
         return StateItem(key, {"status": text})
+    if route.kind is TopicKind.CODE_USES:
+        return StateItem(key, decode_code_uses(payload))
     return StateItem(key, decode_object(payload, Refusal.STATE))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core.alarms import LATCHED, AlarmKind
 from services.core.events import Event, EventType
+from services.store.access_lists import PadCodeRecord
 from services.store.base import Base, UtcDateTime
 
 AUTO_ACK = (
@@ -52,8 +53,9 @@ class ComponentState(Base):
     """The latest retained state of a door, the opening, occupancy or a component's status.
 
     Keys: ``door/<id>`` (the door's state JSON), ``opening``, ``occupancy`` and
-    ``status/<component>`` (payload ``{"status": "online"}``). The key is unique per site, so
-    one database can hold the states of a municipality's branches.
+    ``status/<component>`` (payload ``{"status": "online"}``), ``code_uses/<controller>`` (the
+    uses of one-time codes made at its doors, ``{"uses": {hash: n}}``). The key is unique per
+    site, so one database can hold the states of a municipality's branches.
     """
 
     __tablename__ = "component_states"
@@ -220,6 +222,36 @@ def put_state(
     else:
         state.payload = dict(payload)
         state.updated = updated
+
+
+CODE_USES_KEY = "code_uses/"  # + the controller: its retained counts of code uses
+
+
+def take_code_uses(session: Session, site: str) -> int:
+    """Raise the uses of the site's one-time codes to what its controllers have counted: the
+    sum over every controller's retained count (``code_uses/<controller>``). Counts only grow;
+    returns how many codes were raised."""
+    totals: dict[str, int] = {}
+    payloads = session.scalars(
+        select(ComponentState.payload).where(
+            ComponentState.site == site, ComponentState.key.startswith(CODE_USES_KEY)
+        )
+    )
+    for payload in payloads:
+        for code_hash, uses in dict(payload.get("uses") or {}).items():
+            totals[str(code_hash)] = totals.get(str(code_hash), 0) + int(uses)
+    if not totals:
+        return 0
+    codes = session.scalars(
+        select(PadCodeRecord).where(
+            PadCodeRecord.site == site, PadCodeRecord.code_hash.in_(list(totals))
+        )
+    )
+    raised = 0
+    for code in codes:
+        if totals[code.code_hash] > code.uses:
+            code.uses, raised = totals[code.code_hash], raised + 1
+    return raised
 
 
 def delete_state(session: Session, site: str, key: str) -> None:
