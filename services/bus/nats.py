@@ -37,14 +37,16 @@ _NOT_IN_A_LEVEL = (".", "*", ">", " ", "\t")
 def subjects(topic_filter: str) -> list[str]:
     """The NATS subjects that an MQTT topic filter stands for: ``a/+/#`` → ``a.*``, ``a.*.>``."""
     levels = topic_filter.split("/")
-    for level in levels:
+    for i, level in enumerate(levels):
         if not level or any(c in level for c in _NOT_IN_A_LEVEL):
             raise ValueError(f"topic {topic_filter!r}: level {level!r} cannot be a NATS subject")
+        if level not in ("+", "#") and ("+" in level or "#" in level):
+            raise ValueError(f"topic {topic_filter!r}: a wildcard must be a whole level")
+        if level == "#" and i != len(levels) - 1:
+            raise ValueError(f"topic {topic_filter!r}: '#' must be the last level")
     tokens = ["*" if level == "+" else level for level in levels]
     if tokens[-1] != "#":
         return [".".join(tokens)]
-    if "#" in tokens[:-1]:
-        raise ValueError(f"topic {topic_filter!r}: '#' must be the last level")
     parent = tokens[:-1]
     return [".".join(parent), ".".join([*parent, ">"])] if parent else [">"]
 
