@@ -25,7 +25,11 @@ def add_commands(sub: Any) -> None:
     bridge = actions.add_parser(
         "bridge", help="print this branch's bridge section to the municipality's central broker"
     )
-    bridge.add_argument("--central", required=True, help="the central broker's host name")
+    bridge.add_argument(
+        "--central",
+        required=True,
+        help="the central broker's host name; a NATS cluster's nodes comma-separated",
+    )
     bridge.add_argument("--port", type=int, default=CENTRAL_PORT, help="its TLS port")
     bridge.add_argument(
         "--password-file", type=Path, help="the secret of the user bridge-<site> on the centre"
@@ -37,6 +41,9 @@ def add_commands(sub: Any) -> None:
         "--no-tls",
         action="store_true",
         help="plain TCP (a test on loopback, or a VPN already encrypting the link)",
+    )
+    bridge.add_argument(
+        "--nats", action="store_true", help="the central broker is the NATS cluster (config/nats)"
     )
     bridge.set_defaults(handler=_bridge)
     central = actions.add_parser(
@@ -111,7 +118,8 @@ def _bridge(args: argparse.Namespace, settings: Settings) -> int:
     tls = None if args.no_tls else BridgeTls(args.cafile, args.certfile, args.keyfile)
     password = read_secret(args.password_file, "--password-file")
     topics = Topics(settings.mqtt.prefix, settings.site.id)
-    print(bridge_text(topics, args.central, args.port, password, tls), end="")
+    text = bridge_text(topics, args.central, args.port, password, tls, nats=args.nats)
+    print(text, end="")
     return 0
 
 

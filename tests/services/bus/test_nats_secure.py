@@ -10,6 +10,7 @@ in, and says why. One cluster for the module: three nodes take seconds to start.
 
 from __future__ import annotations
 
+import getpass
 import queue
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus import nats
-from services.bus.bridge import bridge_user
+from services.bus.bridge import BridgeTls, bridge_text, bridge_user, notification_topic
 from services.bus.client import MqttBus
 from services.bus.topics import Topics
 from services.core.events import Event, EventType
@@ -31,6 +32,7 @@ from services.settings import MqttSettings
 from services.store.base import Base
 from services.store.engine import make_sessionmaker
 from services.store.recorder import EventRecord
+from tests.conftest import Broker, free_port
 from tests.municipality import make_ca
 from tests.nats_cluster import Cluster, Secure
 from tests.services.recorder.conftest import TABLES, make_settings, wait_until
@@ -148,6 +150,13 @@ class Listener:
         bus.start()
         assert bus.wait_connected(TIMEOUT), bus.connect_error
 
+    def wait_for(self, topic: str) -> set[str]:
+        """Every topic that arrived until ``topic`` did (within ``TIMEOUT``)."""
+        seen: set[str] = set()
+        while topic not in seen:
+            seen.add(self.received.get(timeout=TIMEOUT)[0])
+        return seen
+
     def topics(self) -> set[str]:
         """The topics of what arrived within ``QUIET`` of the last one."""
         out = set()
@@ -215,3 +224,52 @@ def test_plain_mqtt_and_a_wrong_secret_are_not_let_in(town: Town) -> None:
     finally:
         for bus in (plain, wrong):
             bus.stop()
+
+
+class BranchBroker:
+    """A branch's Mosquitto bridged to the cluster as ``aabent broker bridge --nats`` writes it:
+    TLS with the branch's client certificate, its user ``bridge-<site>``, two nodes to try."""
+
+    def __init__(self, town: Town, site: str, folder: Path) -> None:
+        self.topics = Topics(PREFIX, site)
+        folder.mkdir(parents=True)
+        n0, _, n2 = town.cluster.nodes
+        ca = town.ca
+        tls = BridgeTls(ca["ca.crt"], ca["bridge.crt"], ca["bridge.key"])
+        central = f"127.0.0.1:{n2.mqtt_port},127.0.0.1:{n0.mqtt_port}"
+        secret = town.secrets[bridge_user(site)]
+        bridge = bridge_text(self.topics, central, 0, secret, tls, restart_s=(1, 1), nats=True)
+        conf = folder / "branch.conf"
+        self.port = free_port()
+        self.log = folder / "mosquitto.log"
+        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                        f"log_dest file {self.log}\nlog_type all\n"
+                        f"user {getpass.getuser()}\n{bridge}")  # fmt: skip
+        self.broker = Broker(port=self.port, config=conf)
+        self.broker.start()
+
+    def bus(self, name: str) -> MqttBus:
+        settings = MqttSettings(port=self.port, keepalive=5, reconnect_max_s=1)
+        return MqttBus(settings, name, name, self.topics)
+
+
+def test_a_branch_s_mosquitto_bridges_to_the_cluster_both_ways(town: Town, tmp_path: Path) -> None:
+    branch = BranchBroker(town, "ballerup", tmp_path / "ballerup")
+    centre = Listener(
+        MqttBus(town.login(nats.SERVER_USER, 1), "centre", "server", Topics(PREFIX, CENTRE)),
+        f"{PREFIX}/+/door/+/event",
+        "$SYS/broker/connection/+/state",
+    )
+    door = Listener(branch.bus("door-main"), branch.topics.door_command("main"))
+    try:
+        assert wait_until(lambda: "aabent-bridge-ballerup" in town.cluster.mqtt_clients(), 20)
+        swipe = _swipe()
+        assert door.bus.publish(branch.topics.door_event("main"), swipe.to_json()).wait(TIMEOUT)
+        arrived = centre.wait_for(branch.topics.door_event("main"))
+        assert notification_topic("ballerup") in arrived | centre.topics()  # the bridge is up
+        assert centre.bus.publish(branch.topics.door_command("main"), b"{}").wait(TIMEOUT)
+        assert door.topics() == {branch.topics.door_command("main")}
+    finally:
+        door.bus.stop()
+        centre.bus.stop()
+        branch.broker.stop()
