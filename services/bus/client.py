@@ -25,9 +25,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from services.bus import presence
+from services.bus.tls import tls_context
 from services.bus.topics import Topics
 from services.settings import MqttSettings
-from services.settings.base import ConfigError
 from services.settings.paths import read_secret
 
 log = logging.getLogger(__name__)
@@ -76,27 +76,6 @@ class Delivery:
 def read_password(settings: MqttSettings) -> str | None:
     """The broker password of ``settings``, read the one way secrets are read."""
     return read_secret(settings.password_file, "mqtt.password_file")
-
-
-def tls_context(settings: MqttSettings) -> ssl.SSLContext | None:
-    """The TLS context of ``settings`` (None: plain TCP): the broker's certificate must be signed
-    by ``mqtt.tls_ca_file`` and name ``mqtt.host``; the client's own certificate if set."""
-    if settings.tls_ca_file is None:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)  # verifies, checks the name
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        context.load_verify_locations(cafile=settings.tls_ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"mqtt.tls_ca_file: {settings.tls_ca_file}: {exc}") from None
-    if settings.tls_cert_file is not None:
-        try:
-            context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(
-                f"mqtt.tls_cert_file/tls_key_file: {settings.tls_cert_file}: {exc}"
-            ) from None
-    return context
 
 
 def connect_failure(

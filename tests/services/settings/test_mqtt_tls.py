@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.bus.client import MqttBus
+from services.bus.presence import find_holder
 from services.bus.topics import Topics
 from services.settings import ConfigError, MqttSettings, load_settings
 from tests.services.settings.test_loading import write
@@ -48,3 +49,9 @@ def test_a_missing_ca_file_is_named_when_the_bus_is_made(tmp_path: Path) -> None
     not_pem.write_text("not a certificate\n")
     with pytest.raises(ConfigError, match=r"mqtt\.tls_ca_file: .*ca\.crt"):
         MqttBus(MqttSettings(tls_ca_file=not_pem), "c", "door-1", Topics("aabent", "x"))
+
+
+def test_the_identity_probe_takes_the_same_tls_settings(tmp_path: Path) -> None:
+    settings = MqttSettings(tls_ca_file=tmp_path / "nowhere.crt")
+    with pytest.raises(ConfigError, match=r"mqtt\.tls_ca_file: .*nowhere\.crt"):
+        find_holder(settings, None, Topics("aabent", "x"), "door-1", "c")
