@@ -457,10 +457,13 @@ class MqttBus:
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         # paho calls this inside its ``except OSError`` around the connect, so the error is at
-        # hand; logged when it changes, not on every retry.
-        message = connect_failure(self._settings, sys.exc_info()[1])
+        # hand; logged when it changes, not on every retry. A TLS failure is a setting to fix
+        # (an error); a broker that is away is a warning, the bus keeps trying.
+        exc = sys.exc_info()[1]
+        message = connect_failure(self._settings, exc)
         if message != self._connect_error:
-            log.error("%s", message)
+            level = logging.ERROR if isinstance(exc, ssl.SSLError) else logging.WARNING
+            log.log(level, "%s", message)
         self._connect_error = message
 
     @property

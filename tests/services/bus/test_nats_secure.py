@@ -196,7 +196,7 @@ def test_a_branch_reads_its_own_commands_only(town: Town, caplog: pytest.LogCapt
 
 
 def test_a_client_without_the_municipality_s_ca_is_not_let_in_and_says_why(
-    town: Town, tmp_path: Path
+    town: Town, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     foreign = make_ca(tmp_path / "foreign")
     bus = MqttBus(town.login(nats.SERVER_USER, tls_ca_file=foreign["ca.crt"]), "stranger", "x",
@@ -207,6 +207,8 @@ def test_a_client_without_the_municipality_s_ca_is_not_let_in_and_says_why(
         assert bus.connect_error is not None
         assert "does not verify against mqtt.tls_ca_file" in bus.connect_error
         assert str(foreign["ca.crt"]) in bus.connect_error
+        logged = [r for r in caplog.records if r.getMessage() == bus.connect_error]
+        assert len(logged) == 1 and logged[0].levelname == "ERROR"  # once, not every retry
     finally:
         bus.stop()
 
