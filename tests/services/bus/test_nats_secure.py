@@ -11,7 +11,9 @@ in, and says why. One cluster for the module: three nodes take seconds to start.
 from __future__ import annotations
 
 import getpass
+import json
 import queue
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ from services.store.engine import make_sessionmaker
 from services.store.recorder import EventRecord
 from tests.conftest import Broker, free_port
 from tests.municipality import make_ca
-from tests.nats_cluster import Cluster, Secure
+from tests.nats_cluster import Cluster, Node, Secure
 from tests.services.recorder.conftest import TABLES, make_settings, wait_until
 
 PREFIX, CENTRE = "aabent", "kommune"
@@ -276,3 +278,30 @@ def test_a_branch_s_mosquitto_bridges_to_the_cluster_both_ways(town: Town, tmp_p
         door.bus.stop()
         centre.bus.stop()
         branch.broker.stop()
+
+
+def _log(node: Node) -> str:
+    return (node.folder / "log").read_text()
+
+
+def _routes(node: Node) -> int:
+    url = f"http://127.0.0.1:{node.http_port}/routez"
+    with urllib.request.urlopen(url, timeout=2) as answer:
+        return int(json.load(answer)["num_routes"])
+
+
+def test_a_machine_without_a_certificate_of_the_ca_cannot_join_the_cluster(
+    town: Town, tmp_path: Path
+) -> None:
+    foreign = make_ca(tmp_path / "foreign")
+    rogue = Node("rogue", tmp_path / "rogue")
+    members = [*town.cluster.nodes, rogue]
+    tls = nats.NodeTls(foreign["ca.crt"], foreign["central.crt"], foreign["central.key"])
+    rogue.configure_secure(members, Secure(tls, town.folder / "users.conf"))
+    rogue.start()
+    try:
+        assert wait_until(lambda: "TLS route handshake error" in _log(rogue), TIMEOUT), rogue.tail()
+        assert _routes(rogue) == 0
+        assert all(_routes(n) == 2 for n in town.cluster.nodes)  # each with the other two only
+    finally:
+        rogue.stop()
