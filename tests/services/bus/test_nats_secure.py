@@ -1,11 +1,14 @@
 """The shipped NATS configuration on three real nodes: TLS on routes and MQTT, one user per party.
 
 The nodes run exactly what ``aabent broker nats-node`` and ``nats-users`` write (services/bus/
-nats.py), with certificates of a throwaway CA. The municipality's recorder logs in over TLS as
-``server`` and stores what a branch's user publishes; a branch's user cannot publish into another
-branch's topics (nothing arrives at the recorder) nor read another branch's commands; a client
-that does not trust the municipality's CA, or speaks plain MQTT, or has a wrong secret, is not let
-in, and says why. One cluster for the module: three nodes take seconds to start.
+nats.py), with certificates of a throwaway CA; a machine with another CA's certificate cannot
+join. The municipality's recorder (in the test, and as ``aabent recorder`` configured as
+config/nats/README.md says) logs in over TLS as ``server`` and stores what a branch's user
+publishes, also through a branch's Mosquitto bridged with ``--nats``. A branch's user cannot
+publish into another branch's topics (nothing arrives at the recorder) nor read another branch's
+commands; a client that does not trust the municipality's CA, or speaks plain MQTT, or has a
+wrong secret, is not let in, and says why. One cluster for the module: three nodes take seconds
+to start.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import getpass
 import json
 import queue
+import subprocess
+import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -32,7 +37,7 @@ from services.core.events import Event, EventType
 from services.recorder.recorder import COMPONENT, Recorder
 from services.settings import MqttSettings
 from services.store.base import Base
-from services.store.engine import make_sessionmaker
+from services.store.engine import make_engine, make_sessionmaker
 from services.store.recorder import EventRecord
 from tests.conftest import Broker, free_port
 from tests.municipality import make_ca
@@ -42,6 +47,7 @@ from tests.services.recorder.conftest import TABLES, make_settings, wait_until
 PREFIX, CENTRE = "aabent", "kommune"
 SITES = ("albertslund", "ballerup")
 TIMEOUT = 30.0
+ROOT = Path(__file__).resolve().parents[3]
 QUIET = 1.0  # how long "never arrives" is watched for, after a later message did arrive
 
 
@@ -305,3 +311,41 @@ def test_a_machine_without_a_certificate_of_the_ca_cannot_join_the_cluster(
         assert all(_routes(n) == 2 for n in town.cluster.nodes)  # each with the other two only
     finally:
         rogue.stop()
+
+
+def test_aabent_recorder_set_up_as_the_readme_says_stores_a_branch_s_event(
+    town: Town, tmp_path: Path
+) -> None:
+    """``aabent recorder`` with the settings of config/nats/README.md, step 8 (SQLite here)."""
+    login = town.login(nats.SERVER_USER, node=2)
+    config = tmp_path / "aabent.toml"
+    config.write_text(
+        f'[site]\nid = "{CENTRE}"\nname = "Kommunen"\ndata_dir = "{tmp_path}"\n'
+        f'[store]\nurl = "sqlite:///{tmp_path / "events.sqlite"}"\n'
+        f'[mqtt]\nhost = "localhost"\nport = {login.port}\nusername = "server"\n'
+        f'password_file = "{login.password_file}"\ntls_ca_file = "{town.ca["ca.crt"]}"\n'
+        f"keepalive = 5\nreconnect_max_s = 1\n"
+        f'[recorder]\nall_sites = true\ninstance = "t"\nhomeassistant_discovery = false\n'
+    )
+    log = tmp_path / "recorder.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli.main", "-c", str(config), "recorder"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("wb"), text=True,
+    )  # fmt: skip
+    ballerup = None
+    try:
+        assert proc.stdout is not None
+        assert "recorder ready" in proc.stdout.readline(), log.read_text()
+        town.cluster.wait_subscribed(f"aabent-recorder-{CENTRE}-t")
+        ballerup = _branch(town, "ballerup", node=0)
+        swipe = _swipe()
+        assert ballerup.publish(ballerup.topics.door_event("main"), swipe.to_json()).wait(TIMEOUT)
+        engine = make_engine(f"sqlite:///{tmp_path / 'events.sqlite'}")
+        sessions = make_sessionmaker(engine)
+        assert wait_until(lambda: _stored(sessions).get(swipe.id) == "ballerup", TIMEOUT)
+        engine.dispose()
+    finally:
+        if ballerup is not None:
+            ballerup.stop()
+        proc.terminate()
+        proc.wait(TIMEOUT)
