@@ -18,7 +18,7 @@ from pathlib import Path
 from services.bus.topics import Topics
 
 # The direction of the commands: what the central server sends to a branch.
-_INBOUND = ("door/+/command", "building/command", "lists")
+INBOUND = ("door/+/command", "building/command", "lists")
 
 
 def bridge_user(site: str) -> str:
@@ -106,7 +106,7 @@ def bridge_text(
         "# Everything of this site out; from the centre only this site's commands and lists.",
         f"topic # out 1 {base} {base}",
     ]
-    out += [f"topic {t} in 1 {base} {base}" for t in _INBOUND]
+    out += [f"topic {t} in 1 {base} {base}" for t in INBOUND]
     if tls is not None:
         out.append(f"bridge_cafile {tls.cafile}")
         if tls.certfile is not None and tls.keyfile is not None:
@@ -133,7 +133,7 @@ def central_acl_text(
         out += [
             f"user {bridge_user(site)}",
             f"topic write {topics.base}/#",
-            *(f"topic read {topics.base}/{t}" for t in _INBOUND),
+            *(f"topic read {topics.base}/{t}" for t in INBOUND),
             f"topic write {notification_topic(site)}",
             "",
         ]

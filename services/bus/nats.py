@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.bus.bridge import _INBOUND, bridge_user, notification_topic
+from services.bus.bridge import INBOUND, bridge_user, notification_topic
 from services.bus.topics import Topics
 
 SERVER_USER = "server"
@@ -77,7 +77,7 @@ def grants(
             Grant(
                 bridge_user(site),
                 publish=(f"{topics.base}/#", notification_topic(site)),
-                subscribe=tuple(f"{topics.base}/{t}" for t in _INBOUND),
+                subscribe=tuple(f"{topics.base}/{t}" for t in INBOUND),
             )
         )
     out.append(
