@@ -2,8 +2,10 @@
 
 Each node has its own store folder and free ports (client, route, MQTT, monitoring). A node can
 be killed (SIGKILL, as a machine that loses power) and started again on the same ports and
-store; :meth:`Cluster.mqtt_clients` asks the nodes' monitoring endpoint which MQTT clients are
-subscribed, so a test knows a session exists before it publishes.
+store. A secure cluster (:class:`Secure`) runs the shipped configuration, written by
+``services.bus.nats`` as ``aabent broker nats-node`` and ``nats-users`` write it: TLS on routes
+and MQTT, one user per party. :meth:`Cluster.mqtt_clients` asks the nodes' monitoring endpoint
+which MQTT clients are subscribed, so a test knows a session exists before it publishes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.bus import nats
 from tests.conftest import free_port, wait_for_port
+
+
+@dataclass(frozen=True)
+class Secure:
+    """A secure cluster's files: every node's TLS files and the users' ``authorization``."""
+
+    tls: nats.NodeTls
+    users_file: Path
 
 
 @dataclass
@@ -30,6 +41,19 @@ class Node:
     mqtt_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def shipped(self) -> nats.Node:
+        """This node as the shipped generator names it."""
+        return nats.Node(self.name, "127.0.0.1", self.mqtt_port, self.route_port, self.port,
+                         self.http_port)  # fmt: skip
+
+    def configure_secure(self, cluster: list[Node], secure: Secure) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        text = nats.node_text(self.shipped, [n.shipped for n in cluster], secure.tls,
+                              self.folder / "js")  # fmt: skip
+        (self.folder / "nats.conf").write_text(text)
+        shutil.copyfile(secure.users_file, self.folder / nats.USERS_FILE)
 
     def configure(self, routes: list[int]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -50,7 +74,16 @@ class Node:
         self.proc = subprocess.Popen(
             ["nats-server", "-c", str(self.folder / "nats.conf")], stdout=log, stderr=log
         )
-        wait_for_port(self.mqtt_port, 20)
+        try:
+            wait_for_port(self.mqtt_port, 20)
+        except TimeoutError:
+            if self.proc.poll() is None:
+                raise
+            raise RuntimeError(f"nats-server {self.name} ended: {self.tail()}") from None
+
+    def tail(self) -> str:
+        """The last lines of the node's log."""
+        return "\n".join((self.folder / "log").read_text().splitlines()[-5:])
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -72,13 +105,16 @@ class Node:
 class Cluster:
     """Three nodes routed to each other."""
 
-    def __init__(self, folder: Path, size: int = 3) -> None:
+    def __init__(self, folder: Path, size: int = 3, secure: Secure | None = None) -> None:
         if shutil.which("nats-server") is None:
             raise RuntimeError("nats-server is not installed: run `make venv`, which installs it")
         self.nodes = [Node(f"n{i}", folder / f"n{i}") for i in range(size)]
         routes = [n.route_port for n in self.nodes]
         for node in self.nodes:
-            node.configure(routes)
+            if secure is None:
+                node.configure(routes)
+            else:
+                node.configure_secure(self.nodes, secure)
 
     def start(self) -> Cluster:
         for node in self.nodes:

@@ -18,7 +18,7 @@ from pathlib import Path
 from services.bus.topics import Topics
 
 # The direction of the commands: what the central server sends to a branch.
-_INBOUND = ("door/+/command", "building/command", "lists")
+INBOUND = ("door/+/command", "building/command", "lists")
 
 
 def bridge_user(site: str) -> str:
@@ -59,10 +59,18 @@ def bridge_text(
     tls: BridgeTls | None,
     *,
     restart_s: tuple[int, int] = (1, 30),
+    nats: bool = False,
 ) -> str:
-    """The bridge section of a branch broker's configuration (``mosquitto.conf``)."""
+    """The bridge section of a branch broker's configuration (``mosquitto.conf``).
+
+    ``address`` may name several central nodes, comma-separated, each ``host`` (at ``port``) or
+    ``host:port`` (a NATS cluster): the bridge connects to the first that answers. ``nats``: the
+    centre is NATS, whose MQTT gateway refuses Mosquitto's bridge flag in the CONNECT
+    (``try_private``: "unacceptable protocol version").
+    """
     site = topics.site
-    if any(c.isspace() for c in address) or not address:
+    hosts = address.split(",")
+    if any(not h or any(c.isspace() for c in h) for h in hosts):
         raise ValueError(f"central broker address {address!r} is empty or has spaces")
     if password is not None and (not password or any(c.isspace() for c in password)):
         raise ValueError("the bridge password is empty or has spaces, which mosquitto.conf refuses")
@@ -77,7 +85,7 @@ def bridge_text(
         "# order); without, the whole backlog is put in flight at once, ahead of anything newer.",
         "max_inflight_messages 0",
         f"connection {bridge_client_id(site)}",
-        f"address {address}:{port}",
+        "address " + " ".join(h if ":" in h else f"{h}:{port}" for h in hosts),
         f"remote_clientid {bridge_client_id(site)}",
         f"local_clientid local.{bridge_client_id(site)}",
         f"remote_username {bridge_user(site)}",
@@ -89,7 +97,7 @@ def bridge_text(
         "# A persistent session on both ends: while the link is down this broker queues what the",
         "# doors publish (max_queued_messages), and the centre queues the branch's commands.",
         "cleansession false",
-        "try_private true",
+        f"try_private {'false' if nats else 'true'}",
         "start_type automatic",
         f"restart_timeout {low} {high}",
         "keepalive_interval 30",
@@ -98,7 +106,7 @@ def bridge_text(
         "# Everything of this site out; from the centre only this site's commands and lists.",
         f"topic # out 1 {base} {base}",
     ]
-    out += [f"topic {t} in 1 {base} {base}" for t in _INBOUND]
+    out += [f"topic {t} in 1 {base} {base}" for t in INBOUND]
     if tls is not None:
         out.append(f"bridge_cafile {tls.cafile}")
         if tls.certfile is not None and tls.keyfile is not None:
@@ -125,7 +133,7 @@ def central_acl_text(
         out += [
             f"user {bridge_user(site)}",
             f"topic write {topics.base}/#",
-            *(f"topic read {topics.base}/{t}" for t in _INBOUND),
+            *(f"topic read {topics.base}/{t}" for t in INBOUND),
             f"topic write {notification_topic(site)}",
             "",
         ]

@@ -1,5 +1,5 @@
-"""``aabent broker acl|users|bridge|central-acl``: the broker's users, ACL and bridge, from
-the site's settings."""
+"""``aabent broker acl|users|bridge|central-acl|nats-node|nats-users``: the broker's users, ACL
+and bridge, from the site's settings, and the configuration of a clustered central broker."""
 
 from __future__ import annotations
 
@@ -25,7 +25,11 @@ def add_commands(sub: Any) -> None:
     bridge = actions.add_parser(
         "bridge", help="print this branch's bridge section to the municipality's central broker"
     )
-    bridge.add_argument("--central", required=True, help="the central broker's host name")
+    bridge.add_argument(
+        "--central",
+        required=True,
+        help="the central broker's host name; a NATS cluster's nodes comma-separated",
+    )
     bridge.add_argument("--port", type=int, default=CENTRAL_PORT, help="its TLS port")
     bridge.add_argument(
         "--password-file", type=Path, help="the secret of the user bridge-<site> on the centre"
@@ -38,12 +42,56 @@ def add_commands(sub: Any) -> None:
         action="store_true",
         help="plain TCP (a test on loopback, or a VPN already encrypting the link)",
     )
+    bridge.add_argument(
+        "--nats", action="store_true", help="the central broker is the NATS cluster (config/nats)"
+    )
     bridge.set_defaults(handler=_bridge)
     central = actions.add_parser(
         "central-acl", help="print the central broker's ACL: one bridge user per branch, server"
     )
     central.add_argument("sites", nargs="+", metavar="SITE", help="the branches' site ids")
     central.set_defaults(handler=_central_acl)
+    _add_nats_commands(actions)
+
+
+def _add_nats_commands(actions: Any) -> None:
+    from services.bus import nats
+
+    node = actions.add_parser(
+        "nats-node", help="print one node's configuration of the central NATS cluster"
+    )
+    node.add_argument("name", help="this node's name, one of --node")
+    node.add_argument(
+        "--node",
+        action="append",
+        required=True,
+        metavar="NAME=HOST",
+        help="every node of the cluster (this one too) and the address it is reached at",
+    )
+    node.add_argument("--cafile", type=Path, required=True, help="the municipality's CA")
+    node.add_argument("--certfile", type=Path, required=True, help="this node's certificate")
+    node.add_argument("--keyfile", type=Path, required=True, help="this node's key")
+    node.add_argument("--store-dir", type=Path, default=Path("/var/lib/nats/aabent"))
+    node.add_argument("--mqtt-port", type=int, default=nats.MQTT_PORT)
+    node.add_argument("--route-port", type=int, default=nats.ROUTE_PORT)
+    node.add_argument(
+        "--client-certificates",
+        action="store_true",
+        help="MQTT clients must show a certificate of the CA too (mqtt.tls_cert_file)",
+    )
+    node.set_defaults(handler=_nats_node)
+    users = actions.add_parser(
+        "nats-users", help="print the central NATS cluster's users: server, one per branch"
+    )
+    users.add_argument("sites", nargs="+", metavar="SITE", help="the branches' site ids")
+    users.add_argument(
+        "--secrets",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder with each user's secret, USER.password (server, bridge-SITE)",
+    )
+    users.set_defaults(handler=_nats_users)
 
 
 def _acl(_args: argparse.Namespace, settings: Settings) -> int:
@@ -70,7 +118,8 @@ def _bridge(args: argparse.Namespace, settings: Settings) -> int:
     tls = None if args.no_tls else BridgeTls(args.cafile, args.certfile, args.keyfile)
     password = read_secret(args.password_file, "--password-file")
     topics = Topics(settings.mqtt.prefix, settings.site.id)
-    print(bridge_text(topics, args.central, args.port, password, tls), end="")
+    text = bridge_text(topics, args.central, args.port, password, tls, nats=args.nats)
+    print(text, end="")
     return 0
 
 
@@ -84,4 +133,50 @@ def _central_acl(args: argparse.Namespace, settings: Settings) -> int:
         settings.recorder.discovery_prefix,
     )
     print(text, end="")
+    return 0
+
+
+def _nats_node(args: argparse.Namespace, _settings: Settings) -> int:
+    from services.bus import nats
+
+    nodes = []
+    try:
+        for item in args.node:
+            name, sep, host = item.partition("=")
+            if not sep:
+                raise ValueError(f"--node {item!r} is not NAME=HOST")
+            port, route = args.mqtt_port, args.route_port
+            nodes.append(nats.Node(name, host, mqtt_port=port, route_port=route))
+        this = next((n for n in nodes if n.name == args.name), None)
+        if this is None:
+            raise ValueError(f"{args.name} is not one of the --node names")
+        tls = nats.NodeTls(args.cafile, args.certfile, args.keyfile)
+        text = nats.node_text(
+            this, nodes, tls, args.store_dir, client_certificates=args.client_certificates
+        )
+    except ValueError as exc:
+        raise SystemExit(f"aabent broker nats-node: {exc}") from None
+    print(text, end="")
+    return 0
+
+
+def _nats_users(args: argparse.Namespace, settings: Settings) -> int:
+    import bcrypt
+
+    from services.bus import nats
+    from services.settings.paths import read_secret
+
+    try:
+        grants = nats.grants(
+            settings.mqtt.prefix, settings.site.id, args.sites, settings.recorder.discovery_prefix
+        )
+    except ValueError as exc:
+        raise SystemExit(f"aabent broker nats-users: {exc}") from None
+    hashes = {}
+    for grant in grants:
+        secret = read_secret(args.secrets / f"{grant.user}.password", f"--secrets {grant.user}")
+        if not secret:
+            raise SystemExit(f"aabent broker nats-users: the secret of {grant.user} is empty")
+        hashes[grant.user] = bcrypt.hashpw(secret.encode(), bcrypt.gensalt(11)).decode()
+    print(nats.users_text(grants, hashes), end="")
     return 0

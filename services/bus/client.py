@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from services.bus import presence
+from services.bus.tls import tls_context
 from services.bus.topics import Topics
 from services.settings import MqttSettings
 from services.settings.paths import read_secret
@@ -130,6 +133,30 @@ def read_password(settings: MqttSettings) -> str | None:
     return read_secret(settings.password_file, "mqtt.password_file")
 
 
+def connect_failure(
+    settings: MqttSettings, exc: BaseException | None, *, closed: bool = False
+) -> str:
+    """Why a connection to the broker failed, said so that the setting to fix is named;
+    ``closed``: the broker closed the connection before answering the CONNECT."""
+    where = f"{settings.host}:{settings.port}"
+    if closed:
+        hint = (
+            "the broker's TLS port? mqtt.tls_ca_file is not set, so this client speaks plain TCP"
+            if not settings.tls
+            else "is it the broker's MQTT port?"
+        )
+        return f"the broker at {where} closed the connection before accepting it ({hint})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"cannot connect to the broker at {where}: its certificate does not verify against "
+            f"mqtt.tls_ca_file ({settings.tls_ca_file}): {exc.verify_message}"
+        )
+    if isinstance(exc, ssl.SSLError):
+        hint = "" if settings.tls else " (mqtt.tls_ca_file is not set: this client speaks plain)"
+        return f"cannot connect to the broker at {where}: TLS failed: {exc}{hint}"
+    return f"cannot connect to the broker at {where}: {exc or 'connection failed'}"
+
+
 class MqttBus:
     """A reconnecting MQTT client with last will, remembered state and re-subscription."""
 
@@ -172,6 +199,8 @@ class MqttBus:
         self._connect_listeners: list[Callable[[], None]] = []
         self._sessions = 0
         self._started = False
+        self._connect_error: str | None = None
+        self._answered = False  # a CONNACK came on the current connection
         # The delivery watch of a manual-ack bus (see _watch): when the broker last handed us a
         # message, when we last asked it for one, and whether our receiver still works on some.
         self._busy: Callable[[], bool] = lambda: False
@@ -198,6 +227,10 @@ class MqttBus:
         password = read_password(self._settings)  # once: a new secret needs a restart anyway
         if self._settings.username is not None:
             client.username_pw_set(self._settings.username, password)
+        context = tls_context(self._settings)
+        if context is not None:
+            client.tls_set_context(context)
+        client.on_connect_fail = self._on_connect_fail
         client.will_set(self._status_topic, OFFLINE, qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -472,9 +505,12 @@ class MqttBus:
         reason_code: ReasonCode,
         _properties: Properties | None,
     ) -> None:
+        self._answered = True
         if reason_code.is_failure:
             log.warning("broker refused the connection: %s", reason_code)
+            self._connect_error = f"the broker refused the connection: {reason_code}"
             return
+        self._connect_error = None
         with self._state_lock:
             self._sessions += 1
             log.info("connected to %s:%s", self._settings.host, self._settings.port)
@@ -498,6 +534,22 @@ class MqttBus:
             except Exception:
                 log.exception("connect listener failed")  # must not end the network thread
 
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        # paho calls this inside its ``except OSError`` around the connect, so the error is at
+        # hand; logged when it changes, not on every retry. A TLS failure is a setting to fix
+        # (an error); a broker that is away is a warning, the bus keeps trying.
+        exc = sys.exc_info()[1]
+        message = connect_failure(self._settings, exc)
+        if message != self._connect_error:
+            level = logging.ERROR if isinstance(exc, ssl.SSLError) else logging.WARNING
+            log.log(level, "%s", message)
+        self._connect_error = message
+
+    @property
+    def connect_error(self) -> str | None:
+        """Why the last try to connect failed; None once connected."""
+        return self._connect_error
+
     def _on_disconnect(
         self,
         _client: mqtt.Client,
@@ -510,6 +562,13 @@ class MqttBus:
         with self._subs_cond:
             self._unconfirmed.clear()  # re-subscribed on the next connect
         log.info("disconnected from the broker: %s", reason_code)
+        if not self._answered:
+            # Closed before any CONNACK: most often plain MQTT sent to a TLS listener.
+            message = connect_failure(self._settings, None, closed=True)
+            if message != self._connect_error:
+                log.error("%s", message)
+            self._connect_error = message
+        self._answered = False
 
     def _on_subscribe(
         self,

@@ -24,6 +24,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from services.bus.tls import tls_context
 from services.bus.topics import Topics
 from services.settings import MqttSettings
 
@@ -88,6 +89,9 @@ def find_holder(
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{client_id}-probe-{nonce[:6]}")
     if settings.username is not None:
         client.username_pw_set(settings.username, password)
+    context = tls_context(settings)
+    if context is not None:
+        client.tls_set_context(context)
     here, probe = topics.presence(component, "here"), topics.presence(component, "probe")
 
     def on_connect(c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:

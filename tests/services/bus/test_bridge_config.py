@@ -79,3 +79,17 @@ def test_the_central_acl_gives_each_bridge_its_own_site_only() -> None:
         central_acl_text("aabent", "kommune", [], "homeassistant")
     with pytest.raises(ValueError):
         central_acl_text("aabent", "kommune", ["a/b"], "homeassistant")
+
+
+def test_a_bridge_to_the_nats_cluster_names_its_nodes_and_drops_the_bridge_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["-c", str(EXAMPLE), "broker", "bridge", "--central", "nats0.k.dk,nats1.k.dk:8884"]
+    assert cli([*args, "--no-tls", "--nats"]) == 0
+    lines = _lines(capsys.readouterr().out)
+    assert "address nats0.k.dk:8883 nats1.k.dk:8884" in lines
+    assert "try_private false" in lines  # NATS refuses it: "unacceptable protocol version"
+    assert cli([*args, "--no-tls"]) == 0
+    assert "try_private true" in _lines(capsys.readouterr().out)  # Mosquitto at the centre
+    with pytest.raises(ValueError, match="address"):
+        bridge_text(TOPICS, "a,,b", 8883, None, None)
