@@ -44,6 +44,7 @@ from services.patrons.directory import close_directory, open_directory
 from services.patrons.list_distribution import ListReceiver
 from services.patrons.local_lookup import LocalLists
 from services.patrons.pin_guard import PinGuard
+from services.runtime.gil import favour_latency
 from services.runtime.heap import settle_heap
 from services.runtime.holiday_file import site_schedule
 from services.runtime.serial_reader import SerialReader
@@ -279,6 +280,7 @@ class DoorService:
         self.build()
         assert self.controller and self.bus and self.publisher
         settle_heap()
+        favour_latency()
         self.controller.start()
         self.start_inputs()
         self.bus.start()

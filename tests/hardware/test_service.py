@@ -321,7 +321,7 @@ def test_lock_outputs_are_created_locked_before_storage_readers_or_network(
     assert service.readers == [] and service.bus is None and service.controller is None
 
 
-def test_a_started_controller_keeps_its_start_up_heap_out_of_collections(tmp_path: Path) -> None:
+def test_a_started_controller_freezes_its_heap_and_hands_the_gil_on_soon(tmp_path: Path) -> None:
     """A full collection holds the GIL while it walks the heap (170-200 ms measured with a
     controller loaded): what start-up loaded is frozen before the first input."""
     import gc
@@ -339,13 +339,18 @@ def test_a_started_controller_keeps_its_start_up_heap_out_of_collections(tmp_pat
         }
     )
     gc.unfreeze()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # CPython's default
     service = DoorService(settings, pin_factory=MockFactory())
     try:
         service.start()
         assert gc.get_freeze_count() > 10_000
+        # and a thread back from the scrypt gets the GIL within half a millisecond
+        assert sys.getswitchinterval() <= 0.0005
     finally:
         service.stop()
         gc.unfreeze()
+        sys.setswitchinterval(interval)
 
 
 def test_a_door_called_site_gets_its_own_topic_and_the_building_keeps_its_own(
