@@ -68,14 +68,20 @@ class Fields:
     def __init__(self, leader: str, fields: Iterable[tuple[str, str]]) -> None:
         self.leader = leader
         self._by_tag: dict[str, list[str]] = {}
+        datas: list[str] = []
         for tag, data in fields:
-            self._by_tag.setdefault(tag, []).append(data)
+            datas.append(data)
+            same = self._by_tag.get(tag)
+            if same is None:
+                self._by_tag[tag] = [data]
+            else:
+                same.append(data)
         self.danmarc = any(_SUBFIELD in data for data in self._by_tag.get("001", ()))
         # Each field is split once, on first use: a record is asked for 245 or 652 many times.
         self._split: dict[str, list[list[tuple[str, str]]]] = {}
         # Most records need no cleaning at all; deciding that once for the record is cheaper
         # than once per field.
-        text = "".join(data for datas in self._by_tag.values() for data in datas)
+        text = "".join(datas)
         self._plain = (
             "  " not in text
             and text.replace(_SUBFIELD, "").isprintable()
@@ -95,18 +101,23 @@ class Fields:
         return cls(str(record.leader), fields)
 
     def _parsed(self, tag: str) -> list[list[tuple[str, str]]]:
-        found = self._split.get(tag)
-        if found is None:
-            datas = self._by_tag.get(tag)
-            found = self._split[tag] = [self._pairs(data) for data in datas] if datas else []
+        # The callers look in ``_split`` first: a call less for the fields asked for again.
+        datas = self._by_tag.get(tag)
+        if not datas:
+            found = []
+        elif self._plain:
+            # (Data without subfields, a control field, splits into no pairs.)
+            found = [[(p[0], p[1:].strip()) for p in data.split(_SUBFIELD)[1:] if p]
+                     for data in datas]  # fmt: skip
+        else:
+            found = [self._pairs(data) for data in datas]
+        self._split[tag] = found
         return found
 
     def _pairs(self, data: str) -> list[tuple[str, str]]:
         if _SUBFIELD not in data:
             return []
         parts = data.split(_SUBFIELD)[1:]
-        if self._plain:
-            return [(p[0], p[1:].strip()) for p in parts if p]
         if self.danmarc and ("@" in data or "¤" in data):
             return [(p[0], clean(danmarc_text(p[1:]))) for p in parts if p]
         if "  " not in data and data.replace(_SUBFIELD, "").isprintable():
@@ -121,18 +132,17 @@ class Fields:
 
     def fields(self, tag: str) -> Iterator[dict[str, str]]:
         """Each ``tag`` field as {code: first value}, for fields read one by one (700, 096, 952)."""
-        for pairs in self._parsed(tag):
+        for pairs in self._split.get(tag) or self._parsed(tag):
             yield dict(reversed(pairs))  # reversed: the first value of a code wins
 
     def values(self, tag: str, codes: str) -> list[str]:
         """Every non-empty value of subfields ``codes`` in every ``tag`` field, in record order."""
-        return [
-            value for pairs in self._parsed(tag) for code, value in pairs if code in codes and value
-        ]
+        fields = self._split.get(tag) or self._parsed(tag)
+        return [value for pairs in fields for code, value in pairs if code in codes and value]
 
     def first(self, tag: str, code: str) -> str:
         """The first value of ``tag`` *``code``, or ``""``."""
-        for pairs in self._parsed(tag):
+        for pairs in self._split.get(tag) or self._parsed(tag):
             for found, value in pairs:
                 if found == code and value:
                     return value
