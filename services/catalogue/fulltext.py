@@ -133,21 +133,24 @@ def delete_documents(session: Session, keys: Sequence[int]) -> None:
     session.execute(statement.bindparams(bindparam("keys", expanding=True)), {"keys": list(keys)})
 
 
-def add_documents(session: Session, documents: Sequence[Document], *, replace: bool) -> None:
+# A document as the index stores it: record key, then the folded title, author, subjects, ISBNs.
+DocumentRow = tuple[int, str, str, str, str]
+
+
+def add_documents(session: Session, documents: Sequence[DocumentRow], *, replace: bool) -> None:
     """Index ``documents``; with ``replace`` their keys may already be indexed and are updated."""
     if not documents:
         return
     # Straight to the driver: SQLAlchemy's processing of each row's parameters cost as much
     # as the indexing itself.
-    rows = [(d.key, d.title, d.author, d.subjects, d.isbn) for d in documents]
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(_PG_UPSERT, rows)
+        connection.exec_driver_sql(_PG_UPSERT, list(documents))
         return
     if replace:
         # FTS5 has no upsert: delete the old rows first.
-        delete_documents(session, [d.key for d in documents])
-    connection.exec_driver_sql(_SQLITE_INSERT, rows)
+        delete_documents(session, [d[0] for d in documents])
+    connection.exec_driver_sql(_SQLITE_INSERT, list(documents))
 
 
 def _fts5_query(terms: Sequence[Term]) -> str:
