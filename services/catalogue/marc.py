@@ -24,7 +24,7 @@ How each holdings field becomes a copy is in ``holdings.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from pymarc import Record
 
@@ -130,18 +130,33 @@ class Fields:
         fields = self._by_tag.get(tag)
         return fields[0].strip() if fields and _SUBFIELD not in fields[0] else ""
 
-    def fields(self, tag: str) -> Iterator[dict[str, str]]:
+    def fields(self, tag: str) -> list[dict[str, str]]:
         """Each ``tag`` field as {code: first value}, for fields read one by one (700, 096, 952)."""
-        for pairs in self._split.get(tag) or self._parsed(tag):
-            yield dict(reversed(pairs))  # reversed: the first value of a code wins
+        if tag not in self._by_tag:
+            return []
+        # reversed: the first value of a code wins
+        return [dict(reversed(pairs)) for pairs in self._split.get(tag) or self._parsed(tag)]
 
     def values(self, tag: str, codes: str) -> list[str]:
         """Every non-empty value of subfields ``codes`` in every ``tag`` field, in record order."""
+        if tag not in self._by_tag:
+            return []  # most tags asked for are not there: no comprehension to run
         fields = self._split.get(tag) or self._parsed(tag)
         return [value for pairs in fields for code, value in pairs if code in codes and value]
 
     def first(self, tag: str, code: str) -> str:
         """The first value of ``tag`` *``code``, or ``""``."""
+        if self._plain:
+            # Nothing to clean: found in the field's text, without splitting it into pairs.
+            for data in self._by_tag.get(tag, ()):
+                start = data.find(_SUBFIELD + code)
+                while start >= 0:
+                    end = data.find(_SUBFIELD, start + 2)
+                    value = (data[start + 2 : end] if end >= 0 else data[start + 2 :]).strip()
+                    if value:
+                        return value
+                    start = data.find(_SUBFIELD + code, end) if end >= 0 else -1
+            return ""
         for pairs in self._split.get(tag) or self._parsed(tag):
             for found, value in pairs:
                 if found == code and value:

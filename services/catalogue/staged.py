@@ -52,11 +52,8 @@ def _encode(batch: list[ImportedRecord]) -> str:
 
 
 # Records per staged batch: one batch is one transaction while applying, so this bounds how
-# long another writer (a check-in) waits; ≈ 0.2 s on a Raspberry Pi-class SQLite device. Each
-# applied batch is also a new segment of the full-text index that SQLite merges into the
-# others; with 500 the merging cost a tenth of a 100,000-record import, more the larger the
-# catalogue.
-BATCH = 1000
+# long another writer (a check-in) waits; ≈ 0.1 s on a Raspberry Pi-class SQLite device.
+BATCH = 500
 
 
 @contextmanager
