@@ -80,14 +80,10 @@ def rows_of(batch: list[ImportedRecord]) -> BatchRows:
                 [r.record_id, c.barcode, c.department, c.shelf_mark, c.status.value, due,
                  c.status_given]
             )  # fmt: skip
-        doc = fulltext.document(
-            0,
-            title=f"{r.title} {r.subtitle}",
-            author=" ".join((r.author, *r.contributors)),
-            subjects=r.subjects,
-            isbns=r.isbns,
+        title, author, subjects, isbn = fulltext.document(
+            f"{r.title} {r.subtitle}", " ".join((r.author, *r.contributors)), r.subjects, r.isbns
         )
-        rows.documents.append([r.record_id, doc.title, doc.author, doc.subjects, doc.isbn])
+        rows.documents.append([r.record_id, title, author, subjects, isbn])
     return rows
 
 
