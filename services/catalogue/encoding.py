@@ -70,9 +70,7 @@ def _plausible_marc8(texts: Sequence[str]) -> bool:
     return True
 
 
-def _choose(
-    leader: str, raw: Sequence[tuple[str, bytes]], data: bytes
-) -> tuple[str, str | None]:
+def _choose(leader: str, raw: Sequence[tuple[str, bytes]], data: bytes) -> tuple[str, str | None]:
     if data.isascii():
         return "ascii", None
     try:

@@ -49,9 +49,7 @@ def _unicode_fold(text: str) -> str:
 # folds Latin-1 text (all of danMARC2's) as ``_unicode_fold`` does, a few times faster. Each
 # character folds alone there too (no Latin-1 letter composes with the next once the accents
 # are gone); tests/services/catalogue/test_folding.py checks every pair.
-_LATIN1 = str.maketrans(
-    {chr(n): _NON_WORD.sub(" ", _unicode_fold(chr(n))) for n in range(256)}
-)
+_LATIN1 = str.maketrans({chr(n): _NON_WORD.sub(" ", _unicode_fold(chr(n))) for n in range(256)})
 
 
 def fold(text: str) -> str:

@@ -121,8 +121,6 @@ def delete_documents(session: Session, keys: Sequence[int]) -> None:
     session.execute(statement.bindparams(bindparam("keys", expanding=True)), {"keys": list(keys)})
 
 
-
-
 def add_documents(session: Session, documents: Sequence[DocumentRow], *, replace: bool) -> None:
     """Index ``documents``; with ``replace`` their keys may already be indexed and are updated."""
     if not documents:

@@ -60,8 +60,8 @@ def _directory(chunk: bytes) -> tuple[int, list[tuple[str, int, int]]]:
     return base, entries
 
 
-def _as_written(chunk: bytes) -> tuple[int, list[tuple[str, bytes]]] | None:
-    """(base address, fields) of a record laid out as writers lay it out, else None.
+def _as_written(chunk: bytes) -> list[tuple[str, bytes]] | None:
+    """The fields of a record laid out as writers lay it out, else None.
 
     That is the fields back to back in directory order, each ended by 0x1E and none holding
     one, and the leader's length right: the body split on 0x1E is then the fields, and the
@@ -76,17 +76,17 @@ def _as_written(chunk: bytes) -> tuple[int, list[tuple[str, bytes]]] | None:
         return None
     directory = chunk[LEADER_LENGTH : base - 1]
     values = chunk[base:-1].split(FIELD_TERMINATOR)
-    if values.pop() or len(values) * 12 != len(directory):
+    if values.pop() or not values or len(values) * 12 != len(directory):
         return None
     tags = _TAG.findall(directory)
     lengths = [len(value) + 1 for value in values]
-    entries = zip(tags, lengths, accumulate(lengths, initial=0))
+    entries = zip(tags, lengths, accumulate(lengths[:-1], initial=0), strict=True)
     if b"".join(map(_WRITTEN.__mod__, entries)) != directory:
         return None
     names = b" ".join(tags).decode("ascii", "replace").split(" ") if directory.isascii() else None
     if names is None or len(names) != len(values):
         names = [tag.decode("ascii", "replace") for tag in tags]
-    return base, list(zip(names, values, strict=True))
+    return list(zip(names, values, strict=True))
 
 
 def _by_directory(chunk: bytes) -> tuple[list[tuple[str, bytes]], list[str]]:
@@ -120,10 +120,9 @@ def parse_record(chunk: bytes, encoding: str | None = None) -> RawRecord:
     """
     if not chunk.endswith(RECORD_TERMINATOR):
         raise RecordError("the file ends inside this record (no record terminator)")
-    written = _as_written(chunk)
-    if written is not None:
-        raw, warnings = written[1], []
-    else:
+    raw = _as_written(chunk)
+    warnings: list[str] = []
+    if raw is None:
         raw, warnings = _by_directory(chunk)
     leader = chunk[:LEADER_LENGTH].decode("ascii", "replace")
     fields, notes = decode_fields(leader, raw, encoding)
