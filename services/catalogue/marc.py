@@ -80,7 +80,7 @@ class Fields:
                 self._by_tag[tag] = [data]
             else:
                 same.append(data)
-        self.danmarc = any(_SUBFIELD in data for data in self._by_tag.get("001", ()))
+        self.danmarc = _SUBFIELD in "".join(self._by_tag.get("001", ()))
         # Each field is split once, on first use: a record is asked for 245 or 652 many times.
         self._split: dict[str, list[list[tuple[str, str]]]] = {}
         # Most records need no cleaning at all; deciding that once for the record is cheaper
