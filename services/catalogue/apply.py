@@ -80,14 +80,10 @@ def rows_of(batch: list[ImportedRecord]) -> BatchRows:
                 [r.record_id, c.barcode, c.department, c.shelf_mark, c.status.value, due,
                  c.status_given]
             )  # fmt: skip
-        doc = fulltext.document(
-            0,
-            title=f"{r.title} {r.subtitle}",
-            author=" ".join((r.author, *r.contributors)),
-            subjects=r.subjects,
-            isbns=r.isbns,
+        title, author, subjects, isbn = fulltext.document(
+            f"{r.title} {r.subtitle}", " ".join((r.author, *r.contributors)), r.subjects, r.isbns
         )
-        rows.documents.append([r.record_id, doc.title, doc.author, doc.subjects, doc.isbn])
+        rows.documents.append([r.record_id, title, author, subjects, isbn])
     return rows
 
 
@@ -163,10 +159,12 @@ def write_rows(session: Session, rows: BatchRows, report: ImportReport) -> None:
         insert_many(connection, _RECORDS, RECORD_COLUMNS, inserts)
         keys.update(_ids(connection, [row[0] for row in inserts]))
     insert_many(connection, _COPIES, _COPY_COLUMNS, [_copy_row(keys, c, kept) for c in rows.copies])
-    documents = [fulltext.Document(keys[d[0]], *d[1:]) for d in rows.documents]
-    updated = {keys[row["record_id"]] for row in updates}
-    fulltext.add_documents(session, [d for d in documents if d.key in updated], replace=True)
-    fulltext.add_documents(session, [d for d in documents if d.key not in updated], replace=False)
+    documents = [(keys[d[0]], d[1], d[2], d[3], d[4]) for d in rows.documents]
+    if updates:
+        updated = {keys[row["record_id"]] for row in updates}
+        fulltext.add_documents(session, [d for d in documents if d[0] in updated], replace=True)
+        documents = [d for d in documents if d[0] not in updated]
+    fulltext.add_documents(session, documents, replace=False)
     report.updated += len(updates)
     report.added += len(inserts)
     report.copies += len(rows.copies)

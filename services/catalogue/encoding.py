@@ -49,14 +49,16 @@ def _decode(data: bytes, codec: str) -> str:
     return data.decode(codec)
 
 
-def _decode_all(raw: Sequence[tuple[str, bytes]], codec: str) -> tuple[tuple[str, str], ...]:
+def _decode_all(
+    raw: Sequence[tuple[str, bytes]], codec: str, body: bytes
+) -> tuple[tuple[str, str], ...]:
     if codec != "marc-8":
         # One decode for the whole record rather than one per field. 0x1E ends a field and
         # is never part of a multi-byte character; a field that holds one anyway (the
         # directory says so) is caught by the count and decoded by itself.
-        texts = b"\x1e".join(value for _, value in raw).decode(codec).split("\x1e")
+        texts = body.decode(codec).split("\x1e")
         if len(texts) == len(raw):
-            return tuple(zip((tag for tag, _ in raw), texts, strict=True))
+            return tuple(zip([tag for tag, _ in raw], texts, strict=True))
     return tuple((tag, _decode(value, codec)) for tag, value in raw)
 
 
@@ -68,8 +70,7 @@ def _plausible_marc8(texts: Sequence[str]) -> bool:
     return True
 
 
-def _choose(leader: str, raw: Sequence[tuple[str, bytes]]) -> tuple[str, str | None]:
-    data = b"".join(value for _, value in raw)
+def _choose(leader: str, raw: Sequence[tuple[str, bytes]], data: bytes) -> tuple[str, str | None]:
     if data.isascii():
         return "ascii", None
     try:
@@ -95,9 +96,12 @@ def decode_fields(
     leader: str, raw: Sequence[tuple[str, bytes]], encoding: str | None
 ) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """(tag, text) for each raw field, and the warnings the decoding gave (a guess, a repair)."""
-    codec, note = (codec_name(encoding), None) if encoding else _choose(leader, raw)
+    # The fields as the file has them, each but the last ended by 0x1E: what is checked and
+    # decoded, in one piece.
+    body = b"\x1e".join([value for _, value in raw])
+    codec, note = (codec_name(encoding), None) if encoding else _choose(leader, raw, body)
     try:
-        fields = _decode_all(raw, codec)
+        fields = _decode_all(raw, codec, body)
     except UnicodeDecodeError as exc:
         # Only an override can get here: keep the record, mark what could not be read.
         fields = tuple((tag, value.decode(codec, "replace")) for tag, value in raw)

@@ -40,6 +40,9 @@ POSTGRESQL_DDL = (
 )
 
 CANDIDATES = 5000
+# A document as the index stores it: record key, then the folded title, author, subjects, ISBNs
+# (``document``).
+DocumentRow = tuple[int, str, str, str, str]
 _SQLITE_MATCH = text(
     "SELECT rowid FROM (SELECT rowid, "
     f"{_BM25} AS score FROM catalogue_fts WHERE catalogue_fts MATCH :q "
@@ -73,17 +76,6 @@ _PG_UPSERT = (
 
 
 @dataclass(frozen=True)
-class Document:
-    """What the index holds for one title: folded words per weighted part."""
-
-    key: int
-    title: str
-    author: str
-    subjects: str
-    isbn: str
-
-
-@dataclass(frozen=True)
 class Term:
     """One folded query word; ``prefix`` matches words that start with it (as-you-type)."""
 
@@ -93,19 +85,15 @@ class Term:
 
 
 def document(
-    key: int,
-    title: str,
-    author: str,
-    subjects: Iterable[str],
-    isbns: Iterable[str],
-) -> Document:
-    """Fold a title's searchable fields into its index document (ISBNs as ISBN-13 and -10)."""
-    return Document(
-        key=key,
-        title=fold(title),
-        author=fold(author),
-        subjects=fold(" ".join(subjects)),
-        isbn=" ".join(k for isbn in isbns for k in isbn_keys(isbn)),
+    title: str, author: str, subjects: Iterable[str], isbns: Iterable[str]
+) -> tuple[str, str, str, str]:
+    """A title's index document: its searchable fields folded, in the index's weighted parts
+    (title, author, subjects, ISBNs as ISBN-13 and -10)."""
+    return (
+        fold(title),
+        fold(author),
+        fold(" ".join(subjects)),
+        " ".join([k for isbn in isbns for k in isbn_keys(isbn)]),
     )
 
 
@@ -133,21 +121,20 @@ def delete_documents(session: Session, keys: Sequence[int]) -> None:
     session.execute(statement.bindparams(bindparam("keys", expanding=True)), {"keys": list(keys)})
 
 
-def add_documents(session: Session, documents: Sequence[Document], *, replace: bool) -> None:
+def add_documents(session: Session, documents: Sequence[DocumentRow], *, replace: bool) -> None:
     """Index ``documents``; with ``replace`` their keys may already be indexed and are updated."""
     if not documents:
         return
     # Straight to the driver: SQLAlchemy's processing of each row's parameters cost as much
     # as the indexing itself.
-    rows = [(d.key, d.title, d.author, d.subjects, d.isbn) for d in documents]
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(_PG_UPSERT, rows)
+        connection.exec_driver_sql(_PG_UPSERT, list(documents))
         return
     if replace:
         # FTS5 has no upsert: delete the old rows first.
-        delete_documents(session, [d.key for d in documents])
-    connection.exec_driver_sql(_SQLITE_INSERT, rows)
+        delete_documents(session, [d[0] for d in documents])
+    connection.exec_driver_sql(_SQLITE_INSERT, list(documents))
 
 
 def _fts5_query(terms: Sequence[Term]) -> str:

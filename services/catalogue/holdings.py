@@ -51,7 +51,7 @@ def danmarc_copies(
     """One copy per danMARC2 096."""
     copies = []
     for number, field in enumerate(fields, start=1):
-        due = parse_due_date(field.get("v", ""))
+        due = parse_due_date(field["v"]) if "v" in field else None
         if field.get("r") == "a":
             status = CopyStatus.NOT_FOR_LOAN
         else:

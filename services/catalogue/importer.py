@@ -69,7 +69,8 @@ class FileChecks:
         self.ids[record.record_id] = record.position
         for copy in record.copies:
             self.barcodes[copy.barcode] = record.record_id
-        self.report.warnings.extend(Problem(record.position, w) for w in record.warnings)
+        if record.warnings:
+            self.report.warnings.extend(Problem(record.position, w) for w in record.warnings)
         self.pending.append(record)
         if len(self.pending) >= self.batch:
             self.flush()

@@ -24,7 +24,7 @@ How each holdings field becomes a copy is in ``holdings.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from pymarc import Record
 
@@ -53,6 +53,10 @@ _DANMARC_MARKS = re.compile(r"@([0-9A-Fa-f]{4})|@(.)|¤")
 
 def strip_punctuation(value: str) -> str:
     """A subfield without its closing ISBD punctuation: "Kvinden i buret :" -> "Kvinden i buret"."""
+    if value.isprintable() and "  " not in value:
+        # Nothing for ``clean`` to do but strip the ends (a printable text's only white space
+        # is the space), which happens here anyway: a call less for nearly every value.
+        return value.rstrip(_TRAILING).strip()
     return clean(value).rstrip(_TRAILING).strip()
 
 
@@ -68,14 +72,20 @@ class Fields:
     def __init__(self, leader: str, fields: Iterable[tuple[str, str]]) -> None:
         self.leader = leader
         self._by_tag: dict[str, list[str]] = {}
+        datas: list[str] = []
         for tag, data in fields:
-            self._by_tag.setdefault(tag, []).append(data)
-        self.danmarc = any(_SUBFIELD in data for data in self._by_tag.get("001", ()))
+            datas.append(data)
+            same = self._by_tag.get(tag)
+            if same is None:
+                self._by_tag[tag] = [data]
+            else:
+                same.append(data)
+        self.danmarc = _SUBFIELD in "".join(self._by_tag.get("001", ()))
         # Each field is split once, on first use: a record is asked for 245 or 652 many times.
         self._split: dict[str, list[list[tuple[str, str]]]] = {}
         # Most records need no cleaning at all; deciding that once for the record is cheaper
         # than once per field.
-        text = "".join(data for datas in self._by_tag.values() for data in datas)
+        text = "".join(datas)
         self._plain = (
             "  " not in text
             and text.replace(_SUBFIELD, "").isprintable()
@@ -95,18 +105,23 @@ class Fields:
         return cls(str(record.leader), fields)
 
     def _parsed(self, tag: str) -> list[list[tuple[str, str]]]:
-        found = self._split.get(tag)
-        if found is None:
-            datas = self._by_tag.get(tag)
-            found = self._split[tag] = [self._pairs(data) for data in datas] if datas else []
+        # The callers look in ``_split`` first: a call less for the fields asked for again.
+        datas = self._by_tag.get(tag)
+        if not datas:
+            found = []
+        elif self._plain:
+            # (Data without subfields, a control field, splits into no pairs.)
+            found = [[(p[0], p[1:].strip()) for p in data.split(_SUBFIELD)[1:] if p]
+                     for data in datas]  # fmt: skip
+        else:
+            found = [self._pairs(data) for data in datas]
+        self._split[tag] = found
         return found
 
     def _pairs(self, data: str) -> list[tuple[str, str]]:
         if _SUBFIELD not in data:
             return []
         parts = data.split(_SUBFIELD)[1:]
-        if self._plain:
-            return [(p[0], p[1:].strip()) for p in parts if p]
         if self.danmarc and ("@" in data or "¤" in data):
             return [(p[0], clean(danmarc_text(p[1:]))) for p in parts if p]
         if "  " not in data and data.replace(_SUBFIELD, "").isprintable():
@@ -119,20 +134,34 @@ class Fields:
         fields = self._by_tag.get(tag)
         return fields[0].strip() if fields and _SUBFIELD not in fields[0] else ""
 
-    def fields(self, tag: str) -> Iterator[dict[str, str]]:
+    def fields(self, tag: str) -> list[dict[str, str]]:
         """Each ``tag`` field as {code: first value}, for fields read one by one (700, 096, 952)."""
-        for pairs in self._parsed(tag):
-            yield dict(reversed(pairs))  # reversed: the first value of a code wins
+        if tag not in self._by_tag:
+            return []
+        # reversed: the first value of a code wins
+        return [dict(reversed(pairs)) for pairs in self._split.get(tag) or self._parsed(tag)]
 
     def values(self, tag: str, codes: str) -> list[str]:
         """Every non-empty value of subfields ``codes`` in every ``tag`` field, in record order."""
-        return [
-            value for pairs in self._parsed(tag) for code, value in pairs if code in codes and value
-        ]
+        if tag not in self._by_tag:
+            return []  # most tags asked for are not there: no comprehension to run
+        fields = self._split.get(tag) or self._parsed(tag)
+        return [value for pairs in fields for code, value in pairs if code in codes and value]
 
     def first(self, tag: str, code: str) -> str:
         """The first value of ``tag`` *``code``, or ``""``."""
-        for pairs in self._parsed(tag):
+        if self._plain:
+            # Nothing to clean: found in the field's text, without splitting it into pairs.
+            for data in self._by_tag.get(tag, ()):
+                start = data.find(_SUBFIELD + code)
+                while start >= 0:
+                    end = data.find(_SUBFIELD, start + 2)
+                    value = (data[start + 2 : end] if end >= 0 else data[start + 2 :]).strip()
+                    if value:
+                        return value
+                    start = data.find(_SUBFIELD + code, end) if end >= 0 else -1
+            return ""
+        for pairs in self._split.get(tag) or self._parsed(tag):
             for found, value in pairs:
                 if found == code and value:
                     return value
@@ -209,7 +238,8 @@ def _danmarc_title(f: Fields, record_id: str, heads: Heads) -> str:
 
 
 def _from_danmarc(f: Fields, position: str, heads: Heads) -> ImportedRecord:
-    record_id = check_id(_SPACES.sub("", f.first("001", "a")), "record id (001 *a)")
+    faust = f.first("001", "a")
+    record_id = check_id(faust if faust.isalnum() else _SPACES.sub("", faust), "record id (001 *a)")
     title = _danmarc_title(f, record_id, heads)
     deleted = f.first("004", "r") == "d"
     if not title and not deleted:

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from pymarc import record_to_xml
 
+from services.catalogue.marc import Fields
 from services.catalogue.marc_files import read_marc
 from services.store.catalogue import CopyStatus, ImportedRecord, ImportFailed, Problem
 from tests.services.catalogue.records import danmarc, fixed_field, iso2709, marc21
@@ -198,3 +199,22 @@ def test_an_xml_record_with_a_broken_leader_is_skipped_with_its_line() -> None:
     assert isinstance(problem, Problem)
     assert problem.position == "record 1 (line 2)"
     assert problem.message.startswith("leader: RecordLeaderInvalid")
+
+
+@pytest.mark.parametrize("cleaning", [False, True])
+def test_the_first_value_of_a_subfield_is_its_first_non_empty_one(cleaning: bool) -> None:
+    # A record with nothing to clean is searched as text, the others split into subfields.
+    data = [
+        ("001", "00\x1fa29000007\x1fb870970"),
+        ("245", "00\x1fa\x1fa Kvinden i buret \x1fcroman\x1fa2"),
+        ("100", "00\x1fhJussi\x1faAdler-Olsen"),
+        ("100", "00\x1faMørck"),
+        *([("504", "00\x1faTo  mellemrum")] if cleaning else []),
+    ]
+    fields = Fields("00000nam  22000000  4500", data)
+    assert fields.first("245", "a") == "Kvinden i buret"
+    assert fields.first("245", "c") == "roman"
+    assert fields.first("100", "a") == "Adler-Olsen"
+    assert fields.first("001", "b") == "870970"
+    assert fields.first("100", "x") == fields.first("650", "a") == ""
+    assert fields.values("245", "a") == ["Kvinden i buret", "2"]
