@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.store.engine import error_line
 from services.store.recorder import HEALTH_PREFIX, put_state
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class HealthReporter:
             with self._sessions() as session, session.begin():
                 put_state(session, self.site, self.key, payload, now)
         except Exception as exc:  # the database away, locked or broken: try again next period
-            cause = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            cause = f"{type(exc).__name__}: {error_line(exc)}"
             if cause != self._failing:
                 log.warning("recorder health %s not written, retrying: %s", self.key, cause)
                 self._failing = cause
