@@ -30,7 +30,11 @@ def _settings(site: str, broker: Broker, instance: str = "a") -> Settings:
     return make_settings(
         site,
         broker.port,
-        recorder={"health_every_s": EVERY_S, "homeassistant_discovery": False, "instance": instance},
+        recorder={
+            "health_every_s": EVERY_S,
+            "homeassistant_discovery": False,
+            "instance": instance,
+        },
     )
 
 
