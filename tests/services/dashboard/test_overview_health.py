@@ -106,7 +106,7 @@ def test_a_recorder_reporting_shows_its_numbers_to_any_staff_member(
     page = client.get("/").text
     section = _section(page)
     assert "Serveren" in section
-    assert 'data-recorder="{}/recorder"'.format(settings.site.id) in section
+    assert f'data-recorder="{settings.site.id}/recorder"' in section
     assert '<dd data-field="stored">1234</dd>' in section
     assert '<dd data-field="queued">0</dd>' in section
     assert '<dd data-field="stalls">0</dd>' in section
@@ -135,8 +135,8 @@ def test_a_stuck_writer_and_a_reconnecting_bus_are_flagged(
     _report(sessions, settings, now, COUNTERS, {**COUNTERS, "stalls": 2}, instance="b")
     _report(sessions, settings, now, stuck, instance="a")
     section = _section(client.get("/").text)
-    a = section.index('data-recorder="{}/recorder/a"'.format(settings.site.id))
-    b = section.index('data-recorder="{}/recorder/b"'.format(settings.site.id))
+    a = section.index(f'data-recorder="{settings.site.id}/recorder/a"')
+    b = section.index(f'data-recorder="{settings.site.id}/recorder/b"')
     first, second = section[a:b], section[b:]
     assert 'data-flag="stuck"' in first and "17 beskeder har ventet 30 sek." in first
     assert 'data-flag="reconnecting"' not in first
