@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.bus.client import MqttBus
@@ -18,6 +18,7 @@ from services.bus.topics import Topics
 from services.core.events import EventType
 from services.recorder.service import RecorderService
 from services.settings import Settings
+from services.store.base import Base
 from services.store.recorder import ComponentState
 from tests.conftest import Broker
 from tests.services.recorder.conftest import event, make_settings, wait_until
@@ -46,8 +47,9 @@ def _row(sessions: sessionmaker[Session], site: str, key: str) -> tuple[dict[str
 
 @pytest.fixture
 def service(
-    mqtt_broker: Broker, sessions: sessionmaker[Session], site: str
+    mqtt_broker: Broker, engine: Engine, sessions: sessionmaker[Session], site: str
 ) -> Iterator[RecorderService]:
+    Base.metadata.create_all(engine)  # the lists and rooms the service also keeps
     svc = RecorderService(_settings(site, mqtt_broker), sessions)
     svc.start()
     assert svc.bus.wait_connected(TIMEOUT)
@@ -82,8 +84,9 @@ def test_the_counters_are_written_at_start_every_period_and_at_stop(
 
 
 def test_two_recorders_on_one_database_have_a_row_each(
-    mqtt_broker: Broker, sessions: sessionmaker[Session], site: str
+    mqtt_broker: Broker, engine: Engine, sessions: sessionmaker[Session], site: str
 ) -> None:
+    Base.metadata.create_all(engine)
     a = RecorderService(_settings(site, mqtt_broker, "a"), sessions)
     b = RecorderService(_settings(site, mqtt_broker, "b"), sessions)
     for svc in (a, b):
@@ -120,3 +123,29 @@ def test_a_failed_write_is_logged_once_and_the_thread_keeps_going(
     assert wait_until(lambda: bool(_row(sessions, site, key)[0]), TIMEOUT)
     assert "written again" in caplog.text
     assert service.health._thread.is_alive()
+
+
+def test_a_stuck_writer_still_shows_its_queue_growing_older(
+    service: RecorderService, engine: Engine, sessions: sessionmaker[Session], site: str
+) -> None:
+    """PostgreSQL: the events table locked by another transaction holds the writer's insert;
+    the health row, another table in another transaction, still says what waits and how long."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a lock on one table is PostgreSQL's; SQLite locks the whole file")
+    key = service.health.key
+    with engine.connect() as locker:
+        locker.execute(text("LOCK TABLE events IN ACCESS EXCLUSIVE MODE"))
+        door = MqttBus(service.settings.mqtt, f"door-{site}", "door", Topics("aabent", site))
+        door.start()
+        assert door.wait_connected(TIMEOUT)
+        topic = Topics("aabent", site).door_event("main")
+        assert door.publish(topic, event(EventType.DOOR_OPENED).to_json()).wait(TIMEOUT)
+        door.stop()
+        # The event and the door bus's retained status messages, all waiting for the writer.
+        assert wait_until(lambda: _row(sessions, site, key)[0].get("queued", 0) >= 1, TIMEOUT)
+        first = _row(sessions, site, key)[0]["waiting_s"]
+        assert wait_until(lambda: _row(sessions, site, key)[0]["waiting_s"] > first + 0.3)
+        assert _row(sessions, site, key)[0]["stored"] == 0
+        locker.rollback()
+    assert wait_until(lambda: _row(sessions, site, key)[0].get("stored") == 1, TIMEOUT)
+    assert _row(sessions, site, key)[0]["queued"] == 0
