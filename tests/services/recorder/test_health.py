@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -149,3 +150,11 @@ def test_a_stuck_writer_still_shows_its_queue_growing_older(
         locker.rollback()
     assert wait_until(lambda: _row(sessions, site, key)[0].get("stored") == 1, TIMEOUT)
     assert _row(sessions, site, key)[0]["queued"] == 0
+
+
+def test_the_period_is_thirty_seconds_by_default_and_must_be_positive(site: str) -> None:
+    settings = make_settings(site)
+    assert settings.recorder.health_every_s == 30 and settings.recorder.health_stale_s == 90
+    for wrong in (0, -1, 3601):
+        with pytest.raises(ValidationError, match="health_every_s"):
+            make_settings(site, recorder={"health_every_s": wrong})
