@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.dashboard.auth import Login
+from services.dashboard.recorder_health import recorder_health
 from services.dashboard.sites import SiteInfo, overview
 from services.dashboard.statistics import chosen_year, csv_response, date_range
 from services.dashboard.web import dashboard, guarded, render
@@ -29,12 +30,17 @@ async def _visible(request: Request, login: Login) -> list[SiteInfo]:
 
 @guarded(Role.VIEWER)
 async def page(request: Request, login: Login) -> Response:
-    """All branches: opening state, people inside, alarms, doors needing attention."""
+    """All branches: opening state, people inside, alarms, doors needing attention; and the
+    server's recorders (storing, stuck or reconnecting), which every staff member may see."""
     ctx = dashboard(request)
 
     def read(session: Session) -> dict[str, Any]:
-        sites = ctx.sites(session)
-        return {"branches": overview(session, sites, login.access, ctx.clock())}
+        sites, now = ctx.sites(session), ctx.clock()
+        return {
+            "branches": overview(session, sites, login.access, now),
+            "recorders": recorder_health(session, ctx.settings, now),
+            "own_site": ctx.settings.site.id,
+        }
 
     return render(request, "overview.html", await ctx.db(read))
 

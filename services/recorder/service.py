@@ -21,6 +21,7 @@ from services.bus.topics import Topics
 from services.patrons.list_distribution import ListPublisher
 from services.patrons.room_keeper import RoomKeeper
 from services.recorder.discovery import publish_discovery
+from services.recorder.health import HealthReporter, health_key
 from services.recorder.notify import Delivery, Notifier
 from services.recorder.recorder import COMPONENT, Recorder
 from services.recorder.retention import run_daily
@@ -65,7 +66,8 @@ def branches_of(settings: Settings) -> Callable[[Session], Iterable[str]]:
 
 
 class RecorderService:
-    """Recorder, notifier, Home Assistant discovery and the daily retention run, together."""
+    """Recorder, notifier, Home Assistant discovery, the daily retention run and the health row
+    (``health/<component>[/<instance>]``: the recorder's counters for the dashboard), together."""
 
     def __init__(
         self,
@@ -85,6 +87,15 @@ class RecorderService:
         )
         self.recorder = Recorder(
             settings, sessions, bus, clock=clock, notifier=self.notifier, component=component
+        )
+        self.health = HealthReporter(
+            sessions,
+            settings.site.id,
+            health_key(component, settings.recorder.instance),
+            self.recorder.counters,
+            every_s=settings.recorder.health_every_s,
+            clock=clock,
+            instance=settings.recorder.instance,
         )
         prefix = settings.mqtt.prefix
         self.lists = ListPublisher(
@@ -130,9 +141,11 @@ class RecorderService:
             )
 
     def start(self) -> None:
-        """Start sending notices, subscribe, publish discovery, schedule the purge, connect."""
+        """Start sending notices, subscribe, publish discovery, schedule the purge, report
+        the counters, connect."""
         self.notifier.start()
         self.recorder.start()
+        self.health.start()
         if self.settings.recorder.homeassistant_discovery:
             publish_discovery(self.bus, self.settings)
         self._purge.start()
@@ -146,6 +159,7 @@ class RecorderService:
         self.lists.stop()
         self.rooms.stop()
         self.recorder.stop()
+        self.health.stop()  # the last row: the final counters, marked stopped
         self.bus.stop()
         self.notifier.stop()
         self._purge.join(2.0)

@@ -34,6 +34,20 @@ class RecorderSettings(_Model):
     max_payload_bytes: int = Field(65536, ge=1024, description="larger messages are rejected")
     homeassistant_discovery: bool = Field(True, description="publish Home Assistant discovery")
     discovery_prefix: str = Field("homeassistant", description="Home Assistant's MQTT prefix")
+    health_every_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="how often the recorder writes its counters for the dashboard (health/...)",
+    )
     retention_at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = Field(
         "03:30", description="local time of the daily retention purge"
     )
+
+    @property
+    def health_stale_s(self) -> float:
+        """A recorder's health row older than this is stale: it missed three reports."""
+        return HEALTH_STALE_PERIODS * self.health_every_s
+
+
+HEALTH_STALE_PERIODS = 3  # reports a recorder may miss before the dashboard says so

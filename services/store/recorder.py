@@ -54,7 +54,8 @@ class ComponentState(Base):
 
     Keys: ``door/<id>`` (the door's state JSON), ``opening``, ``occupancy`` and
     ``status/<component>`` (payload ``{"status": "online"}``), ``code_uses/<controller>`` (the
-    uses of one-time codes made at its doors, ``{"uses": {hash: n}}``). The key is unique per
+    uses of one-time codes made at its doors, ``{"uses": {hash: n}}``), ``health/<recorder>``
+    (a recorder's own counters, services/recorder/health.py). The key is unique per
     site, so one database can hold the states of a municipality's branches.
     """
 
@@ -224,6 +225,7 @@ def put_state(
         state.updated = updated
 
 
+HEALTH_PREFIX = "health/"  # + the recorder (and its instance): its counters for the dashboard
 CODE_USES_KEY = "code_uses/"  # + the controller: its retained counts of code uses
 
 
