@@ -11,9 +11,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from services.store.engine import make_engine
 
@@ -183,3 +184,14 @@ def artifacts() -> Path:
     """Where screenshots and other things a person may look at are saved (gitignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+class Queries:
+    """Every SQL statement the engine runs, counted (a real engine event, not a stand-in)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1

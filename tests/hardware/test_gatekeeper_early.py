@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event
 
 from hardware.gatekeeper import Gatekeeper
 from services.core.credentials import Credential, SiteKey
@@ -17,6 +16,7 @@ from services.patrons.pin_guard import PinGuard
 from services.patrons.registry import LocalRegistry
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
+from tests.conftest import Queries
 
 KEY = SiteKey(b"g" * 32)
 CARD = Credential.from_text("40000001")
@@ -32,17 +32,6 @@ class Clock:
         return self.t
 
 
-class Statements:
-    """Counts the SQL statements the engine runs."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.n = 0
-        event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, *_: object) -> None:
-        self.n += 1
-
-
 class Rig:
     def __init__(self, tmp_path: Path) -> None:
         self.engine = make_engine(f"sqlite:///{tmp_path / 'door.sqlite'}")
@@ -55,7 +44,7 @@ class Rig:
         self.gate = Gatekeeper(
             self.registry, KEY, PinGuard(sessions, policy), prepared_for_s=10, mono=self.clock
         )
-        self.sql = Statements(self.engine)
+        self.sql = Queries(self.engine)
 
     def prepared(self, reader: str = "main.1") -> None:
         """The card read at ``reader``, and its early lookup finished."""
@@ -77,9 +66,9 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 def test_after_the_card_the_pin_waits_for_no_query(rig: Rig) -> None:
     rig.prepared()
-    before = rig.sql.n
+    before = rig.sql.count
     looked = rig.gate.lookup(CARD, PIN, "main.1", NOW)
-    assert rig.sql.n == before  # the scrypt and the policy alone
+    assert rig.sql.count == before  # the scrypt and the policy alone
     assert looked.auth.patron is not None and looked.auth.pin is PinCheck.OK
     assert not looked.standing.locked_out
 
@@ -111,17 +100,17 @@ def test_a_pin_after_the_pins_time_reads_afresh(rig: Rig) -> None:
 
 def test_a_pin_at_another_reader_reads_afresh(rig: Rig) -> None:
     rig.prepared("side.1")
-    before = rig.sql.n
+    before = rig.sql.count
     rig.gate.lookup(CARD, PIN, "main.1", NOW)
-    assert rig.sql.n > before
+    assert rig.sql.count > before
 
 
 def test_each_early_read_serves_one_pin(rig: Rig) -> None:
     rig.prepared()
     rig.gate.lookup(CARD, PIN, "main.1", NOW)
-    before = rig.sql.n
+    before = rig.sql.count
     rig.gate.lookup(CARD, PIN, "main.1", NOW)
-    assert rig.sql.n > before
+    assert rig.sql.count > before
 
 
 class PinTogether:
@@ -143,7 +132,7 @@ def test_a_directory_without_prepare_is_asked_at_the_pin_with_the_standing_read_
     rig.wrong(3)
     rig.prepared()
     assert sip2.asked == []
-    before = rig.sql.n
+    before = rig.sql.count
     looked = rig.gate.lookup(CARD, PIN, "main.1", NOW)
-    assert sip2.asked == [PIN] and rig.sql.n == before
+    assert sip2.asked == [PIN] and rig.sql.count == before
     assert looked.standing.locked_out

@@ -106,3 +106,41 @@ def seeded(tmp_path: Path) -> Iterator[Seeded]:
     library = build_library(engine, now)
     yield Seeded(engine, make_sessionmaker(engine), library, now)
     engine.dispose()
+
+
+@dataclass
+class ReceiptMail:
+    """A real SMTP server (aiosmtpd, with a login) and the kiosk's way of sending to it."""
+
+    box: Any  # tests.services.recorder.test_notify.Mailbox: what arrived, and the logins
+    send: Any  # (to, subject, body) -> None, through services.runtime.mail.send_text
+
+
+@pytest.fixture
+def receipt_mail(tmp_path: Path) -> Iterator[ReceiptMail]:
+    """What KioskServices.send_receipt does, against a real mail server on loopback."""
+    from aiosmtpd.controller import Controller
+
+    from services.runtime.mail import send_text
+    from services.settings import EmailSettings
+    from tests.conftest import free_port
+    from tests.services.recorder.test_notify import Mailbox
+
+    box, port = Mailbox(), free_port()
+    smtp = Controller(box, hostname="127.0.0.1", port=port, authenticator=box.authenticate,
+                      auth_require_tls=False)  # fmt: skip
+    secret = tmp_path / "smtp.password"
+    secret.write_text("hemmelig\n")
+    mail = EmailSettings.model_validate({
+        "host": "127.0.0.1", "port": port, "from": "noreply@glostrup.dk", "starttls": False,
+        "username": "aabent", "password_file": secret, "timeout_s": 5,
+    })  # fmt: skip
+
+    def send(to: str, subject: str, body: str) -> None:
+        send_text(mail, to, subject, body)  # KioskServices.send_receipt's own path
+
+    smtp.start()
+    try:
+        yield ReceiptMail(box, send)
+    finally:
+        smtp.stop()

@@ -17,6 +17,7 @@ from services.sip2.directory import Sip2Directory
 from services.store.base import Base
 from services.store.engine import make_engine
 from services.store.sip2_cache import CachedPatron
+from tests.kiosk.conftest import ReceiptMail
 from tests.services.sip2.conftest import SITE_KEY, Clock, tcp_client
 from tests.services.sip2.rogue_server import Rogue, RogueAcs
 
@@ -145,36 +146,23 @@ def test_reserve_and_cancel_over_sip2_with_the_queue_position_and_the_status_lin
 
 
 def test_a_receipt_of_the_renewals_goes_by_email_to_the_library_systems_address(
-    tr: Translator, tmp_path: Path
+    tr: Translator, tmp_path: Path, receipt_mail: ReceiptMail
 ) -> None:
-    from aiosmtpd.controller import Controller
-
-    from services.runtime.mail import send_text
-    from services.settings import EmailSettings
-    from tests.conftest import free_port
-    from tests.services.recorder.test_notify import Mailbox
     from tests.services.sip2.conftest import Acs
 
-    box, port = Mailbox(), free_port()
-    smtp = Controller(box, hostname="127.0.0.1", port=port, authenticator=box.authenticate,
-                      auth_require_tls=False)  # fmt: skip
-    secret = tmp_path / "smtp.password"
-    secret.write_text("hemmelig\n")
-    mail = EmailSettings.model_validate({
-        "host": "127.0.0.1", "port": port, "from": "noreply@glostrup.dk", "starttls": False,
-        "username": "aabent", "password_file": secret, "timeout_s": 5,
-    })  # fmt: skip
-
-    def send(to: str, subject: str, body: str) -> None:
-        send_text(mail, to, subject, body)  # KioskServices.send_receipt's own path
-
+    box = receipt_mail.box
     acs = Acs()
     acs.start()
-    smtp.start()
     try:
         with sip2_account(acs.port, tmp_path) as (account, clock):
-            vm = AccountViewModel(tr, Inline(), account=account, today=lambda: clock().date(),
-                                  send_receipt=send, library="Glostrup Bibliotek")  # fmt: skip
+            vm = AccountViewModel(
+                tr,
+                Inline(),
+                account=account,
+                today=lambda: clock().date(),
+                send_receipt=receipt_mail.send,
+                library="Glostrup Bibliotek",
+            )
             sign_in(vm, "9000000007", "7777")
             assert not vm.can_receipt  # nothing renewed yet
             vm.renew_all()
@@ -193,7 +181,6 @@ def test_a_receipt_of_the_renewals_goes_by_email_to_the_library_systems_address(
             vm.renew_all()
             assert not vm.can_receipt
     finally:
-        smtp.stop()
         acs.stop()
 
 

@@ -21,7 +21,7 @@ from services.core.credentials import Credential
 from services.core.patrons import PatronDirectory
 from services.program.desk import ProgramDesk
 from services.sip2.directory import Sip2Directory
-from tests.kiosk.conftest import Deferred, Seeded
+from tests.kiosk.conftest import Deferred, ReceiptMail, Seeded
 from tests.kiosk.library import KAREN_CARD, KEY, NOW_ACTIVITY, NOW_ACTIVITY_TITLE
 from tests.kiosk.test_viewmodel_account_sip2 import sip2_directory
 from tests.services.sip2.conftest import Acs, _acs
@@ -240,44 +240,21 @@ def test_leaving_forgets_the_receipt(tr: Translator, seeded: Seeded, sip2: Sip2D
 
 
 def test_the_mail_on_the_wire_holds_the_activity_and_no_card_number(
-    tr: Translator, seeded: Seeded, sip2: Sip2Directory, tmp_path: Path
+    tr: Translator, seeded: Seeded, sip2: Sip2Directory, receipt_mail: ReceiptMail
 ) -> None:
-    from aiosmtpd.controller import Controller
-
-    from services.runtime.mail import send_text
-    from services.settings import EmailSettings
-    from tests.conftest import free_port
-    from tests.services.recorder.test_notify import Mailbox
-
-    box, port = Mailbox(), free_port()
-    smtp = Controller(box, hostname="127.0.0.1", port=port, authenticator=box.authenticate,
-                      auth_require_tls=False)  # fmt: skip
-    secret = tmp_path / "smtp.password"
-    secret.write_text("hemmelig\n")
-    mail = EmailSettings.model_validate({
-        "host": "127.0.0.1", "port": port, "from": "noreply@glostrup.dk", "starttls": False,
-        "username": "aabent", "password_file": secret, "timeout_s": 5,
-    })  # fmt: skip
-
-    def send(to: str, subject: str, body: str) -> None:
-        send_text(mail, to, subject, body)  # KioskServices.send_receipt's own path
-
-    smtp.start()
-    try:
-        vm = program_vm(tr, seeded, sip2, send)
-        check_in(vm, FRIDA)
-        vm.send_receipt()
-        assert box.event.wait(5)
-        assert vm.message == "Kvitteringen er sendt til din e-mail."
-        envelope, _message = box.messages[0]
-        assert envelope.rcpt_tos == ["frida@example.dk"] and box.logins == ["aabent"]
-        raw = envelope.original_content or b""
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        text = str(parsed["Subject"]) + parsed.get_content()  # type: ignore[attr-defined]
-        assert f"Arrangement: {NOW_ACTIVITY_TITLE}" in text and "Sted: Caféen" in text
-        assert f"Arrangement: {NOW_ACTIVITY_TITLE}".encode() in raw  # 8bit UTF-8 on the wire
-        pseudonym = KEY.pseudonym(Credential.from_text(FRIDA))
-        for secret_text in (FRIDA, pseudonym):
-            assert secret_text.encode() not in raw and secret_text not in text
-    finally:
-        smtp.stop()
+    box = receipt_mail.box
+    vm = program_vm(tr, seeded, sip2, receipt_mail.send)
+    check_in(vm, FRIDA)
+    vm.send_receipt()
+    assert box.event.wait(5)
+    assert vm.message == "Kvitteringen er sendt til din e-mail."
+    envelope, _message = box.messages[0]
+    assert envelope.rcpt_tos == ["frida@example.dk"] and box.logins == ["aabent"]
+    raw = envelope.original_content or b""
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    text = str(parsed["Subject"]) + parsed.get_content()  # type: ignore[attr-defined]
+    assert f"Arrangement: {NOW_ACTIVITY_TITLE}" in text and "Sted: Caféen" in text
+    assert f"Arrangement: {NOW_ACTIVITY_TITLE}".encode() in raw  # 8bit UTF-8 on the wire
+    pseudonym = KEY.pseudonym(Credential.from_text(FRIDA))
+    for secret_text in (FRIDA, pseudonym):
+        assert secret_text.encode() not in raw and secret_text not in text

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.credentials import Credential, CredentialKind, SiteKey
@@ -21,22 +21,12 @@ from services.patrons.list_index import build_index
 from services.patrons.local_lookup import LocalLists
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
+from tests.conftest import Queries
 
 SITE = "glostrup"
 KEY = SiteKey(b"k" * 32)
 CARD = Credential.from_text("12345678")
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-class Queries:
-    """Every SQL statement the engine runs, counted (a real engine event, not a stand-in)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.count = 0
-        event.listen(engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_args: Any) -> None:
-        self.count += 1
 
 
 @pytest.fixture

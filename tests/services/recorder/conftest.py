@@ -15,12 +15,16 @@ import pytest
 from sqlalchemy import Engine, Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.bus.client import MqttBus
+from services.bus.topics import Topics
 from services.core.events import Event, EventType
+from services.recorder.recorder import COMPONENT, Recorder
 from services.settings import Settings
 from services.store.base import Base
 from services.store.engine import make_sessionmaker
 from services.store.lockouts import CardStanding, PinFailure
 from services.store.recorder import RECORDER_TABLES
+from tests.conftest import Broker
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Copenhagen
 TABLES = (*RECORDER_TABLES, *(cast(Table, m.__table__) for m in (PinFailure, CardStanding)))
@@ -122,3 +126,26 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+@pytest.fixture
+def central_recorder(
+    own_broker: Broker, sessions: sessionmaker[Session]
+) -> Iterator[tuple[Recorder, MqttBus]]:
+    """A municipality's recorder (``all_sites``) on its own broker, and its bus."""
+    settings = make_settings("central", own_broker.port, recorder={"all_sites": True})
+    bus = MqttBus(
+        settings.mqtt,
+        "recorder-central",
+        COMPONENT,
+        Topics("aabent", "central"),
+        persistent_session=True,
+        manual_ack=True,
+    )
+    recorder = Recorder(settings, sessions, bus, clock=lambda: datetime.now(UTC))
+    recorder.start()
+    bus.start()
+    assert bus.wait_connected(10)
+    yield recorder, bus
+    recorder.stop()
+    bus.stop()

@@ -8,8 +8,7 @@ cleared per site: a fire cleared at one branch does not clear the fire of anothe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +19,7 @@ from services.bus.topics import Route, TopicKind, Topics, every_site, route_any
 from services.core.events import EventType
 from services.recorder.batch import BatchContext, Received, write_batch
 from services.recorder.inbox import EventItem, Refusal, Refused, SiteItem, StateItem, decode_any
-from services.recorder.recorder import COMPONENT, Recorder
+from services.recorder.recorder import Recorder
 from services.store.recorder import AlarmRecord, ComponentState, EventRecord, SiteRecord
 from tests.conftest import Broker
 from tests.services.recorder.conftest import T0, event, make_settings, wait_until
@@ -132,28 +131,6 @@ def test_one_batch_of_two_sites_keeps_rows_states_and_alarms_apart(
         write_batch(session, [Received(SiteItem(None), later, "albertslund")], CTX)
     with sessions() as session:
         assert session.scalars(select(SiteRecord)).all() == []
-
-
-@pytest.fixture
-def central_recorder(
-    own_broker: Broker, sessions: sessionmaker[Session]
-) -> Iterator[tuple[Recorder, MqttBus]]:
-    settings = make_settings("central", own_broker.port, recorder={"all_sites": True})
-    bus = MqttBus(
-        settings.mqtt,
-        "recorder-central",
-        COMPONENT,
-        Topics("aabent", "central"),
-        persistent_session=True,
-        manual_ack=True,
-    )
-    recorder = Recorder(settings, sessions, bus, clock=lambda: datetime.now(UTC))
-    recorder.start()
-    bus.start()
-    assert bus.wait_connected(10)
-    yield recorder, bus
-    recorder.stop()
-    bus.stop()
 
 
 def test_the_recorder_with_all_sites_records_every_branch_on_the_broker(

@@ -8,8 +8,7 @@ code's ``uses`` to their sum, so `aabent codes list` and the dashboard's codes p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -21,7 +20,7 @@ from services.core.credentials import SiteKey
 from services.patrons.access_lists import issue_code
 from services.recorder.batch import BatchContext, Received, write_batch
 from services.recorder.inbox import Refusal, Refused, StateItem, decode_any
-from services.recorder.recorder import COMPONENT, Recorder
+from services.recorder.recorder import Recorder
 from services.store.access_lists import PadCodeRecord
 from services.store.base import Base
 from services.store.engine import make_sessionmaker
@@ -117,28 +116,11 @@ def test_another_site_s_counts_do_not_touch_this_site_s_code(
     assert uses(sessions) == 0
 
 
-@pytest.fixture
-def central(own_broker: Broker, sessions: sessionmaker[Session]) -> Iterator[Recorder]:
-    settings = make_settings("central", own_broker.port, recorder={"all_sites": True})
-    bus = MqttBus(
-        settings.mqtt,
-        "recorder-central",
-        COMPONENT,
-        Topics("aabent", "central"),
-        persistent_session=True,
-        manual_ack=True,
-    )
-    recorder = Recorder(settings, sessions, bus, clock=lambda: datetime.now(UTC))
-    recorder.start()
-    bus.start()
-    assert bus.wait_connected(10)
-    yield recorder
-    recorder.stop()
-    bus.stop()
-
-
 def test_the_recorder_takes_the_counts_from_the_broker(
-    own_broker: Broker, sessions: sessionmaker[Session], code: str, central: Recorder
+    own_broker: Broker,
+    sessions: sessionmaker[Session],
+    code: str,
+    central_recorder: tuple[Recorder, MqttBus],
 ) -> None:
     door = MqttBus(make_settings("x", own_broker.port).mqtt, "door-front", "door-front", B)
     door.start()
