@@ -7,6 +7,7 @@ back, with the building as it is then.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from hardware.core.inputs import Looked
 from services.core.credentials import Credential, CredentialKind, SiteKey
 from services.core.events import EventType
 from services.core.local_lists import NOTHING_LOCAL
+from services.core.lockout import Standing
 from services.core.patrons import (
     Authentication,
     PatronDirectory,
@@ -126,20 +128,19 @@ class Gatekeeper:
         card's and reader's standing. A code typed at the pad is the lists' alone."""
         cred_hash = self.key.credential_hash(cred)
         pseudonym = self.key.pseudonym(cred)
-        ready = self._ready(cred_hash, reader_id)
+        ready = self._ready(cred_hash, reader_id)  # never for a code: prepare reads none
+        standing: Callable[[], Standing]
         if ready is not None:
-            local = self.lists.answer(cred_hash, pin, door) if self.lists else NOTHING_LOCAL
-            holder = ready.holder
-            auth = holder(pin) if holder is not None else self.directory.authenticate(cred, pin)
-            standing = self.guard.standing(ready.history, now)
-            return Looked(auth, standing, cred_hash, pseudonym, local)
-        pending = self._beside.submit(self.guard.check, cred_hash, reader_id, now)
+            standing = functools.partial(self.guard.standing, ready.history, now)
+        else:  # read beside the directory's answer
+            standing = self._beside.submit(self.guard.check, cred_hash, reader_id, now).result
         if cred.kind is CredentialKind.CODE:
             local = self.lists.code(cred_hash, door) if self.lists else NOTHING_LOCAL
-            return Looked(_NO_PATRON, pending.result(), cred_hash, pseudonym, local)
+            return Looked(_NO_PATRON, standing(), cred_hash, pseudonym, local)
         local = self.lists.answer(cred_hash, pin, door) if self.lists else NOTHING_LOCAL
-        auth = self.directory.authenticate(cred, pin)
-        return Looked(auth, pending.result(), cred_hash, pseudonym, local)
+        holder = ready.holder if ready else None
+        auth = holder(pin) if holder is not None else self.directory.authenticate(cred, pin)
+        return Looked(auth, standing(), cred_hash, pseudonym, local)
 
     def record(
         self,
