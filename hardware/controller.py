@@ -124,7 +124,8 @@ class Controller:
             self.out.door(door, state, readers, age)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until no lookup or bookkeeping is on its way; False on timeout."""
+        """Wait until no input is being handled and no lookup or bookkeeping is on its way
+        (every effect carried out, events in the outbox included); False on timeout."""
         with self._idle:
             return self._idle.wait_for(lambda: self._inflight == 0, timeout)
 
@@ -199,6 +200,15 @@ class Controller:
     def _feed(self, item: ci.Input) -> None:
         if self._stopping:
             return  # a late lookup or callback: the service is locking every door now
+        with self._idle:
+            self._inflight += 1
+        try:
+            self._handle(item)
+            self._drain()
+        finally:
+            self._job_done()
+
+    def _handle(self, item: ci.Input) -> None:
         with self._core_lock:
             effects = self.core.handle(item, ci.Now(self.mono(), self.wall()))
             rest: list[fx.Effect] = []
@@ -220,7 +230,6 @@ class Controller:
                 else:
                     rest.append(effect)
             self._queue.append(rest)
-        self._drain()
 
     def _drain(self) -> None:
         with self._out_lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -609,3 +609,27 @@ def test_beams_bouncing_on_every_edge_count_one_person(rig: Rig) -> None:
         rig.hold(0.1)
     assert rig.sink.types().count(EventType.OCCUPANCY_IN) == 1
     assert rig.sink.site["occupancy"]["inside"] == 1
+
+
+def test_idle_means_every_effect_of_an_input_is_carried_out(rig: Rig) -> None:
+    # What a caller of wait_idle relies on: the events are written too, not only the relay moved.
+    sink = StuckSink()
+    rig.ctl.out.sink = sink
+    sink.stuck.set()
+    pressing = threading.Thread(target=rig.ctl.on_exit, args=("main", True))
+    pressing.start()
+    try:
+        wait_for(lambda: rig.lock_released)  # the relay moves before the write
+        assert not rig.ctl.wait_idle(0.2)  # the exit's event still hangs on the disk
+    finally:
+        sink.go.set()
+    assert rig.ctl.wait_idle(2)
+    assert EventType.EXIT_REQUEST in sink.types()
+    pressing.join(2)
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
