@@ -200,8 +200,7 @@ class Controller:
     def _feed(self, item: ci.Input) -> None:
         if self._stopping:
             return  # a late lookup or callback: the service is locking every door now
-        with self._idle:
-            self._inflight += 1
+        self._job_started()
         try:
             self._handle(item)
             self._drain()
@@ -278,8 +277,7 @@ class Controller:
     # --- workers ----------------------------------------------------------------------------
 
     def _submit(self, job: Callable[..., Any], *args: Any) -> None:
-        with self._idle:
-            self._inflight += 1
+        self._job_started()
         try:
             self._workers.submit(self._run_job, job, *args)
         except RuntimeError:  # shut down: the controller is stopping
@@ -292,6 +290,10 @@ class Controller:
             log.exception("worker job %s failed", getattr(job, "__name__", job))
         finally:
             self._job_done()
+
+    def _job_started(self) -> None:
+        with self._idle:
+            self._inflight += 1
 
     def _job_done(self) -> None:
         with self._idle:

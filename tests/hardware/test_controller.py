@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,7 @@ from services.settings import DoorSettings, Settings
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.lockouts import PinFailure
 from services.store.schema import create_schema
+from tests.conftest import wait_for
 
 CPH = ZoneInfo("Europe/Copenhagen")
 CARD = "10000001"
@@ -619,17 +620,10 @@ def test_idle_means_every_effect_of_an_input_is_carried_out(rig: Rig) -> None:
     pressing = threading.Thread(target=rig.ctl.on_exit, args=("main", True))
     pressing.start()
     try:
-        wait_for(lambda: rig.lock_released)  # the relay moves before the write
+        wait_for(lambda: rig.lock_released, "the release")  # the relay moves before the write
         assert not rig.ctl.wait_idle(0.2)  # the exit's event still hangs on the disk
     finally:
         sink.go.set()
     assert rig.ctl.wait_idle(2)
     assert EventType.EXIT_REQUEST in sink.types()
     pressing.join(2)
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.001)

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from services.patrons.registry import LocalRegistry
 from services.settings import Settings
 from services.store.engine import make_engine, make_sessionmaker
 from services.store.schema import create_schema
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for
 from tests.hardware.silent_library import SilentLibrary
 
 LOCK = 17
@@ -58,13 +58,6 @@ def site(data: Path, **extra: Any) -> Settings:
             **extra,
         }
     )
-
-
-def wait_for(check: Callable[[], object], what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.001)
 
 
 class Running:
